@@ -1,0 +1,70 @@
+import type { Usage } from '../providers/types.js';
+import type { Suite } from '../suite/types.js';
+
+/** Where one turn sits: (job, model, sequence, run, turn). `run` and `turn` count from 1. */
+export interface TurnKey {
+  readonly job: string;
+  readonly model: string;
+  readonly sequence: string;
+  readonly run: number;
+  readonly turn: number;
+}
+
+/** A turn's outcome: answered, failed for good, or skipped because an earlier turn of its run failed. */
+export type TurnStatus = 'ok' | 'failed' | 'skipped';
+
+/** An error as plain data, with a namespaced code (`troupe:client-error`, …). */
+export interface ErrorData {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** One finished turn as stored and as printed by `troupe results` (one JSONL line). */
+export interface TurnRecord extends TurnKey {
+  readonly prompt: string;
+  /** The answer; null unless `status` is `ok`. */
+  readonly response: string | null;
+  readonly status: TurnStatus;
+  readonly error: ErrorData | null;
+  readonly usage: Usage | null;
+  /** Latency of the successful attempt in ms (null when none succeeded). */
+  readonly latencyMs: number | null;
+  /** Attempts made, the successful one included. */
+  readonly attempts: number;
+  /** ISO 8601 times of the first attempt and of the outcome. */
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** SHA-256 (hex) of the request's messages, to prove what context was sent. */
+  readonly requestHash: string | null;
+}
+
+/** Life of a job. */
+export type JobState = 'running' | 'done' | 'cancelled';
+
+/** A job as stored: its id, its frozen suite and its state. */
+export interface JobRecord {
+  readonly id: string;
+  /** The resolved suite, frozen at submission. */
+  readonly suite: Suite;
+  /** Where the suite was read from (for display only). */
+  readonly suitePath: string;
+  readonly state: JobState;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+}
+
+/** The checkpoint store: where jobs and finished turns live. */
+export interface CheckpointStore {
+  /** Writes (creates or replaces) a job; resolves once committed. */
+  putJob(job: JobRecord): Promise<void>;
+  getJob(id: string): JobRecord | undefined;
+  /** Every job, oldest first. */
+  listJobs(): JobRecord[];
+  /** Writes finished turns; resolves once committed. Concurrent calls are batched into one transaction. */
+  putTurns(turns: readonly TurnRecord[]): Promise<void>;
+  /** The stored turns of a job, optionally narrowed to a model and sequence, in key order. */
+  turnsOf(job: string, model?: string, sequence?: string): TurnRecord[];
+  /** Waits until everything committed so far is on disk (fsync). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+/**
+ * The validated, resolved form of a suite file. `sequencesFile` has already been
+ * read and merged into `sequences`; defaults have been applied. A job stores a
+ * frozen copy of this object, so editing the file never changes a running job.
+ */
+
+/** Rate limits of one provider, as the provider's account allows. All optional. */
+export interface Limits {
+  /** Requests allowed in any 60 s window. */
+  readonly requestsPerMinute?: number;
+  /** Input + output tokens allowed in any 60 s window. */
+  readonly tokensPerMinute?: number;
+  /** Requests allowed in flight at once. */
+  readonly maxConcurrency?: number;
+}
+
+/** How a turn's failed attempts are retried. */
+export interface RetryPolicy {
+  /** Attempts per turn, the first included. Default 6. */
+  readonly maxAttempts: number;
+  /** First backoff ceiling in ms (full jitter below it). Default 500. */
+  readonly baseDelayMs: number;
+  /** Largest backoff ceiling in ms. Default 30 000. */
+  readonly maxDelayMs: number;
+  /** Per-request timeout in ms. Default 120 000. */
+  readonly timeoutMs: number;
+}
+
+/** When a provider's circuit breaker opens and how it recovers. */
+export interface BreakerPolicy {
+  /** Consecutive failures (5xx, timeouts, connection errors) that open it. Default 5. */
+  readonly consecutiveFailures: number;
+  /** Failure ratio over `windowMs` that opens it (with at least `minRequests`). Default 0.5. */
+  readonly failureRatio: number;
+  /** Length of the ratio window in ms. Default 30 000. */
+  readonly windowMs: number;
+  /** Requests the window needs before the ratio counts. Default 10. */
+  readonly minRequests: number;
+  /** First cool-down before a half-open probe, in ms; doubles while probes fail. Default 5 000. */
+  readonly coolDownMs: number;
+  /** Largest cool-down in ms. Default 120 000. */
+  readonly maxCoolDownMs: number;
+  /** Probes that must succeed in half-open before it closes. Default 2. */
+  readonly probesToClose: number;
+}
+
+interface ProviderCommon {
+  readonly limits?: Limits;
+  readonly retry: RetryPolicy;
+  readonly breaker: BreakerPolicy;
+}
+
+/** The built-in provider: no network, no key; replies describe the context received. */
+export interface SimulatedProviderConfig extends ProviderCommon {
+  readonly type: 'simulated';
+  /** Latency of every reply in ms. Default 50. */
+  readonly latencyMs: number;
+}
+
+/** Any OpenAI-compatible chat completions API (OpenAI, vLLM, Ollama, llama.cpp server). */
+export interface OpenAIProviderConfig extends ProviderCommon {
+  readonly type: 'openai';
+  /** API root, e.g. `http://127.0.0.1:8080/v1`. Default: the SDK's (api.openai.com). */
+  readonly baseURL?: string;
+  /** Name of the environment variable that holds the key. Default `OPENAI_API_KEY`. */
+  readonly apiKeyEnv: string;
+}
+
+/** Anthropic's Messages API. */
+export interface AnthropicProviderConfig extends ProviderCommon {
+  readonly type: 'anthropic';
+  /** API root. Default: the SDK's (api.anthropic.com). */
+  readonly baseURL?: string;
+  /** Name of the environment variable that holds the key. Default `ANTHROPIC_API_KEY`. */
+  readonly apiKeyEnv: string;
+}
+
+/** One provider entry of a suite, keyed by its id in `providers`. */
+export type ProviderConfig = SimulatedProviderConfig | OpenAIProviderConfig | AnthropicProviderConfig;
+
+/** The provider types a suite may name. */
+export const PROVIDER_TYPES = ['simulated', 'openai', 'anthropic'] as const;
+
+/** A model under evaluation: a provider, the provider's model name and request parameters. */
+export interface ModelConfig {
+  /** Unique within the suite; names the model in results. */
+  readonly id: string;
+  /** Key into `providers`. */
+  readonly provider: string;
+  /** The provider's model name, e.g. `gpt-4o-mini`. */
+  readonly model: string;
+  readonly temperature?: number;
+  /** Largest answer in tokens. Default 1024. */
+  readonly maxTokens: number;
+  /** A system prompt for every conversation of this model (before the sequence's own). */
+  readonly system?: string;
+}
+
+/** One ordered list of prompts that form a conversation. */
+export interface SequenceConfig {
+  /** Unique within the suite. */
+  readonly id: string;
+  readonly system?: string;
+  readonly prompts: readonly string[];
+}
+
+/** A whole suite, validated and resolved. */
+export interface Suite {
+  readonly name: string;
+  /** Repetitions of every sequence. Default 1. */
+  readonly runs: number;
+  readonly providers: Readonly<Record<string, ProviderConfig>>;
+  readonly models: readonly ModelConfig[];
+  readonly sequences: readonly SequenceConfig[];
+}
