@@ -102,6 +102,10 @@ export interface SequenceConfig {
   readonly id: string;
   readonly system?: string;
   readonly prompts: readonly string[];
+  /** A label from the source set (MT-Bench's `category`), for reports. */
+  readonly category?: string;
+  /** Reference answers per prompt (MT-Bench's `reference`), for judging. */
+  readonly reference?: readonly string[];
 }
 
 /** A whole suite, validated and resolved. */
