@@ -1,0 +1,179 @@
+/**
+ * The model actor: one per (job, model). It places a sequence actor for every
+ * sequence of the suite (longest first, which shortens the makespan), counts
+ * their turns into progress for the supervisor, and supervises them: a sequence
+ * actor that throws is reset and rebuilt from the store; one that keeps throwing
+ * is stopped and reported, so one bad conversation never takes down the job.
+ */
+import type { ErrorData } from '../store/records.js';
+import type { ModelConfig, SequenceConfig } from '../suite/types.js';
+import { dispatch, spawnActor } from './nact.js';
+import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
+import type { SequenceMessage, SequenceReport, TurnSummary } from './sequence.js';
+
+/** Turn counts of one (job, model). */
+export interface ModelCounts {
+  readonly ok: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Every turn of the model: sequences' prompts × runs. */
+  readonly total: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/** What a model actor tells the supervisor. */
+export type ModelReport =
+  | { readonly type: 'model-progress'; readonly job: string; readonly model: string; readonly counts: ModelCounts }
+  | { readonly type: 'model-finished'; readonly job: string; readonly model: string }
+  | { readonly type: 'model-halted'; readonly job: string; readonly model: string; readonly error: ErrorData };
+
+/** Messages a model actor accepts: its own commands and its sequences' reports. */
+export type ModelMessage = { readonly type: 'start' } | { readonly type: 'stop-work' } | SequenceReport;
+
+/** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
+export interface SequencePlacement {
+  place(request: {
+    readonly parent: ActorRef<ModelMessage>;
+    readonly job: string;
+    readonly model: ModelConfig;
+    readonly sequence: SequenceConfig;
+    readonly runs: number;
+    readonly replyTo: ActorRef<SequenceReport>;
+    readonly onCrash: CrashHandler<SequenceMessage>;
+  }): ActorRef<SequenceMessage>;
+}
+
+/** What a model actor needs. */
+export interface ModelDeps {
+  readonly job: string;
+  readonly model: ModelConfig;
+  readonly sequences: readonly SequenceConfig[];
+  readonly runs: number;
+  /** Counts of turns already recorded when the actor starts (a resumed job). */
+  readonly recorded: ModelCounts;
+  readonly placement: SequencePlacement;
+  readonly replyTo: ActorRef<ModelReport>;
+  /** Restarts allowed per sequence actor before it is stopped. */
+  readonly maxSequenceRestarts: number;
+  readonly warn: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface ModelState {
+  readonly counts: ModelCounts;
+  readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
+  readonly unfinished: ReadonlySet<string>;
+  readonly finishedReported: boolean;
+}
+
+/** Spawns the model actor for one (job, model) under `parent`. */
+export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): ActorRef<ModelMessage> {
+  const restarts = new Map<string, number>();
+  return spawnActor<ModelState, ModelMessage>(parent, name, (state, message, ctx) => handle(deps, restarts, state, message, ctx), {
+    initialState: () => ({
+      counts: deps.recorded,
+      sequences: new Map(),
+      unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
+      finishedReported: false,
+    }),
+  });
+}
+
+function handle(
+  deps: ModelDeps,
+  restarts: Map<string, number>,
+  state: ModelState,
+  message: ModelMessage,
+  ctx: ActorContext<ModelMessage>,
+): ModelState {
+  switch (message.type) {
+    case 'start':
+      return finishIfDone(deps, placeSequences(deps, restarts, state, ctx));
+    case 'stop-work':
+      for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'stop-work' });
+      return state;
+    case 'turns-recorded': {
+      const counts = addTurns(state.counts, message.turns);
+      dispatch(deps.replyTo, { type: 'model-progress', job: deps.job, model: deps.model.id, counts });
+      return { ...state, counts };
+    }
+    case 'sequence-finished': {
+      const unfinished = new Set(state.unfinished);
+      unfinished.delete(message.sequence);
+      return finishIfDone(deps, { ...state, unfinished });
+    }
+    case 'sequence-halted':
+      dispatch(deps.replyTo, {
+        type: 'model-halted',
+        job: deps.job,
+        model: deps.model.id,
+        error: { code: message.error.code, message: `sequence ${message.sequence}: ${message.error.message}` },
+      });
+      return state;
+    default: {
+      const unknown: never = message;
+      throw new Error(`model actor: unknown message ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function placeSequences(
+  deps: ModelDeps,
+  restarts: Map<string, number>,
+  state: ModelState,
+  ctx: ActorContext<ModelMessage>,
+): ModelState {
+  // Longest first: the conversations that take longest start earliest.
+  const ordered = [...deps.sequences].sort((a, b) => b.prompts.length - a.prompts.length);
+  const sequences = new Map(state.sequences);
+  for (const sequence of ordered) {
+    if (sequences.has(sequence.id)) continue;
+    const ref = deps.placement.place({
+      parent: ctx.self,
+      job: deps.job,
+      model: deps.model,
+      sequence,
+      runs: deps.runs,
+      replyTo: ctx.self,
+      onCrash: (_message, error, crashed) => {
+        const count = (restarts.get(sequence.id) ?? 0) + 1;
+        restarts.set(sequence.id, count);
+        const reason = error instanceof Error ? error.message : String(error);
+        if (count > deps.maxSequenceRestarts) {
+          deps.warn('sequence actor keeps crashing; stopping it', { sequence: sequence.id, restarts: count, reason });
+          dispatch(ctx.self, {
+            type: 'sequence-halted',
+            sequence: sequence.id,
+            error: { code: 'troupe:internal', message: `crashed ${count} times; last: ${reason}` },
+          });
+          return 'stop';
+        }
+        deps.warn('sequence actor crashed; restarting it from the store', { sequence: sequence.id, restarts: count, reason });
+        // The mailbox survives a reset, so this 'start' is the first message the rebuilt actor handles.
+        dispatch(crashed.self, { type: 'start' });
+        return 'reset';
+      },
+    });
+    sequences.set(sequence.id, ref);
+    dispatch(ref, { type: 'start' });
+  }
+  return { ...state, sequences };
+}
+
+function finishIfDone(deps: ModelDeps, state: ModelState): ModelState {
+  if (state.finishedReported || state.unfinished.size > 0) return state;
+  dispatch(deps.replyTo, { type: 'model-finished', job: deps.job, model: deps.model.id });
+  return { ...state, finishedReported: true };
+}
+
+function addTurns(counts: ModelCounts, turns: readonly TurnSummary[]): ModelCounts {
+  let { ok, failed, skipped, inputTokens, outputTokens } = counts;
+  for (const turn of turns) {
+    if (turn.status === 'ok') ok += 1;
+    else if (turn.status === 'failed') failed += 1;
+    else skipped += 1;
+    inputTokens += turn.inputTokens;
+    outputTokens += turn.outputTokens;
+  }
+  return { ...counts, ok, failed, skipped, inputTokens, outputTokens };
+}

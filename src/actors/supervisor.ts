@@ -1,0 +1,284 @@
+/**
+ * The supervisor: root of troupe's actor tree. It runs stored jobs (new or
+ * resumed — the store says where each conversation stands), spawns a model actor
+ * per (job, model), gives each provider its gate (rate limiter and circuit
+ * breaker, one per provider account for the whole daemon), keeps every job's
+ * progress, and marks a job done in the store once every turn is recorded.
+ */
+import { RateEstimator } from '../progress/rate.js';
+import type { Clock } from '../resilience/clock.js';
+import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
+import type { Logger } from '../log/logger.js';
+import type { ProviderGate } from '../conversation/provider-gate.js';
+import { spawnModel } from './model.js';
+import type { ModelCounts, ModelMessage, ModelReport, SequencePlacement } from './model.js';
+import { dispatch, spawnActor, stopActor } from './nact.js';
+import type { ActorContext, ActorRef, SystemRef } from './nact.js';
+
+/** How a job's run in this process ended. */
+export type JobOutcome =
+  | { readonly state: 'done' }
+  | { readonly state: 'cancelled' }
+  /** Work stopped before every turn was recorded (store failure, a sequence that kept crashing); resumable. */
+  | { readonly state: 'halted'; readonly error: ErrorData };
+
+/** Events a job's watcher receives. */
+export type JobEvent = { readonly type: 'job-ended'; readonly job: string; readonly outcome: JobOutcome };
+
+/** Progress of one model of a job. */
+export interface ModelStatus {
+  readonly model: string;
+  readonly provider: string;
+  readonly counts: ModelCounts;
+  /** Finished turns per second over the last half minute. */
+  readonly turnsPerSecond: number;
+  /** Seconds to the last turn at that rate; undefined while unknown. */
+  readonly etaSeconds: number | undefined;
+}
+
+/** Progress of one job. */
+export interface JobStatus {
+  readonly job: string;
+  readonly suite: string;
+  readonly state: 'running' | JobOutcome['state'];
+  readonly models: readonly ModelStatus[];
+}
+
+/** What the supervisor answers to `get-status`. */
+export interface StatusSnapshot {
+  readonly jobs: readonly JobStatus[];
+}
+
+/** Messages the supervisor accepts. */
+export type SupervisorMessage =
+  | { readonly type: 'run-job'; readonly job: JobRecord; readonly watcher?: ActorRef<JobEvent> }
+  | { readonly type: 'cancel-job'; readonly job: string }
+  | { readonly type: 'stop-all-work' }
+  | { readonly type: 'get-status'; readonly replyTo: ActorRef<StatusSnapshot> }
+  | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
+  | ModelReport;
+
+/** The gates and placement a job's conversations run through. */
+export interface JobRuntime {
+  readonly placement: SequencePlacement;
+}
+
+/** What the supervisor needs. */
+export interface SupervisorDeps {
+  readonly store: CheckpointStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Builds where a job's sequences run, with a gate per provider of the job. */
+  readonly runtimeFor: (job: JobRecord, gateFor: (providerId: string) => ProviderGate) => JobRuntime;
+  /** The gate of a provider account, created on first use and shared by every job. */
+  readonly gateFor: (job: JobRecord, providerId: string) => ProviderGate;
+  /** Restarts allowed per sequence actor before it is stopped. */
+  readonly maxSequenceRestarts: number;
+}
+
+interface ModelEntry {
+  readonly ref: ActorRef<ModelMessage>;
+  readonly provider: string;
+  readonly counts: ModelCounts;
+  readonly rate: RateEstimator;
+  readonly finished: boolean;
+}
+
+interface JobEntry {
+  readonly record: JobRecord;
+  readonly models: ReadonlyMap<string, ModelEntry>;
+  readonly watchers: readonly ActorRef<JobEvent>[];
+  readonly state: JobStatus['state'];
+  readonly halt: ErrorData | undefined;
+}
+
+interface SupervisorState {
+  readonly jobs: ReadonlyMap<string, JobEntry>;
+}
+
+/** Spawns the supervisor under the actor system's root. */
+export function spawnSupervisor(system: SystemRef, deps: SupervisorDeps): ActorRef<SupervisorMessage> {
+  return spawnActor<SupervisorState, SupervisorMessage>(system, 'supervisor', (state, message, ctx) => handle(deps, state, message, ctx), {
+    initialState: () => ({ jobs: new Map() }),
+  });
+}
+
+function handle(
+  deps: SupervisorDeps,
+  state: SupervisorState,
+  message: SupervisorMessage,
+  ctx: ActorContext<SupervisorMessage>,
+): SupervisorState {
+  switch (message.type) {
+    case 'run-job':
+      return runJob(deps, state, message.job, message.watcher, ctx);
+    case 'cancel-job':
+      return endJob(deps, state, message.job, { state: 'cancelled' }, ctx);
+    case 'stop-all-work':
+      for (const entry of state.jobs.values()) {
+        for (const model of entry.models.values()) dispatch(model.ref, { type: 'stop-work' });
+      }
+      return state;
+    case 'get-status':
+      dispatch(message.replyTo, snapshot(deps, state));
+      return state;
+    case 'model-progress':
+      return updateModel(state, message.job, message.model, (model) => {
+        const done = message.counts.ok + message.counts.failed + message.counts.skipped;
+        model.rate.record(deps.clock.now(), done);
+        return { ...model, counts: message.counts };
+      });
+    case 'model-finished': {
+      const next = updateModel(state, message.job, message.model, (model) => ({ ...model, finished: true }));
+      const entry = next.jobs.get(message.job);
+      if (entry && entry.state === 'running' && [...entry.models.values()].every((model) => model.finished)) {
+        return endJob(deps, next, message.job, { state: 'done' }, ctx);
+      }
+      return next;
+    }
+    case 'model-halted':
+      deps.log.error({ job: message.job, model: message.model, error: message.error }, 'work halted');
+      return endJob(deps, state, message.job, { state: 'halted', error: message.error }, ctx);
+    case 'job-saved': {
+      const entry = state.jobs.get(message.job);
+      if (entry) for (const watcher of entry.watchers) dispatch(watcher, { type: 'job-ended', job: message.job, outcome: message.outcome });
+      return state;
+    }
+    default: {
+      const unknown: never = message;
+      throw new Error(`supervisor: unknown message ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function runJob(
+  deps: SupervisorDeps,
+  state: SupervisorState,
+  job: JobRecord,
+  watcher: ActorRef<JobEvent> | undefined,
+  ctx: ActorContext<SupervisorMessage>,
+): SupervisorState {
+  const existing = state.jobs.get(job.id);
+  if (existing) {
+    // Already running here: just add the watcher.
+    const watchers = watcher ? [...existing.watchers, watcher] : existing.watchers;
+    return withJob(state, { ...existing, watchers });
+  }
+  const runtime = deps.runtimeFor(job, (providerId) => deps.gateFor(job, providerId));
+  const stored = deps.store.turnsOf(job.id);
+  const models = new Map<string, ModelEntry>();
+  for (const model of job.suite.models) {
+    const recorded = countRecorded(stored, model.id, job);
+    const ref = spawnModel(ctx.self, `job-${job.id}-model-${model.id}`, {
+      job: job.id,
+      model,
+      sequences: job.suite.sequences,
+      runs: job.suite.runs,
+      recorded,
+      placement: runtime.placement,
+      replyTo: ctx.self,
+      maxSequenceRestarts: deps.maxSequenceRestarts,
+      warn: (text, fields) => deps.log.warn({ job: job.id, model: model.id, ...fields }, text),
+    });
+    const rate = new RateEstimator();
+    rate.record(deps.clock.now(), recorded.ok + recorded.failed + recorded.skipped);
+    models.set(model.id, { ref, provider: model.provider, counts: recorded, rate, finished: false });
+  }
+  deps.log.info({ job: job.id, suite: job.suite.name, resumedTurns: stored.length }, 'job started');
+  for (const model of models.values()) dispatch(model.ref, { type: 'start' });
+  return withJob(state, {
+    record: job,
+    models,
+    watchers: watcher ? [watcher] : [],
+    state: 'running',
+    halt: undefined,
+  });
+}
+
+/** Stops a job's work, writes its final state, then tells its watchers (after the write committed). */
+function endJob(
+  deps: SupervisorDeps,
+  state: SupervisorState,
+  jobId: string,
+  outcome: JobOutcome,
+  ctx: ActorContext<SupervisorMessage>,
+): SupervisorState {
+  const entry = state.jobs.get(jobId);
+  if (!entry || entry.state !== 'running') return state;
+  for (const model of entry.models.values()) {
+    dispatch(model.ref, { type: 'stop-work' });
+    stopActor(model.ref);
+  }
+  const saved =
+    outcome.state === 'halted'
+      ? Promise.resolve() // The job stays 'running' in the store: the next start resumes it.
+      : deps.store.putJob({ ...entry.record, state: outcome.state, finishedAt: new Date(deps.clock.now()).toISOString() });
+  saved.then(
+    () => dispatch(ctx.self, { type: 'job-saved', job: jobId, outcome }),
+    (error: unknown) => {
+      deps.log.error({ job: jobId, err: error }, 'could not record the end of the job');
+      dispatch(ctx.self, {
+        type: 'job-saved',
+        job: jobId,
+        outcome: { state: 'halted', error: { code: 'troupe:store-write', message: String(error) } },
+      });
+    },
+  );
+  deps.log.info({ job: jobId, outcome: outcome.state }, 'job ended');
+  return withJob(state, { ...entry, state: outcome.state, halt: outcome.state === 'halted' ? outcome.error : undefined });
+}
+
+function countRecorded(stored: ReturnType<CheckpointStore['turnsOf']>, model: string, job: JobRecord): ModelCounts {
+  let ok = 0;
+  let failed = 0;
+  let skipped = 0;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  for (const turn of stored) {
+    if (turn.model !== model) continue;
+    if (turn.status === 'ok') ok += 1;
+    else if (turn.status === 'failed') failed += 1;
+    else skipped += 1;
+    inputTokens += turn.usage?.inputTokens ?? 0;
+    outputTokens += turn.usage?.outputTokens ?? 0;
+  }
+  const total = job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
+  return { ok, failed, skipped, total, inputTokens, outputTokens };
+}
+
+function snapshot(deps: SupervisorDeps, state: SupervisorState): StatusSnapshot {
+  const now = deps.clock.now();
+  const jobs = [...state.jobs.values()].map((entry) => ({
+    job: entry.record.id,
+    suite: entry.record.suite.name,
+    state: entry.state,
+    models: [...entry.models.entries()].map(([model, m]) => ({
+      model,
+      provider: m.provider,
+      counts: m.counts,
+      turnsPerSecond: m.rate.perSecond(now),
+      etaSeconds: m.rate.etaSeconds(now, m.counts.total),
+    })),
+  }));
+  return { jobs };
+}
+
+function updateModel(
+  state: SupervisorState,
+  jobId: string,
+  modelId: string,
+  change: (model: ModelEntry) => ModelEntry,
+): SupervisorState {
+  const entry = state.jobs.get(jobId);
+  const model = entry?.models.get(modelId);
+  if (!entry || !model) return state;
+  const models = new Map(entry.models);
+  models.set(modelId, change(model));
+  return withJob(state, { ...entry, models });
+}
+
+function withJob(state: SupervisorState, entry: JobEntry): SupervisorState {
+  const jobs = new Map(state.jobs);
+  jobs.set(entry.record.id, entry);
+  return { jobs };
+}

@@ -1,0 +1,41 @@
+import type { FailureKind, Usage } from '../providers/types.js';
+
+/** What a conversation asks of its provider's gate before an attempt. */
+export interface AdmitRequest {
+  /** Fairness group: conversations of one (job, model) share a group. */
+  readonly group: string;
+  /** Higher goes first within a group: the conversation's remaining turns. */
+  readonly priority: number;
+  /** Tokens to reserve: the request's estimate plus its `maxTokens`. */
+  readonly estimatedTokens: number;
+}
+
+/** Leave to send one request. Must be settled exactly once. */
+export interface Permit {
+  readonly id: string;
+}
+
+/** How an attempt ended, as the gate's limiter and breaker need to know it. */
+export type AttemptOutcome =
+  | { readonly kind: 'ok'; readonly usage: Usage; readonly headers: Readonly<Record<string, string>> }
+  | {
+      readonly kind: FailureKind;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly retryAfterMs?: number;
+    };
+
+/**
+ * The door to one provider: it opens when the provider's circuit breaker lets a
+ * request pass and its rate limiter grants a permit. Every attempt goes through
+ * it, so the limits hold whatever the number of conversations or processes.
+ */
+export interface ProviderGate {
+  /**
+   * Resolves with a permit once the request may be sent. Waiting while the
+   * breaker is open costs the turn no attempt. Rejects with an `AbortError` if
+   * `signal` aborts first (the gate then forgets the request).
+   */
+  admit(request: AdmitRequest, signal: AbortSignal): Promise<Permit>;
+  /** Reports the attempt's outcome and frees the permit's concurrency slot. */
+  settle(permit: Permit, outcome: AttemptOutcome): void;
+}

@@ -1,0 +1,141 @@
+import type { Clock } from '../resilience/clock.js';
+import { decideRetry } from '../resilience/retry-policy.js';
+import { errorCodeOf } from '../resilience/errors.js';
+import { estimateRequestTokens } from '../resilience/token-estimate.js';
+import { ProviderError } from '../providers/types.js';
+import type { ChatMessage, Provider, Usage } from '../providers/types.js';
+import type { ErrorData } from '../store/records.js';
+import type { RetryPolicy } from '../suite/types.js';
+import type { AttemptOutcome, ProviderGate } from './provider-gate.js';
+
+/** What the executor needs from the world; injected so tests control time and chance. */
+export interface TurnExecutorDeps {
+  readonly provider: Provider;
+  readonly gate: ProviderGate;
+  readonly retry: RetryPolicy;
+  readonly clock: Clock;
+  /** Uniform in [0, 1), for backoff jitter. */
+  readonly random: () => number;
+  /** Waits `ms`; rejects with an AbortError when `signal` aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** One turn to execute: the whole request and where it stands for fairness. */
+export interface TurnSpec {
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  readonly temperature?: number;
+  readonly maxTokens: number;
+  /** Fairness group for the limiter (job and model). */
+  readonly group: string;
+  /** Turns this conversation still has to go, this one included (longest first). */
+  readonly remainingTurns: number;
+}
+
+interface AttemptStats {
+  readonly attempts: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+/** How a turn ended. `cancelled` means troupe itself stopped it: nothing is recorded. */
+export type TurnOutcome =
+  | (AttemptStats & { readonly status: 'ok'; readonly text: string; readonly usage: Usage; readonly latencyMs: number })
+  | (AttemptStats & { readonly status: 'failed'; readonly error: ErrorData })
+  | { readonly status: 'cancelled' };
+
+/**
+ * Runs one turn to its end: every attempt passes the provider's gate (breaker and
+ * limiter), failures are classified and retried with backoff (a provider's
+ * `retry-after` wins), and a turn that cannot succeed is reported failed with the
+ * provider's message. Never throws for a provider failure; aborting `signal`
+ * ends it with `cancelled`.
+ */
+export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal: AbortSignal): Promise<TurnOutcome> {
+  const startedAt = deps.clock.now();
+  const estimatedTokens = estimateRequestTokens(spec.messages, spec.maxTokens);
+  let attempts = 0;
+  // Bounded by the retry policy: every path through the body either returns or counts an attempt.
+  for (;;) {
+    if (signal.aborted) return { status: 'cancelled' };
+    let permit;
+    try {
+      permit = await deps.gate.admit(
+        { group: spec.group, priority: spec.remainingTurns, estimatedTokens },
+        signal,
+      );
+    } catch (error) {
+      if (signal.aborted) return { status: 'cancelled' };
+      throw error;
+    }
+    attempts += 1;
+    const attemptStartedAt = deps.clock.now();
+    let failure: ProviderError;
+    try {
+      const result = await deps.provider.complete({
+        model: spec.model,
+        messages: spec.messages,
+        temperature: spec.temperature,
+        maxTokens: spec.maxTokens,
+        timeoutMs: deps.retry.timeoutMs,
+        signal,
+      });
+      const finishedAt = deps.clock.now();
+      deps.gate.settle(permit, { kind: 'ok', usage: result.usage, headers: result.headers });
+      return {
+        status: 'ok',
+        text: result.text,
+        usage: result.usage,
+        latencyMs: finishedAt - attemptStartedAt,
+        attempts,
+        startedAt,
+        finishedAt,
+      };
+    } catch (error) {
+      failure = asProviderError(error, signal);
+    }
+    deps.gate.settle(permit, outcomeOf(failure));
+    if (failure.kind === 'cancelled') return { status: 'cancelled' };
+    const decision = decideRetry(
+      { kind: failure.kind, retryAfterMs: failure.retryAfterMs },
+      attempts,
+      deps.retry,
+      deps.random,
+    );
+    if (!decision.retry) {
+      return {
+        status: 'failed',
+        error: { code: errorCodeOf(failure.kind), message: describeFailure(failure, attempts, decision.reason) },
+        attempts,
+        startedAt,
+        finishedAt: deps.clock.now(),
+      };
+    }
+    try {
+      await deps.sleep(decision.delayMs, signal);
+    } catch {
+      return { status: 'cancelled' };
+    }
+  }
+}
+
+function outcomeOf(failure: ProviderError): AttemptOutcome {
+  return failure.retryAfterMs === undefined
+    ? { kind: failure.kind, headers: failure.headers }
+    : { kind: failure.kind, headers: failure.headers, retryAfterMs: failure.retryAfterMs };
+}
+
+function asProviderError(error: unknown, signal: AbortSignal): ProviderError {
+  if (error instanceof ProviderError) return error;
+  if (signal.aborted) return new ProviderError('cancelled', 'cancelled by troupe');
+  // A provider adapter must classify what it throws; anything else is a bug in the
+  // reply handling, treated like an unreadable reply so the turn is retried, not lost.
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProviderError('malformed', `unexpected error while reading the reply: ${message}`);
+}
+
+function describeFailure(failure: ProviderError, attempts: number, reason: string): string {
+  const status = failure.status === undefined ? '' : `HTTP ${failure.status}: `;
+  const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+  return `${status}${failure.message} (${reason}; ${tries})`;
+}
