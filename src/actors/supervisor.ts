@@ -9,7 +9,6 @@ import { RateEstimator } from '../progress/rate.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import type { Logger } from '../log/logger.js';
-import type { ProviderGate } from '../conversation/provider-gate.js';
 import { spawnModel } from './model.js';
 import type { ModelCounts, ModelMessage, ModelReport, SequencePlacement } from './model.js';
 import { dispatch, spawnActor, stopActor } from './nact.js';
@@ -19,6 +18,8 @@ import type { ActorContext, ActorRef, SystemRef } from './nact.js';
 export type JobOutcome =
   | { readonly state: 'done' }
   | { readonly state: 'cancelled' }
+  /** This process stopped working on it (shutdown, Ctrl-C); it stays resumable. */
+  | { readonly state: 'interrupted' }
   /** Work stopped before every turn was recorded (store failure, a sequence that kept crashing); resumable. */
   | { readonly state: 'halted'; readonly error: ErrorData };
 
@@ -68,10 +69,8 @@ export interface SupervisorDeps {
   readonly store: CheckpointStore;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Builds where a job's sequences run, with a gate per provider of the job. */
-  readonly runtimeFor: (job: JobRecord, gateFor: (providerId: string) => ProviderGate) => JobRuntime;
-  /** The gate of a provider account, created on first use and shared by every job. */
-  readonly gateFor: (job: JobRecord, providerId: string) => ProviderGate;
+  /** Builds where a job's sequences run and the gates they pass (may throw an InputError: missing key). */
+  readonly runtimeFor: (job: JobRecord) => JobRuntime;
   /** Restarts allowed per sequence actor before it is stopped. */
   readonly maxSequenceRestarts: number;
 }
@@ -114,11 +113,11 @@ function handle(
       return runJob(deps, state, message.job, message.watcher, ctx);
     case 'cancel-job':
       return endJob(deps, state, message.job, { state: 'cancelled' }, ctx);
-    case 'stop-all-work':
-      for (const entry of state.jobs.values()) {
-        for (const model of entry.models.values()) dispatch(model.ref, { type: 'stop-work' });
-      }
-      return state;
+    case 'stop-all-work': {
+      let next = state;
+      for (const job of state.jobs.keys()) next = endJob(deps, next, job, { state: 'interrupted' }, ctx);
+      return next;
+    }
     case 'get-status':
       dispatch(message.replyTo, snapshot(deps, state));
       return state;
@@ -164,7 +163,22 @@ function runJob(
     const watchers = watcher ? [...existing.watchers, watcher] : existing.watchers;
     return withJob(state, { ...existing, watchers });
   }
-  const runtime = deps.runtimeFor(job, (providerId) => deps.gateFor(job, providerId));
+  let runtime: JobRuntime;
+  try {
+    runtime = deps.runtimeFor(job);
+  } catch (error) {
+    // E.g. the API key of a resumed job is missing from this process's environment.
+    const message = error instanceof Error ? error.message : String(error);
+    deps.log.error({ job: job.id, reason: message }, 'job cannot start');
+    if (watcher) {
+      dispatch(watcher, {
+        type: 'job-ended',
+        job: job.id,
+        outcome: { state: 'halted', error: { code: 'troupe:cannot-start', message } },
+      });
+    }
+    return state;
+  }
   const stored = deps.store.turnsOf(job.id);
   const models = new Map<string, ModelEntry>();
   for (const model of job.suite.models) {
@@ -210,7 +224,7 @@ function endJob(
     stopActor(model.ref);
   }
   const saved =
-    outcome.state === 'halted'
+    outcome.state === 'halted' || outcome.state === 'interrupted'
       ? Promise.resolve() // The job stays 'running' in the store: the next start resumes it.
       : deps.store.putJob({ ...entry.record, state: outcome.state, finishedAt: new Date(deps.clock.now()).toISOString() });
   saved.then(

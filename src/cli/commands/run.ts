@@ -1,0 +1,161 @@
+import { resolve as resolvePath } from 'node:path';
+import type { JobOutcome, JobStatus } from '../../actors/supervisor.js';
+import { ExitCode, InputError } from '../../errors.js';
+import { createLogger } from '../../log/logger.js';
+import { systemClock } from '../../resilience/clock.js';
+import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
+import { Engine } from '../../runtime/engine.js';
+import { newJobId } from '../../store/job-id.js';
+import { openLmdbStore } from '../../store/lmdb-store.js';
+import type { CheckpointStore, JobRecord } from '../../store/records.js';
+import { resolveApiKeys } from '../../suite/api-keys.js';
+import { loadSuite } from '../../suite/load.js';
+import { countTurns } from '../../suite/summary.js';
+import { createProgressDisplay } from '../progress-display.js';
+
+/** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
+const PROGRESS_POLL_TTY_MS = 250;
+const PROGRESS_POLL_PLAIN_MS = 1_000;
+
+/** Options of `troupe run`. */
+export interface RunOptions {
+  /** Path of the suite file; required unless `resume` is given. */
+  readonly suite?: string;
+  /** Id of a stored job to continue instead of starting a new one. */
+  readonly resume?: string;
+  /** The store's directory. */
+  readonly dataDir: string;
+  /** Lowest log level written to stderr. */
+  readonly logLevel: string;
+}
+
+/** Where `troupe run` writes and what it reads. */
+export interface RunIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * `troupe run`: runs a suite (or resumes a stored job) in the foreground with a
+ * progress display, then prints a summary per model. Returns the exit code: 0 when
+ * every turn succeeded, 1 when some failed or the job was interrupted, 3 when work
+ * halted (store failure). Bad input throws an InputError before the store is touched.
+ */
+export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
+  const newSuite = options.resume === undefined ? await loadNewSuite(options, io.env) : undefined;
+  const store = await openLmdbStore(options.dataDir);
+  try {
+    const job = newSuite ? await createJob(store, newSuite.suite, newSuite.path) : resumableJob(store, options);
+    return await runJob(job, store, options, io);
+  } finally {
+    await store.close();
+  }
+}
+
+async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
+  if (options.suite === undefined) throw new InputError('troupe run: give a suite file, or --resume <job>');
+  const suite = await loadSuite(options.suite);
+  // Checked here, before anything is written: a job that cannot start must leave no trace.
+  resolveApiKeys(suite, env, options.suite);
+  return { suite, path: resolvePath(options.suite) };
+}
+
+function resumableJob(store: CheckpointStore, options: RunOptions): JobRecord {
+  const id = options.resume ?? '';
+  const job = store.getJob(id);
+  if (!job) {
+    const known = store
+      .listJobs()
+      .slice(-5)
+      .map((j) => j.id);
+    throw new InputError(
+      `--resume: no job "${id}" in ${options.dataDir}${known.length > 0 ? ` (latest: ${known.join(', ')})` : ' (it holds no jobs)'}`,
+    );
+  }
+  return job;
+}
+
+async function createJob(store: CheckpointStore, suite: JobRecord['suite'], suitePath: string): Promise<JobRecord> {
+  const now = new Date();
+  const job: JobRecord = {
+    id: newJobId(now, Math.random),
+    suite,
+    suitePath,
+    state: 'running',
+    createdAt: now.toISOString(),
+    finishedAt: null,
+  };
+  await store.putJob(job);
+  return job;
+}
+
+async function runJob(job: JobRecord, store: CheckpointStore, options: RunOptions, io: RunIo): Promise<number> {
+  const counts = countTurns(job.suite);
+  io.stdout.write(
+    `job ${job.id}: ${job.suite.name}, ${counts.turns} turns (${counts.models} models × ${counts.sequences} sequences × ${job.suite.runs} runs)\n`,
+  );
+  if (job.state !== 'running') {
+    io.stdout.write(`job ${job.id} is already ${job.state}\n`);
+  } else {
+    const outcome = await driveJob(job, store, options, io);
+    if (outcome.state === 'halted') {
+      io.stdout.write(`job ${job.id} halted: ${outcome.error.message}\nresume it with: troupe run --resume ${job.id}\n`);
+      printSummary(job, store, io);
+      return ExitCode.internal;
+    }
+    if (outcome.state === 'cancelled' || outcome.state === 'interrupted') {
+      io.stdout.write(`job ${job.id} was interrupted; resume it with: troupe run --resume ${job.id}\n`);
+      printSummary(job, store, io);
+      return ExitCode.turnsFailed;
+    }
+  }
+  const summary = printSummary(job, store, io);
+  return summary.some((model) => model.failed + model.skipped > 0) ? ExitCode.turnsFailed : ExitCode.ok;
+}
+
+async function driveJob(job: JobRecord, store: CheckpointStore, options: RunOptions, io: RunIo): Promise<JobOutcome> {
+  const log = createLogger({ level: options.logLevel });
+  const engine = new Engine({ store, log, clock: systemClock, env: io.env });
+  const display = createProgressDisplay(io.stdout);
+  let latest: JobStatus | undefined;
+  const poll = setInterval(
+    () => {
+      engine.status().then(
+        (snapshot) => {
+          latest = snapshot.jobs.find((j) => j.job === job.id) ?? latest;
+          if (latest) display.update(latest);
+        },
+        () => undefined, // A slow answer is skipped; the next poll will draw.
+      );
+    },
+    io.stdout.isTTY ? PROGRESS_POLL_TTY_MS : PROGRESS_POLL_PLAIN_MS,
+  );
+  const interrupt = (): void => {
+    // Stop issuing turns; what was committed stays, and --resume continues from there.
+    engine.stopWork();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const outcome = await engine.runJob(job);
+    const final = (await engine.status()).jobs.find((j) => j.job === job.id);
+    if (final) display.finish(final);
+    return outcome;
+  } finally {
+    clearInterval(poll);
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await engine.close();
+    log.flush();
+  }
+}
+
+function printSummary(job: JobRecord, store: CheckpointStore, io: RunIo) {
+  const summary = summarizeByModel(
+    store.turnsOf(job.id),
+    job.suite.models.map((model) => model.id),
+  );
+  io.stdout.write(`${formatSummaryTable(summary)}\n`);
+  io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
+  return summary;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * troupe's command line: declares the commands and maps errors to exit codes.
+ * Each command lives in its own module under ./commands.
+ */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ExitCode, ExitError } from '../errors.js';
+import { runResults } from './commands/results.js';
+import { runRun } from './commands/run.js';
+import { runSimulate } from './commands/simulate.js';
+import { runValidate } from './commands/validate.js';
+
+/** Default directory of the store, relative to the working directory. */
+const DEFAULT_DATA_DIR = '.troupe';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const stdoutLine = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  await yargs(argv)
+    .scriptName('troupe')
+    .usage('$0 <command> [options]')
+    .option('data-dir', {
+      type: 'string',
+      default: DEFAULT_DATA_DIR,
+      describe: 'Directory of the checkpoint store (jobs and results)',
+    })
+    .option('log-level', {
+      type: 'string',
+      default: 'warn',
+      choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      describe: 'Lowest level of the JSON log lines written to stderr',
+    })
+    .command(
+      'run [suite]',
+      'Run a suite in the foreground: progress, then a summary per model',
+      (y) =>
+        y
+          .positional('suite', { type: 'string', describe: 'Suite file (YAML or JSON)' })
+          .option('resume', { type: 'string', describe: 'Continue a stored job instead of starting a new one' })
+          .check((args) => {
+            if (args.suite === undefined && args.resume === undefined) throw new Error('give a suite file or --resume <job>');
+            if (args.suite !== undefined && args.resume !== undefined) throw new Error('give a suite file or --resume, not both');
+            return true;
+          }),
+      async (args) => {
+        exitCode = await runRun(
+          { suite: args.suite, resume: args.resume, dataDir: args['data-dir'], logLevel: args['log-level'] },
+          { stdout: process.stdout, env: process.env },
+        );
+      },
+    )
+    .command(
+      'validate <suite>',
+      'Check a suite file (and its API keys) without running it',
+      (y) => y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
+      async (args) => {
+        await runValidate({ suite: args.suite }, stdoutLine);
+      },
+    )
+    .command(
+      'results <job>',
+      "Print a job's turns (also while it runs)",
+      (y) =>
+        y
+          .positional('job', { type: 'string', demandOption: true, describe: 'Job id' })
+          .option('format', { choices: ['jsonl', 'csv', 'table'] as const, default: 'jsonl' as const })
+          .option('model', { type: 'string', describe: 'Only this model' })
+          .option('sequence', { type: 'string', describe: 'Only this sequence' }),
+      async (args) => {
+        await runResults(
+          { job: args.job, dataDir: args['data-dir'], format: args.format, model: args.model, sequence: args.sequence },
+          process.stdout,
+        );
+      },
+    )
+    .command(
+      'simulate',
+      'Serve the OpenAI and Anthropic APIs locally with simulated models (rehearse a suite for free)',
+      (y) =>
+        y
+          .option('port', { type: 'number', default: 8080, describe: 'TCP port' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+          .option('latency-ms', { type: 'number', default: 200, describe: 'Latency of every reply' })
+          .option('requests-per-minute', { type: 'number', describe: 'Answer 429 above this rate' })
+          .option('tokens-per-minute', { type: 'number', describe: 'Answer 429 above this token rate' })
+          .option('api-key', { type: 'string', describe: 'Accept only this key (default: any)' }),
+      async (args) => {
+        const simulator = await runSimulate(
+          {
+            port: args.port,
+            host: args.host,
+            latencyMs: args['latency-ms'],
+            requestsPerMinute: args['requests-per-minute'],
+            tokensPerMinute: args['tokens-per-minute'],
+            apiKey: args['api-key'],
+          },
+          stdoutLine,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            void simulator.close().then(resolve);
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      },
+    )
+    .demandCommand(1, 'name a command; see --help')
+    .strict()
+    .version(packageVersion())
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      if (error) throw error;
+      // A usage mistake (unknown flag, missing argument): exit 2, like any bad input.
+      throw new ExitError(`${message}\n(see troupe --help)`, ExitCode.badInput);
+    })
+    .parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ExitError) {
+      process.stderr.write(`troupe: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`troupe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = ExitCode.internal;
+    }
+  },
+);
