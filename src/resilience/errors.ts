@@ -1,0 +1,63 @@
+/**
+ * Namespaced error codes: how a failure travels between processes and into turn records as data
+ * (`{ code, message }`), matched by code rather than by `instanceof`.
+ */
+import type { FailureKind } from '../providers/types.js';
+
+/** Every error code troupe puts on a failed or skipped turn. */
+export const ERROR_CODES = {
+  /** The provider refused with a per-minute rate limit (429) and the retries ran out. */
+  rateLimited: 'troupe:rate-limited',
+  /** The account is out of credit or its quota resets in hours. */
+  quotaExhausted: 'troupe:quota-exhausted',
+  /** The provider answered 5xx, 408 or 409. */
+  serverError: 'troupe:server-error',
+  /** No answer within the request timeout. */
+  timeout: 'troupe:timeout',
+  /** The connection failed or was reset. */
+  connection: 'troupe:connection',
+  /** A 2xx whose body could not be read as an answer. */
+  malformedReply: 'troupe:malformed-reply',
+  /** The provider refused the request itself (400, 401, 403, 404, 422); never retried. */
+  clientError: 'troupe:client-error',
+  /** troupe aborted the request (job cancelled, shutdown). */
+  cancelled: 'troupe:cancelled',
+  /** Every attempt the retry policy allows failed; the message names the last failure. */
+  retriesExhausted: 'troupe:retries-exhausted',
+  /** Not attempted because an earlier turn of the same run failed. */
+  skipped: 'troupe:skipped',
+  /** The provider's circuit breaker is open. */
+  providerUnavailable: 'troupe:provider-unavailable',
+  /** A finished turn could not be committed to the store; work stops rather than lose it. */
+  storeWrite: 'troupe:store-write',
+  /** A job could not be started (its suite or provider could not be set up). */
+  cannotStart: 'troupe:cannot-start',
+  /** A bug in troupe itself (an actor crashed too often, an unexpected exception). */
+  internal: 'troupe:internal',
+} as const;
+
+/** One of the `ERROR_CODES` values. */
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+const CODE_OF_KIND: Readonly<Record<FailureKind, ErrorCode>> = {
+  rate_limited: ERROR_CODES.rateLimited,
+  quota_exhausted: ERROR_CODES.quotaExhausted,
+  server_error: ERROR_CODES.serverError,
+  timeout: ERROR_CODES.timeout,
+  connection: ERROR_CODES.connection,
+  malformed: ERROR_CODES.malformedReply,
+  client_error: ERROR_CODES.clientError,
+  cancelled: ERROR_CODES.cancelled,
+};
+
+const ALL_CODES: ReadonlySet<string> = new Set(Object.values(ERROR_CODES));
+
+/** The error code of a classified provider failure. */
+export function errorCodeOf(kind: FailureKind): ErrorCode {
+  return CODE_OF_KIND[kind];
+}
+
+/** True if `code` is one of troupe's error codes (for data that crossed a process boundary). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && ALL_CODES.has(code);
+}
