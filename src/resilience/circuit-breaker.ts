@@ -1,0 +1,225 @@
+/**
+ * The circuit breaker of one provider as a pure state machine: closed → open → half-open → closed.
+ * While it is open, callers wait (they send nothing, so they lose no attempt); after a cool-down,
+ * one probe at a time is let through, and `probesToClose` successful probes close it again.
+ */
+import type { FailureKind } from '../providers/types.js';
+import type { BreakerPolicy } from '../suite/types.js';
+import type { Clock } from './clock.js';
+
+/** The breaker's state. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Why the breaker entered its current state. */
+export type BreakerReason =
+  | 'initial'
+  | 'consecutive-failures'
+  | 'failure-ratio'
+  | 'probe-failed'
+  | 'cool-down-elapsed'
+  | 'probes-succeeded';
+
+/** A change of state, for logs and metrics. */
+export interface BreakerTransition {
+  readonly from: BreakerState;
+  readonly to: BreakerState;
+  readonly reason: BreakerReason;
+  /** When it happened, ms since the epoch. */
+  readonly at: number;
+  /** On opening: how long this cool-down lasts, in ms. */
+  readonly coolDownMs?: number;
+}
+
+/** The breaker's state with its reason and timing (see `CircuitBreakerCore.state`). */
+export interface BreakerStatus {
+  readonly state: BreakerState;
+  readonly reason: BreakerReason;
+  /** When it entered this state, ms since the epoch. */
+  readonly since: number;
+  /** The cool-down in force (open) or that the next opening will use (closed, half-open), in ms. */
+  readonly coolDownMs: number;
+  /** While open: when the first probe may go, ms since the epoch. */
+  readonly nextProbeAt?: number;
+  /** Failures in a row while closed. */
+  readonly consecutiveFailures: number;
+}
+
+/** What a caller may do now: send normally, send as the half-open probe, or wait. */
+export type Admission = 'pass' | 'probe' | 'wait';
+
+/** The result of an attempt as the breaker records it. */
+export type BreakerOutcome = 'ok' | FailureKind;
+
+/** Options of `CircuitBreakerCore`. */
+export interface CircuitBreakerOptions {
+  /** Called synchronously on every change of state. Default: none. */
+  readonly onTransition?: (transition: BreakerTransition) => void;
+}
+
+const FAILURE_KINDS: ReadonlySet<FailureKind> = new Set<FailureKind>([
+  'server_error',
+  'timeout',
+  'connection',
+  'malformed',
+]);
+
+/**
+ * True if `kind` counts as a failure for the breaker (server error, timeout, connection, malformed).
+ * The others (client error, rate limit, quota, cancelled) say nothing about the provider's health
+ * and count as neither failure nor success.
+ */
+export function isBreakerFailure(kind: BreakerOutcome): boolean {
+  return kind !== 'ok' && FAILURE_KINDS.has(kind);
+}
+
+interface Outcome {
+  readonly at: number;
+  readonly failed: boolean;
+}
+
+/** The circuit breaker of one provider; `now` comes from the injected clock. */
+export class CircuitBreakerCore {
+  private mode: BreakerState = 'closed';
+  private reason: BreakerReason = 'initial';
+  private since: number;
+  private consecutive = 0;
+  private window: Outcome[] = [];
+  private coolDownMs: number;
+  private openUntil = 0;
+  private probeInFlight = false;
+  private probeSuccesses = 0;
+
+  constructor(
+    private readonly policy: BreakerPolicy,
+    private readonly clock: Clock,
+    private readonly options: CircuitBreakerOptions = {},
+  ) {
+    this.since = clock.now();
+    this.coolDownMs = policy.coolDownMs;
+  }
+
+  /** True if a request could go now (closed, or half-open with no probe out). Changes nothing. */
+  canPass(): boolean {
+    this.refresh();
+    return this.mode === 'closed' || (this.mode === 'half-open' && !this.probeInFlight);
+  }
+
+  /**
+   * Asks to send a request: `'pass'` while closed; `'probe'` for the one probe of half-open (the
+   * caller must then `record(outcome, 'probe')`); `'wait'` otherwise — ask again at `nextProbeAt()`
+   * or after the probe's outcome is recorded.
+   */
+  admit(): Admission {
+    this.refresh();
+    if (this.mode === 'closed') return 'pass';
+    if (this.mode === 'half-open' && !this.probeInFlight) {
+      this.probeInFlight = true;
+      return 'probe';
+    }
+    return 'wait';
+  }
+
+  /**
+   * When a waiting caller should ask again, ms since the epoch: the end of the cool-down while open,
+   * now while half-open with no probe out; undefined while closed (go now) or while a probe is out
+   * (its outcome decides).
+   */
+  nextProbeAt(): number | undefined {
+    this.refresh();
+    if (this.mode === 'open') return this.openUntil;
+    if (this.mode === 'half-open' && !this.probeInFlight) return this.clock.now();
+    return undefined;
+  }
+
+  /**
+   * Records the outcome of an attempt admitted as `admission` (default `'pass'`). Outcomes of
+   * requests passed before the breaker opened are ignored while it is open or half-open: only
+   * probes decide recovery.
+   */
+  record(outcome: BreakerOutcome, admission: Exclude<Admission, 'wait'> = 'pass'): void {
+    this.refresh();
+    const now = this.clock.now();
+    if (this.mode === 'half-open' && admission === 'probe') {
+      if (!this.probeInFlight) return;
+      this.probeInFlight = false;
+      if (outcome === 'ok') {
+        this.probeSuccesses++;
+        if (this.probeSuccesses >= this.policy.probesToClose) this.close(now);
+      } else if (isBreakerFailure(outcome)) {
+        this.coolDownMs = Math.min(this.policy.maxCoolDownMs, this.coolDownMs * 2);
+        this.open('probe-failed', now);
+      }
+      return;
+    }
+    if (this.mode !== 'closed') return;
+    const failed = isBreakerFailure(outcome);
+    if (!failed && outcome !== 'ok') return;
+    this.consecutive = failed ? this.consecutive + 1 : 0;
+    this.window.push({ at: now, failed });
+    this.pruneWindow(now);
+    if (this.consecutive >= this.policy.consecutiveFailures) {
+      this.open('consecutive-failures', now);
+    } else if (this.ratioExceeded()) {
+      this.open('failure-ratio', now);
+    }
+  }
+
+  /** The current state, why, since when, and the cool-down. */
+  state(): BreakerStatus {
+    this.refresh();
+    return {
+      state: this.mode,
+      reason: this.reason,
+      since: this.since,
+      coolDownMs: this.coolDownMs,
+      ...(this.mode === 'open' && { nextProbeAt: this.openUntil }),
+      consecutiveFailures: this.consecutive,
+    };
+  }
+
+  private ratioExceeded(): boolean {
+    const total = this.window.length;
+    if (total < this.policy.minRequests || total === 0) return false;
+    const failures = this.window.reduce((n, o) => n + (o.failed ? 1 : 0), 0);
+    return failures / total >= this.policy.failureRatio;
+  }
+
+  private pruneWindow(now: number): void {
+    const cutoff = now - this.policy.windowMs;
+    let drop = 0;
+    while (drop < this.window.length && this.window[drop]!.at <= cutoff) drop++;
+    if (drop > 0) this.window.splice(0, drop);
+  }
+
+  /** The cool-down ends by the passing of time, so any read of the state first catches up with it. */
+  private refresh(): void {
+    if (this.mode === 'open' && this.clock.now() >= this.openUntil) {
+      this.probeInFlight = false;
+      this.probeSuccesses = 0;
+      this.transition('half-open', 'cool-down-elapsed', this.clock.now());
+    }
+  }
+
+  private open(reason: BreakerReason, now: number): void {
+    this.openUntil = now + this.coolDownMs;
+    this.consecutive = 0;
+    this.window = [];
+    this.probeInFlight = false;
+    this.transition('open', reason, now, this.coolDownMs);
+  }
+
+  private close(now: number): void {
+    this.coolDownMs = this.policy.coolDownMs;
+    this.consecutive = 0;
+    this.window = [];
+    this.transition('closed', 'probes-succeeded', now);
+  }
+
+  private transition(to: BreakerState, reason: BreakerReason, at: number, coolDownMs?: number): void {
+    const from = this.mode;
+    this.mode = to;
+    this.reason = reason;
+    this.since = at;
+    this.options.onTransition?.({ from, to, reason, at, ...(coolDownMs !== undefined && { coolDownMs }) });
+  }
+}
