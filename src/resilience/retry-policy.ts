@@ -1,0 +1,95 @@
+/**
+ * The retry decision as a value. Who counts attempts: the caller, and only for requests that were
+ * actually sent. A turn that waits on an open breaker or a paused limiter sends nothing, so it
+ * loses no attempt; two kinds of sent attempt are not counted either, and the decision says so
+ * with `countsAttempt: false`: a quota failure (the provider is paused, the turn is not at fault)
+ * and a failed half-open probe (the breaker reopened; the failure is the outage's).
+ */
+import type { FailureKind } from '../providers/types.js';
+import type { RetryPolicy } from '../suite/types.js';
+import { backoffDelayMs } from './backoff.js';
+import { isBreakerFailure } from './circuit-breaker.js';
+import { QUOTA_RETRY_AFTER_MS } from './defaults.js';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+/** A failed attempt as the retry logic sees it. */
+export interface AttemptFailure {
+  readonly kind: FailureKind;
+  /** The provider's wait hint in ms (`retry-after-ms` / `retry-after`), when it gave one. */
+  readonly retryAfterMs?: number;
+  /** True if the attempt was a half-open probe (the breaker's `admit()` returned `'probe'`). Default false. */
+  readonly probe?: boolean;
+}
+
+/**
+ * Why a turn is tried again:
+ * - `rate-limited`: a 429; waits the retry-after (or the backoff).
+ * - `transient`: 5xx, timeout, connection, malformed reply; waits the backoff (or the retry-after).
+ * - `quota`: the provider is paused (`pausesProvider`); the turn waits in the limiter's queue.
+ * - `outage`: a failed probe; the turn waits for the breaker's next probe.
+ */
+export type RetryReason = 'rate-limited' | 'transient' | 'quota' | 'outage';
+
+/** Why a turn is given up: the provider refused the request itself, troupe cancelled it, or attempts ran out. */
+export type GiveUpReason = 'client-error' | 'cancelled' | 'retries-exhausted';
+
+/** What to do after a failed attempt. */
+export type RetryDecision =
+  | {
+      readonly retry: true;
+      /** Wait this many ms before asking the limiter again (0: ask at once; the limiter or breaker holds it). */
+      readonly delayMs: number;
+      readonly reason: RetryReason;
+      /** False if this failure must not count toward `maxAttempts` (see the module comment). */
+      readonly countsAttempt: boolean;
+      /** True for quota: the provider is paused (the limiter learned it from `release`); not a per-turn retry. */
+      readonly pausesProvider: boolean;
+    }
+  | {
+      readonly retry: false;
+      readonly reason: GiveUpReason;
+      /** The code for the turn's error record. */
+      readonly code: ErrorCode;
+    };
+
+/** True if a failure means an exhausted quota: `quota_exhausted`, or a 429 whose retry-after is an hour or more. */
+export function isQuotaFailure(failure: Omit<AttemptFailure, 'probe'>): boolean {
+  if (failure.kind === 'quota_exhausted') return true;
+  return (
+    failure.kind === 'rate_limited' &&
+    failure.retryAfterMs !== undefined &&
+    failure.retryAfterMs >= QUOTA_RETRY_AFTER_MS
+  );
+}
+
+/**
+ * Decides whether and when to retry after a failed attempt. `attempt` is the number of counted
+ * attempts so far, the failed one included (1 after the first). The provider's retry-after, when
+ * given, wins over the jittered backoff (`backoffDelayMs`, `random` in [0, 1)).
+ */
+export function decideRetry(
+  failure: AttemptFailure,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number,
+): RetryDecision {
+  if (failure.kind === 'cancelled') return { retry: false, reason: 'cancelled', code: ERROR_CODES.cancelled };
+  if (failure.kind === 'client_error') {
+    return { retry: false, reason: 'client-error', code: ERROR_CODES.clientError };
+  }
+  if (isQuotaFailure(failure)) {
+    return { retry: true, delayMs: 0, reason: 'quota', countsAttempt: false, pausesProvider: true };
+  }
+  if (failure.probe === true && isBreakerFailure(failure.kind)) {
+    return { retry: true, delayMs: 0, reason: 'outage', countsAttempt: false, pausesProvider: false };
+  }
+  if (attempt >= policy.maxAttempts) {
+    return { retry: false, reason: 'retries-exhausted', code: ERROR_CODES.retriesExhausted };
+  }
+  const delayMs =
+    failure.retryAfterMs !== undefined && failure.retryAfterMs >= 0
+      ? failure.retryAfterMs
+      : backoffDelayMs(attempt, policy, random);
+  const reason: RetryReason = failure.kind === 'rate_limited' ? 'rate-limited' : 'transient';
+  return { retry: true, delayMs, reason, countsAttempt: true, pausesProvider: false };
+}
