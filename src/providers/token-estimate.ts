@@ -1,0 +1,43 @@
+/**
+ * Token counts estimated from characters, shared by the simulator and the simulated
+ * provider so that both report the same usage for the same conversation.
+ */
+import type { ChatMessage } from './types.js';
+
+/** Characters counted as one token (the usual rule of thumb for English text). */
+export const CHARS_PER_TOKEN = 4;
+
+/** Tokens of framing (role markers, separators) counted for every message. */
+export const TOKENS_PER_MESSAGE = 4;
+
+/** Estimated input tokens of a request: ceil(all characters / 4) + 4 per message. */
+export function estimateInputTokens(messages: readonly ChatMessage[]): number {
+  const chars = messages.reduce((sum, message) => sum + message.content.length, 0);
+  return Math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * messages.length;
+}
+
+/** Estimated tokens of an answer's text: ceil(characters / 4). */
+export function estimateOutputTokens(text: string): number {
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
+}
+
+/** An answer cut to fit a token budget. */
+export interface LimitedReply {
+  readonly text: string;
+  readonly outputTokens: number;
+  /** True when the text was cut because it exceeded `maxTokens`. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Cuts `text` to at most `maxTokens` tokens (`maxTokens * 4` characters), the way a model
+ * stops when it reaches `max_tokens`. Without `maxTokens` the text is kept whole.
+ */
+export function limitReply(text: string, maxTokens: number | undefined): LimitedReply {
+  const outputTokens = estimateOutputTokens(text);
+  if (maxTokens === undefined || outputTokens <= maxTokens) {
+    return { text, outputTokens, truncated: false };
+  }
+  const cut = text.slice(0, maxTokens * CHARS_PER_TOKEN);
+  return { text: cut, outputTokens: estimateOutputTokens(cut), truncated: true };
+}
