@@ -1,0 +1,55 @@
+/**
+ * Every default and bound a suite file is resolved with, in one place. The doc comments in
+ * `types.ts` state the same values for readers of the resolved `Suite`.
+ */
+
+import type { BreakerPolicy, RetryPolicy } from './types.js';
+
+/** Repetitions of every sequence when `runs` is omitted. */
+export const DEFAULT_RUNS = 1;
+
+/** Largest answer in tokens when a model omits `maxTokens`. */
+export const DEFAULT_MAX_TOKENS = 1024;
+
+/** Reply latency of a `simulated` provider that omits `latencyMs`, in ms. */
+export const DEFAULT_SIMULATED_LATENCY_MS = 50;
+
+/** Environment variable read for an `openai` provider's key when `apiKeyEnv` is omitted. */
+export const DEFAULT_OPENAI_API_KEY_ENV = 'OPENAI_API_KEY';
+
+/** Environment variable read for an `anthropic` provider's key when `apiKeyEnv` is omitted. */
+export const DEFAULT_ANTHROPIC_API_KEY_ENV = 'ANTHROPIC_API_KEY';
+
+/** Retry policy fields a provider's `retry` omits. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  timeoutMs: 120_000,
+};
+
+/** Circuit breaker fields a provider's `breaker` omits. */
+export const DEFAULT_BREAKER: BreakerPolicy = {
+  consecutiveFailures: 5,
+  failureRatio: 0.5,
+  windowMs: 30_000,
+  minRequests: 10,
+  coolDownMs: 5_000,
+  maxCoolDownMs: 120_000,
+  probesToClose: 2,
+};
+
+/** Lowest `temperature` a model may ask for. */
+export const MIN_TEMPERATURE = 0;
+
+/** Highest `temperature` a model may ask for (OpenAI's bound). */
+export const MAX_TEMPERATURE = 2;
+
+/** Highest `temperature` an `anthropic` model may ask for (the Messages API rejects more). */
+export const MAX_ANTHROPIC_TEMPERATURE = 1;
+
+/** Longest id (provider, model, sequence) in characters; ids become parts of keys and file names. */
+export const MAX_ID_LENGTH = 128;
+
+/** Problems listed in one error before the rest are only counted. */
+export const MAX_REPORTED_PROBLEMS = 20;
