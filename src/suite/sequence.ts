@@ -1,0 +1,130 @@
+/**
+ * Reads one sequence, in troupe's own form `{id, system?, prompts, category?, reference?}` or
+ * in the MT-Bench question form `{question_id, category, turns, reference?}`.
+ */
+
+import { idReader, isValidId, systemPromptReader } from './readers.js';
+import {
+  anyString,
+  hasKey,
+  isMapping,
+  listOf,
+  nonBlankString,
+  nonNegativeInteger,
+  optionalField,
+  readMapping,
+  readerOf,
+  requiredField,
+  type Checker,
+  type FieldPath,
+  type Reader,
+} from './schema-check.js';
+import type { SequenceConfig } from './types.js';
+
+/** The keys of a sequence in troupe's own form. */
+export const SEQUENCE_KEYS = ['id', 'system', 'prompts', 'category', 'reference'] as const;
+
+/** The keys of an MT-Bench question (lm-sys/FastChat `question.jsonl`). */
+export const MT_BENCH_KEYS = ['question_id', 'category', 'turns', 'reference'] as const;
+
+const promptReader = readerOf(
+  'a non-blank prompt (string)',
+  (v): v is string => typeof v === 'string' && v.trim() !== '',
+);
+const promptsReader = listOf(promptReader, { nonEmpty: true, of: 'non-blank prompts (strings)' });
+const referenceReader = listOf(anyString, { of: 'reference answers (strings), one per prompt' });
+
+const questionIdReader: Reader<string> = {
+  expected: 'a question number or an id',
+  read(check, value, path) {
+    if (typeof value === 'number') {
+      const n = nonNegativeInteger.read(check, value, path);
+      return n === undefined ? undefined : String(n);
+    }
+    if (typeof value === 'string') return idReader.read(check, value, path);
+    check.expected(path, this.expected, value);
+    return undefined;
+  },
+};
+
+/** The id a sequence entry declares and the field it is in, if it is a valid id, whatever else is wrong. */
+export function declaredSequenceId(value: unknown): { id: string; field: 'id' | 'question_id' } | undefined {
+  if (!isMapping(value)) return undefined;
+  if (hasKey(value, 'question_id')) {
+    const raw = value.question_id;
+    const id = Number.isSafeInteger(raw) && (raw as number) >= 0 ? String(raw) : raw;
+    return typeof id === 'string' && isValidId(id) ? { id, field: 'question_id' } : undefined;
+  }
+  return typeof value.id === 'string' && isValidId(value.id) ? { id: value.id, field: 'id' } : undefined;
+}
+
+/** Reads a sequence in troupe's own form (the only form allowed inline in a suite). */
+export function readSequence(check: Checker, value: unknown, path: FieldPath): SequenceConfig | undefined {
+  const before = check.problems.length;
+  const entry = readMapping(check, value, path, SEQUENCE_KEYS);
+  if (entry === undefined) return undefined;
+  const id = requiredField(check, entry, 'id', path, idReader);
+  const system = optionalField(check, entry, 'system', path, systemPromptReader);
+  const prompts = requiredField(check, entry, 'prompts', path, promptsReader);
+  const category = optionalField(check, entry, 'category', path, nonBlankString);
+  const reference = readReference(check, entry, path, prompts, 'prompts');
+  if (check.problems.length > before || id === undefined || prompts === undefined) return undefined;
+  return compact({ id, system, prompts, category, reference });
+}
+
+/**
+ * Reads a line of a sequences file: an MT-Bench question when it has `question_id` (its id
+ * becomes `String(question_id)`, its `turns` the prompts), else a sequence in troupe's form.
+ */
+export function readSequenceLine(
+  check: Checker,
+  value: unknown,
+  path: FieldPath,
+): SequenceConfig | undefined {
+  if (!isMapping(value) || !hasKey(value, 'question_id')) return readSequence(check, value, path);
+  const before = check.problems.length;
+  const entry = readMapping(check, value, path, MT_BENCH_KEYS, 'an MT-Bench question');
+  if (entry === undefined) return undefined;
+  const id = requiredField(check, entry, 'question_id', path, questionIdReader);
+  const prompts = requiredField(check, entry, 'turns', path, promptsReader);
+  const category = optionalField(check, entry, 'category', path, nonBlankString);
+  const reference = readReference(check, entry, path, prompts, 'turns');
+  if (check.problems.length > before || id === undefined || prompts === undefined) return undefined;
+  return compact({ id, prompts, category, reference });
+}
+
+function readReference(
+  check: Checker,
+  entry: Readonly<Record<string, unknown>>,
+  path: FieldPath,
+  prompts: readonly string[] | undefined,
+  promptsKey: string,
+): string[] | undefined {
+  const reference = optionalField(check, entry, 'reference', path, referenceReader);
+  if (reference !== undefined && prompts !== undefined && reference.length > prompts.length) {
+    check.report(
+      [...path, 'reference'],
+      `expected at most one reference answer per prompt (${prompts.length} in ${promptsKey}), found ${reference.length}`,
+    );
+    return undefined;
+  }
+  return reference;
+}
+
+/** Drops the optional fields that are absent, so resolved suites compare and serialize cleanly. */
+function compact(sequence: {
+  id: string;
+  prompts: string[];
+  system?: string | undefined;
+  category?: string | undefined;
+  reference?: string[] | undefined;
+}): SequenceConfig {
+  const { id, prompts, system, category, reference } = sequence;
+  return {
+    id,
+    ...(system === undefined ? {} : { system }),
+    prompts,
+    ...(category === undefined ? {} : { category }),
+    ...(reference === undefined ? {} : { reference }),
+  };
+}

@@ -1,0 +1,257 @@
+/**
+ * Checks a suite document's top level, providers and models, and resolves them with their
+ * defaults. The sequences file is read by the loader; this module only reports its name.
+ */
+
+import {
+  DEFAULT_MAX_TOKENS,
+  DEFAULT_RUNS,
+  MAX_ANTHROPIC_TEMPERATURE,
+  MAX_TEMPERATURE,
+  MIN_TEMPERATURE,
+} from './defaults.js';
+import { readProvider } from './provider.js';
+import { idReader, isValidId, systemPromptReader } from './readers.js';
+import { declaredSequenceId, readSequence } from './sequence.js';
+import {
+  closestMatch,
+  describeValue,
+  hasKey,
+  isMapping,
+  listChoices,
+  nonBlankString,
+  numberInRange,
+  optionalField,
+  positiveInteger,
+  readMapping,
+  requiredField,
+  type Checker,
+  type FieldPath,
+  type Mapping,
+} from './schema-check.js';
+import type { ModelConfig, ProviderConfig, SequenceConfig } from './types.js';
+
+/** The keys a suite document may have at its top level. */
+export const SUITE_KEYS = ['name', 'runs', 'providers', 'models', 'sequences', 'sequencesFile'] as const;
+
+/** The keys of one `models` entry. */
+export const MODEL_KEYS = ['id', 'provider', 'model', 'temperature', 'maxTokens', 'system'] as const;
+
+/** An id an inline sequence declares (valid or not the rest of it) and the path of that field. */
+export interface DeclaredSequenceId {
+  readonly id: string;
+  readonly path: FieldPath;
+}
+
+/**
+ * What the document resolved to. A part with problems is `undefined` (the problems are in the
+ * `Checker`); the other parts are still there so that every problem of the file can be reported.
+ */
+export interface SuiteDocument {
+  readonly name: string;
+  readonly runs: number | undefined;
+  readonly providers: Readonly<Record<string, ProviderConfig>> | undefined;
+  readonly models: readonly ModelConfig[] | undefined;
+  /** The inline sequences; empty when one of them has a problem. */
+  readonly sequences: readonly SequenceConfig[];
+  /** The id of every inline sequence that declares a valid one, for duplicate checks. */
+  readonly sequenceIds: readonly DeclaredSequenceId[];
+  /** `sequencesFile` as written (relative to the suite file), if given and valid. */
+  readonly sequencesFile: string | undefined;
+  /** Providers that no model uses: not an error, but worth a warning. */
+  readonly unusedProviders: readonly FieldPath[];
+}
+
+const temperatureReader = numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE);
+
+/** Reads the whole document; `defaultName` is used when it has no `name`. */
+export function readSuiteDocument(check: Checker, value: unknown, defaultName: string): SuiteDocument {
+  const top = readMapping(check, value, [], SUITE_KEYS);
+  if (top === undefined) {
+    return {
+      name: defaultName,
+      runs: undefined,
+      providers: undefined,
+      models: undefined,
+      sequences: [],
+      sequenceIds: [],
+      sequencesFile: undefined,
+      unusedProviders: [],
+    };
+  }
+  const name = optionalField(check, top, 'name', [], nonBlankString) ?? defaultName;
+  const runs = ifNoProblem(
+    check,
+    () => optionalField(check, top, 'runs', [], positiveInteger) ?? DEFAULT_RUNS,
+  );
+  const rawProviders = readProviderMapping(check, top);
+  const providers = readProviders(check, rawProviders);
+  const { models, usedProviders } = readModels(check, top, rawProviders);
+  const sequencesFile = optionalField(check, top, 'sequencesFile', [], nonBlankString);
+  const { sequences, sequenceIds } = readInlineSequences(check, top);
+  const unusedProviders = Object.keys(rawProviders ?? {})
+    .filter((id) => !usedProviders.has(id))
+    .map((id) => ['providers', id]);
+  return {
+    name,
+    runs,
+    providers,
+    models,
+    sequences,
+    sequenceIds,
+    sequencesFile,
+    unusedProviders,
+  };
+}
+
+/** Runs `read` and returns its result only if it reported no problem. */
+function ifNoProblem<T>(check: Checker, read: () => T): T | undefined {
+  const before = check.problems.length;
+  const result = read();
+  return check.problems.length > before ? undefined : result;
+}
+
+function readProviderMapping(check: Checker, top: Mapping): Mapping | undefined {
+  const path = ['providers'];
+  if (!hasKey(top, 'providers')) {
+    check.report(path, 'missing (expected a mapping of provider ids to providers)');
+    return undefined;
+  }
+  const value = top.providers;
+  if (!isMapping(value) || Object.keys(value).length === 0) {
+    check.expected(path, 'a non-empty mapping of provider ids to providers', value);
+    return undefined;
+  }
+  return value;
+}
+
+function readProviders(check: Checker, raw: Mapping | undefined): Record<string, ProviderConfig> | undefined {
+  if (raw === undefined) return undefined;
+  const before = check.problems.length;
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [id, value] of Object.entries(raw)) {
+    const path = ['providers', id];
+    if (!isValidId(id)) check.report(path, `expected ${idReader.expected} as provider id`, 'key');
+    const provider = readProvider(check, value, path);
+    if (provider !== undefined) providers[id] = provider;
+  }
+  return check.problems.length > before ? undefined : providers;
+}
+
+function readModels(
+  check: Checker,
+  top: Mapping,
+  rawProviders: Mapping | undefined,
+): { models: ModelConfig[] | undefined; usedProviders: Set<string> } {
+  const usedProviders = new Set<string>();
+  const path = ['models'];
+  if (!hasKey(top, 'models')) {
+    check.report(path, 'missing (expected a non-empty list of models)');
+    return { models: undefined, usedProviders };
+  }
+  const list = top.models;
+  if (!Array.isArray(list) || list.length === 0) {
+    check.expected(path, 'a non-empty list of models', list);
+    return { models: undefined, usedProviders };
+  }
+  const before = check.problems.length;
+  const models: ModelConfig[] = [];
+  const firstIndexById = new Map<string, number>();
+  list.forEach((value: unknown, index) => {
+    const modelPath = [...path, index];
+    const model = readModel(check, value, modelPath, rawProviders);
+    if (model !== undefined) models.push(model);
+    // Checked on what is written, so a duplicate shows even when the entry has other problems,
+    // and a model with problems still counts as using its provider (no false warning).
+    if (!isMapping(value)) return;
+    if (typeof value.provider === 'string') usedProviders.add(value.provider);
+    if (typeof value.id !== 'string' || !isValidId(value.id)) return;
+    const first = firstIndexById.get(value.id);
+    if (first === undefined) firstIndexById.set(value.id, index);
+    else
+      check.report(
+        [...modelPath, 'id'],
+        `duplicate model id "${value.id}" (first used at models[${first}].id)`,
+      );
+  });
+  return { models: check.problems.length > before ? undefined : models, usedProviders };
+}
+
+function readModel(
+  check: Checker,
+  value: unknown,
+  path: FieldPath,
+  rawProviders: Mapping | undefined,
+): ModelConfig | undefined {
+  const before = check.problems.length;
+  const entry = readMapping(check, value, path, MODEL_KEYS);
+  if (entry === undefined) return undefined;
+  const id = requiredField(check, entry, 'id', path, idReader);
+  const provider = requiredField(check, entry, 'provider', path, nonBlankString);
+  const model = requiredField(check, entry, 'model', path, nonBlankString);
+  const temperature = optionalField(check, entry, 'temperature', path, temperatureReader);
+  const maxTokens = optionalField(check, entry, 'maxTokens', path, positiveInteger) ?? DEFAULT_MAX_TOKENS;
+  const system = optionalField(check, entry, 'system', path, systemPromptReader);
+
+  if (provider !== undefined && rawProviders !== undefined) {
+    const providerIds = Object.keys(rawProviders);
+    const providerEntry = rawProviders[provider];
+    if (!providerIds.includes(provider)) {
+      const suggestion = closestMatch(provider, providerIds);
+      const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+      check.report(
+        [...path, 'provider'],
+        `unknown provider ${describeValue(provider)} (expected one of: ${listChoices(providerIds)}${hint})`,
+      );
+    } else if (
+      temperature !== undefined &&
+      temperature > MAX_ANTHROPIC_TEMPERATURE &&
+      isMapping(providerEntry) &&
+      providerEntry.type === 'anthropic'
+    ) {
+      check.report(
+        [...path, 'temperature'],
+        `expected a number from ${MIN_TEMPERATURE} to ${MAX_ANTHROPIC_TEMPERATURE} for an anthropic provider, found ${temperature}`,
+      );
+    }
+  }
+  if (check.problems.length > before || id === undefined || provider === undefined || model === undefined) {
+    return undefined;
+  }
+  return {
+    id,
+    provider,
+    model,
+    ...(temperature === undefined ? {} : { temperature }),
+    maxTokens,
+    ...(system === undefined ? {} : { system }),
+  };
+}
+
+function readInlineSequences(
+  check: Checker,
+  top: Mapping,
+): { sequences: SequenceConfig[]; sequenceIds: DeclaredSequenceId[] } {
+  const path = ['sequences'];
+  const sequences: SequenceConfig[] = [];
+  const sequenceIds: DeclaredSequenceId[] = [];
+  const withFile = hasKey(top, 'sequencesFile');
+  if (!hasKey(top, 'sequences')) {
+    if (!withFile) check.report(path, 'missing (expected a non-empty list of sequences, or a sequencesFile)');
+    return { sequences, sequenceIds };
+  }
+  const list = top.sequences;
+  if (!Array.isArray(list) || (list.length === 0 && !withFile)) {
+    check.expected(path, withFile ? 'a list of sequences' : 'a non-empty list of sequences', list);
+    return { sequences, sequenceIds };
+  }
+  const before = check.problems.length;
+  list.forEach((value: unknown, index) => {
+    const sequencePath = [...path, index];
+    const declared = declaredSequenceId(value);
+    if (declared?.field === 'id') sequenceIds.push({ id: declared.id, path: [...sequencePath, 'id'] });
+    const sequence = readSequence(check, value, sequencePath);
+    if (sequence !== undefined) sequences.push(sequence);
+  });
+  return { sequences: check.problems.length > before ? [] : sequences, sequenceIds };
+}
