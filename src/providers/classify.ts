@@ -1,0 +1,182 @@
+/**
+ * Turns whatever the SDKs throw into a `ProviderError` whose `kind` decides retry and
+ * breaker behaviour. Messages are built here from the status and the provider's own
+ * message, never from the SDK's text, which may echo request options.
+ */
+import {
+  AnthropicError,
+  APIConnectionError as AnthropicConnectionError,
+  APIConnectionTimeoutError as AnthropicTimeoutError,
+  APIError as AnthropicAPIError,
+  APIUserAbortError as AnthropicAbortError,
+} from '@anthropic-ai/sdk';
+import {
+  OpenAIError,
+  APIConnectionError as OpenAIConnectionError,
+  APIConnectionTimeoutError as OpenAITimeoutError,
+  APIError as OpenAIAPIError,
+  APIUserAbortError as OpenAIAbortError,
+} from 'openai';
+import { shorten } from './context-summary.js';
+import { headersToRecord } from './headers.js';
+import { parseRetryAfterMs } from './retry-after.js';
+import type { FailureKind } from './types.js';
+import { ProviderError } from './types.js';
+
+/** A 429 that asks to wait longer than this is a spent quota, not a per-minute limit. */
+export const QUOTA_RETRY_AFTER_THRESHOLD_MS = 60 * 60 * 1000;
+/** Longest provider message kept in an error message, in characters. */
+const MAX_PROVIDER_MESSAGE_CHARS = 300;
+/** Keys shorter than this are not searched for in messages (they would match ordinary text). */
+const MIN_REDACTED_KEY_CHARS = 4;
+const REDACTED = '[redacted]';
+/** Error codes and types both APIs use for an account that cannot pay, whatever the status. */
+const QUOTA_CODES = new Set([
+  'insufficient_quota',
+  'billing_hard_limit_reached',
+  'billing_not_active',
+  'billing_error',
+]);
+const STATUS_PAYMENT_REQUIRED = 402;
+const STATUS_REQUEST_TIMEOUT = 408;
+const STATUS_CONFLICT = 409;
+const STATUS_TOO_MANY_REQUESTS = 429;
+const LOWEST_SERVER_ERROR = 500;
+
+/** What the adapter knows about the failed attempt besides the error itself. */
+export interface FailureContext {
+  /** Names the provider in messages, e.g. `openai`. */
+  readonly provider: string;
+  /** The caller's signal aborted (cancel, shutdown). */
+  readonly cancelled: boolean;
+  /** The request's own deadline passed. */
+  readonly timedOut: boolean;
+  /** The request's timeout, for the message. */
+  readonly timeoutMs: number;
+  /** Removed from every message, should a provider or a library echo it. */
+  readonly apiKey?: string;
+  /** Current time in ms, to read an HTTP-date `retry-after`. */
+  readonly nowMs: number;
+}
+
+/** What an error body says: OpenAI's `{error:{message,type,code}}` or Anthropic's `{type:'error',error:{type,message}}`. */
+interface BodyFacts {
+  readonly message?: string;
+  readonly type?: string;
+  readonly code?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringField(record: Record<string, unknown>, name: string): string | undefined {
+  const value = record[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function factsOf(body: unknown): BodyFacts {
+  if (!isRecord(body)) return {};
+  const inner = isRecord(body.error) ? body.error : body;
+  const details = isRecord(inner.details) ? inner.details : {};
+  return {
+    message: stringField(inner, 'message'),
+    type: stringField(inner, 'type'),
+    code: stringField(inner, 'code') ?? stringField(details, 'error_code'),
+  };
+}
+
+function redact(text: string, apiKey: string | undefined): string {
+  if (apiKey === undefined || apiKey.length < MIN_REDACTED_KEY_CHARS) return text;
+  return text.split(apiKey).join(REDACTED);
+}
+
+function kindForStatus(status: number, facts: BodyFacts, retryAfterMs: number | undefined): FailureKind {
+  const quota =
+    status === STATUS_PAYMENT_REQUIRED ||
+    (facts.code !== undefined && QUOTA_CODES.has(facts.code)) ||
+    (facts.type !== undefined && QUOTA_CODES.has(facts.type));
+  if (quota) return 'quota_exhausted';
+  if (status === STATUS_TOO_MANY_REQUESTS) {
+    return retryAfterMs !== undefined && retryAfterMs > QUOTA_RETRY_AFTER_THRESHOLD_MS
+      ? 'quota_exhausted'
+      : 'rate_limited';
+  }
+  if (status === STATUS_REQUEST_TIMEOUT || status === STATUS_CONFLICT || status >= LOWEST_SERVER_ERROR) {
+    return 'server_error';
+  }
+  return 'client_error';
+}
+
+function isAPIError(error: unknown): error is OpenAIAPIError | AnthropicAPIError {
+  return error instanceof OpenAIAPIError || error instanceof AnthropicAPIError;
+}
+
+function causeMessage(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const deeper = (cause as { cause?: unknown }).cause;
+    return deeper instanceof Error ? `${cause.message} (${deeper.message})` : cause.message;
+  }
+  return error.message;
+}
+
+/** A 2xx answer that could not be read as an answer. */
+export function malformedAnswer(
+  provider: string,
+  detail: string,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+): ProviderError {
+  return new ProviderError(
+    'malformed',
+    `${provider}: unusable answer (status ${status}): ${detail}`,
+    status,
+    headers,
+  );
+}
+
+/** Classifies anything thrown while calling a provider. A `ProviderError` passes through unchanged. */
+export function classifyFailure(error: unknown, context: FailureContext): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const { provider, apiKey } = context;
+  if (context.cancelled) return new ProviderError('cancelled', `${provider}: request cancelled`);
+  if (context.timedOut || error instanceof OpenAITimeoutError || error instanceof AnthropicTimeoutError) {
+    return new ProviderError('timeout', `${provider}: no answer within ${context.timeoutMs} ms`);
+  }
+  if (error instanceof OpenAIAbortError || error instanceof AnthropicAbortError) {
+    return new ProviderError('cancelled', `${provider}: request aborted`);
+  }
+  if (error instanceof OpenAIConnectionError || error instanceof AnthropicConnectionError) {
+    return new ProviderError(
+      'connection',
+      redact(`${provider}: connection failed: ${causeMessage(error)}`, apiKey),
+    );
+  }
+  if (isAPIError(error) && typeof error.status === 'number') {
+    const status = error.status;
+    const headers = headersToRecord(error.headers);
+    const retryAfterMs = parseRetryAfterMs(headers, context.nowMs);
+    const facts = factsOf(error.error);
+    const label = facts.code ?? facts.type;
+    const said = facts.message ?? 'no error message';
+    const message = `${provider} ${status}${label === undefined ? '' : ` ${label}`}: ${shorten(said, MAX_PROVIDER_MESSAGE_CHARS)}`;
+    return new ProviderError(
+      kindForStatus(status, facts, retryAfterMs),
+      redact(message, apiKey),
+      status,
+      headers,
+      retryAfterMs,
+    );
+  }
+  if (error instanceof SyntaxError) {
+    return new ProviderError('malformed', `${provider}: the answer is not valid JSON`);
+  }
+  if (error instanceof OpenAIError || error instanceof AnthropicError) {
+    // The SDK refused before sending (bad options): retrying cannot help.
+    return new ProviderError('client_error', redact(`${provider}: ${error.message}`, apiKey));
+  }
+  // fetch reports a connection lost while reading the body as a TypeError ("terminated").
+  const detail = error instanceof Error ? causeMessage(error) : String(error);
+  return new ProviderError('connection', redact(`${provider}: request failed: ${detail}`, apiKey));
+}

@@ -1,0 +1,35 @@
+/** Builds the provider client a suite's provider entry asks for. */
+import { InputError } from '../errors.js';
+import type { ProviderConfig } from '../suite/types.js';
+import { createAnthropicProvider } from './anthropic.js';
+import { createOpenAIProvider } from './openai.js';
+import { createSimulatedProvider } from './simulated.js';
+import type { Provider } from './types.js';
+
+function requireKey(apiKey: string | undefined, type: string, apiKeyEnv: string): string {
+  if (apiKey === undefined || apiKey.trim() === '') {
+    throw new InputError(
+      `provider type '${type}' needs an API key: set the environment variable ${apiKeyEnv}`,
+    );
+  }
+  return apiKey;
+}
+
+/**
+ * A provider client for `config`. The simulated provider needs no key; the others throw an
+ * `InputError` naming the environment variable when the key is missing or blank.
+ */
+export function createProvider(config: ProviderConfig, apiKey: string | undefined): Provider {
+  switch (config.type) {
+    case 'simulated':
+      return createSimulatedProvider(config);
+    case 'openai':
+      return createOpenAIProvider(config, requireKey(apiKey, config.type, config.apiKeyEnv));
+    case 'anthropic':
+      return createAnthropicProvider(config, requireKey(apiKey, config.type, config.apiKeyEnv));
+    default: {
+      const unhandled: never = config;
+      throw new InputError(`unknown provider type ${JSON.stringify((unhandled as { type?: unknown }).type)}`);
+    }
+  }
+}

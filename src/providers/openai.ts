@@ -1,0 +1,103 @@
+/** The `openai` provider: any OpenAI-compatible chat completions API, through the official SDK. */
+import OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { OpenAIProviderConfig } from '../suite/types.js';
+import { classifyFailure, malformedAnswer } from './classify.js';
+import { RequestDeadline } from './deadline.js';
+import { headersToRecord } from './headers.js';
+import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
+import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
+
+const PROVIDER = 'openai';
+/** The SDK takes whole, positive milliseconds. */
+const MIN_SDK_TIMEOUT_MS = 1;
+
+function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'assistant':
+      return { role: 'assistant', content: message.content };
+    default: {
+      const unhandled: never = message.role;
+      throw new Error(`unhandled role ${String(unhandled)}`);
+    }
+  }
+}
+
+/** The answer's text and usage, or a `malformed` error naming what is missing. */
+function readAnswer(
+  data: unknown,
+  request: CompletionRequest,
+  status: number,
+  headers: Record<string, string>,
+): CompletionResult {
+  if (typeof data !== 'object' || data === null) {
+    throw malformedAnswer(PROVIDER, 'the body is not a JSON object', status, headers);
+  }
+  const completion = data as Partial<ChatCompletion>;
+  if (!Array.isArray(completion.choices) || completion.choices.length === 0) {
+    throw malformedAnswer(PROVIDER, 'no choices', status, headers);
+  }
+  const message = completion.choices[0]?.message;
+  // A refusal is the model's answer too; an evaluation wants to see it.
+  const text = message?.content ?? message?.refusal;
+  if (typeof text !== 'string' || text === '') {
+    throw malformedAnswer(PROVIDER, 'the first choice has no text', status, headers);
+  }
+  // Some compatible servers omit usage; an estimate keeps token accounting going.
+  const usage = completion.usage;
+  return {
+    text,
+    usage: {
+      inputTokens: usage?.prompt_tokens ?? estimateInputTokens(request.messages),
+      outputTokens: usage?.completion_tokens ?? estimateOutputTokens(text),
+    },
+    headers,
+  };
+}
+
+/**
+ * A provider for an OpenAI-compatible API. The SDK's own retries are off (every attempt
+ * must pass troupe's limiter and breaker); `max_tokens` is sent because vLLM, Ollama and
+ * llama.cpp accept it.
+ */
+export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
+  const client = new OpenAI({ apiKey, baseURL: config.baseURL, maxRetries: 0 });
+  return {
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      const deadline = new RequestDeadline(request.timeoutMs, request.signal);
+      try {
+        const { data, response } = await client.chat.completions
+          .create(
+            {
+              model: request.model,
+              messages: request.messages.map(toOpenAIMessage),
+              max_tokens: request.maxTokens,
+              temperature: request.temperature,
+            },
+            {
+              signal: deadline.signal,
+              timeout: Math.max(MIN_SDK_TIMEOUT_MS, Math.ceil(request.timeoutMs)),
+              maxRetries: 0,
+            },
+          )
+          .withResponse();
+        return readAnswer(data, request, response.status, headersToRecord(response.headers));
+      } catch (error) {
+        throw classifyFailure(error, {
+          provider: PROVIDER,
+          cancelled: deadline.cancelled,
+          timedOut: deadline.timedOut,
+          timeoutMs: request.timeoutMs,
+          apiKey,
+          nowMs: Date.now(),
+        });
+      } finally {
+        deadline.dispose();
+      }
+    },
+  };
+}
