@@ -1,0 +1,371 @@
+/**
+ * Opening the LMDB environment of a data directory: checks that refuse anything that is not a
+ * troupe store of a format this code understands (without modifying it), creation of a new
+ * store, and sharing of one environment per directory within a process.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { access, lstat, mkdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import { open } from 'lmdb';
+import type { Database, DatabaseOptions, Key, RootDatabase, RootDatabaseOptions } from 'lmdb';
+
+import type { JobRecord, TurnRecord } from './records.js';
+import { checkDataFile, LMDB_DATA_FILE } from './lmdb-file-check.js';
+import { StoreError } from './store-error.js';
+import type { StoreErrorCode } from './store-error.js';
+
+/** The store format this code reads and writes; kept under `formatVersion` in the `meta` database. */
+export const STORE_FORMAT_VERSION = 1;
+
+/** Mode of a data directory troupe creates: results may be sensitive, so only the owner may enter. */
+export const DATA_DIR_MODE = 0o700;
+/** Mode of the LMDB files troupe creates. */
+export const DATA_FILE_MODE = 0o600;
+
+const META_DB = 'meta';
+const JOBS_DB = 'jobs';
+const TURNS_DB = 'turns';
+const FORMAT_VERSION_KEY = 'formatVersion';
+const DATABASE_NAMES: ReadonlySet<string> = new Set([META_DB, JOBS_DB, TURNS_DB]);
+/** Named databases seen in a foreign root are listed in the refusal up to this many. */
+const LISTED_NAMES_MAX = 5;
+
+/** lmdb-js accepts `create: false` (open only if it exists) but its typings do not declare it. */
+const OPEN_EXISTING: DatabaseOptions & { create: boolean } = { create: false };
+
+// Error codes of LMDB itself (lmdb.h) that mean "this file is not an environment we can use".
+const MDB_VERSION_MISMATCH = -30794;
+const MDB_INVALID = -30793;
+const MDB_INCOMPATIBLE = -30784;
+
+/** One open LMDB environment of a data directory, shared by every store object of the process on it. */
+export interface LmdbEnvironment {
+  /** The data directory, resolved (symlinks followed). */
+  readonly dir: string;
+  readonly root: RootDatabase;
+  readonly meta: Database<unknown, string>;
+  /** Job records by job id. */
+  readonly jobs: Database<JobRecord, string>;
+  /** Turn records by `[job, model, sequence, run, turn]`. */
+  readonly turns: Database<TurnRecord, Key>;
+  /** Whether LMDB was opened for writing (a read-only open shares a writable one already open). */
+  readonly writable: boolean;
+  /** Asynchronous write transactions this process has committed in this environment. */
+  readonly writeTransactions: () => number;
+}
+
+interface Shared {
+  readonly env: LmdbEnvironment;
+  refs: number;
+}
+
+const shared = new Map<string, Shared>();
+/**
+ * Opens and closes of one directory run one after the other: lmdb-js silently shares one native
+ * environment per file within a process, with the flags of whoever opened it first, so a second
+ * open racing a close would inherit a closing (or read-only) environment.
+ */
+const directoryQueues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const previous = directoryQueues.get(dir) ?? Promise.resolve();
+  const result = previous.then(work, work);
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  directoryQueues.set(dir, settled);
+  void settled.then(() => {
+    if (directoryQueues.get(dir) === settled) directoryQueues.delete(dir);
+  });
+  return result;
+}
+
+/**
+ * Opens (or shares) the environment of `dataDir`. A writable open creates the directory
+ * (mode 0700) and a new store if there is none; a read-only open never creates anything.
+ * Refuses, with a `StoreError` and without modifying anything, a directory holding data that is
+ * not a troupe store, a damaged one, or one written by a newer format.
+ */
+export async function acquireEnvironment(dataDir: string, readOnly: boolean): Promise<LmdbEnvironment> {
+  const dir = await prepareDirectory(dataDir, readOnly);
+  return serialized(dir, async () => {
+    const existing = shared.get(dir);
+    if (existing) {
+      if (!readOnly && !existing.env.writable) {
+        throw new StoreError(
+          'troupe:store-busy',
+          `the store in ${dataDir} is already open read-only in this process; close it before opening it for writing`,
+          dataDir,
+        );
+      }
+      existing.refs += 1;
+      return existing.env;
+    }
+    const env = await openEnvironment(dir, dataDir, readOnly);
+    shared.set(dir, { env, refs: 1 });
+    return env;
+  });
+}
+
+/** Gives back an environment from `acquireEnvironment`; the last release closes it (after pending writes). */
+export function releaseEnvironment(env: LmdbEnvironment): Promise<void> {
+  return serialized(env.dir, async () => {
+    const entry = shared.get(env.dir);
+    if (!entry || entry.env !== env) return;
+    entry.refs -= 1;
+    if (entry.refs > 0) return;
+    shared.delete(env.dir);
+    await env.root.close();
+  });
+}
+
+async function prepareDirectory(dataDir: string, readOnly: boolean): Promise<string> {
+  try {
+    const stats = await stat(dataDir);
+    if (!stats.isDirectory()) {
+      throw new StoreError(
+        'troupe:store-not-a-directory',
+        `the data directory ${dataDir} is a file, not a directory`,
+        dataDir,
+      );
+    }
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    if (errnoCode(error) !== 'ENOENT') throw fileSystemError(dataDir, error, 'cannot read');
+    if (readOnly) {
+      throw new StoreError(
+        'troupe:store-missing',
+        `there is no troupe store in ${dataDir} (no such directory)`,
+        dataDir,
+      );
+    }
+    try {
+      await mkdir(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    } catch (mkdirError) {
+      throw fileSystemError(dataDir, mkdirError, 'cannot create');
+    }
+  }
+  // LMDB needs to write its lock file even to read.
+  const needed = fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK;
+  try {
+    await access(dataDir, needed);
+    return await realpath(dataDir);
+  } catch (error) {
+    throw fileSystemError(dataDir, error, readOnly ? 'cannot read' : 'cannot write');
+  }
+}
+
+function fileSystemError(dataDir: string, error: unknown, what: string): StoreError {
+  const code = errnoCode(error);
+  const storeCode: StoreErrorCode =
+    code === 'ENOTDIR' ? 'troupe:store-not-a-directory' : 'troupe:store-inaccessible';
+  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : describe(error);
+  return new StoreError(storeCode, `${what} the data directory ${dataDir}: ${reason}`, dataDir, error);
+}
+
+async function openEnvironment(dir: string, dataDir: string, readOnly: boolean): Promise<LmdbEnvironment> {
+  const dataFile = path.join(dir, LMDB_DATA_FILE);
+  const dataFileState = await inspectDataFile(dataFile, dataDir);
+  if (dataFileState === 'none') {
+    if (readOnly) {
+      throw new StoreError('troupe:store-missing', `there is no troupe store in ${dataDir}`, dataDir);
+    }
+    return createOrOpenWritable(dir, dataDir);
+  }
+
+  // Probe read-only first, so that a refused store is never opened for writing at all.
+  const probe = openRoot(dir, dataDir, true);
+  let verdict: Verdict;
+  try {
+    verdict = inspectRoot(probe);
+  } catch (error) {
+    await probe.close();
+    throw refusal(
+      dataDir,
+      'troupe:store-unrecognized',
+      `it cannot be read as a troupe store (${describe(error)})`,
+      error,
+    );
+  }
+  if (verdict.kind === 'refused') {
+    await probe.close();
+    throw refusal(dataDir, verdict.code, verdict.reason);
+  }
+  if (readOnly) {
+    if (verdict.kind === 'fresh') {
+      await probe.close();
+      throw new StoreError('troupe:store-missing', `the store in ${dataDir} holds no jobs yet`, dataDir);
+    }
+    try {
+      return environmentOf(dir, probe, false);
+    } catch (error) {
+      await probe.close();
+      throw refusal(dataDir, 'troupe:store-unrecognized', describe(error), error);
+    }
+  }
+  await probe.close();
+  return createOrOpenWritable(dir, dataDir);
+}
+
+async function inspectDataFile(dataFile: string, dataDir: string): Promise<'none' | 'lmdb'> {
+  try {
+    const stats = await lstat(dataFile);
+    if (!stats.isFile()) {
+      throw refusal(dataDir, 'troupe:store-unrecognized', `${LMDB_DATA_FILE} is not a regular file`);
+    }
+    const check = await checkDataFile(dataFile);
+    if (check.kind === 'invalid') {
+      throw refusal(
+        dataDir,
+        'troupe:store-unrecognized',
+        `${LMDB_DATA_FILE} is not an LMDB file: ${check.reason}`,
+      );
+    }
+    // An empty data file is what a creation interrupted before its first commit leaves.
+    return check.kind === 'empty' ? 'none' : 'lmdb';
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    if (errnoCode(error) === 'ENOENT') return 'none';
+    throw fileSystemError(dataDir, error, 'cannot read');
+  }
+}
+
+function refusal(dataDir: string, code: StoreErrorCode, reason: string, cause?: unknown): StoreError {
+  const what = code === 'troupe:store-newer-format' ? 'refusing the store in' : 'refusing to use';
+  return new StoreError(code, `${what} ${dataDir}: ${reason}. Nothing was changed.`, dataDir, cause);
+}
+
+type Verdict =
+  | { readonly kind: 'current' }
+  | { readonly kind: 'fresh' }
+  | { readonly kind: 'refused'; readonly code: StoreErrorCode; readonly reason: string };
+
+/** Reads the meta database of an open root and says whether this code may use the store. */
+function inspectRoot(root: RootDatabase): Verdict {
+  const meta = root.openDB<unknown, string>(META_DB, OPEN_EXISTING);
+  if (meta) return judgeVersion(meta.get(FORMAT_VERSION_KEY));
+
+  const names = [...root.getKeys()].map((key) => String(key));
+  const foreign = names.filter((name) => !DATABASE_NAMES.has(name));
+  if (foreign.length > 0) {
+    const listed = foreign.slice(0, LISTED_NAMES_MAX).join(', ');
+    return {
+      kind: 'refused',
+      code: 'troupe:store-unrecognized',
+      reason: `it holds data (${listed}${foreign.length > LISTED_NAMES_MAX ? ', …' : ''}) but no troupe meta database`,
+    };
+  }
+  for (const name of [JOBS_DB, TURNS_DB]) {
+    const db = root.openDB(name, OPEN_EXISTING);
+    if (db && db.getCount() > 0) {
+      return {
+        kind: 'refused',
+        code: 'troupe:store-unrecognized',
+        reason: `its ${name} database holds data but its meta database is missing`,
+      };
+    }
+  }
+  return { kind: 'fresh' };
+}
+
+function judgeVersion(version: unknown): Verdict {
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    return {
+      kind: 'refused',
+      code: 'troupe:store-unrecognized',
+      reason: `its meta database holds ${FORMAT_VERSION_KEY} = ${JSON.stringify(version) ?? 'nothing'}, expected a positive integer`,
+    };
+  }
+  if (version > STORE_FORMAT_VERSION) {
+    return {
+      kind: 'refused',
+      code: 'troupe:store-newer-format',
+      reason: `it has format version ${version}, and this troupe reads up to version ${STORE_FORMAT_VERSION}; upgrade troupe`,
+    };
+  }
+  return { kind: 'current' };
+}
+
+function openRoot(dir: string, dataDir: string, readOnly: boolean): RootDatabase {
+  const options: RootDatabaseOptions & { permissionsMode: number } = {
+    // Explicit: lmdb-js treats a path with an extension (`results.d`) as a file name otherwise.
+    noSubdir: false,
+    readOnly,
+    permissionsMode: DATA_FILE_MODE,
+  };
+  try {
+    return open(dir, options);
+  } catch (error) {
+    throw lmdbOpenError(dataDir, error);
+  }
+}
+
+function lmdbOpenError(dataDir: string, error: unknown): StoreError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === MDB_INVALID || code === MDB_VERSION_MISMATCH || code === MDB_INCOMPATIBLE) {
+    return refusal(dataDir, 'troupe:store-unrecognized', `LMDB cannot open it (${describe(error)})`, error);
+  }
+  const reason = code === 13 || code === 1 ? 'permission denied' : describe(error);
+  return new StoreError(
+    'troupe:store-inaccessible',
+    `cannot open the store in ${dataDir}: ${reason}`,
+    dataDir,
+    error,
+  );
+}
+
+async function createOrOpenWritable(dir: string, dataDir: string): Promise<LmdbEnvironment> {
+  const root = openRoot(dir, dataDir, false);
+  try {
+    const env = environmentOf(dir, root, true);
+    // Checked again inside the write lock: another process may have created the store meanwhile.
+    const found = root.transactionSync(() => {
+      const current = env.meta.get(FORMAT_VERSION_KEY);
+      if (current === undefined) env.meta.putSync(FORMAT_VERSION_KEY, STORE_FORMAT_VERSION);
+      return current ?? STORE_FORMAT_VERSION;
+    });
+    const verdict = judgeVersion(found);
+    if (verdict.kind === 'refused') throw refusal(dataDir, verdict.code, verdict.reason);
+    return env;
+  } catch (error) {
+    await root.close();
+    if (error instanceof StoreError) throw error;
+    throw lmdbOpenError(dataDir, error);
+  }
+}
+
+function environmentOf(dir: string, root: RootDatabase, writable: boolean): LmdbEnvironment {
+  const openNamed = <V, K extends Key>(name: string): Database<V, K> => {
+    const db = root.openDB<V, K>(name, writable ? {} : OPEN_EXISTING);
+    // lmdb-js returns undefined for a database that does not exist in a read-only open.
+    if (!db) throw new Error(`the ${name} database is missing`);
+    return db;
+  };
+  let writeTransactions = 0;
+  const env: LmdbEnvironment = {
+    dir,
+    root,
+    meta: openNamed<unknown, string>(META_DB),
+    jobs: openNamed<JobRecord, string>(JOBS_DB),
+    turns: openNamed<TurnRecord, Key>(TURNS_DB),
+    writable,
+    writeTransactions: () => writeTransactions,
+  };
+  if (writable) {
+    root.on('aftercommit', () => {
+      writeTransactions += 1;
+    });
+  }
+  return env;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
