@@ -1,0 +1,56 @@
+/** Aligned plain-text tables for a terminal. */
+
+/** One column of a text table. */
+export interface TextColumn {
+  readonly header: string;
+  /** Numbers read best right-aligned. Default `left`. */
+  readonly align?: 'left' | 'right';
+}
+
+/** Columns are separated by this many spaces. */
+const COLUMN_GAP = 2;
+
+/**
+ * Renders a header and rows as aligned lines (without line terminators). Widths count code
+ * points; the last column is not padded, so lines carry no trailing spaces.
+ */
+export function renderTable(columns: readonly TextColumn[], rows: readonly (readonly string[])[]): string[] {
+  const widths = columns.map((column, index) =>
+    Math.max(codePoints(column.header), ...rows.map((row) => codePoints(row[index] ?? ''))),
+  );
+  const gap = ' '.repeat(COLUMN_GAP);
+  const line = (cells: readonly string[]): string =>
+    columns
+      .map((column, index) => {
+        const cell = cells[index] ?? '';
+        const width = widths[index] ?? 0;
+        if (index === columns.length - 1 && column.align !== 'right') return cell;
+        const padding = ' '.repeat(width - codePoints(cell));
+        return column.align === 'right' ? padding + cell : cell + padding;
+      })
+      .join(gap);
+  return [line(columns.map((column) => column.header)), ...rows.map(line)];
+}
+
+/** Length in code points (a character outside the BMP counts once). */
+export function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+}
+
+// C0 and C1 controls (an LLM's answer may carry terminal escape sequences) and the bidirectional
+// overrides that would reorder the rest of a terminal line.
+const UNSAFE_FOR_TERMINAL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+const WHITESPACE_RUN = /\s+/gu;
+
+/**
+ * `text` on one line, safe to print on a terminal: whitespace runs (newlines included) become one
+ * space, control characters become U+FFFD, and text longer than `maxChars` code points is cut
+ * with an ellipsis.
+ */
+export function oneLine(text: string, maxChars: number): string {
+  const flat = text.replace(WHITESPACE_RUN, ' ').trim().replace(UNSAFE_FOR_TERMINAL, '\ufffd');
+  const chars = Array.from(flat);
+  return chars.length <= maxChars ? flat : `${chars.slice(0, Math.max(maxChars - 1, 0)).join('')}…`;
+}
