@@ -1,6 +1,8 @@
 import Anthropic, * as AnthropicErrors from '@anthropic-ai/sdk';
 import OpenAI, * as OpenAIErrors from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runSimulate } from '../src/cli/commands/simulate.js';
+import { InputError } from '../src/errors.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { FaultRule, Simulator, SimulatorOptions } from '../src/simulator/server.js';
 
@@ -472,5 +474,26 @@ describe('simulator: bad requests', () => {
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.text)).toMatchObject({ error: { type: 'invalid_request_error' } });
     expect(s.records.map((r) => r.status)).toEqual([400]);
+  });
+});
+
+describe('simulate command', () => {
+  it('starts the simulator and prints the base URLs for each SDK', async () => {
+    const lines: string[] = [];
+    const s = await runSimulate(
+      { port: 0, host: '127.0.0.1', latencyMs: 0, requestsPerMinute: 100 },
+      (line) => lines.push(line),
+    );
+    sim = s;
+    const port = new URL(s.url).port;
+    expect(lines.join('\n')).toContain(`baseURL: http://127.0.0.1:${port}/v1`);
+    expect(lines.join('\n')).toContain(`anthropic: baseURL: http://127.0.0.1:${port}\n`);
+    expect(lines.join('\n')).toContain('100 requests/min');
+    await expect(
+      runSimulate({ port: Number(port), host: '127.0.0.1', latencyMs: 0 }, () => undefined),
+    ).rejects.toBeInstanceOf(InputError);
+    await expect(runSimulate({ port: 0, host: '127.0.0.1', latencyMs: -1 }, () => undefined)).rejects.toThrow(
+      /latencyMs/,
+    );
   });
 });

@@ -1,5 +1,8 @@
 /** The abort signal of one provider request: the caller's cancel or the request's timeout. */
 
+/** Node's timers fire at once for delays above this, so longer timeouts are clamped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Aborts when the caller's signal aborts or `timeoutMs` passes, whichever comes first, and
  * remembers which. The SDKs' own timeout stops at the response headers; this one also covers
@@ -15,10 +18,13 @@ export class RequestDeadline {
     timeoutMs: number,
     private readonly callerSignal?: AbortSignal,
   ) {
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.controller.abort();
-    }, timeoutMs);
+    this.timer = setTimeout(
+      () => {
+        this.expired = true;
+        this.controller.abort();
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
     if (callerSignal?.aborted) this.controller.abort();
     else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
   }

@@ -27,6 +27,11 @@ export type { ApiName } from './wire.js';
 export const DEFAULT_SIMULATOR_HOST = '127.0.0.1';
 const DEFAULT_PORT = 0;
 const DEFAULT_SEED = 1;
+const DEFAULT_LATENCY_MS = 0;
+const DEFAULT_LATENCY_JITTER_MS = 0;
+const FIRST_RECORD_ID = 1;
+/** How much of a body or event stream a `truncated` fault sends. */
+const TRUNCATED_FRACTION = 0.5;
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** A scripted 429 without its own `retry-after` still tells the client when to come back. */
 const DEFAULT_429_RETRY_AFTER_SECONDS = 1;
@@ -93,7 +98,7 @@ class RunningSimulator implements Simulator {
   private faults: FaultBook;
   private random: () => number;
   private recorded: MutableRecord[] = [];
-  private nextId = 1;
+  private nextId = FIRST_RECORD_ID;
   private open = 0;
   private mostOpen = 0;
   private closing: Promise<void> | undefined;
@@ -112,8 +117,8 @@ class RunningSimulator implements Simulator {
     this.openaiBaseURL = `${this.url}/v1`;
     this.anthropicBaseURL = this.url;
     this.behaviour = {
-      latencyMs: options.latencyMs ?? 0,
-      latencyJitterMs: options.latencyJitterMs ?? 0,
+      latencyMs: options.latencyMs ?? DEFAULT_LATENCY_MS,
+      latencyJitterMs: options.latencyJitterMs ?? DEFAULT_LATENCY_JITTER_MS,
       apiKey: options.apiKey,
       rateLimitOptions: options.rateLimit,
     };
@@ -158,7 +163,7 @@ class RunningSimulator implements Simulator {
 
   reset(): void {
     this.recorded = [];
-    this.nextId = 1;
+    this.nextId = FIRST_RECORD_ID;
     this.mostOpen = this.open;
     this.rateLimit = new SimulatorRateLimit(this.behaviour.rateLimitOptions, Date.now());
     this.faults = this.faults.renewed();
@@ -328,10 +333,15 @@ class RunningSimulator implements Simulator {
       case 'truncated': {
         if (request.stream) {
           const frames = wire.streamFrames(content, request);
-          return this.sendStream(exchange, frames.slice(0, Math.ceil(frames.length / 2)));
+          return this.sendStream(exchange, frames.slice(0, Math.ceil(frames.length * TRUNCATED_FRACTION)));
         }
         const whole = JSON.stringify(wire.replyBody(content));
-        return this.send(exchange, STATUS_OK, JSON_TYPE, whole.slice(0, Math.floor(whole.length / 2)));
+        return this.send(
+          exchange,
+          STATUS_OK,
+          JSON_TYPE,
+          whole.slice(0, Math.floor(whole.length * TRUNCATED_FRACTION)),
+        );
       }
       case 'empty': {
         const empty: ReplyContent = { ...content, text: null, outputTokens: 0, truncated: false };

@@ -16,7 +16,10 @@ export interface SimulatorOptions {
   readonly latencyJitterMs?: number;
   /** When set, requests must carry this key (`Authorization: Bearer` or `x-api-key`) or get a 401. */
   readonly apiKey?: string;
-  /** Provider-style rate limits with `retry-after` and rate-limit headers. Default: none. */
+  /**
+   * Provider-style rate limits: 429 with `retry-after` when a bucket is empty, and the API's
+   * rate-limit headers on every answer, for the limits configured. Default: none.
+   */
   readonly rateLimit?: RateLimitOptions;
   /** Scripted failures, checked in order. Default: none. */
   readonly faults?: readonly FaultRule[];
@@ -31,15 +34,19 @@ export type SimulatorChanges = Partial<Omit<SimulatorOptions, 'port' | 'host'>>;
 export interface RecordedRequest {
   /** Serial number from 1 (again from 1 after `reset`); answers quote it. */
   readonly id: number;
+  /** Which API was called. */
   readonly api: ApiName;
   /** The requested model ('' when the request named none). */
   readonly model: string;
   /** Normalized: Anthropic's top-level system becomes a leading system message. Empty for unreadable requests. */
   readonly messages: readonly ChatMessage[];
+  /** `max_tokens` (OpenAI: `max_completion_tokens` if given), when sent. */
   readonly maxTokens?: number;
+  /** `temperature`, when sent. */
   readonly temperature?: number;
+  /** Whether the client asked for server-sent events. */
   readonly stream: boolean;
-  /** ms since the epoch. */
+  /** ms since the epoch when the request arrived. */
   readonly receivedAt: number;
   /** ms since the epoch when the exchange ended; 0 while it is still open. */
   readonly finishedAt: number;

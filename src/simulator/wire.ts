@@ -10,11 +10,15 @@ export type ApiName = 'openai' | 'anthropic';
 
 /** A chat request read from either wire format. */
 export interface ParsedRequest {
+  /** The requested model name. */
   readonly model: string;
   /** Normalized: Anthropic's top-level `system` becomes a leading system message. */
   readonly messages: readonly ChatMessage[];
+  /** Largest answer in tokens, when sent. */
   readonly maxTokens?: number;
+  /** Sampling temperature, when sent. */
   readonly temperature?: number;
+  /** Answer with server-sent events. */
   readonly stream: boolean;
   /** OpenAI `stream_options.include_usage`: a final chunk carries the usage. */
   readonly includeUsage: boolean;
