@@ -13,11 +13,14 @@ import type { ActorRef, AnyActorRef } from './nact.js';
 import type { RateLimiterMessage } from './rate-limiter.js';
 
 /** Replies the gate client receives from the breaker and the limiter. */
-export type GateReply = { readonly type: 'admitted'; readonly id: string } | { readonly type: 'permit-granted'; readonly id: string };
+export type GateReply =
+  | { readonly type: 'admitted'; readonly id: string; readonly probe: boolean }
+  | { readonly type: 'permit-granted'; readonly id: string };
 
 interface Pending {
   readonly request: AdmitRequest;
   stage: 'breaker' | 'limiter';
+  probe: boolean;
   readonly resolve: (permit: Permit) => void;
 }
 
@@ -35,20 +38,20 @@ export function createGateClient(
       case 'admitted':
         if (!waiting) {
           // Its turn was cancelled while the breaker held it: give the pass back.
-          dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled' });
+          dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled', probe: reply.probe });
           return;
         }
         waiting.stage = 'limiter';
+        waiting.probe = reply.probe;
         dispatch(limiter, { type: 'acquire', id: reply.id, ...waiting.request, replyTo: client });
         return;
       case 'permit-granted':
         if (!waiting) {
-          dispatch(limiter, { type: 'release', id: reply.id, outcome: { kind: 'cancelled', headers: {} } });
-          dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled' });
+          // Cancelled while the limiter held it; the limiter already took the cancel as a release.
           return;
         }
         pending.delete(reply.id);
-        waiting.resolve({ id: reply.id });
+        waiting.resolve({ id: reply.id, probe: waiting.probe });
         return;
       default: {
         const unknown: never = reply;
@@ -65,28 +68,30 @@ export function createGateClient(
           return;
         }
         const id = randomUUID();
-        pending.set(id, { request, stage: 'breaker', resolve });
-        signal.addEventListener(
-          'abort',
-          () => {
-            const waiting = pending.get(id);
-            if (!waiting) return;
-            pending.delete(id);
-            if (waiting.stage === 'breaker') dispatch(breaker, { type: 'cancel', id });
-            else {
-              dispatch(limiter, { type: 'cancel', id });
-              dispatch(breaker, { type: 'record', id, kind: 'cancelled' });
-            }
-            reject(signal.reason as Error);
-          },
-          { once: true },
-        );
+        const onAbort = (): void => {
+          const waiting = pending.get(id);
+          if (!waiting) return;
+          pending.delete(id);
+          if (waiting.stage === 'breaker') dispatch(breaker, { type: 'cancel', id });
+          else {
+            dispatch(limiter, { type: 'cancel', id });
+            dispatch(breaker, { type: 'record', id, kind: 'cancelled', probe: waiting.probe });
+          }
+          reject(signal.reason as Error);
+        };
+        // The signal lives as long as the conversation: the listener must go when the permit comes.
+        const granted = (permit: Permit): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(permit);
+        };
+        pending.set(id, { request, stage: 'breaker', probe: false, resolve: granted });
+        signal.addEventListener('abort', onAbort, { once: true });
         dispatch(breaker, { type: 'admit', id, replyTo: client });
       });
     },
     settle(permit, outcome: AttemptOutcome) {
       dispatch(limiter, { type: 'release', id: permit.id, outcome });
-      dispatch(breaker, { type: 'record', id: permit.id, kind: outcome.kind });
+      dispatch(breaker, { type: 'record', id: permit.id, kind: outcome.kind, probe: permit.probe });
     },
   };
 }

@@ -10,6 +10,7 @@
  * that has no record. Messages from the previous incarnation carry an old epoch
  * and are ignored, so a stale answer can never enter the rebuilt context.
  */
+import { setMaxListeners } from 'node:events';
 import { ConversationContext, hashMessages, systemPromptOf } from '../conversation/context.js';
 import { executeTurn } from '../conversation/turn-executor.js';
 import type { TurnExecutorDeps, TurnOutcome } from '../conversation/turn-executor.js';
@@ -125,10 +126,20 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
     epoch: epochCounter,
     runs,
     started: false,
-    abort: new AbortController(),
+    abort: unlimitedAbortController(),
     halted: false,
     finishedReported: false,
   };
+}
+
+/**
+ * Every in-flight request of every run listens on the one signal (SDK, deadline,
+ * gate, backoff sleep): more than Node's default warning threshold of 10, by design.
+ */
+function unlimitedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function handle(

@@ -13,6 +13,8 @@ export interface AdmitRequest {
 /** Leave to send one request. Must be settled exactly once. */
 export interface Permit {
   readonly id: string;
+  /** True if this request is the half-open breaker's probe: its outcome decides recovery. */
+  readonly probe: boolean;
 }
 
 /** How an attempt ended, as the gate's limiter and breaker need to know it. */

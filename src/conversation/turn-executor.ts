@@ -1,6 +1,5 @@
 import type { Clock } from '../resilience/clock.js';
 import { decideRetry } from '../resilience/retry-policy.js';
-import { errorCodeOf } from '../resilience/errors.js';
 import { estimateRequestTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
 import type { ChatMessage, Provider, Usage } from '../providers/types.js';
@@ -54,8 +53,12 @@ export type TurnOutcome =
 export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal: AbortSignal): Promise<TurnOutcome> {
   const startedAt = deps.clock.now();
   const estimatedTokens = estimateRequestTokens(spec.messages, spec.maxTokens);
-  let attempts = 0;
-  // Bounded by the retry policy: every path through the body either returns or counts an attempt.
+  // `sent` is what the record shows; `counted` is what the retry policy limits. They differ when
+  // a failure is not the turn's fault (quota pause, a failed breaker probe).
+  let sent = 0;
+  let counted = 0;
+  // Bounded: every pass sends one request, and the retry policy ends the turn after maxAttempts
+  // counted ones; uncounted ones happen only while the provider itself is paused or probed.
   for (;;) {
     if (signal.aborted) return { status: 'cancelled' };
     let permit;
@@ -68,7 +71,7 @@ export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal
       if (signal.aborted) return { status: 'cancelled' };
       throw error;
     }
-    attempts += 1;
+    sent += 1;
     const attemptStartedAt = deps.clock.now();
     let failure: ProviderError;
     try {
@@ -87,7 +90,7 @@ export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal
         text: result.text,
         usage: result.usage,
         latencyMs: finishedAt - attemptStartedAt,
-        attempts,
+        attempts: sent,
         startedAt,
         finishedAt,
       };
@@ -97,16 +100,17 @@ export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal
     deps.gate.settle(permit, outcomeOf(failure));
     if (failure.kind === 'cancelled') return { status: 'cancelled' };
     const decision = decideRetry(
-      { kind: failure.kind, retryAfterMs: failure.retryAfterMs },
-      attempts,
+      { kind: failure.kind, retryAfterMs: failure.retryAfterMs, probe: permit.probe },
+      counted + 1,
       deps.retry,
       deps.random,
     );
+    if (!decision.retry || decision.countsAttempt) counted += 1;
     if (!decision.retry) {
       return {
         status: 'failed',
-        error: { code: errorCodeOf(failure.kind), message: describeFailure(failure, attempts, decision.reason) },
-        attempts,
+        error: { code: decision.code, message: describeFailure(failure, sent, decision.reason) },
+        attempts: sent,
         startedAt,
         finishedAt: deps.clock.now(),
       };

@@ -1,0 +1,116 @@
+/**
+ * The circuit-breaker actor: one per provider account for the whole daemon, a thin
+ * shell around `CircuitBreakerCore`. While the breaker is open, requests wait in
+ * its queue — they send nothing, so they spend no attempt — and after the
+ * cool-down one probe at a time goes through.
+ */
+import type { Logger } from '../log/logger.js';
+import { CircuitBreakerCore } from '../resilience/circuit-breaker.js';
+import type { BreakerOutcome, BreakerStatus } from '../resilience/circuit-breaker.js';
+import type { Clock } from '../resilience/clock.js';
+import type { BreakerPolicy } from '../suite/types.js';
+import type { GateReply } from './gate-client.js';
+import { dispatch, spawnActor } from './nact.js';
+import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
+
+/** Messages the circuit breaker accepts. */
+export type CircuitBreakerMessage =
+  | { readonly type: 'admit'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
+  /** The requester gave up while waiting. */
+  | { readonly type: 'cancel'; readonly id: string }
+  | { readonly type: 'record'; readonly id: string; readonly kind: BreakerOutcome; readonly probe: boolean }
+  | { readonly type: 'wake' }
+  | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerStatus> };
+
+/** What a circuit-breaker actor needs. */
+export interface CircuitBreakerDeps {
+  /** The provider's name, for logs. */
+  readonly provider: string;
+  readonly policy: BreakerPolicy;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+interface Waiting {
+  readonly id: string;
+  readonly replyTo: ActorRef<GateReply>;
+}
+
+interface CircuitBreakerState {
+  readonly core: CircuitBreakerCore;
+  /** Requests held while the breaker is open, oldest first. */
+  waiting: Waiting[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Spawns the circuit breaker of one provider account. */
+export function spawnCircuitBreaker(
+  parent: AnyActorRef,
+  name: string,
+  deps: CircuitBreakerDeps,
+): ActorRef<CircuitBreakerMessage> {
+  return spawnActor<CircuitBreakerState, CircuitBreakerMessage>(parent, name, (state, message, ctx) => handle(deps, state, message, ctx), {
+    initialState: () => ({
+      core: new CircuitBreakerCore(deps.policy, deps.clock, {
+        onTransition: (t) =>
+          deps.log[t.to === 'closed' ? 'info' : 'warn'](
+            { provider: deps.provider, from: t.from, to: t.to, reason: t.reason, coolDownMs: t.coolDownMs },
+            `circuit ${t.to}`,
+          ),
+      }),
+      waiting: [],
+      timer: undefined,
+    }),
+    afterStop: (state) => clearTimeout(state.timer),
+  });
+}
+
+function handle(
+  deps: CircuitBreakerDeps,
+  state: CircuitBreakerState,
+  message: CircuitBreakerMessage,
+  ctx: ActorContext<CircuitBreakerMessage>,
+): CircuitBreakerState {
+  switch (message.type) {
+    case 'admit':
+      state.waiting.push({ id: message.id, replyTo: message.replyTo });
+      break;
+    case 'cancel':
+      state.waiting = state.waiting.filter((w) => w.id !== message.id);
+      break;
+    case 'record':
+      state.core.record(message.kind, message.probe ? 'probe' : 'pass');
+      break;
+    case 'wake':
+      state.timer = undefined;
+      break;
+    case 'get-snapshot':
+      dispatch(message.replyTo, state.core.state());
+      return state;
+    default: {
+      const unknown: never = message;
+      throw new Error(`circuit breaker: unknown message ${JSON.stringify(unknown)}`);
+    }
+  }
+  admitWaiting(deps, state, ctx);
+  return state;
+}
+
+/** Lets through, in arrival order, every waiting request the breaker admits now. */
+function admitWaiting(deps: CircuitBreakerDeps, state: CircuitBreakerState, ctx: ActorContext<CircuitBreakerMessage>): void {
+  let admitted = 0;
+  while (admitted < state.waiting.length) {
+    const admission = state.core.admit();
+    if (admission === 'wait') break;
+    const next = state.waiting[admitted];
+    if (next) dispatch(next.replyTo, { type: 'admitted', id: next.id, probe: admission === 'probe' });
+    admitted += 1;
+  }
+  if (admitted > 0) state.waiting = state.waiting.slice(admitted);
+  if (state.waiting.length === 0 || state.timer !== undefined) return;
+  const probeAt = state.core.nextProbeAt();
+  // Without a probe time, a probe is out: its recorded outcome wakes the queue.
+  if (probeAt !== undefined) {
+    state.timer = setTimeout(() => dispatch(ctx.self, { type: 'wake' }), Math.max(0, probeAt - deps.clock.now()));
+  }
+}

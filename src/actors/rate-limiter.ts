@@ -1,0 +1,130 @@
+/**
+ * The rate-limiter actor: one per provider account for the whole daemon, a thin
+ * shell around `RateLimiterCore`. It queues permit requests, grants them when
+ * every budget allows, learns from each reply's headers, and keeps one timer for
+ * the moment the next waiter could go.
+ */
+import type { AttemptOutcome } from '../conversation/provider-gate.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock } from '../resilience/clock.js';
+import { RateLimiterCore } from '../resilience/rate-limiter.js';
+import type { LimiterSnapshot } from '../resilience/rate-limiter.js';
+import type { Limits } from '../suite/types.js';
+import type { GateReply } from './gate-client.js';
+import { dispatch, spawnActor } from './nact.js';
+import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
+
+/** Messages the rate limiter accepts. */
+export type RateLimiterMessage =
+  | {
+      readonly type: 'acquire';
+      readonly id: string;
+      readonly group: string;
+      readonly priority: number;
+      readonly estimatedTokens: number;
+      readonly replyTo: ActorRef<GateReply>;
+    }
+  /** The requester gave up: drops a waiting request, or releases one already granted. */
+  | { readonly type: 'cancel'; readonly id: string }
+  | { readonly type: 'release'; readonly id: string; readonly outcome: AttemptOutcome }
+  /** Ends a quota pause (the user topped up the account). */
+  | { readonly type: 'resume' }
+  | { readonly type: 'wake' }
+  | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<LimiterSnapshot> };
+
+/** What a rate-limiter actor needs. */
+export interface RateLimiterDeps {
+  /** The provider's name, for logs. */
+  readonly provider: string;
+  readonly limits: Limits | undefined;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+interface RateLimiterState {
+  readonly core: RateLimiterCore;
+  /** Where each waiting request's permit goes. */
+  readonly replyTo: Map<string, ActorRef<GateReply>>;
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number | undefined;
+}
+
+/** Spawns the rate limiter of one provider account. */
+export function spawnRateLimiter(parent: AnyActorRef, name: string, deps: RateLimiterDeps): ActorRef<RateLimiterMessage> {
+  return spawnActor<RateLimiterState, RateLimiterMessage>(parent, name, (state, message, ctx) => handle(deps, state, message, ctx), {
+    initialState: () => ({
+      core: new RateLimiterCore({ limits: deps.limits, clock: deps.clock }),
+      replyTo: new Map(),
+      timer: undefined,
+      timerAt: undefined,
+    }),
+    afterStop: (state) => clearTimeout(state.timer),
+  });
+}
+
+function handle(
+  deps: RateLimiterDeps,
+  state: RateLimiterState,
+  message: RateLimiterMessage,
+  ctx: ActorContext<RateLimiterMessage>,
+): RateLimiterState {
+  switch (message.type) {
+    case 'acquire':
+      state.replyTo.set(message.id, message.replyTo);
+      state.core.enqueue({
+        id: message.id,
+        group: message.group,
+        priority: message.priority,
+        tokens: message.estimatedTokens,
+      });
+      break;
+    case 'cancel':
+      if (!state.core.cancel(message.id)) state.core.release(message.id, { kind: 'cancelled' });
+      state.replyTo.delete(message.id);
+      break;
+    case 'release':
+      state.core.release(message.id, message.outcome);
+      if (message.outcome.kind === 'rate_limited' || message.outcome.kind === 'quota_exhausted') logPause(deps, state);
+      break;
+    case 'resume':
+      state.core.resume();
+      break;
+    case 'wake':
+      state.timerAt = undefined;
+      break;
+    case 'get-snapshot':
+      dispatch(message.replyTo, state.core.snapshot());
+      return state;
+    default: {
+      const unknown: never = message;
+      throw new Error(`rate limiter: unknown message ${JSON.stringify(unknown)}`);
+    }
+  }
+  grantAndSchedule(deps, state, ctx);
+  return state;
+}
+
+function grantAndSchedule(deps: RateLimiterDeps, state: RateLimiterState, ctx: ActorContext<RateLimiterMessage>): void {
+  for (const grant of state.core.grant()) {
+    const replyTo = state.replyTo.get(grant.id);
+    state.replyTo.delete(grant.id);
+    if (replyTo) dispatch(replyTo, { type: 'permit-granted', id: grant.id });
+  }
+  const wakeAt = state.core.nextWakeAt();
+  if (wakeAt === state.timerAt) return;
+  clearTimeout(state.timer);
+  state.timerAt = wakeAt;
+  state.timer =
+    wakeAt === undefined
+      ? undefined
+      : setTimeout(() => dispatch(ctx.self, { type: 'wake' }), Math.max(0, wakeAt - deps.clock.now()));
+}
+
+/** Logs why the provider is paused (a 429 or an exhausted quota), so the user is told. */
+function logPause(deps: RateLimiterDeps, state: RateLimiterState): void {
+  const { pause, concurrencyLimit } = state.core.snapshot();
+  if (!pause) return;
+  const fields = { provider: deps.provider, reason: pause.reason, until: pause.until, concurrencyLimit };
+  if (pause.reason === 'quota') deps.log.error(fields, 'provider quota exhausted; its requests wait until it resets');
+  else deps.log.warn(fields, 'provider rate limited; pausing its requests');
+}

@@ -1,0 +1,81 @@
+import { spawnCircuitBreaker } from '../actors/circuit-breaker.js';
+import type { CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import { createGateClient } from '../actors/gate-client.js';
+import type { AnyActorRef, ActorRef } from '../actors/nact.js';
+import { spawnRateLimiter } from '../actors/rate-limiter.js';
+import type { RateLimiterMessage } from '../actors/rate-limiter.js';
+import type { ProviderGate } from '../conversation/provider-gate.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock } from '../resilience/clock.js';
+import type { JobRecord } from '../store/records.js';
+import type { ProviderConfig } from '../suite/types.js';
+
+/** A provider account's actors and the gate in front of them. */
+export interface ProviderAccount {
+  readonly key: string;
+  readonly limiter: ActorRef<RateLimiterMessage>;
+  readonly breaker: ActorRef<CircuitBreakerMessage>;
+  readonly gate: ProviderGate;
+}
+
+/**
+ * Which limits a provider entry shares. Real providers: one account per API root
+ * and key variable, whatever job or suite names it, so that jobs sharing an
+ * account share its limits. Simulated providers: one per provider id.
+ */
+export function accountKeyOf(providerId: string, config: ProviderConfig): string {
+  switch (config.type) {
+    case 'simulated':
+      return `simulated:${providerId}`;
+    case 'openai':
+    case 'anthropic':
+      return `${config.type}:${config.baseURL ?? 'default'}:${config.apiKeyEnv}`;
+    default: {
+      const unknown: never = config;
+      throw new Error(`unknown provider type ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * The rate limiter and circuit breaker of every provider account, created on
+ * first use (as children of the supervisor) and shared by every job after.
+ */
+export class GateRegistry {
+  private readonly accounts = new Map<string, ProviderAccount>();
+
+  constructor(
+    private readonly parent: () => AnyActorRef,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** The gate of `providerId` as `job`'s suite defines it. */
+  gateFor(job: JobRecord, providerId: string): ProviderGate {
+    return this.accountFor(job, providerId).gate;
+  }
+
+  /** The account of `providerId` as `job`'s suite defines it, created if new. */
+  accountFor(job: JobRecord, providerId: string): ProviderAccount {
+    const config = job.suite.providers[providerId];
+    if (!config) throw new Error(`job ${job.id}: no provider "${providerId}" in its suite`);
+    const key = accountKeyOf(providerId, config);
+    const existing = this.accounts.get(key);
+    if (existing) return existing;
+    // Actor names must be unique and path-safe; the key holds URLs.
+    const name = `provider-${this.accounts.size + 1}`;
+    const parent = this.parent();
+    const deps = { provider: providerId, clock: this.clock, log: this.log };
+    const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, { ...deps, limits: config.limits });
+    const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, { ...deps, policy: config.breaker });
+    const gate = createGateClient(parent, `${name}-gate`, limiter, breaker);
+    const account = { key, limiter, breaker, gate };
+    this.accounts.set(key, account);
+    return account;
+  }
+
+  /** Every account created so far. */
+  all(): readonly ProviderAccount[] {
+    return [...this.accounts.values()];
+  }
+}
