@@ -49,20 +49,25 @@ export function spawnCircuitBreaker(
   name: string,
   deps: CircuitBreakerDeps,
 ): ActorRef<CircuitBreakerMessage> {
-  return spawnActor<CircuitBreakerState, CircuitBreakerMessage>(parent, name, (state, message, ctx) => handle(deps, state, message, ctx), {
-    initialState: () => ({
-      core: new CircuitBreakerCore(deps.policy, deps.clock, {
-        onTransition: (t) =>
-          deps.log[t.to === 'closed' ? 'info' : 'warn'](
-            { provider: deps.provider, from: t.from, to: t.to, reason: t.reason, coolDownMs: t.coolDownMs },
-            `circuit ${t.to}`,
-          ),
+  return spawnActor<CircuitBreakerState, CircuitBreakerMessage>(
+    parent,
+    name,
+    (state, message, ctx) => handle(deps, state, message, ctx),
+    {
+      initialState: () => ({
+        core: new CircuitBreakerCore(deps.policy, deps.clock, {
+          onTransition: (t) =>
+            deps.log[t.to === 'closed' ? 'info' : 'warn'](
+              { provider: deps.provider, from: t.from, to: t.to, reason: t.reason, coolDownMs: t.coolDownMs },
+              `circuit ${t.to}`,
+            ),
+        }),
+        waiting: [],
+        timer: undefined,
       }),
-      waiting: [],
-      timer: undefined,
-    }),
-    afterStop: (state) => clearTimeout(state.timer),
-  });
+      afterStop: (state) => clearTimeout(state.timer),
+    },
+  );
 }
 
 function handle(
@@ -97,7 +102,11 @@ function handle(
 }
 
 /** Lets through, in arrival order, every waiting request the breaker admits now. */
-function admitWaiting(deps: CircuitBreakerDeps, state: CircuitBreakerState, ctx: ActorContext<CircuitBreakerMessage>): void {
+function admitWaiting(
+  deps: CircuitBreakerDeps,
+  state: CircuitBreakerState,
+  ctx: ActorContext<CircuitBreakerMessage>,
+): void {
   let admitted = 0;
   while (admitted < state.waiting.length) {
     const admission = state.core.admit();
@@ -111,6 +120,9 @@ function admitWaiting(deps: CircuitBreakerDeps, state: CircuitBreakerState, ctx:
   const probeAt = state.core.nextProbeAt();
   // Without a probe time, a probe is out: its recorded outcome wakes the queue.
   if (probeAt !== undefined) {
-    state.timer = setTimeout(() => dispatch(ctx.self, { type: 'wake' }), Math.max(0, probeAt - deps.clock.now()));
+    state.timer = setTimeout(
+      () => dispatch(ctx.self, { type: 'wake' }),
+      Math.max(0, probeAt - deps.clock.now()),
+    );
   }
 }

@@ -24,9 +24,19 @@ export interface ModelCounts {
 
 /** What a model actor tells the supervisor. */
 export type ModelReport =
-  | { readonly type: 'model-progress'; readonly job: string; readonly model: string; readonly counts: ModelCounts }
+  | {
+      readonly type: 'model-progress';
+      readonly job: string;
+      readonly model: string;
+      readonly counts: ModelCounts;
+    }
   | { readonly type: 'model-finished'; readonly job: string; readonly model: string }
-  | { readonly type: 'model-halted'; readonly job: string; readonly model: string; readonly error: ErrorData };
+  | {
+      readonly type: 'model-halted';
+      readonly job: string;
+      readonly model: string;
+      readonly error: ErrorData;
+    };
 
 /** Messages a model actor accepts: its own commands and its sequences' reports. */
 export type ModelMessage = { readonly type: 'start' } | { readonly type: 'stop-work' } | SequenceReport;
@@ -69,14 +79,19 @@ interface ModelState {
 /** Spawns the model actor for one (job, model) under `parent`. */
 export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): ActorRef<ModelMessage> {
   const restarts = new Map<string, number>();
-  return spawnActor<ModelState, ModelMessage>(parent, name, (state, message, ctx) => handle(deps, restarts, state, message, ctx), {
-    initialState: () => ({
-      counts: deps.recorded,
-      sequences: new Map(),
-      unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
-      finishedReported: false,
-    }),
-  });
+  return spawnActor<ModelState, ModelMessage>(
+    parent,
+    name,
+    (state, message, ctx) => handle(deps, restarts, state, message, ctx),
+    {
+      initialState: () => ({
+        counts: deps.recorded,
+        sequences: new Map(),
+        unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
+        finishedReported: false,
+      }),
+    },
+  );
 }
 
 function handle(
@@ -107,7 +122,10 @@ function handle(
         type: 'model-halted',
         job: deps.job,
         model: deps.model.id,
-        error: { code: message.error.code, message: `sequence ${message.sequence}: ${message.error.message}` },
+        error: {
+          code: message.error.code,
+          message: `sequence ${message.sequence}: ${message.error.message}`,
+        },
       });
       return state;
     default: {
@@ -140,7 +158,11 @@ function placeSequences(
         restarts.set(sequence.id, count);
         const reason = error instanceof Error ? error.message : String(error);
         if (count > deps.maxSequenceRestarts) {
-          deps.warn('sequence actor keeps crashing; stopping it', { sequence: sequence.id, restarts: count, reason });
+          deps.warn('sequence actor keeps crashing; stopping it', {
+            sequence: sequence.id,
+            restarts: count,
+            reason,
+          });
           dispatch(ctx.self, {
             type: 'sequence-halted',
             sequence: sequence.id,
@@ -148,7 +170,11 @@ function placeSequences(
           });
           return 'stop';
         }
-        deps.warn('sequence actor crashed; restarting it from the store', { sequence: sequence.id, restarts: count, reason });
+        deps.warn('sequence actor crashed; restarting it from the store', {
+          sequence: sequence.id,
+          restarts: count,
+          reason,
+        });
         // The mailbox survives a reset, so this 'start' is the first message the rebuilt actor handles.
         dispatch(crashed.self, { type: 'start' });
         return 'reset';

@@ -145,7 +145,11 @@ export function dispatch<M>(ref: ActorRef<M>, message: M): void {
  * Sends a message built around a temporary reply address and waits for the first
  * reply. Rejects after `timeoutMs` or if the actor is stopped.
  */
-export function query<M, R>(ref: ActorRef<M>, build: (replyTo: ActorRef<R>) => M, timeoutMs: number): Promise<R> {
+export function query<M, R>(
+  ref: ActorRef<M>,
+  build: (replyTo: ActorRef<R>) => M,
+  timeoutMs: number,
+): Promise<R> {
   return nact.query(
     toNact(ref),
     (temp: nact.Ref<unknown>) => build(fromNact<R>(temp)),

@@ -50,16 +50,25 @@ interface RateLimiterState {
 }
 
 /** Spawns the rate limiter of one provider account. */
-export function spawnRateLimiter(parent: AnyActorRef, name: string, deps: RateLimiterDeps): ActorRef<RateLimiterMessage> {
-  return spawnActor<RateLimiterState, RateLimiterMessage>(parent, name, (state, message, ctx) => handle(deps, state, message, ctx), {
-    initialState: () => ({
-      core: new RateLimiterCore({ limits: deps.limits, clock: deps.clock }),
-      replyTo: new Map(),
-      timer: undefined,
-      timerAt: undefined,
-    }),
-    afterStop: (state) => clearTimeout(state.timer),
-  });
+export function spawnRateLimiter(
+  parent: AnyActorRef,
+  name: string,
+  deps: RateLimiterDeps,
+): ActorRef<RateLimiterMessage> {
+  return spawnActor<RateLimiterState, RateLimiterMessage>(
+    parent,
+    name,
+    (state, message, ctx) => handle(deps, state, message, ctx),
+    {
+      initialState: () => ({
+        core: new RateLimiterCore({ limits: deps.limits, clock: deps.clock }),
+        replyTo: new Map(),
+        timer: undefined,
+        timerAt: undefined,
+      }),
+      afterStop: (state) => clearTimeout(state.timer),
+    },
+  );
 }
 
 function handle(
@@ -84,7 +93,8 @@ function handle(
       break;
     case 'release':
       state.core.release(message.id, message.outcome);
-      if (message.outcome.kind === 'rate_limited' || message.outcome.kind === 'quota_exhausted') logPause(deps, state);
+      if (message.outcome.kind === 'rate_limited' || message.outcome.kind === 'quota_exhausted')
+        logPause(deps, state);
       break;
     case 'resume':
       state.core.resume();
@@ -104,7 +114,11 @@ function handle(
   return state;
 }
 
-function grantAndSchedule(deps: RateLimiterDeps, state: RateLimiterState, ctx: ActorContext<RateLimiterMessage>): void {
+function grantAndSchedule(
+  deps: RateLimiterDeps,
+  state: RateLimiterState,
+  ctx: ActorContext<RateLimiterMessage>,
+): void {
   for (const grant of state.core.grant()) {
     const replyTo = state.replyTo.get(grant.id);
     state.replyTo.delete(grant.id);
@@ -125,6 +139,7 @@ function logPause(deps: RateLimiterDeps, state: RateLimiterState): void {
   const { pause, concurrencyLimit } = state.core.snapshot();
   if (!pause) return;
   const fields = { provider: deps.provider, reason: pause.reason, until: pause.until, concurrencyLimit };
-  if (pause.reason === 'quota') deps.log.error(fields, 'provider quota exhausted; its requests wait until it resets');
+  if (pause.reason === 'quota')
+    deps.log.error(fields, 'provider quota exhausted; its requests wait until it resets');
   else deps.log.warn(fields, 'provider rate limited; pausing its requests');
 }

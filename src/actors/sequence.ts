@@ -95,11 +95,16 @@ export function spawnSequence(
   deps: SequenceDeps,
   onCrash: CrashHandler<SequenceMessage>,
 ): ActorRef<SequenceMessage> {
-  return spawnActor<SequenceState, SequenceMessage>(parent, name, (state, message, ctx) => handle(deps, state, message, ctx), {
-    initialState: () => restoreFromStore(deps),
-    onCrash,
-    afterStop: (state) => state.abort.abort(),
-  });
+  return spawnActor<SequenceState, SequenceMessage>(
+    parent,
+    name,
+    (state, message, ctx) => handle(deps, state, message, ctx),
+    {
+      initialState: () => restoreFromStore(deps),
+      onCrash,
+      afterStop: (state) => state.abort.abort(),
+    },
+  );
 }
 
 /** Rebuilds every run from the stored turns: context from `ok` answers, next turn after the last record. */
@@ -120,7 +125,12 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
     }
     // A run whose failure is recorded but not its skipped turns (a crash in between)
     // stays 'waiting': `advance` sees the failure and writes the missing records.
-    runs.push({ run, context, nextTurn, phase: nextTurn > deps.sequence.prompts.length ? 'done' : 'waiting' });
+    runs.push({
+      run,
+      context,
+      nextTurn,
+      phase: nextTurn > deps.sequence.prompts.length ? 'done' : 'waiting',
+    });
   }
   return {
     epoch: epochCounter,
@@ -175,7 +185,11 @@ function handle(
 }
 
 /** Starts every run that can go, writes pending skipped records, reports when all are done. */
-function advance(deps: SequenceDeps, state: SequenceState, ctx: ActorContext<SequenceMessage>): SequenceState {
+function advance(
+  deps: SequenceDeps,
+  state: SequenceState,
+  ctx: ActorContext<SequenceMessage>,
+): SequenceState {
   if (state.halted || !state.started) return state;
   const prompts = deps.sequence.prompts;
   const runs = state.runs.map((run) => {
@@ -201,7 +215,12 @@ function lastRecordFailed(run: RunState): boolean {
   return run.context.answeredTurns < run.nextTurn - 1;
 }
 
-function startTurn(deps: SequenceDeps, state: SequenceState, run: RunState, ctx: ActorContext<SequenceMessage>): void {
+function startTurn(
+  deps: SequenceDeps,
+  state: SequenceState,
+  run: RunState,
+  ctx: ActorContext<SequenceMessage>,
+): void {
   const prompt = promptAt(deps, run.nextTurn);
   const messages = run.context.requestFor(prompt);
   const requestHash = hashMessages(messages);
@@ -311,24 +330,36 @@ function commit(
       dispatch(ctx.self, {
         type: 'commit-failed',
         epoch,
-        error: { code: ERROR_CODES.storeWrite, message: error instanceof Error ? error.message : String(error) },
+        error: {
+          code: ERROR_CODES.storeWrite,
+          message: error instanceof Error ? error.message : String(error),
+        },
       });
     },
   );
 }
 
 /** Folds committed records into their run's context and tells the reply address. */
-function applyCommitted(deps: SequenceDeps, state: SequenceState, records: readonly TurnRecord[]): SequenceState {
+function applyCommitted(
+  deps: SequenceDeps,
+  state: SequenceState,
+  records: readonly TurnRecord[],
+): SequenceState {
   const first = records[0];
   if (first === undefined) return state;
   const run = state.runs[first.run - 1];
   if (run === undefined) return state;
   let context = run.context;
   for (const record of records) {
-    if (record.status === 'ok' && record.response !== null) context = context.withExchange(record.prompt, record.response);
+    if (record.status === 'ok' && record.response !== null)
+      context = context.withExchange(record.prompt, record.response);
   }
   const last = records[records.length - 1] ?? first;
-  dispatch(deps.replyTo, { type: 'turns-recorded', sequence: deps.sequence.id, turns: records.map(summarize) });
+  dispatch(deps.replyTo, {
+    type: 'turns-recorded',
+    sequence: deps.sequence.id,
+    turns: records.map(summarize),
+  });
   return withRun(state, { ...run, context, nextTurn: last.turn + 1, phase: 'waiting' });
 }
 

@@ -97,9 +97,14 @@ interface SupervisorState {
 
 /** Spawns the supervisor under the actor system's root. */
 export function spawnSupervisor(system: SystemRef, deps: SupervisorDeps): ActorRef<SupervisorMessage> {
-  return spawnActor<SupervisorState, SupervisorMessage>(system, 'supervisor', (state, message, ctx) => handle(deps, state, message, ctx), {
-    initialState: () => ({ jobs: new Map() }),
-  });
+  return spawnActor<SupervisorState, SupervisorMessage>(
+    system,
+    'supervisor',
+    (state, message, ctx) => handle(deps, state, message, ctx),
+    {
+      initialState: () => ({ jobs: new Map() }),
+    },
+  );
 }
 
 function handle(
@@ -140,7 +145,9 @@ function handle(
       return endJob(deps, state, message.job, { state: 'halted', error: message.error }, ctx);
     case 'job-saved': {
       const entry = state.jobs.get(message.job);
-      if (entry) for (const watcher of entry.watchers) dispatch(watcher, { type: 'job-ended', job: message.job, outcome: message.outcome });
+      if (entry)
+        for (const watcher of entry.watchers)
+          dispatch(watcher, { type: 'job-ended', job: message.job, outcome: message.outcome });
       return state;
     }
     default: {
@@ -226,7 +233,11 @@ function endJob(
   const saved =
     outcome.state === 'halted' || outcome.state === 'interrupted'
       ? Promise.resolve() // The job stays 'running' in the store: the next start resumes it.
-      : deps.store.putJob({ ...entry.record, state: outcome.state, finishedAt: new Date(deps.clock.now()).toISOString() });
+      : deps.store.putJob({
+          ...entry.record,
+          state: outcome.state,
+          finishedAt: new Date(deps.clock.now()).toISOString(),
+        });
   saved.then(
     () => dispatch(ctx.self, { type: 'job-saved', job: jobId, outcome }),
     (error: unknown) => {
@@ -239,10 +250,18 @@ function endJob(
     },
   );
   deps.log.info({ job: jobId, outcome: outcome.state }, 'job ended');
-  return withJob(state, { ...entry, state: outcome.state, halt: outcome.state === 'halted' ? outcome.error : undefined });
+  return withJob(state, {
+    ...entry,
+    state: outcome.state,
+    halt: outcome.state === 'halted' ? outcome.error : undefined,
+  });
 }
 
-function countRecorded(stored: ReturnType<CheckpointStore['turnsOf']>, model: string, job: JobRecord): ModelCounts {
+function countRecorded(
+  stored: ReturnType<CheckpointStore['turnsOf']>,
+  model: string,
+  job: JobRecord,
+): ModelCounts {
   let ok = 0;
   let failed = 0;
   let skipped = 0;
@@ -256,7 +275,8 @@ function countRecorded(stored: ReturnType<CheckpointStore['turnsOf']>, model: st
     inputTokens += turn.usage?.inputTokens ?? 0;
     outputTokens += turn.usage?.outputTokens ?? 0;
   }
-  const total = job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
+  const total =
+    job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
   return { ok, failed, skipped, total, inputTokens, outputTokens };
 }
 

@@ -16,7 +16,9 @@ import { runValidate } from './commands/validate.js';
 const DEFAULT_DATA_DIR = '.troupe';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -46,10 +48,15 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('suite', { type: 'string', describe: 'Suite file (YAML or JSON)' })
-          .option('resume', { type: 'string', describe: 'Continue a stored job instead of starting a new one' })
+          .option('resume', {
+            type: 'string',
+            describe: 'Continue a stored job instead of starting a new one',
+          })
           .check((args) => {
-            if (args.suite === undefined && args.resume === undefined) throw new Error('give a suite file or --resume <job>');
-            if (args.suite !== undefined && args.resume !== undefined) throw new Error('give a suite file or --resume, not both');
+            if (args.suite === undefined && args.resume === undefined)
+              throw new Error('give a suite file or --resume <job>');
+            if (args.suite !== undefined && args.resume !== undefined)
+              throw new Error('give a suite file or --resume, not both');
             return true;
           }),
       async (args) => {
@@ -62,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'validate <suite>',
       'Check a suite file (and its API keys) without running it',
-      (y) => y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
+      (y) =>
+        y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
       async (args) => {
         await runValidate({ suite: args.suite }, stdoutLine);
       },
@@ -78,7 +86,13 @@ async function main(argv: string[]): Promise<number> {
           .option('sequence', { type: 'string', describe: 'Only this sequence' }),
       async (args) => {
         await runResults(
-          { job: args.job, dataDir: args['data-dir'], format: args.format, model: args.model, sequence: args.sequence },
+          {
+            job: args.job,
+            dataDir: args['data-dir'],
+            format: args.format,
+            model: args.model,
+            sequence: args.sequence,
+          },
           process.stdout,
         );
       },
@@ -139,7 +153,9 @@ main(hideBin(process.argv)).then(
       process.stderr.write(`troupe: ${error.message}\n`);
       process.exitCode = error.exitCode;
     } else {
-      process.stderr.write(`troupe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `troupe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = ExitCode.internal;
     }
   },

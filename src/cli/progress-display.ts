@@ -60,7 +60,8 @@ class PlainProgress implements ProgressDisplay {
   }
 
   private print(status: JobStatus): void {
-    for (const model of status.models) this.stream.write(`${formatModelLine(model, nameWidth(status), false)}\n`);
+    for (const model of status.models)
+      this.stream.write(`${formatModelLine(model, nameWidth(status), false)}\n`);
   }
 }
 

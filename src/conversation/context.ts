@@ -7,7 +7,9 @@ import type { ModelConfig, SequenceConfig } from '../suite/types.js';
  * model's own, then the sequence's, joined by a blank line; undefined if neither.
  */
 export function systemPromptOf(model: ModelConfig, sequence: SequenceConfig): string | undefined {
-  const parts = [model.system, sequence.system].filter((part): part is string => part !== undefined && part !== '');
+  const parts = [model.system, sequence.system].filter(
+    (part): part is string => part !== undefined && part !== '',
+  );
   return parts.length === 0 ? undefined : parts.join('\n\n');
 }
 

@@ -39,7 +39,12 @@ interface AttemptStats {
 
 /** How a turn ended. `cancelled` means troupe itself stopped it: nothing is recorded. */
 export type TurnOutcome =
-  | (AttemptStats & { readonly status: 'ok'; readonly text: string; readonly usage: Usage; readonly latencyMs: number })
+  | (AttemptStats & {
+      readonly status: 'ok';
+      readonly text: string;
+      readonly usage: Usage;
+      readonly latencyMs: number;
+    })
   | (AttemptStats & { readonly status: 'failed'; readonly error: ErrorData })
   | { readonly status: 'cancelled' };
 
@@ -50,7 +55,11 @@ export type TurnOutcome =
  * provider's message. Never throws for a provider failure; aborting `signal`
  * ends it with `cancelled`.
  */
-export async function executeTurn(deps: TurnExecutorDeps, spec: TurnSpec, signal: AbortSignal): Promise<TurnOutcome> {
+export async function executeTurn(
+  deps: TurnExecutorDeps,
+  spec: TurnSpec,
+  signal: AbortSignal,
+): Promise<TurnOutcome> {
   const startedAt = deps.clock.now();
   const estimatedTokens = estimateRequestTokens(spec.messages, spec.maxTokens);
   // `sent` is what the record shows; `counted` is what the retry policy limits. They differ when

@@ -5,7 +5,13 @@ import type { Logger as PinoLogger } from 'pino';
 export type Logger = PinoLogger;
 
 /** Field names whose values are replaced by `[redacted]` wherever they appear in a log line. */
-const REDACTED_PATHS = ['apiKey', '*.apiKey', 'headers.authorization', 'headers["x-api-key"]', '*.authorization'];
+const REDACTED_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  '*.authorization',
+];
 
 /** Options of `createLogger`. */
 export interface LoggerOptions {
@@ -18,7 +24,11 @@ export interface LoggerOptions {
 /** A JSON-lines logger on stderr (or `fd`), with secrets redacted as a second line of defence. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
-    { level: options.level ?? 'info', base: { pid: process.pid }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
     pino.destination({ fd: options.fd ?? 2, sync: false }),
   );
 }

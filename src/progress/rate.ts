@@ -19,7 +19,8 @@ export class RateEstimator {
   record(atMs: number, done: number): void {
     this.samples.push({ atMs, done });
     // Keep one sample older than the window so the rate spans the whole window.
-    while (this.samples.length > 2 && (this.samples[1]?.atMs ?? atMs) <= atMs - this.windowMs) this.samples.shift();
+    while (this.samples.length > 2 && (this.samples[1]?.atMs ?? atMs) <= atMs - this.windowMs)
+      this.samples.shift();
   }
 
   /** Items per second over the window, as of `nowMs`; 0 before two samples. */

@@ -36,13 +36,10 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.system = startSystem();
-    // The registry spawns each provider's limiter and breaker under the supervisor, on first use.
-    let supervisorRef: ActorRef<SupervisorMessage> | undefined;
-    this.gates = new GateRegistry(() => {
-      if (!supervisorRef) throw new Error('engine: gates requested before the supervisor started');
-      return supervisorRef;
-    }, options.clock, options.log);
-    supervisorRef = spawnSupervisor(this.system, {
+    // The registry spawns each provider's limiter and breaker under the supervisor, on first use
+    // (always after the constructor, when the first job starts).
+    this.gates = new GateRegistry(() => this.supervisor, options.clock, options.log);
+    this.supervisor = spawnSupervisor(this.system, {
       store: options.store,
       clock: options.clock,
       log: options.log,
@@ -61,18 +58,21 @@ export class Engine {
         };
       },
     });
-    this.supervisor = supervisorRef;
   }
 
   /** Starts (or resumes) a stored job; resolves with how it ended. */
   runJob(job: JobRecord): Promise<JobOutcome> {
     return new Promise((resolve) => {
-      const watcher: ActorRef<JobEvent> = spawnStatelessActor<JobEvent>(this.system, `watch-${job.id}`, (event) => {
-        if (event.type === 'job-ended' && event.job === job.id) {
-          resolve(event.outcome);
-          stopActor(watcher);
-        }
-      });
+      const watcher: ActorRef<JobEvent> = spawnStatelessActor<JobEvent>(
+        this.system,
+        `watch-${job.id}`,
+        (event) => {
+          if (event.type === 'job-ended' && event.job === job.id) {
+            resolve(event.outcome);
+            stopActor(watcher);
+          }
+        },
+      );
       dispatch(this.supervisor, { type: 'run-job', job, watcher });
     });
   }

@@ -67,7 +67,10 @@ export class GateRegistry {
     const parent = this.parent();
     const deps = { provider: providerId, clock: this.clock, log: this.log };
     const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, { ...deps, limits: config.limits });
-    const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, { ...deps, policy: config.breaker });
+    const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, {
+      ...deps,
+      policy: config.breaker,
+    });
     const gate = createGateClient(parent, `${name}-gate`, limiter, breaker);
     const account = { key, limiter, breaker, gate };
     this.accounts.set(key, account);

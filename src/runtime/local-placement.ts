@@ -39,7 +39,8 @@ export function localPlacement(deps: LocalPlacementDeps): SequencePlacement {
   return {
     place(request) {
       const config = deps.job.suite.providers[request.model.provider];
-      if (!config) throw new Error(`job ${deps.job.id}: no provider "${request.model.provider}" in its suite`);
+      if (!config)
+        throw new Error(`job ${deps.job.id}: no provider "${request.model.provider}" in its suite`);
       const executor: TurnExecutorDeps = {
         provider: providerFor(request.model.provider),
         gate: deps.gateFor(request.model.provider),
@@ -60,7 +61,10 @@ export function localPlacement(deps: LocalPlacementDeps): SequencePlacement {
           store: deps.store,
           executor,
           warn: (text, fields) =>
-            deps.log.warn({ job: request.job, model: request.model.id, sequence: request.sequence.id, ...fields }, text),
+            deps.log.warn(
+              { job: request.job, model: request.model.id, sequence: request.sequence.id, ...fields },
+              text,
+            ),
         },
         request.onCrash,
       );

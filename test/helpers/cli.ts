@@ -16,7 +16,11 @@ export interface CliResult {
 export const CLI_TIMEOUT_MS = 120_000;
 
 /** Runs `troupe <args>` in a child process with `env` added to a clean environment, and collects its output. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       cwd,

@@ -5,7 +5,8 @@ import type { TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
 import { systemPromptOf } from '../../src/conversation/context.js';
 
-const conversationKey = (t: { model: string; sequence: string; run: number }): string => `${t.model}/${t.sequence}/${t.run}`;
+const conversationKey = (t: { model: string; sequence: string; run: number }): string =>
+  `${t.model}/${t.sequence}/${t.run}`;
 
 /**
  * Checks DESIGN.md's contract 1–3 for a finished job against what the simulator
@@ -16,7 +17,11 @@ const conversationKey = (t: { model: string; sequence: string; run: number }): s
  * The simulator's answers are unique (they carry a serial number), so the answer a
  * turn stored names the one request that produced it.
  */
-export function expectContractHolds(suite: Suite, turns: readonly TurnRecord[], requests: readonly RecordedRequest[]): void {
+export function expectContractHolds(
+  suite: Suite,
+  turns: readonly TurnRecord[],
+  requests: readonly RecordedRequest[],
+): void {
   // 3. Exactly once.
   const seen = new Set<string>();
   for (const turn of turns) {
@@ -24,7 +29,8 @@ export function expectContractHolds(suite: Suite, turns: readonly TurnRecord[], 
     expect(seen.has(key), `turn ${key} appears twice`).toBe(false);
     seen.add(key);
   }
-  const expectedTurns = suite.models.length * suite.runs * suite.sequences.reduce((n, s) => n + s.prompts.length, 0);
+  const expectedTurns =
+    suite.models.length * suite.runs * suite.sequences.reduce((n, s) => n + s.prompts.length, 0);
   expect(turns.length).toBe(expectedTurns);
   expect(turns.filter((t) => t.status !== 'ok')).toEqual([]);
 
@@ -32,7 +38,9 @@ export function expectContractHolds(suite: Suite, turns: readonly TurnRecord[], 
   const requestByAnswer = new Map<string, RecordedRequest>();
   for (const request of requests) {
     if (request.response === null) continue;
-    expect(requestByAnswer.has(request.response), `two requests got the answer ${request.response}`).toBe(false);
+    expect(requestByAnswer.has(request.response), `two requests got the answer ${request.response}`).toBe(
+      false,
+    );
     requestByAnswer.set(request.response, request);
   }
   const byConversation = new Map<string, TurnRecord[]>();
@@ -51,9 +59,15 @@ export function expectContractHolds(suite: Suite, turns: readonly TurnRecord[], 
     const system = systemPromptOf(model, sequence);
     const history: ChatMessage[] = system === undefined ? [] : [{ role: 'system', content: system }];
     for (const turn of conversation) {
-      const expected: ChatMessage[] = [...history, { role: 'user', content: sequence.prompts[turn.turn - 1] ?? '' }];
+      const expected: ChatMessage[] = [
+        ...history,
+        { role: 'user', content: sequence.prompts[turn.turn - 1] ?? '' },
+      ];
       const request = requestByAnswer.get(turn.response ?? '');
-      expect(request, `no request produced the answer of ${conversationKey(turn)} turn ${turn.turn}`).toBeDefined();
+      expect(
+        request,
+        `no request produced the answer of ${conversationKey(turn)} turn ${turn.turn}`,
+      ).toBeDefined();
       expect(request?.model).toBe(model.model);
       expect(request?.messages, `context of ${conversationKey(turn)} turn ${turn.turn}`).toEqual(expected);
       history.push({ role: 'user', content: expected[expected.length - 1]?.content ?? '' });

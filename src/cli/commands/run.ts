@@ -45,7 +45,9 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
   const newSuite = options.resume === undefined ? await loadNewSuite(options, io.env) : undefined;
   const store = await openLmdbStore(options.dataDir);
   try {
-    const job = newSuite ? await createJob(store, newSuite.suite, newSuite.path) : resumableJob(store, options);
+    const job = newSuite
+      ? await createJob(store, newSuite.suite, newSuite.path)
+      : resumableJob(store, options);
     return await runJob(job, store, options, io);
   } finally {
     await store.close();
@@ -75,7 +77,11 @@ function resumableJob(store: CheckpointStore, options: RunOptions): JobRecord {
   return job;
 }
 
-async function createJob(store: CheckpointStore, suite: JobRecord['suite'], suitePath: string): Promise<JobRecord> {
+async function createJob(
+  store: CheckpointStore,
+  suite: JobRecord['suite'],
+  suitePath: string,
+): Promise<JobRecord> {
   const now = new Date();
   const job: JobRecord = {
     id: newJobId(now, Math.random),
@@ -89,7 +95,12 @@ async function createJob(store: CheckpointStore, suite: JobRecord['suite'], suit
   return job;
 }
 
-async function runJob(job: JobRecord, store: CheckpointStore, options: RunOptions, io: RunIo): Promise<number> {
+async function runJob(
+  job: JobRecord,
+  store: CheckpointStore,
+  options: RunOptions,
+  io: RunIo,
+): Promise<number> {
   const counts = countTurns(job.suite);
   io.stdout.write(
     `job ${job.id}: ${job.suite.name}, ${counts.turns} turns (${counts.models} models × ${counts.sequences} sequences × ${job.suite.runs} runs)\n`,
@@ -99,7 +110,9 @@ async function runJob(job: JobRecord, store: CheckpointStore, options: RunOption
   } else {
     const outcome = await driveJob(job, store, options, io);
     if (outcome.state === 'halted') {
-      io.stdout.write(`job ${job.id} halted: ${outcome.error.message}\nresume it with: troupe run --resume ${job.id}\n`);
+      io.stdout.write(
+        `job ${job.id} halted: ${outcome.error.message}\nresume it with: troupe run --resume ${job.id}\n`,
+      );
       printSummary(job, store, io);
       return ExitCode.internal;
     }
@@ -113,7 +126,12 @@ async function runJob(job: JobRecord, store: CheckpointStore, options: RunOption
   return summary.some((model) => model.failed + model.skipped > 0) ? ExitCode.turnsFailed : ExitCode.ok;
 }
 
-async function driveJob(job: JobRecord, store: CheckpointStore, options: RunOptions, io: RunIo): Promise<JobOutcome> {
+async function driveJob(
+  job: JobRecord,
+  store: CheckpointStore,
+  options: RunOptions,
+  io: RunIo,
+): Promise<JobOutcome> {
   const log = createLogger({ level: options.logLevel });
   const engine = new Engine({ store, log, clock: systemClock, env: io.env });
   const display = createProgressDisplay(io.stdout);
