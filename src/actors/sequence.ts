@@ -95,12 +95,20 @@ export function spawnSequence(
   deps: SequenceDeps,
   onCrash: CrashHandler<SequenceMessage>,
 ): ActorRef<SequenceMessage> {
+  // Outlives a reset: nact does not call afterStop on reset, so the rebuilt state aborts the
+  // requests of the incarnation it replaces — their answers could not be used anyway.
+  let previous: AbortController | undefined;
   return spawnActor<SequenceState, SequenceMessage>(
     parent,
     name,
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
-      initialState: () => restoreFromStore(deps),
+      initialState: () => {
+        previous?.abort();
+        const state = restoreFromStore(deps);
+        previous = state.abort;
+        return state;
+      },
       onCrash,
       afterStop: (state) => state.abort.abort(),
     },

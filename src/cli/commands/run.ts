@@ -5,7 +5,7 @@ import { createLogger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
 import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
 import { Engine } from '../../runtime/engine.js';
-import { newJobId } from '../../store/job-id.js';
+import { createJob } from '../../runtime/jobs.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
@@ -74,24 +74,6 @@ function resumableJob(store: CheckpointStore, options: RunOptions): JobRecord {
       `--resume: no job "${id}" in ${options.dataDir}${known.length > 0 ? ` (latest: ${known.join(', ')})` : ' (it holds no jobs)'}`,
     );
   }
-  return job;
-}
-
-async function createJob(
-  store: CheckpointStore,
-  suite: JobRecord['suite'],
-  suitePath: string,
-): Promise<JobRecord> {
-  const now = new Date();
-  const job: JobRecord = {
-    id: newJobId(now, Math.random),
-    suite,
-    suitePath,
-    state: 'running',
-    createdAt: now.toISOString(),
-    finishedAt: null,
-  };
-  await store.putJob(job);
   return job;
 }
 

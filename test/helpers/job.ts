@@ -1,0 +1,48 @@
+import type { Simulator } from '../../src/simulator/server.js';
+import { parseSuite } from '../../src/suite/load.js';
+import type { Suite } from '../../src/suite/types.js';
+
+/** Shape of a generated test suite. */
+export interface SuiteShape {
+  readonly models: number;
+  readonly sequences: number;
+  readonly prompts: number;
+  readonly runs: number;
+  /** Extra YAML lines under the openai provider (limits, retry, breaker), indented by the caller's needs. */
+  readonly providerExtra?: string;
+}
+
+/** Env variable the generated suites read their (fake) key from. */
+export const TEST_KEY_ENV = 'TROUPE_TEST_KEY';
+/** A recognizable fake key: tests assert it never shows up in output. */
+export const TEST_KEY = 'sk-troupe-test-FAKEKEY-0123456789';
+
+/** A suite of `shape` on the simulator's OpenAI API. */
+export async function simulatorSuite(sim: Simulator, shape: SuiteShape): Promise<Suite> {
+  const models = Array.from(
+    { length: shape.models },
+    (_, i) => `  - { id: m${i + 1}, provider: sim, model: model-${i + 1}, maxTokens: 100 }`,
+  );
+  const sequences = Array.from(
+    { length: shape.sequences },
+    (_, s) =>
+      `  - id: s${s + 1}\n    system: System of s${s + 1}.\n    prompts: [${Array.from({ length: shape.prompts }, (_, p) => `"s${s + 1} prompt ${p + 1}"`).join(', ')}]`,
+  );
+  const text = `name: generated
+runs: ${shape.runs}
+providers:
+  sim:
+    type: openai
+    baseURL: "${sim.openaiBaseURL}"
+    apiKeyEnv: ${TEST_KEY_ENV}
+${shape.providerExtra ?? ''}
+models:
+${models.join('\n')}
+sequences:
+${sequences.join('\n')}
+`;
+  const loaded = await parseSuite(text, 'generated.yaml', () =>
+    Promise.reject(new Error('no sequences file')),
+  );
+  return loaded.suite;
+}
