@@ -61,10 +61,20 @@ export class TokenBucket {
     this.current -= n;
   }
 
-  /** Gives `n` units back (a refund), never above capacity. */
+  /** Adds `n` units, never above capacity. */
   give(n: number, now: number): void {
     this.refill(now);
     this.current = Math.min(this.cap, this.current + n);
+  }
+
+  /**
+   * Gives back `n` units taken earlier but never used (a reservation above actual usage). The level
+   * may exceed capacity by at most `n`: the units were reserved while the bucket refilled for
+   * others, and clipping them at capacity would lose budget that nothing spent.
+   */
+  refund(n: number, now: number): void {
+    this.refill(now);
+    this.current = Math.min(this.current, this.cap) + n;
   }
 
   /**

@@ -59,6 +59,18 @@ describe('TokenBucket', () => {
     expect(bucket.level(0)).toBe(10);
   });
 
+  it('takes back an unused reservation even above capacity, by at most that refund', () => {
+    const bucket = new TokenBucket({ capacity: 10, refillPerMs: 1, now: 0 });
+    bucket.take(30, 0);
+    bucket.refund(25, 10); // -20 + 10 refilled + 25
+    expect(bucket.level(10)).toBe(15);
+    bucket.refund(8, 15);
+    expect(bucket.level(15)).toBe(18);
+    bucket.refund(3, 15);
+    expect(bucket.level(15)).toBe(13);
+    expect(bucket.level(1_000)).toBe(13);
+  });
+
   it('learns remaining and capacity from headers', () => {
     const bucket = new TokenBucket({ capacity: 100, refillPerMs: 1, now: 0 });
     bucket.setRemaining(7, 0);
