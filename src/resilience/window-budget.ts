@@ -1,0 +1,71 @@
+import { BURST_WINDOW_MS, RATE_WINDOW_MS } from './defaults.js';
+import { SlidingWindowLog, type WindowEntry } from './sliding-window.js';
+import { TokenBucket } from './token-bucket.js';
+
+/**
+ * A per-minute budget (requests or tokens) enforced two ways at once:
+ * - a sliding-window log: the hard guarantee that no window of `RATE_WINDOW_MS` ever holds more
+ *   than the limit (a plain bucket of capacity `limit` would allow twice that in one window);
+ * - a smoothing bucket holding one `BURST_WINDOW_MS` worth, refilling at limit per minute, so that
+ *   the minute's budget is spread evenly, as providers enforce it, instead of leaving in one burst.
+ * Without a limit it only keeps the log, so that a limit learned later counts what was already sent.
+ */
+export class WindowBudget {
+  private readonly log = new SlidingWindowLog(Infinity, RATE_WINDOW_MS);
+  private bucket: TokenBucket | undefined;
+  private currentLimit: number | undefined;
+
+  /**
+   * @param minBurst smallest burst of the smoothing bucket, in units (requests or tokens)
+   */
+  constructor(private readonly minBurst: number) {}
+
+  /** Units allowed per `RATE_WINDOW_MS`, or undefined for no limit. */
+  get limit(): number | undefined {
+    return this.currentLimit;
+  }
+
+  /** Sets or removes the limit (units per `RATE_WINDOW_MS`). */
+  setLimit(limit: number | undefined, now: number): void {
+    if (limit === this.currentLimit) return;
+    this.currentLimit = limit;
+    this.log.setLimit(limit ?? Infinity);
+    if (limit === undefined) {
+      this.bucket = undefined;
+      return;
+    }
+    const capacity = Math.max(this.minBurst, (limit * BURST_WINDOW_MS) / RATE_WINDOW_MS);
+    const refillPerMs = limit / RATE_WINDOW_MS;
+    if (this.bucket) {
+      this.bucket.setCapacity(capacity, now);
+      this.bucket.setRefillPerMs(refillPerMs, now);
+    } else {
+      this.bucket = new TokenBucket({ capacity, refillPerMs, now });
+    }
+  }
+
+  /** Units sent in the window ending at `now`. */
+  used(now: number): number {
+    return this.log.used(now);
+  }
+
+  /** Earliest time (ms, ≥ `now`) at which `n` units may be taken. */
+  availableAt(n: number, now: number): number {
+    const logAt = this.log.availableAt(n, now);
+    return this.bucket ? Math.max(logAt, this.bucket.availableAt(n, now)) : logAt;
+  }
+
+  /** Takes `n` units at `now` (check `availableAt` first); returns the log entry for `adjust`. */
+  take(n: number, now: number): WindowEntry {
+    this.bucket?.take(n, now);
+    return this.log.add(n, now);
+  }
+
+  /** Corrects a taken amount by `delta` units: a refund when negative, a debt when positive. */
+  adjust(entry: WindowEntry, delta: number, now: number): void {
+    this.log.adjust(entry, delta, now);
+    if (!this.bucket) return;
+    if (delta > 0) this.bucket.take(delta, now);
+    else this.bucket.refund(-delta, now);
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { BURST_WINDOW_MS, RATE_WINDOW_MS } from '../../src/resilience/defaults.js';
+import { WindowBudget } from '../../src/resilience/window-budget.js';
+
+describe('WindowBudget', () => {
+  it('spreads a per-minute limit: one second worth at once, then at the limit rate', () => {
+    const budget = new WindowBudget(1);
+    budget.setLimit(600, 0); // 10 per second
+    let sent = 0;
+    while (budget.availableAt(1, 0) === 0) {
+      budget.take(1, 0);
+      sent++;
+    }
+    expect(sent).toBe((600 * BURST_WINDOW_MS) / RATE_WINDOW_MS);
+    expect(budget.availableAt(1, 0)).toBe(100);
+  });
+
+  it('keeps counting without a limit, so that a limit learned later sees what was sent', () => {
+    const budget = new WindowBudget(1);
+    for (let i = 0; i < 30; i++) budget.take(1, i);
+    expect(budget.limit).toBeUndefined();
+    expect(budget.availableAt(1_000, 30)).toBe(30);
+    budget.setLimit(30, 30);
+    expect(budget.used(30)).toBe(30);
+    expect(budget.availableAt(1, 30)).toBe(RATE_WINDOW_MS);
+  });
+
+  it('refunds and charges reconciliations in both the window and the bucket', () => {
+    const budget = new WindowBudget(1);
+    budget.setLimit(60_000, 0); // 1 000 per second
+    const entry = budget.take(1_000, 0);
+    expect(budget.availableAt(1, 0)).toBe(1);
+    budget.adjust(entry, -600, 0);
+    expect(budget.used(0)).toBe(400);
+    expect(budget.availableAt(600, 0)).toBe(0);
+    budget.adjust(entry, +1_600, 0);
+    expect(budget.used(0)).toBe(2_000);
+    expect(budget.availableAt(1, 0)).toBe(1_001);
+  });
+
+  it('can lift its limit', () => {
+    const budget = new WindowBudget(1);
+    budget.setLimit(1, 0);
+    budget.take(1, 0);
+    expect(budget.availableAt(1, 0)).toBe(RATE_WINDOW_MS);
+    budget.setLimit(undefined, 0);
+    expect(budget.availableAt(1, 0)).toBe(0);
+  });
+});
