@@ -1,0 +1,74 @@
+import {
+  CONCURRENCY_DECREASE_FACTOR,
+  INITIAL_ADAPTIVE_CONCURRENCY,
+  MAX_ADAPTIVE_CONCURRENCY,
+  MIN_ADAPTIVE_CONCURRENCY,
+} from './defaults.js';
+
+/** Adaptive concurrency (AIMD), used when no `maxConcurrency` is configured. */
+export interface AdaptiveOptions {
+  /** Window at start, in requests. Default `INITIAL_ADAPTIVE_CONCURRENCY` (8). */
+  readonly initial?: number;
+  /** Smallest window, in requests. Default `MIN_ADAPTIVE_CONCURRENCY` (1). */
+  readonly min?: number;
+  /** Largest window, in requests. Default `MAX_ADAPTIVE_CONCURRENCY` (256). */
+  readonly max?: number;
+  /** Factor applied on a 429. Default `CONCURRENCY_DECREASE_FACTOR` (0.5). */
+  readonly decreaseFactor?: number;
+}
+
+/**
+ * A concurrency window that grows by one per window of successes and shrinks by
+ * `decreaseFactor` on a rate limit (AIMD). Requests are known by their grant sequence number
+ * (increasing), which tells the 429s of one overload apart from the next: every request already
+ * out when the first 429 came back is part of the same overload, and it shrinks the window once.
+ * Only rate limits shrink it; server errors say nothing about how much the provider accepts.
+ */
+export class AdaptiveConcurrency {
+  private readonly options: Required<AdaptiveOptions>;
+  private current: number;
+  private successes = 0;
+  /** The last grant made when the last overload was seen. */
+  private overloadSeq = 0;
+
+  constructor(options: AdaptiveOptions = {}) {
+    this.options = {
+      initial: options.initial ?? INITIAL_ADAPTIVE_CONCURRENCY,
+      min: options.min ?? MIN_ADAPTIVE_CONCURRENCY,
+      max: options.max ?? MAX_ADAPTIVE_CONCURRENCY,
+      decreaseFactor: options.decreaseFactor ?? CONCURRENCY_DECREASE_FACTOR,
+    };
+    this.current = this.options.initial;
+  }
+
+  /** Requests allowed in flight now. */
+  get limit(): number {
+    return this.current;
+  }
+
+  /**
+   * The request granted as `seq` succeeded; `windowWasFull` if the window was full when it ended.
+   * Only a full window shows it may be too small, and a request sent before the last decrease
+   * says nothing about the window that replaced it.
+   */
+  succeeded(seq: number, windowWasFull: boolean): void {
+    if (!windowWasFull || seq <= this.overloadSeq) return;
+    if (++this.successes >= this.current) {
+      this.current = Math.min(this.options.max, this.current + 1);
+      this.successes = 0;
+    }
+  }
+
+  /**
+   * The request granted as `seq` was rate limited; `lastSeq` is the latest grant so far. Returns
+   * true if this starts a new overload (the window was then shrunk), false if it belongs to the
+   * one already seen.
+   */
+  rateLimited(seq: number, lastSeq: number): boolean {
+    if (seq <= this.overloadSeq) return false;
+    this.overloadSeq = lastSeq;
+    this.current = Math.max(this.options.min, Math.floor(this.current * this.options.decreaseFactor));
+    this.successes = 0;
+    return true;
+  }
+}
