@@ -1,0 +1,354 @@
+/**
+ * The rate limiter of one provider, shared by every job and model on it, as a pure state machine:
+ * waiters queue, `grant()` lets through those that fit every budget, `release()` frees the slot,
+ * reconciles tokens and learns from the reply. The actor around it calls `grant()` after every
+ * `enqueue`, `release`, `resume` and timer, and sets one timer for `nextWakeAt()`.
+ */
+import type { FailureKind, Usage } from '../providers/types.js';
+import type { Limits } from '../suite/types.js';
+import type { Clock } from './clock.js';
+import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
+import { MIN_REQUEST_BURST, RATE_LIMIT_PAUSE_BASE_MS, RATE_LIMIT_PAUSE_MAX_MS } from './defaults.js';
+import { FairQueue } from './fair-queue.js';
+import { LearnedBudget } from './learned-budget.js';
+import {
+  LIMIT_KINDS,
+  parseRateLimitHeaders,
+  type LearnedLimits,
+  type LimitKind,
+} from './rate-limit-headers.js';
+import { isQuotaFailure } from './retry-policy.js';
+import type { WindowEntry } from './sliding-window.js';
+import { WindowBudget } from './window-budget.js';
+
+/** Options of `RateLimiterCore`. */
+export interface RateLimiterOptions {
+  /** The provider's configured limits; each absent one is unlimited until headers announce it. Default none. */
+  readonly limits?: Limits;
+  readonly clock: Clock;
+  /** Tuning of adaptive concurrency. Default: the `*_ADAPTIVE_CONCURRENCY` constants. */
+  readonly adaptive?: AdaptiveOptions;
+}
+
+/** A request waiting for permission to leave. */
+export interface Waiter {
+  /** Unique among waiting and in-flight requests; names the grant and the release. */
+  readonly id: string;
+  /** Fairness group (e.g. `job/model`): groups take turns. */
+  readonly group: string;
+  /** Higher goes first within the group (e.g. the conversation's remaining turns). */
+  readonly priority: number;
+  /** Estimated tokens of the request, input + `maxTokens` (`estimateRequestTokens`). */
+  readonly tokens: number;
+  /** The input part of `tokens`, for input/output token limits. Default: unknown (both charged `tokens`). */
+  readonly inputTokens?: number;
+}
+
+/** Permission for one request to leave now; it holds 1 request, its tokens and a concurrency slot until released. */
+export interface Grant {
+  readonly id: string;
+  readonly group: string;
+  /** Tokens reserved. */
+  readonly tokens: number;
+  /** When granted, ms since the epoch. */
+  readonly grantedAt: number;
+}
+
+/** Headers of a reply, lower-cased names. */
+type Headers = Readonly<Record<string, string>>;
+
+/** How a granted request ended. `headers` default to none. */
+export type ReleaseOutcome =
+  | { readonly kind: 'ok'; readonly usage: Usage; readonly headers?: Headers }
+  | { readonly kind: FailureKind; readonly headers?: Headers; readonly retryAfterMs?: number };
+
+/** Why granting is paused: a 429 (`rate-limit`) or an exhausted quota (`quota`). */
+export type PauseReason = 'rate-limit' | 'quota';
+
+/** A pause of all granting. */
+export interface LimiterPause {
+  readonly reason: PauseReason;
+  /** When granting may resume, ms since the epoch; absent: only `resume()` ends it. */
+  readonly until?: number;
+  /** When the pause began, ms since the epoch. */
+  readonly since: number;
+}
+
+/** The limiter's state for metrics and progress. */
+export interface LimiterSnapshot {
+  readonly waiting: number;
+  readonly inFlight: number;
+  /** Requests allowed in flight now (configured, or the adaptive window). */
+  readonly concurrencyLimit: number;
+  /** True if `concurrencyLimit` adapts (no `maxConcurrency` configured). */
+  readonly adaptiveConcurrency: boolean;
+  /** The budgets in force: configured limits, lowered to or adopted from what headers announce. */
+  readonly limits: Limits;
+  /** Requests and tokens sent in the last `RATE_WINDOW_MS`. */
+  readonly requestsInWindow: number;
+  readonly tokensInWindow: number;
+  /** The last rate-limit headers read, if any. */
+  readonly learned?: LearnedLimits;
+  readonly pause?: LimiterPause;
+  /** See `RateLimiterCore.nextWakeAt`. */
+  readonly nextWakeAt?: number;
+}
+
+interface InFlight {
+  /** Grant sequence number: tells what was sent before or after it. */
+  readonly seq: number;
+  readonly charges: Readonly<Record<LimitKind, number>>;
+  /** `sent` at the time of the grant, to tell what left after this request. */
+  readonly sentAtGrant: Readonly<Record<LimitKind, number>>;
+  readonly tokenEntry: WindowEntry;
+}
+
+const zeroByKind = (): Record<LimitKind, number> => ({
+  requests: 0,
+  tokens: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+});
+
+const positive = (n: number | undefined): number | undefined =>
+  n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+
+/** The rate limiter of one provider; `now` comes from the injected clock. */
+export class RateLimiterCore {
+  private readonly clock: Clock;
+  private configured: Limits;
+  private readonly queue = new FairQueue<Waiter>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly requests = new WindowBudget(MIN_REQUEST_BURST);
+  private readonly tokens = new WindowBudget(1);
+  private readonly announced: { requests?: number; tokens?: number } = {};
+  private readonly learnedBudgets = new Map<LimitKind, LearnedBudget>();
+  private lastLearned: LearnedLimits | undefined;
+  /** Units granted so far, per kind (estimates). */
+  private readonly sent = zeroByKind();
+  private grantSeq = 0;
+  private pause: LimiterPause | undefined;
+  /** 429s in a row without a success, counting one per overload: they lengthen the pause. */
+  private rateLimitStreak = 0;
+  private readonly adaptive: AdaptiveConcurrency;
+
+  constructor(options: RateLimiterOptions) {
+    this.clock = options.clock;
+    this.configured = options.limits ?? {};
+    this.adaptive = new AdaptiveConcurrency(options.adaptive);
+    this.applyLimits(this.clock.now());
+  }
+
+  /** Replaces the configured limits (learned ones still apply). */
+  setLimits(limits: Limits | undefined): void {
+    this.configured = limits ?? {};
+    this.applyLimits(this.clock.now());
+  }
+
+  /** Queues a request; throws if its id is already waiting or in flight. */
+  enqueue(waiter: Waiter): void {
+    if (this.inFlight.has(waiter.id)) throw new Error(`"${waiter.id}" is already in flight`);
+    if (!(waiter.tokens >= 0) || !Number.isFinite(waiter.tokens)) {
+      throw new RangeError(`"${waiter.id}": tokens must be a finite number ≥ 0, got ${waiter.tokens}`);
+    }
+    this.queue.push(waiter);
+  }
+
+  /** Removes a waiting request (its job was cancelled); true if it was waiting. In-flight ones end with `release`. */
+  cancel(id: string): boolean {
+    return this.queue.remove(id) !== undefined;
+  }
+
+  /** Lets through every waiter that fits all budgets now, groups in turn, by priority within a group. */
+  grant(): Grant[] {
+    const now = this.clock.now();
+    this.expire(now);
+    const granted: Grant[] = [];
+    // Strict turns: when the waiter whose turn it is does not fit, nobody overtakes it, so that
+    // a large request is never starved by a stream of small ones.
+    while (!this.pause && this.inFlight.size < this.concurrencyLimit()) {
+      const waiter = this.queue.peek();
+      if (!waiter || this.readyAt(waiter, now) > now) break;
+      this.queue.shift();
+      granted.push(this.start(waiter, now));
+    }
+    return granted;
+  }
+
+  /**
+   * When `grant()` could next succeed, ms since the epoch (≤ now: at once); undefined if nothing
+   * waits, or only a `release` (full concurrency) or a `resume` (quota) can help.
+   */
+  nextWakeAt(): number | undefined {
+    const now = this.clock.now();
+    this.expire(now);
+    const waiter = this.queue.peek();
+    if (!waiter || this.inFlight.size >= this.concurrencyLimit()) return undefined;
+    if (this.pause && this.pause.until === undefined) return undefined;
+    const at = Math.max(this.pause?.until ?? now, this.readyAt(waiter, now));
+    return Number.isFinite(at) ? at : undefined;
+  }
+
+  /**
+   * Ends a granted request: frees its slot, reconciles its tokens with the reported usage (refund or
+   * debt), learns from its headers, and adapts to 429s and quota errors. Failed requests keep their
+   * reservation: providers count refused requests too. False if `id` was not in flight.
+   */
+  release(id: string, outcome: ReleaseOutcome): boolean {
+    const flight = this.inFlight.get(id);
+    if (!flight) return false;
+    const windowWasFull = this.inFlight.size >= this.concurrencyLimit();
+    this.inFlight.delete(id);
+    const now = this.clock.now();
+    if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
+    const learned = parseRateLimitHeaders(outcome.headers ?? {}, now);
+    this.learn(learned, flight, now);
+    if (outcome.kind !== 'ok') {
+      const retryAfterMs = outcome.retryAfterMs ?? learned.retryAfterMs;
+      if (isQuotaFailure({ kind: outcome.kind, retryAfterMs })) this.pauseForQuota(retryAfterMs, now);
+      else if (outcome.kind === 'rate_limited') this.rateLimited(flight, retryAfterMs, now);
+    }
+    return true;
+  }
+
+  /** Ends any pause (an operator says the quota is back). */
+  resume(): void {
+    this.pause = undefined;
+  }
+
+  /** The limiter's state for metrics and progress. */
+  snapshot(): LimiterSnapshot {
+    const now = this.clock.now();
+    this.expire(now);
+    const nextWakeAt = this.nextWakeAt();
+    const limits: Limits = {
+      ...(this.requests.limit !== undefined && { requestsPerMinute: this.requests.limit }),
+      ...(this.tokens.limit !== undefined && { tokensPerMinute: this.tokens.limit }),
+      maxConcurrency: this.concurrencyLimit(),
+    };
+    return {
+      waiting: this.queue.size,
+      inFlight: this.inFlight.size,
+      concurrencyLimit: this.concurrencyLimit(),
+      adaptiveConcurrency: this.isAdaptive(),
+      limits,
+      requestsInWindow: this.requests.used(now),
+      tokensInWindow: this.tokens.used(now),
+      ...(this.lastLearned && { learned: this.lastLearned }),
+      ...(this.pause && { pause: this.pause }),
+      ...(nextWakeAt !== undefined && { nextWakeAt }),
+    };
+  }
+
+  private isAdaptive(): boolean {
+    return positive(this.configured.maxConcurrency) === undefined;
+  }
+
+  private concurrencyLimit(): number {
+    return positive(this.configured.maxConcurrency) ?? this.adaptive.limit;
+  }
+
+  /** What a waiter costs in each kind of budget. */
+  private charges(waiter: Waiter): Record<LimitKind, number> {
+    const input = waiter.inputTokens;
+    return {
+      requests: 1,
+      tokens: waiter.tokens,
+      // Without the split, each of the input and output limits is charged the whole estimate: safe.
+      inputTokens: input ?? waiter.tokens,
+      outputTokens: input !== undefined ? Math.max(0, waiter.tokens - input) : waiter.tokens,
+    };
+  }
+
+  private readyAt(waiter: Waiter, now: number): number {
+    const charges = this.charges(waiter);
+    let at = Math.max(this.requests.availableAt(1, now), this.tokens.availableAt(waiter.tokens, now));
+    for (const [kind, budget] of this.learnedBudgets) {
+      at = Math.max(at, budget.availableAt(charges[kind], now));
+    }
+    return at;
+  }
+
+  private start(waiter: Waiter, now: number): Grant {
+    const charges = this.charges(waiter);
+    this.requests.take(1, now);
+    const tokenEntry = this.tokens.take(waiter.tokens, now);
+    for (const [kind, budget] of this.learnedBudgets) budget.take(charges[kind], now);
+    for (const kind of LIMIT_KINDS) this.sent[kind] += charges[kind];
+    const seq = ++this.grantSeq;
+    this.inFlight.set(waiter.id, { seq, charges, sentAtGrant: { ...this.sent }, tokenEntry });
+    return { id: waiter.id, group: waiter.group, tokens: waiter.tokens, grantedAt: now };
+  }
+
+  private succeeded(flight: InFlight, usage: Usage, windowWasFull: boolean, now: number): void {
+    const actual: Record<LimitKind, number> = {
+      requests: 1,
+      tokens: usage.inputTokens + usage.outputTokens,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+    };
+    this.tokens.adjust(flight.tokenEntry, actual.tokens - flight.charges.tokens, now);
+    for (const [kind, budget] of this.learnedBudgets) budget.adjust(actual[kind] - flight.charges[kind], now);
+    this.rateLimitStreak = 0;
+    this.adaptive.succeeded(flight.seq, windowWasFull);
+  }
+
+  private learn(learned: LearnedLimits, flight: InFlight, now: number): void {
+    if (Object.keys(learned).length === 0) return;
+    this.lastLearned = learned;
+    const requestLimit = positive(learned.requests?.limit);
+    const tokenLimit = positive(learned.tokens?.limit);
+    if (requestLimit !== undefined) this.announced.requests = requestLimit;
+    if (tokenLimit !== undefined) this.announced.tokens = tokenLimit;
+    if (requestLimit !== undefined || tokenLimit !== undefined) this.applyLimits(now);
+    for (const kind of LIMIT_KINDS) {
+      const reading = learned[kind];
+      if (reading?.remaining === undefined) continue;
+      const sentSince = this.sent[kind] - flight.sentAtGrant[kind];
+      const budget = LearnedBudget.fromReading(reading, sentSince, now);
+      if (budget) this.learnedBudgets.set(kind, budget);
+      else this.learnedBudgets.delete(kind);
+    }
+  }
+
+  /** Configured limits, lowered to what the provider announces; announced ones adopted where none is configured. */
+  private applyLimits(now: number): void {
+    const effective = (configured: number | undefined, announced: number | undefined) => {
+      const c = positive(configured);
+      if (c === undefined || announced === undefined) return c ?? announced;
+      return Math.min(c, announced);
+    };
+    this.requests.setLimit(effective(this.configured.requestsPerMinute, this.announced.requests), now);
+    this.tokens.setLimit(effective(this.configured.tokensPerMinute, this.announced.tokens), now);
+  }
+
+  private rateLimited(flight: InFlight, retryAfterMs: number | undefined, now: number): void {
+    if (this.adaptive.rateLimited(flight.seq, this.grantSeq)) this.rateLimitStreak++;
+    const waitMs =
+      retryAfterMs ??
+      Math.min(
+        RATE_LIMIT_PAUSE_MAX_MS,
+        RATE_LIMIT_PAUSE_BASE_MS * 2 ** Math.max(0, this.rateLimitStreak - 1),
+      );
+    const until = now + waitMs;
+    if (this.pause?.reason === 'quota') return;
+    if (this.pause?.until !== undefined && this.pause.until >= until) return;
+    this.pause = { reason: 'rate-limit', until, since: this.pause?.since ?? now };
+  }
+
+  private pauseForQuota(retryAfterMs: number | undefined, now: number): void {
+    const until = retryAfterMs === undefined ? undefined : now + retryAfterMs;
+    const previous = this.pause?.reason === 'quota' ? this.pause : undefined;
+    // Of two quota pauses, the longer one holds; one without an end lasts until `resume()`.
+    const keepOpen = until === undefined || (previous !== undefined && previous.until === undefined);
+    const end = keepOpen ? undefined : Math.max(until, previous?.until ?? until);
+    this.pause = { reason: 'quota', since: previous?.since ?? now, ...(end !== undefined && { until: end }) };
+  }
+
+  private expire(now: number): void {
+    if (this.pause?.until !== undefined && now >= this.pause.until) this.pause = undefined;
+    for (const [kind, budget] of this.learnedBudgets) {
+      if (budget.expired(now)) this.learnedBudgets.delete(kind);
+    }
+  }
+}

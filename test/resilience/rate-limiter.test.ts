@@ -1,0 +1,509 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/resilience/clock.js';
+import { RATE_LIMIT_PAUSE_BASE_MS, RATE_WINDOW_MS } from '../../src/resilience/defaults.js';
+import { RateLimiterCore, type Grant, type RateLimiterOptions } from '../../src/resilience/rate-limiter.js';
+import type { Limits } from '../../src/suite/types.js';
+import { seededRandom } from './random.js';
+
+const T0 = 1_700_000_000_000;
+
+function setup(limits?: Limits, adaptive?: RateLimiterOptions['adaptive']) {
+  const clock = new ManualClock(T0);
+  const limiter = new RateLimiterCore({ clock, ...(limits && { limits }), ...(adaptive && { adaptive }) });
+  let n = 0;
+  const enqueue = (group = 'g', tokens = 0, priority = 0, id = `w${++n}`) => {
+    limiter.enqueue({ id, group, priority, tokens });
+    return id;
+  };
+  const ids = (grants: Grant[]) => grants.map((g) => g.id);
+  return { clock, limiter, enqueue, ids };
+}
+
+const ok = { kind: 'ok', usage: { inputTokens: 0, outputTokens: 0 } } as const;
+
+describe('RateLimiterCore: requests per minute', () => {
+  it('never exceeds the limit in any 60 s window over 10 000 random grant attempts, and nearly reaches it', () => {
+    const rpm = 600;
+    const { clock, limiter, enqueue } = setup({ requestsPerMinute: rpm, maxConcurrency: 1_000 });
+    const random = seededRandom(42);
+    const sent: number[] = [];
+    for (let i = 0; i < 300; i++) enqueue(i % 2 ? 'a' : 'b');
+    for (let attempt = 0; attempt < 10_000; attempt++) {
+      clock.advance(Math.floor(random() * 200));
+      for (const grant of limiter.grant()) {
+        sent.push(clock.now());
+        limiter.release(grant.id, ok);
+        enqueue(grant.group);
+      }
+    }
+    expect(maxInAnyWindow(sent, RATE_WINDOW_MS)).toBeLessThanOrEqual(rpm);
+    const minutes = (clock.now() - T0) / RATE_WINDOW_MS;
+    expect(sent.length / (rpm * minutes)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('driven by nextWakeAt with slow replies, holds the limit and the concurrency cap', () => {
+    const rpm = 120;
+    const { clock, limiter, enqueue } = setup({ requestsPerMinute: rpm, maxConcurrency: 3 });
+    const random = seededRandom(3);
+    const sent: number[] = [];
+    const replies: { at: number; id: string }[] = [];
+    for (let i = 0; i < 2_000; i++) enqueue(`job${i % 3}`);
+    let maxInFlight = 0;
+    while (sent.length < 1_500) {
+      for (const grant of limiter.grant()) {
+        sent.push(clock.now());
+        replies.push({ at: clock.now() + 200 + Math.floor(random() * 800), id: grant.id });
+      }
+      maxInFlight = Math.max(maxInFlight, limiter.snapshot().inFlight);
+      replies.sort((a, b) => a.at - b.at);
+      const wake = limiter.nextWakeAt();
+      const next = Math.min(wake ?? Infinity, replies[0]?.at ?? Infinity);
+      clock.set(Math.max(clock.now(), next));
+      while (replies[0] && replies[0].at <= clock.now()) limiter.release(replies.shift()!.id, ok);
+    }
+    expect(maxInFlight).toBe(3);
+    expect(maxInAnyWindow(sent, RATE_WINDOW_MS)).toBeLessThanOrEqual(rpm);
+    const minutes = (sent.at(-1)! - sent[0]!) / RATE_WINDOW_MS;
+    expect(sent.length / (rpm * minutes)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('lets a one-second burst out at once, then one request per 1/rpm minute', () => {
+    const { clock, limiter, enqueue, ids } = setup({ requestsPerMinute: 120, maxConcurrency: 100 });
+    for (let i = 0; i < 5; i++) enqueue();
+    expect(ids(limiter.grant())).toEqual(['w1', 'w2']);
+    expect(limiter.nextWakeAt()).toBe(T0 + 500);
+    clock.advance(499);
+    expect(limiter.grant()).toEqual([]);
+    clock.advance(1);
+    expect(ids(limiter.grant())).toEqual(['w3']);
+  });
+});
+
+describe('RateLimiterCore: tokens per minute', () => {
+  it('reserves the estimate and refunds what the answer did not use', () => {
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 }); // 100 per s
+    enqueue('g', 100);
+    enqueue('g', 100);
+    expect(ids(limiter.grant())).toEqual(['w1']);
+    expect(limiter.nextWakeAt()).toBe(T0 + 1_000);
+    limiter.release('w1', { kind: 'ok', usage: { inputTokens: 15, outputTokens: 5 } });
+    expect(limiter.snapshot().tokensInWindow).toBe(20);
+    // 80 tokens came back: 20 more to wait for, at 0.1 token per ms.
+    expect(limiter.nextWakeAt()).toBe(T0 + 200);
+    clock.advance(200);
+    expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+
+  it('takes a debt when the answer used more than reserved', () => {
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 });
+    enqueue('g', 100);
+    enqueue('g', 10);
+    expect(ids(limiter.grant())).toEqual(['w1']);
+    limiter.release('w1', { kind: 'ok', usage: { inputTokens: 150, outputTokens: 150 } });
+    expect(limiter.snapshot().tokensInWindow).toBe(300);
+    // 200 tokens of debt plus the 10 wanted, at 0.1 token per ms.
+    expect(limiter.nextWakeAt()).toBe(T0 + 2_100);
+    clock.set(T0 + 2_099);
+    expect(limiter.grant()).toEqual([]);
+    clock.set(T0 + 2_100);
+    expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+
+  it('keeps the reservation of a failed request', () => {
+    const { limiter, enqueue } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 });
+    enqueue('g', 100);
+    limiter.grant();
+    limiter.release('w1', { kind: 'server_error' });
+    expect(limiter.snapshot().tokensInWindow).toBe(100);
+  });
+
+  it('never lets the tokens used exceed the limit in any window, and nearly reaches it', () => {
+    const tpm = 30_000;
+    const { clock, limiter, enqueue } = setup({ tokensPerMinute: tpm, maxConcurrency: 20 });
+    const random = seededRandom(9);
+    const sent: { at: number; tokens: number }[] = [];
+    const replies: { at: number; id: string; used: number }[] = [];
+    const size = () => 200 + Math.floor(random() * 1_800);
+    for (let i = 0; i < 100; i++) enqueue(`m${i % 4}`, size());
+    while (clock.now() < T0 + 30 * RATE_WINDOW_MS) {
+      for (const grant of limiter.grant()) {
+        // The answer uses less than the reservation (maxTokens is rarely all used).
+        const used = Math.floor(grant.tokens * (0.2 + 0.8 * random()));
+        sent.push({ at: clock.now(), tokens: used });
+        replies.push({ at: clock.now() + 300 + Math.floor(random() * 1_000), id: grant.id, used });
+        enqueue(grant.group, size());
+      }
+      replies.sort((a, b) => a.at - b.at);
+      clock.set(
+        Math.max(clock.now(), Math.min(limiter.nextWakeAt() ?? Infinity, replies[0]?.at ?? Infinity)),
+      );
+      while (replies[0] && replies[0].at <= clock.now()) {
+        const reply = replies.shift()!;
+        limiter.release(reply.id, { kind: 'ok', usage: { inputTokens: reply.used, outputTokens: 0 } });
+      }
+    }
+    expect(maxInAnyWindow(sent, RATE_WINDOW_MS)).toBeLessThanOrEqual(tpm);
+    // What is reserved beyond actual usage stays counted while the request is in flight (the
+    // contract needs it), so usage falls short of the limit by about (reserve − used) × latency.
+    const minutes = (clock.now() - T0) / RATE_WINDOW_MS;
+    expect(sent.reduce((n, s) => n + s.tokens, 0) / (tpm * minutes)).toBeGreaterThanOrEqual(0.93);
+  });
+
+  it('lets a request larger than a whole minute through only into an empty window', () => {
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 1_000, maxConcurrency: 10 });
+    enqueue('g', 10);
+    enqueue('g', 5_000);
+    expect(ids(limiter.grant())).toEqual(['w1']);
+    limiter.release('w1', { kind: 'ok', usage: { inputTokens: 10, outputTokens: 0 } });
+    expect(limiter.nextWakeAt()).toBe(T0 + RATE_WINDOW_MS);
+    clock.set(T0 + RATE_WINDOW_MS);
+    expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+});
+
+describe('RateLimiterCore: concurrency and fairness', () => {
+  it('caps requests in flight; only a release lets more out', () => {
+    const { limiter, enqueue, ids } = setup({ maxConcurrency: 2 });
+    for (let i = 0; i < 5; i++) enqueue();
+    expect(ids(limiter.grant())).toEqual(['w1', 'w2']);
+    expect(limiter.grant()).toEqual([]);
+    expect(limiter.nextWakeAt()).toBeUndefined();
+    expect(limiter.release('w2', ok)).toBe(true);
+    expect(limiter.release('w2', ok)).toBe(false);
+    expect(limiter.nextWakeAt()).toBe(T0);
+    expect(ids(limiter.grant())).toEqual(['w3']);
+    expect(limiter.snapshot()).toMatchObject({
+      waiting: 2,
+      inFlight: 2,
+      concurrencyLimit: 2,
+      adaptiveConcurrency: false,
+    });
+  });
+
+  it('takes turns between groups, so a small job progresses next to a big one', () => {
+    const { limiter, enqueue, ids } = setup({ maxConcurrency: 1 });
+    for (let i = 0; i < 10; i++) enqueue('big', 0, 0, `big${i}`);
+    for (let i = 0; i < 3; i++) enqueue('small', 0, 0, `small${i}`);
+    const order: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const [grant] = limiter.grant();
+      order.push(grant!.id);
+      limiter.release(grant!.id, ok);
+    }
+    expect(order).toEqual(['big0', 'small0', 'big1', 'small1', 'big2', 'small2', 'big3', 'big4']);
+    expect(ids(limiter.grant())).toEqual(['big5']);
+  });
+
+  it('serves higher priority first within a group', () => {
+    const { limiter, enqueue } = setup({ maxConcurrency: 1 });
+    enqueue('g', 0, 1, 'last-turn');
+    enqueue('g', 0, 8, 'long-conversation');
+    enqueue('g', 0, 3, 'middle');
+    const order: string[] = [];
+    for (let grants = limiter.grant(); grants.length > 0; grants = limiter.grant()) {
+      order.push(grants[0]!.id);
+      limiter.release(grants[0]!.id, ok);
+    }
+    expect(order).toEqual(['long-conversation', 'middle', 'last-turn']);
+  });
+
+  it('does not let small requests overtake the one whose turn it is', () => {
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 });
+    enqueue('a', 100, 0, 'a1');
+    enqueue('a', 100, 0, 'a2');
+    enqueue('b', 10, 0, 'b1');
+    // a1 empties the bucket; b1 is next and must wait for its 10 tokens, a2 after it.
+    expect(ids(limiter.grant())).toEqual(['a1']);
+    clock.advance(100);
+    expect(ids(limiter.grant())).toEqual(['b1']);
+    expect(limiter.nextWakeAt()).toBe(T0 + 1_100);
+  });
+
+  it('cancels waiters, not requests in flight', () => {
+    const { limiter, enqueue, ids } = setup({ maxConcurrency: 1 });
+    enqueue();
+    enqueue();
+    enqueue();
+    expect(ids(limiter.grant())).toEqual(['w1']);
+    expect(limiter.cancel('w1')).toBe(false);
+    expect(limiter.cancel('w2')).toBe(true);
+    expect(limiter.cancel('w2')).toBe(false);
+    limiter.release('w1', ok);
+    expect(ids(limiter.grant())).toEqual(['w3']);
+    expect(limiter.nextWakeAt()).toBeUndefined();
+  });
+
+  it('refuses a duplicate id and a bad estimate', () => {
+    const { limiter, enqueue } = setup();
+    enqueue('g', 0, 0, 'x');
+    expect(() => enqueue('g', 0, 0, 'x')).toThrow(/already queued/);
+    limiter.grant();
+    expect(() => enqueue('g', 0, 0, 'x')).toThrow(/in flight/);
+    expect(() => enqueue('g', Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('RateLimiterCore: adaptive concurrency', () => {
+  it('starts at 8, halves on a 429 (once per overload) down to 1, not on 5xx', () => {
+    const { clock, limiter, enqueue, ids } = setup();
+    for (let i = 0; i < 100; i++) enqueue();
+    const first = ids(limiter.grant());
+    expect(first).toHaveLength(8);
+    limiter.release(first[0]!, { kind: 'server_error' });
+    expect(limiter.snapshot().concurrencyLimit).toBe(8);
+    // Every request of the burst gets a 429: one decrease, not eight.
+    for (const id of first.slice(1)) limiter.release(id, { kind: 'rate_limited', retryAfterMs: 0 });
+    expect(limiter.snapshot()).toMatchObject({ concurrencyLimit: 4, adaptiveConcurrency: true });
+    const limits: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      clock.advance(1);
+      for (const grant of limiter.grant())
+        limiter.release(grant.id, { kind: 'rate_limited', retryAfterMs: 0 });
+      limits.push(limiter.snapshot().concurrencyLimit);
+    }
+    expect(limits).toEqual([2, 1, 1, 1]);
+  });
+
+  it('grows by one per window of successes while the window is full', () => {
+    const { limiter, enqueue, ids } = setup(undefined, { initial: 2, max: 4 });
+    for (let i = 0; i < 100; i++) enqueue();
+    // Steady demand: every release is followed by a grant that fills the window again.
+    const inFlight: string[] = [];
+    const limits: number[] = [];
+    for (let step = 0; step < 8; step++) {
+      inFlight.push(...ids(limiter.grant()));
+      limiter.release(inFlight.shift()!, ok);
+      limits.push(limiter.snapshot().concurrencyLimit);
+    }
+    expect(limits).toEqual([2, 3, 3, 3, 4, 4, 4, 4]);
+  });
+
+  it('does not grow while demand stays below the window', () => {
+    const { limiter, enqueue } = setup();
+    for (let i = 0; i < 50; i++) {
+      enqueue();
+      const [grant] = limiter.grant();
+      limiter.release(grant!.id, ok);
+    }
+    expect(limiter.snapshot().concurrencyLimit).toBe(8);
+  });
+
+  it('is off when maxConcurrency is configured', () => {
+    const { limiter, enqueue } = setup({ maxConcurrency: 6 });
+    for (let i = 0; i < 10; i++) enqueue();
+    const grants = limiter.grant();
+    expect(grants).toHaveLength(6);
+    limiter.release(grants[0]!.id, { kind: 'rate_limited', retryAfterMs: 0 });
+    expect(limiter.snapshot().concurrencyLimit).toBe(6);
+  });
+});
+
+describe('RateLimiterCore: 429 and quota pauses', () => {
+  it('pauses granting until the retry-after has passed', () => {
+    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    for (let i = 0; i < 3; i++) enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'rate_limited', retryAfterMs: 5_000 });
+    limiter.release('w2', ok);
+    enqueue();
+    expect(limiter.grant()).toEqual([]);
+    expect(limiter.nextWakeAt()).toBe(T0 + 5_000);
+    expect(limiter.snapshot().pause).toEqual({ reason: 'rate-limit', until: T0 + 5_000, since: T0 });
+    clock.advance(4_999);
+    expect(limiter.grant()).toEqual([]);
+    clock.advance(1);
+    expect(ids(limiter.grant())).toEqual(['w4']);
+    expect(limiter.snapshot().pause).toBeUndefined();
+  });
+
+  it('reads the retry-after from the headers when the outcome has none', () => {
+    const { limiter, enqueue } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'rate_limited', headers: { 'retry-after': '3' } });
+    enqueue();
+    expect(limiter.nextWakeAt()).toBe(T0 + 3_000);
+  });
+
+  it('backs off, doubling, on 429s without a retry-after; a success resets it', () => {
+    const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
+    const pauses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      enqueue();
+      clock.set(limiter.nextWakeAt()!);
+      const [grant] = limiter.grant();
+      limiter.release(grant!.id, { kind: 'rate_limited' });
+      pauses.push(limiter.snapshot().pause!.until! - clock.now());
+    }
+    expect(pauses).toEqual([1, 2, 4].map((k) => k * RATE_LIMIT_PAUSE_BASE_MS));
+    enqueue();
+    clock.set(limiter.nextWakeAt()!);
+    limiter.release(limiter.grant()[0]!.id, ok);
+    enqueue();
+    limiter.release(limiter.grant()[0]!.id, { kind: 'rate_limited' });
+    expect(limiter.snapshot().pause!.until! - clock.now()).toBe(RATE_LIMIT_PAUSE_BASE_MS);
+  });
+
+  it('pauses with reason quota until resume()', () => {
+    const { limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'quota_exhausted' });
+    enqueue();
+    expect(limiter.grant()).toEqual([]);
+    expect(limiter.nextWakeAt()).toBeUndefined();
+    expect(limiter.snapshot().pause).toEqual({ reason: 'quota', since: T0 });
+    limiter.resume();
+    expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+
+  it('treats a 429 with a retry-after of an hour or more as a quota, ending when it passes', () => {
+    const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'rate_limited', retryAfterMs: 2 * 3_600_000 });
+    enqueue();
+    expect(limiter.snapshot().pause).toEqual({ reason: 'quota', until: T0 + 7_200_000, since: T0 });
+    expect(limiter.snapshot().concurrencyLimit).toBe(10);
+    clock.set(T0 + 7_200_000);
+    expect(limiter.grant()).toHaveLength(1);
+  });
+
+  it('a short 429 does not shorten a quota pause', () => {
+    const { limiter, enqueue } = setup({ maxConcurrency: 10 });
+    enqueue();
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'quota_exhausted' });
+    limiter.release('w2', { kind: 'rate_limited', retryAfterMs: 10 });
+    expect(limiter.snapshot().pause?.reason).toBe('quota');
+  });
+});
+
+describe('RateLimiterCore: learning from headers', () => {
+  const openAI = (limit: number, remaining: number, reset: string) => ({
+    'x-ratelimit-limit-requests': String(limit),
+    'x-ratelimit-remaining-requests': String(remaining),
+    'x-ratelimit-reset-requests': reset,
+  });
+
+  it('adopts the limits a provider announces when none is configured', () => {
+    const { limiter, enqueue } = setup();
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', {
+      ...ok,
+      headers: { ...openAI(500, 499, '120ms'), 'x-ratelimit-limit-tokens': '30000' },
+    });
+    expect(limiter.snapshot().limits).toEqual({
+      requestsPerMinute: 500,
+      tokensPerMinute: 30_000,
+      maxConcurrency: 8,
+    });
+    expect(limiter.snapshot().learned?.requests).toEqual({ limit: 500, remaining: 499, resetAtMs: T0 + 120 });
+  });
+
+  it('never exceeds a configured limit, and lowers it to a smaller announced one', () => {
+    const higher = setup({ requestsPerMinute: 100 });
+    higher.enqueue();
+    higher.limiter.grant();
+    higher.limiter.release('w1', { ...ok, headers: openAI(10_000, 9_999, '6ms') });
+    expect(higher.limiter.snapshot().limits.requestsPerMinute).toBe(100);
+
+    const lower = setup({ requestsPerMinute: 100 });
+    lower.enqueue();
+    lower.limiter.grant();
+    lower.limiter.release('w1', { ...ok, headers: openAI(60, 59, '1s') });
+    expect(lower.limiter.snapshot().limits.requestsPerMinute).toBe(60);
+  });
+
+  it('holds back when the provider has less left than troupe believes, until its bucket refills', () => {
+    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.grant();
+    // Another client on the same key used it up: nothing left, full again in 2 s.
+    limiter.release('w1', {
+      kind: 'ok',
+      usage: { inputTokens: 1, outputTokens: 1 },
+      headers: {
+        'anthropic-ratelimit-requests-limit': '50',
+        'anthropic-ratelimit-requests-remaining': '0',
+        'anthropic-ratelimit-requests-reset': new Date(T0 + 2_000).toISOString(),
+      },
+    });
+    enqueue();
+    expect(limiter.grant()).toEqual([]);
+    // 50 requests back over 2 s: the first after 40 ms.
+    expect(limiter.nextWakeAt()).toBe(T0 + 40);
+    clock.advance(40);
+    expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+
+  it('discounts requests sent after the one whose reply carried the header', () => {
+    const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
+    for (let i = 0; i < 4; i++) enqueue();
+    expect(limiter.grant()).toHaveLength(4);
+    // w1's reply says 3 remain; w2..w4 left after it and may not be counted yet.
+    limiter.release('w1', { ...ok, headers: openAI(100, 3, '1m0s') });
+    enqueue();
+    expect(limiter.grant()).toEqual([]);
+    expect(limiter.nextWakeAt()).toBeGreaterThan(clock.now());
+  });
+
+  it('forgets what the headers said once their reset has passed', () => {
+    const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', {
+      ...ok,
+      headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '3s' },
+    });
+    enqueue();
+    expect(limiter.nextWakeAt()).toBe(T0 + 3_000);
+    clock.advance(3_000);
+    expect(limiter.grant()).toHaveLength(1);
+  });
+
+  it('charges input and output token limits separately when the split is known', () => {
+    const { limiter } = setup({ maxConcurrency: 10 });
+    limiter.enqueue({ id: 'a', group: 'g', priority: 0, tokens: 0 });
+    limiter.grant();
+    limiter.release('a', {
+      ...ok,
+      headers: {
+        'anthropic-ratelimit-input-tokens-limit': '10000',
+        'anthropic-ratelimit-input-tokens-remaining': '600',
+        'anthropic-ratelimit-input-tokens-reset': new Date(T0 + 60_000).toISOString(),
+        'anthropic-ratelimit-output-tokens-limit': '2000',
+        'anthropic-ratelimit-output-tokens-remaining': '2000',
+        'anthropic-ratelimit-output-tokens-reset': new Date(T0 + 60_000).toISOString(),
+      },
+    });
+    limiter.enqueue({ id: 'b', group: 'g', priority: 0, tokens: 1_500, inputTokens: 500 });
+    expect(limiter.grant().map((g) => g.id)).toEqual(['b']);
+    // Without the split, the whole estimate is charged to each: 1 500 > 100 input tokens left.
+    limiter.enqueue({ id: 'c', group: 'g', priority: 0, tokens: 1_500 });
+    expect(limiter.grant()).toEqual([]);
+  });
+});
+
+/** The most that any window of `windowMs` holds: [t, t + windowMs) for every event time t. */
+function maxInAnyWindow(
+  events: readonly (number | { at: number; tokens: number })[],
+  windowMs: number,
+): number {
+  const points = events.map((e) =>
+    typeof e === 'number' ? { at: e, amount: 1 } : { at: e.at, amount: e.tokens },
+  );
+  points.sort((a, b) => a.at - b.at);
+  let max = 0;
+  let sum = 0;
+  let end = 0;
+  for (let start = 0; start < points.length; start++) {
+    while (end < points.length && points[end]!.at < points[start]!.at + windowMs)
+      sum += points[end++]!.amount;
+    max = Math.max(max, sum);
+    sum -= points[start]!.amount;
+  }
+  return max;
+}
