@@ -21,8 +21,11 @@ export type BreakerReason =
 
 /** A change of state, for logs and metrics. */
 export interface BreakerTransition {
+  /** The state left. */
   readonly from: BreakerState;
+  /** The state entered. */
   readonly to: BreakerState;
+  /** Why. */
   readonly reason: BreakerReason;
   /** When it happened, ms since the epoch. */
   readonly at: number;
@@ -32,7 +35,9 @@ export interface BreakerTransition {
 
 /** The breaker's state with its reason and timing (see `CircuitBreakerCore.state`). */
 export interface BreakerStatus {
+  /** The current state. */
   readonly state: BreakerState;
+  /** Why it entered that state. */
   readonly reason: BreakerReason;
   /** When it entered this state, ms since the epoch. */
   readonly since: number;

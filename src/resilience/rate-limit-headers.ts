@@ -15,6 +15,7 @@ export interface LimitReading {
 
 /** Everything a response's headers said about rate limits. */
 export interface LearnedLimits {
+  /** Requests per period (OpenAI and Anthropic: per minute). */
   readonly requests?: LimitReading;
   /** Input + output tokens (Anthropic: the most restrictive token limit in effect). */
   readonly tokens?: LimitReading;

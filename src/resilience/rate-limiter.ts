@@ -25,6 +25,7 @@ import { WindowBudget } from './window-budget.js';
 export interface RateLimiterOptions {
   /** The provider's configured limits; each absent one is unlimited until headers announce it. Default none. */
   readonly limits?: Limits;
+  /** Source of `now` for every call. */
   readonly clock: Clock;
   /** Tuning of adaptive concurrency. Default: the `*_ADAPTIVE_CONCURRENCY` constants. */
   readonly adaptive?: AdaptiveOptions;
@@ -46,7 +47,9 @@ export interface Waiter {
 
 /** Permission for one request to leave now; it holds 1 request, its tokens and a concurrency slot until released. */
 export interface Grant {
+  /** The waiter's id; pass it to `release`. */
   readonly id: string;
+  /** The waiter's fairness group. */
   readonly group: string;
   /** Tokens reserved. */
   readonly tokens: number;
@@ -67,6 +70,7 @@ export type PauseReason = 'rate-limit' | 'quota';
 
 /** A pause of all granting. */
 export interface LimiterPause {
+  /** Why granting is paused. */
   readonly reason: PauseReason;
   /** When granting may resume, ms since the epoch; absent: only `resume()` ends it. */
   readonly until?: number;
@@ -76,7 +80,9 @@ export interface LimiterPause {
 
 /** The limiter's state for metrics and progress. */
 export interface LimiterSnapshot {
+  /** Requests queued, not yet granted. */
   readonly waiting: number;
+  /** Requests granted and not yet released. */
   readonly inFlight: number;
   /** Requests allowed in flight now (configured, or the adaptive window). */
   readonly concurrencyLimit: number;
@@ -84,11 +90,13 @@ export interface LimiterSnapshot {
   readonly adaptiveConcurrency: boolean;
   /** The budgets in force: configured limits, lowered to or adopted from what headers announce. */
   readonly limits: Limits;
-  /** Requests and tokens sent in the last `RATE_WINDOW_MS`. */
+  /** Requests sent in the last `RATE_WINDOW_MS`. */
   readonly requestsInWindow: number;
+  /** Tokens sent (reserved, then reconciled) in the last `RATE_WINDOW_MS`. */
   readonly tokensInWindow: number;
   /** The last rate-limit headers read, if any. */
   readonly learned?: LearnedLimits;
+  /** Set while granting is paused by a 429 or an exhausted quota. */
   readonly pause?: LimiterPause;
   /** See `RateLimiterCore.nextWakeAt`. */
   readonly nextWakeAt?: number;

@@ -14,6 +14,7 @@ import { ERROR_CODES, type ErrorCode } from './errors.js';
 
 /** A failed attempt as the retry logic sees it. */
 export interface AttemptFailure {
+  /** How the attempt failed. */
   readonly kind: FailureKind;
   /** The provider's wait hint in ms (`retry-after-ms` / `retry-after`), when it gave one. */
   readonly retryAfterMs?: number;
@@ -39,6 +40,7 @@ export type RetryDecision =
       readonly retry: true;
       /** Wait this many ms before asking the limiter again (0: ask at once; the limiter or breaker holds it). */
       readonly delayMs: number;
+      /** Why it is retried. */
       readonly reason: RetryReason;
       /** False if this failure must not count toward `maxAttempts` (see the module comment). */
       readonly countsAttempt: boolean;
@@ -47,6 +49,7 @@ export type RetryDecision =
     }
   | {
       readonly retry: false;
+      /** Why it is given up. */
       readonly reason: GiveUpReason;
       /** The code for the turn's error record. */
       readonly code: ErrorCode;
