@@ -1,0 +1,169 @@
+/**
+ * A worker's side of the boundary: one ZeroMQ DEALER connected to the primary's ROUTER, under a
+ * stable routing id (the worker id), so that a restarted worker takes its predecessor's place.
+ *
+ * On connect it sends `transport:hello`, which makes the router know this worker before the
+ * worker's own first message. It answers the router's `transport:ping` with `transport:pong`
+ * by itself; neither reaches `onMessage`. A worker whose event loop is blocked for longer than
+ * the router's `heartbeatMisses × heartbeatIntervalMs` is therefore reported lost.
+ */
+import { Dealer } from 'zeromq';
+
+import type { Envelope } from './codec.js';
+import type { ControlMessage } from './control.js';
+import { TRANSPORT_DEFAULTS } from './defaults.js';
+import type { MessageGuard, Unsubscribe, WorkerEnd } from './ends.js';
+import { parseEndpoint } from './endpoint.js';
+import { encodeControl, encodeOutbound, readInbound } from './frames.js';
+import { Listeners } from './listeners.js';
+import { checkRoutingId } from './routing-id.js';
+import { SendQueue } from './send-queue.js';
+import { sendFailure, TransportError } from './transport-error.js';
+
+/** Options of `DealerTransport.connect`. */
+export interface DealerOptions<In extends Envelope> {
+  /** The worker's id, 1–255 bytes, not starting with a zero byte; the router names the peer by it. Required. */
+  readonly routingId: string;
+  /**
+   * How long one send may wait to be handed to ZeroMQ, in milliseconds (it waits only when
+   * 1 000 messages already wait for a primary that does not read them). Default 1 000.
+   */
+  readonly sendTimeoutMs?: number;
+  /** Messages waiting in the send queue at most. Default 100 000. */
+  readonly maxQueuedMessages?: number;
+  /** How long ZeroMQ may keep delivering handed-over messages after `close()`, in milliseconds. Default 1 000. */
+  readonly closeLingerMs?: number;
+  /** Accept a non-loopback tcp endpoint. Default false: remote workers are not supported yet. */
+  readonly allowRemote?: boolean;
+  /** Checks each decoded message against the protocol; refused ones are malformed. Default: accept all. */
+  readonly isMessage?: MessageGuard<In>;
+}
+
+/** A DEALER socket connected to the primary; see the module comment. */
+export class DealerTransport<Out extends Envelope, In extends Envelope> implements WorkerEnd<Out, In> {
+  private readonly queue: SendQueue<Buffer>;
+  private readonly messageListeners = new Listeners<[message: In]>();
+  private readonly malformedListeners = new Listeners<[reason: string]>();
+  private readonly receiving: Promise<void>;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Connects to the router at `endpoint` and queues the hello. ZeroMQ connects in the
+   * background and reconnects by itself, so this does not wait for the router to be up.
+   * Rejects with a `TransportError` (`bad-endpoint`, `bad-routing-id`) if it cannot start.
+   */
+  static async connect<Out extends Envelope, In extends Envelope>(
+    endpoint: string,
+    options: DealerOptions<In>,
+  ): Promise<DealerTransport<Out, In>> {
+    const parsed = parseEndpoint(endpoint, { role: 'connect', allowRemote: options.allowRemote ?? false });
+    checkRoutingId(options.routingId);
+    const socket = new Dealer({
+      routingId: options.routingId,
+      sendTimeout: options.sendTimeoutMs ?? TRANSPORT_DEFAULTS.sendTimeoutMs,
+      linger: options.closeLingerMs ?? TRANSPORT_DEFAULTS.closeLingerMs,
+      ipv6: parsed.kind === 'tcp' && parsed.ipv6,
+    });
+    try {
+      socket.connect(endpoint);
+    } catch (error) {
+      socket.close();
+      throw new TransportError(
+        'troupe:transport-bad-endpoint',
+        `cannot connect to ${endpoint}: ${error instanceof Error ? error.message : String(error)}`,
+        undefined,
+        error,
+      );
+    }
+    return new DealerTransport<Out, In>(socket, endpoint, options);
+  }
+
+  /** The worker's routing id. */
+  readonly routingId: string;
+
+  private constructor(
+    private readonly socket: Dealer,
+    /** The router's endpoint this dealer connects to. */
+    readonly endpoint: string,
+    private readonly options: DealerOptions<In>,
+  ) {
+    this.routingId = options.routingId;
+    this.queue = new SendQueue<Buffer>((body) => this.socket.send(body), options);
+    this.sendControl({ type: 'transport:hello' });
+    this.receiving = this.receiveLoop();
+  }
+
+  send(message: Out): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError());
+    let body: Buffer;
+    try {
+      body = encodeOutbound(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.queue
+      .enqueue(body)
+      .catch((error: unknown) => Promise.reject(sendFailure(error, undefined, this.closing !== undefined)));
+  }
+
+  onMessage(handler: (message: In) => void): Unsubscribe {
+    return this.messageListeners.add(handler);
+  }
+
+  onMalformed(handler: (reason: string) => void): Unsubscribe {
+    return this.malformedListeners.add(handler);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.queue.close(this.closedError());
+    this.socket.close();
+    await this.receiving;
+  }
+
+  // A lost hello or pong needs no report: the router's heartbeat notices a worker it cannot hear.
+  private sendControl(message: ControlMessage): void {
+    this.queue.enqueue(encodeControl(message)).catch(() => undefined);
+  }
+
+  // Bounded by the socket's life: receive() rejects once the socket is closed.
+  private async receiveLoop(): Promise<void> {
+    while (!this.socket.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (error) {
+        if (this.closing !== undefined || this.socket.closed) return;
+        // Only closing should end receiving; anything else is a bug that must not pass silently.
+        setImmediate(() => {
+          throw error;
+        });
+        return;
+      }
+      this.dispatch(frames);
+    }
+  }
+
+  private dispatch(frames: Buffer[]): void {
+    const inbound = readInbound(frames, this.options.isMessage);
+    if (inbound.kind === 'malformed') {
+      this.malformedListeners.emit(inbound.reason);
+      return;
+    }
+    if (inbound.kind === 'control') {
+      const { control } = inbound;
+      if (control.type === 'transport:ping') this.sendControl({ type: 'transport:pong', seq: control.seq });
+      else this.malformedListeners.emit(`a ${control.type} sent to a worker`);
+      return;
+    }
+    this.messageListeners.emit(inbound.message);
+  }
+
+  private closedError(): TransportError {
+    return new TransportError('troupe:transport-closed', `the transport to ${this.endpoint} is closed`);
+  }
+}

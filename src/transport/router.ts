@@ -1,0 +1,228 @@
+/**
+ * The primary's side of the boundary: one ZeroMQ ROUTER that every worker's DEALER connects to.
+ *
+ * A peer becomes known when its first message arrives; `DealerTransport` sends a
+ * `transport:hello` as soon as it connects, so a worker is known before it says anything else.
+ * Every live peer is pinged each `heartbeatIntervalMs`; one that leaves `heartbeatMisses` pings in
+ * a row unanswered is reported through `onPeerLost`, once. A process that exits is better seen
+ * through the cluster `exit` event; the pings are there to notice a process that hangs. Any later
+ * message from a lost peer (the same routing id, e.g. a restarted worker) makes it alive again.
+ */
+import { Router } from 'zeromq';
+
+import type { Envelope } from './codec.js';
+import { TRANSPORT_DEFAULTS } from './defaults.js';
+import type { MessageGuard, PeerLostReason, PrimaryEnd, Unsubscribe } from './ends.js';
+import { parseEndpoint } from './endpoint.js';
+import { encodeControl, encodeOutbound, readInbound } from './frames.js';
+import { Listeners } from './listeners.js';
+import { PeerTable } from './peer-table.js';
+import { peerIdOf } from './routing-id.js';
+import { SendQueue } from './send-queue.js';
+import { sendFailure, systemCodeOf, TransportError } from './transport-error.js';
+
+/** Options of `RouterTransport.bind`. */
+export interface RouterOptions<In extends Envelope> {
+  /** Time between heartbeat pings to each live peer, in milliseconds. Default 1 000. */
+  readonly heartbeatIntervalMs?: number;
+  /** Consecutive unanswered pings after which a peer is reported lost. Default 3. */
+  readonly heartbeatMisses?: number;
+  /**
+   * How long one send may wait to be handed to ZeroMQ, in milliseconds; then it rejects and the
+   * queue moves on. Meanwhile later sends, to any peer, wait behind it. Default 1 000.
+   */
+  readonly sendTimeoutMs?: number;
+  /** Messages waiting in the send queue at most. Default 100 000. */
+  readonly maxQueuedMessages?: number;
+  /** How long ZeroMQ may keep delivering handed-over messages after `close()`, in milliseconds. Default 1 000. */
+  readonly closeLingerMs?: number;
+  /** Accept a non-loopback tcp endpoint. Default false: remote workers are not supported yet. */
+  readonly allowRemote?: boolean;
+  /** Checks each decoded message against the protocol; refused ones are malformed. Default: accept all. */
+  readonly isMessage?: MessageGuard<In>;
+}
+
+type Frames = [routingId: Buffer, body: Buffer];
+
+/** A bound ROUTER socket speaking to many workers; see the module comment. */
+export class RouterTransport<Out extends Envelope, In extends Envelope> implements PrimaryEnd<Out, In> {
+  private readonly queue: SendQueue<Frames>;
+  private readonly table: PeerTable;
+  /** The routing id frame of every peer heard from, so that ids that are not text route back. */
+  private readonly routingFrames = new Map<string, Buffer>();
+  private readonly messageListeners = new Listeners<[peerId: string, message: In]>();
+  private readonly malformedListeners = new Listeners<[peerId: string, reason: string]>();
+  private readonly joinedListeners = new Listeners<[peerId: string]>();
+  private readonly lostListeners = new Listeners<[peerId: string, reason: PeerLostReason]>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly receiving: Promise<void>;
+  private pingSeq = 0;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Binds a ROUTER on `endpoint`: `ipc://<path>` (see `ipcEndpointIn`) or `tcp://127.0.0.1:<port>`,
+   * where port 0 picks a free one; `endpoint` then reports it. Rejects with a `TransportError`
+   * (`bad-endpoint`, `bind-failed`) if it cannot.
+   */
+  static async bind<Out extends Envelope, In extends Envelope>(
+    endpoint: string,
+    options: RouterOptions<In> = {},
+  ): Promise<RouterTransport<Out, In>> {
+    const parsed = parseEndpoint(endpoint, { role: 'bind', allowRemote: options.allowRemote ?? false });
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? TRANSPORT_DEFAULTS.heartbeatIntervalMs;
+    if (!(heartbeatIntervalMs > 0))
+      throw new RangeError(`heartbeatIntervalMs must be positive, got ${heartbeatIntervalMs}`);
+    const table = new PeerTable(options.heartbeatMisses ?? TRANSPORT_DEFAULTS.heartbeatMisses);
+    const socket = new Router({
+      mandatory: true,
+      handover: true,
+      sendTimeout: options.sendTimeoutMs ?? TRANSPORT_DEFAULTS.sendTimeoutMs,
+      linger: options.closeLingerMs ?? TRANSPORT_DEFAULTS.closeLingerMs,
+      ipv6: parsed.kind === 'tcp' && parsed.ipv6,
+    });
+    try {
+      await socket.bind(endpoint);
+    } catch (error) {
+      socket.close();
+      const detail = systemCodeOf(error) ?? (error instanceof Error ? error.message : String(error));
+      throw new TransportError(
+        'troupe:transport-bind-failed',
+        `cannot bind ${endpoint}: ${detail}${parsed.kind === 'ipc' ? ' (does the directory exist?)' : ''}`,
+        undefined,
+        error,
+      );
+    }
+    return new RouterTransport<Out, In>(
+      socket,
+      socket.lastEndpoint ?? endpoint,
+      table,
+      heartbeatIntervalMs,
+      options,
+    );
+  }
+
+  private constructor(
+    private readonly socket: Router,
+    /** The bound endpoint, with the port the system picked for `tcp://…:0`. */
+    readonly endpoint: string,
+    table: PeerTable,
+    heartbeatIntervalMs: number,
+    private readonly options: RouterOptions<In>,
+  ) {
+    this.table = table;
+    this.queue = new SendQueue<Frames>((frames) => this.socket.send(frames), options);
+    this.heartbeat = setInterval(() => this.beat(), heartbeatIntervalMs);
+    // The receive loop keeps the process alive while the socket is open; the timer need not.
+    this.heartbeat.unref();
+    this.receiving = this.receiveLoop();
+  }
+
+  send(peerId: string, message: Out): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError(peerId));
+    let body: Buffer;
+    try {
+      body = encodeOutbound(message, peerId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(peerId, body);
+  }
+
+  onMessage(handler: (peerId: string, message: In) => void): Unsubscribe {
+    return this.messageListeners.add(handler);
+  }
+
+  onMalformed(handler: (peerId: string, reason: string) => void): Unsubscribe {
+    return this.malformedListeners.add(handler);
+  }
+
+  onPeerJoined(handler: (peerId: string) => void): Unsubscribe {
+    return this.joinedListeners.add(handler);
+  }
+
+  onPeerLost(handler: (peerId: string, reason: PeerLostReason) => void): Unsubscribe {
+    return this.lostListeners.add(handler);
+  }
+
+  peers(): readonly string[] {
+    return this.table.alive();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.queue.close(this.closedError(undefined));
+    this.socket.close();
+    await this.receiving;
+  }
+
+  private enqueue(peerId: string, body: Buffer): Promise<void> {
+    const routingFrame = this.routingFrames.get(peerId) ?? Buffer.from(peerId, 'utf8');
+    return this.queue
+      .enqueue([routingFrame, body])
+      .catch((error: unknown) => Promise.reject(sendFailure(error, peerId, this.closing !== undefined)));
+  }
+
+  private beat(): void {
+    const { ping, lost } = this.table.tick();
+    for (const peerId of lost) this.lostListeners.emit(peerId, 'heartbeat');
+    for (const peerId of ping) {
+      this.pingSeq += 1;
+      const sent = (): void => this.table.pingSent(peerId);
+      // A failed ping (the peer is gone) is left unanswered like any other, and counts as missed.
+      this.enqueue(peerId, encodeControl({ type: 'transport:ping', seq: this.pingSeq })).then(sent, sent);
+    }
+  }
+
+  // Bounded by the socket's life: receive() rejects once the socket is closed.
+  private async receiveLoop(): Promise<void> {
+    while (!this.socket.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (error) {
+        if (this.closing !== undefined || this.socket.closed) return;
+        // Only closing should end receiving; anything else is a bug that must not pass silently.
+        setImmediate(() => {
+          throw error;
+        });
+        return;
+      }
+      this.dispatch(frames);
+    }
+  }
+
+  private dispatch([routingFrame, ...bodies]: Buffer[]): void {
+    if (routingFrame === undefined) return;
+    const peerId = peerIdOf(routingFrame);
+    const inbound = readInbound(bodies, this.options.isMessage);
+    if (inbound.kind === 'malformed') {
+      this.malformedListeners.emit(peerId, inbound.reason);
+      return;
+    }
+    if (!this.routingFrames.has(peerId)) this.routingFrames.set(peerId, routingFrame);
+    if (inbound.kind === 'control') {
+      const { control } = inbound;
+      if (control.type === 'transport:ping') {
+        this.malformedListeners.emit(peerId, 'a transport:ping sent to the primary');
+        return;
+      }
+      if (this.table.heard(peerId, control.type === 'transport:hello')) this.joinedListeners.emit(peerId);
+      return;
+    }
+    if (this.table.heard(peerId, false)) this.joinedListeners.emit(peerId);
+    this.messageListeners.emit(peerId, inbound.message);
+  }
+
+  private closedError(peerId: string | undefined): TransportError {
+    return new TransportError(
+      'troupe:transport-closed',
+      `the transport on ${this.endpoint} is closed`,
+      peerId,
+    );
+  }
+}

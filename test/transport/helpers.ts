@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Time between two checks of `waitFor`, in milliseconds. */
+const POLL_INTERVAL_MS = 10;
+
+/** Waits until `condition` holds, checking every 10 ms for at most `timeoutMs`; throws naming `what`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const attempts = Math.ceil(timeoutMs / POLL_INTERVAL_MS);
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (condition()) return;
+    await sleep(POLL_INTERVAL_MS);
+  }
+  if (!condition()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Things to close after each test, closed in reverse order of creation. */
+export class Closer {
+  private readonly items: (() => unknown)[] = [];
+
+  /** Registers `item` and returns it. */
+  add<T extends { close(): unknown }>(item: T): T {
+    this.items.push(() => item.close());
+    return item;
+  }
+
+  /** Registers a cleanup function. */
+  defer(cleanup: () => unknown): void {
+    this.items.push(cleanup);
+  }
+
+  /** Runs every cleanup, latest first, even if one throws. */
+  async closeAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const cleanup of this.items.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+  }
+}
+
+/** A fresh directory for ipc sockets; the cleanup removes it. */
+export async function socketDir(closer: Closer): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-zmq-'));
+  closer.defer(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -1,0 +1,345 @@
+import { performance } from 'node:perf_hooks';
+
+import { Packr } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dealer } from 'zeromq';
+
+import type { Envelope } from '../../src/transport/codec.js';
+import { DealerTransport } from '../../src/transport/dealer.js';
+import { ipcEndpointIn } from '../../src/transport/endpoint.js';
+import { RouterTransport } from '../../src/transport/router.js';
+import type { RouterOptions } from '../../src/transport/router.js';
+import { Closer, socketDir, waitFor } from './helpers.js';
+
+type ToWorker = { readonly type: 'seq'; readonly n: number } | { readonly type: 'echo'; readonly n: number };
+type FromWorker =
+  { readonly type: 'seq'; readonly n: number } | { readonly type: 'echoed'; readonly n: number };
+
+/** Short enough to keep the tests fast, long enough for a loaded machine to hand a frame over. */
+const SEND_TIMEOUT_MS = 300;
+const MESSAGES_EACH_WAY = 10_000;
+const DEALERS = 3;
+
+const closer = new Closer();
+afterEach(() => closer.closeAll());
+
+async function bindRouter(
+  endpoint: string,
+  options: RouterOptions<FromWorker> = {},
+): Promise<RouterTransport<ToWorker, FromWorker>> {
+  return closer.add(
+    await RouterTransport.bind<ToWorker, FromWorker>(endpoint, {
+      sendTimeoutMs: SEND_TIMEOUT_MS,
+      ...options,
+    }),
+  );
+}
+
+async function connectDealer(
+  endpoint: string,
+  routingId: string,
+): Promise<DealerTransport<FromWorker, ToWorker>> {
+  return closer.add(
+    await DealerTransport.connect<FromWorker, ToWorker>(endpoint, {
+      routingId,
+      sendTimeoutMs: SEND_TIMEOUT_MS,
+    }),
+  );
+}
+
+/** Dealers that answer `echo` with `echoed` and are known to the router. */
+async function connectEchoDealers(
+  router: RouterTransport<ToWorker, FromWorker>,
+  ids: readonly string[],
+): Promise<DealerTransport<FromWorker, ToWorker>[]> {
+  const dealers = await Promise.all(ids.map((id) => connectDealer(router.endpoint, id)));
+  for (const dealer of dealers) {
+    dealer.onMessage((message) => {
+      if (message.type === 'echo') void dealer.send({ type: 'echoed', n: message.n });
+    });
+  }
+  await waitFor('every dealer to be known', () => ids.every((id) => router.peers().includes(id)));
+  return dealers;
+}
+
+async function endpoints(): Promise<[string, string][]> {
+  return [
+    ['ipc', ipcEndpointIn(await socketDir(closer), 'primary')],
+    ['tcp', 'tcp://127.0.0.1:0'],
+  ];
+}
+
+describe('RouterTransport and DealerTransport', () => {
+  for (const kind of ['ipc', 'tcp'] as const) {
+    it(`keep order for ${MESSAGES_EACH_WAY} messages each way with ${DEALERS} dealers over ${kind}`, async () => {
+      const endpoint = (await endpoints()).find(([k]) => k === kind)?.[1] ?? '';
+      const router = await bindRouter(endpoint);
+      if (kind === 'tcp') expect(router.endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      const ids = Array.from({ length: DEALERS }, (_, i) => `worker-${i + 1}`);
+      const dealers = await Promise.all(ids.map((id) => connectDealer(router.endpoint, id)));
+
+      const atRouter = new Map(ids.map((id) => [id, [] as number[]]));
+      router.onMessage((peerId, message) => atRouter.get(peerId)?.push(message.n));
+      const atDealers = dealers.map((dealer) => {
+        const received: number[] = [];
+        dealer.onMessage((message) => received.push(message.n));
+        return received;
+      });
+      const malformed: string[] = [];
+      router.onMalformed((_, reason) => malformed.push(reason));
+      await waitFor('every dealer to be known', () => router.peers().length === DEALERS);
+
+      const started = performance.now();
+      const sends: Promise<void>[] = [];
+      for (let n = 0; n < MESSAGES_EACH_WAY; n++) {
+        for (const [i, dealer] of dealers.entries()) {
+          sends.push(router.send(ids[i] ?? '', { type: 'seq', n }));
+          sends.push(dealer.send({ type: 'seq', n }));
+        }
+      }
+      await Promise.all(sends);
+      const total = MESSAGES_EACH_WAY * DEALERS;
+      const count = (lists: Iterable<number[]>): number =>
+        [...lists].reduce((sum, list) => sum + list.length, 0);
+      await waitFor(
+        'every message',
+        () => count(atRouter.values()) === total && count(atDealers) === total,
+        30_000,
+      );
+      const elapsedMs = performance.now() - started;
+
+      const expected = Array.from({ length: MESSAGES_EACH_WAY }, (_, n) => n);
+      for (const list of atRouter.values()) expect(list).toEqual(expected);
+      for (const list of atDealers) expect(list).toEqual(expected);
+      expect(malformed).toEqual([]);
+      console.info(`${kind}: ${2 * total} messages in ${elapsedMs.toFixed(0)} ms`);
+    });
+  }
+
+  it('takes 5 000 sends back to back without awaiting, without EBUSY', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    const [dealer] = await connectEchoDealers(router, ['worker-1']);
+    const echoed: number[] = [];
+    router.onMessage((_, message) => echoed.push(message.n));
+    const backToBack = 5_000;
+    const routerSends = Array.from({ length: backToBack }, (_, n) =>
+      router.send('worker-1', { type: 'echo', n }),
+    );
+    const dealerSends = Array.from({ length: backToBack }, (_, n) => dealer?.send({ type: 'seq', n: -n }));
+    const outcomes = await Promise.allSettled([...routerSends, ...dealerSends]);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+    await waitFor('every echo', () => echoed.length === 2 * backToBack, 30_000);
+  });
+
+  it('measures the round trip', async () => {
+    for (const [kind, endpoint] of await endpoints()) {
+      const router = await bindRouter(endpoint);
+      await connectEchoDealers(router, ['worker-1']);
+      let resolveEcho: (() => void) | undefined;
+      router.onMessage(() => resolveEcho?.());
+      const samplesUs: number[] = [];
+      const roundTrips = 1_000;
+      for (let n = 0; n < roundTrips; n++) {
+        const started = performance.now();
+        const echoed = new Promise<void>((resolve) => (resolveEcho = resolve));
+        await router.send('worker-1', { type: 'echo', n });
+        await echoed;
+        samplesUs.push((performance.now() - started) * 1_000);
+      }
+      samplesUs.sort((a, b) => a - b);
+      const at = (q: number): string => (samplesUs[Math.floor(q * (samplesUs.length - 1))] ?? NaN).toFixed(0);
+      console.info(`${kind} round trip: p50 ${at(0.5)} µs, p99 ${at(0.99)} µs`);
+      await router.close();
+    }
+  });
+
+  it('rejects a send to a closed dealer within the send timeout, without blocking other peers', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    const [gone, staying] = await connectEchoDealers(router, ['gone', 'staying']);
+    const echoed: number[] = [];
+    router.onMessage((peerId, message) => {
+      if (peerId === 'staying') echoed.push(message.n);
+    });
+    await gone?.close();
+
+    // The router learns of the disconnect asynchronously; until then a send may still be accepted.
+    let failure: unknown;
+    let failedAfterMs = 0;
+    for (let attempt = 0; attempt < 100 && failure === undefined; attempt++) {
+      const started = performance.now();
+      failure = await router.send('gone', { type: 'echo', n: attempt }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      failedAfterMs = performance.now() - started;
+      if (failure === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(failure).toMatchObject({ peerId: 'gone' });
+    expect(['troupe:transport-unreachable', 'troupe:transport-send-timeout']).toContain(
+      (failure as { code: string }).code,
+    );
+    expect(failedAfterMs).toBeLessThan(SEND_TIMEOUT_MS + 1_000);
+
+    // Queued behind sends to the dead peer, sends to a live one still go through.
+    const toDead = Array.from({ length: 10 }, (_, n) => router.send('gone', { type: 'echo', n }));
+    const toLive = Array.from({ length: 10 }, (_, n) => router.send('staying', { type: 'echo', n }));
+    const dead = await Promise.allSettled(toDead);
+    expect(dead.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    await Promise.all(toLive);
+    await waitFor('the live peer to answer', () => echoed.length === 10);
+    expect(echoed).toEqual(Array.from({ length: 10 }, (_, n) => n));
+    expect(staying).toBeDefined();
+  });
+
+  it('rejects a send when no peer is connected at all, after the send timeout', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    const started = performance.now();
+    await expect(router.send('nobody', { type: 'echo', n: 1 })).rejects.toMatchObject({
+      code: 'troupe:transport-unreachable',
+      peerId: 'nobody',
+    });
+    expect(performance.now() - started).toBeLessThan(SEND_TIMEOUT_MS + 1_000);
+  });
+
+  it('reports malformed frames from a raw DEALER, drops them, and keeps working', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0', {
+      isMessage: (message: Envelope): message is FromWorker =>
+        message.type === 'seq' || message.type === 'echoed',
+    });
+    const malformed: [string, string][] = [];
+    router.onMalformed((peerId, reason) => malformed.push([peerId, reason]));
+    const received: [string, FromWorker][] = [];
+    router.onMessage((peerId, message) => received.push([peerId, message]));
+
+    const raw = closer.add(new Dealer({ routingId: 'raw', linger: 0 }));
+    raw.connect(router.endpoint);
+    const packr = new Packr({ useRecords: false });
+    const garbage: (Buffer | Buffer[])[] = [
+      Buffer.from('not msgpack at all'),
+      Buffer.from([0x93, 0x01]),
+      packr.pack([1, 2, 3]),
+      packr.pack({ no: 'type' }),
+      packr.pack({ type: 'not-in-the-protocol' }),
+      packr.pack({ type: 'transport:ping', seq: 1 }),
+      packr.pack({ type: 'transport:pong' }),
+      [packr.pack({ type: 'seq', n: 1 }), Buffer.from('second frame')],
+      Buffer.alloc(0),
+    ];
+    for (const frames of garbage) await raw.send(frames);
+    await raw.send(packr.pack({ type: 'seq', n: 99 }));
+
+    const anonymous = closer.add(new Dealer({ linger: 0 }));
+    anonymous.connect(router.endpoint);
+    await anonymous.send(Buffer.from([0xc1]));
+
+    await waitFor('every frame', () => malformed.length === garbage.length + 1 && received.length === 1);
+    const fromRaw = malformed.filter(([peerId]) => peerId === 'raw').map(([, reason]) => reason);
+    expect(fromRaw).toEqual([
+      expect.stringMatching(/^not msgpack/),
+      expect.stringMatching(/^not msgpack/),
+      expect.stringMatching(/got an array/),
+      expect.stringMatching(/non-empty string "type"/),
+      expect.stringMatching(/refused by the message guard/),
+      'a transport:ping sent to the primary',
+      'transport:pong without an integer "seq"',
+      'expected one body frame, got 2',
+      'empty frame',
+    ]);
+    // A peer without a routing id gets five bytes from ZeroMQ, the first zero: named in hex.
+    const fromAnonymous = malformed.filter(([peerId]) => peerId !== 'raw');
+    expect(fromAnonymous).toEqual([[expect.stringMatching(/^0x00[0-9a-f]{8}$/), expect.any(String)]]);
+    expect(received).toEqual([['raw', { type: 'seq', n: 99 }]]);
+
+    // Malformed frames do not make a peer known; the valid message did.
+    expect(router.peers()).toEqual(['raw']);
+    await router.send('raw', { type: 'echo', n: 7 });
+    const [reply] = await raw.receive();
+    expect(packr.unpack(reply as Buffer)).toEqual({ type: 'echo', n: 7 });
+  });
+
+  it('accepts a restarted dealer reusing the routing id (handover) and delivers to it', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    const joined: string[] = [];
+    router.onPeerJoined((peerId) => joined.push(peerId));
+    const first = await connectDealer(router.endpoint, 'worker-1');
+    await waitFor('the first connection', () => joined.length === 1);
+
+    // The old connection is still open when its successor connects, as after a hung worker is replaced.
+    const second = await connectDealer(router.endpoint, 'worker-1');
+    await waitFor('the second connection', () => joined.length === 2);
+    expect(joined).toEqual(['worker-1', 'worker-1']);
+    expect(router.peers()).toEqual(['worker-1']);
+
+    const atFirst: number[] = [];
+    const atSecond: number[] = [];
+    first.onMessage((message) => atFirst.push(message.n));
+    second.onMessage((message) => atSecond.push(message.n));
+    for (let n = 0; n < 5; n++) await router.send('worker-1', { type: 'seq', n });
+    await waitFor('the successor to receive', () => atSecond.length === 5);
+    expect(atSecond).toEqual([0, 1, 2, 3, 4]);
+    expect(atFirst).toEqual([]);
+
+    // And again after the old one is gone for good.
+    await first.close();
+    await second.close();
+    const third = await connectDealer(router.endpoint, 'worker-1');
+    const atThird: number[] = [];
+    third.onMessage((message) => atThird.push(message.n));
+    await waitFor('the third connection', () => joined.length === 3);
+    await router.send('worker-1', { type: 'seq', n: 42 });
+    await waitFor('the third to receive', () => atThird.length === 1);
+  });
+
+  it('keeps answering dealers alive and reports a closed one lost, once', async () => {
+    const heartbeatIntervalMs = 50;
+    const router = await bindRouter('tcp://127.0.0.1:0', { heartbeatIntervalMs, heartbeatMisses: 3 });
+    const lost: string[] = [];
+    router.onPeerLost((peerId, reason) => lost.push(`${peerId}:${reason}`));
+    const [, closing] = await connectEchoDealers(router, ['quiet', 'closing']);
+
+    // Ten intervals of silence from the application: only the automatic pongs keep them alive.
+    await new Promise((resolve) => setTimeout(resolve, 10 * heartbeatIntervalMs));
+    expect(lost).toEqual([]);
+    expect([...router.peers()].sort()).toEqual(['closing', 'quiet']);
+
+    await closing?.close();
+    await waitFor('the closed dealer to be lost', () => lost.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 5 * heartbeatIntervalMs));
+    expect(lost).toEqual(['closing:heartbeat']);
+    expect(router.peers()).toEqual(['quiet']);
+  });
+
+  it('refuses to send reserved types and to work after close', async () => {
+    const router = await RouterTransport.bind<Envelope, Envelope>('tcp://127.0.0.1:0', {
+      sendTimeoutMs: SEND_TIMEOUT_MS,
+    });
+    const dealer = await DealerTransport.connect<Envelope, Envelope>(router.endpoint, { routingId: 'w' });
+    await expect(router.send('w', { type: 'transport:ping' })).rejects.toMatchObject({
+      code: 'troupe:transport-invalid-message',
+    });
+    await expect(dealer.send({ type: 'transport:hello' })).rejects.toMatchObject({
+      code: 'troupe:transport-invalid-message',
+    });
+    await dealer.close();
+    await router.close();
+    await router.close();
+    await expect(router.send('w', { type: 'x' })).rejects.toMatchObject({ code: 'troupe:transport-closed' });
+    await expect(dealer.send({ type: 'x' })).rejects.toMatchObject({ code: 'troupe:transport-closed' });
+  });
+
+  it('refuses bad endpoints and routing ids with their codes', async () => {
+    await expect(RouterTransport.bind('tcp://0.0.0.0:0')).rejects.toMatchObject({
+      code: 'troupe:transport-bad-endpoint',
+    });
+    await expect(RouterTransport.bind('ipc:///no/such/directory/primary.sock')).rejects.toMatchObject({
+      code: 'troupe:transport-bind-failed',
+    });
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    await expect(RouterTransport.bind(router.endpoint)).rejects.toMatchObject({
+      code: 'troupe:transport-bind-failed',
+    });
+    await expect(DealerTransport.connect(router.endpoint, { routingId: '' })).rejects.toMatchObject({
+      code: 'troupe:transport-bad-routing-id',
+    });
+  });
+});
