@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ipcEndpointIn } from '../../src/transport/endpoint.js';
+import { RouterTransport } from '../../src/transport/router.js';
+import { Closer, socketDir, waitFor } from './helpers.js';
+
+type ToWorker = { readonly type: 'echo'; readonly n: number };
+type FromWorker = { readonly type: 'echoed'; readonly n: number };
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/ping-worker.mjs', import.meta.url));
+const HEARTBEAT_INTERVAL_MS = 100;
+const HEARTBEAT_MISSES = 3;
+/** Generous: this bounds the wait, it does not assert the timing. */
+const LOSS_WAIT_MS = 15_000;
+
+const closer = new Closer();
+afterEach(() => closer.closeAll());
+
+/** Starts the fixture worker; the cleanup resumes and kills it. */
+function startWorker(endpoint: string, routingId: string): ChildProcess {
+  const child = spawn(process.execPath, [WORKER_SCRIPT, endpoint, routingId], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  closer.defer(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  });
+  return child;
+}
+
+describe('heartbeats with a worker process', () => {
+  for (const kind of ['ipc', 'tcp'] as const) {
+    it(`report a stopped worker lost and a resumed one alive again (${kind})`, async () => {
+      const endpoint =
+        kind === 'ipc' ? ipcEndpointIn(await socketDir(closer), 'primary') : 'tcp://127.0.0.1:0';
+      const router = closer.add(
+        await RouterTransport.bind<ToWorker, FromWorker>(endpoint, {
+          heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+          heartbeatMisses: HEARTBEAT_MISSES,
+        }),
+      );
+      const joined: string[] = [];
+      const lost: string[] = [];
+      const echoed: number[] = [];
+      router.onPeerJoined((peerId) => joined.push(peerId));
+      router.onPeerLost((peerId, reason) => lost.push(`${peerId}:${reason}`));
+      router.onMessage((_, message) => echoed.push(message.n));
+
+      const child = startWorker(router.endpoint, 'worker-1');
+      await waitFor('the worker to say hello', () => joined.length === 1, LOSS_WAIT_MS);
+
+      // Alive across many intervals while it answers pings.
+      await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_MISSES * HEARTBEAT_INTERVAL_MS));
+      expect(lost).toEqual([]);
+
+      // Round trips to another process, for the record (not asserted).
+      let echoArrived: (() => void) | undefined;
+      router.onMessage(() => echoArrived?.());
+      const roundTripsUs: number[] = [];
+      for (let n = 0; n < 500; n++) {
+        const started = performance.now();
+        const arrived = new Promise<void>((resolve) => (echoArrived = resolve));
+        await router.send('worker-1', { type: 'echo', n });
+        await arrived;
+        roundTripsUs.push((performance.now() - started) * 1_000);
+      }
+      roundTripsUs.sort((a, b) => a - b);
+      const percentile = (q: number): string => (roundTripsUs[Math.floor(q * 499)] ?? NaN).toFixed(0);
+      console.info(
+        `${kind} round trip to a worker process: p50 ${percentile(0.5)} µs, p99 ${percentile(0.99)} µs`,
+      );
+
+      const stoppedAt = performance.now();
+      child.kill('SIGSTOP');
+      await waitFor('the stopped worker to be reported lost', () => lost.length === 1, LOSS_WAIT_MS);
+      console.info(
+        `${kind}: lost after ${(performance.now() - stoppedAt).toFixed(0)} ms ` +
+          `(${HEARTBEAT_MISSES} × ${HEARTBEAT_INTERVAL_MS} ms)`,
+      );
+      expect(lost).toEqual(['worker-1:heartbeat']);
+      expect(router.peers()).toEqual([]);
+
+      // Sends to a stopped peer are still accepted: ZeroMQ buffers them for the open connection.
+      await router.send('worker-1', { type: 'echo', n: 1_000 });
+      child.kill('SIGCONT');
+      await waitFor('the resumed worker to be alive again', () => joined.length === 2, LOSS_WAIT_MS);
+      expect(router.peers()).toEqual(['worker-1']);
+      await waitFor('the echo sent while it was stopped', () => echoed.includes(1_000), LOSS_WAIT_MS);
+      await router.send('worker-1', { type: 'echo', n: 1_001 });
+      await waitFor('a new echo', () => echoed.includes(1_001), LOSS_WAIT_MS);
+      expect(lost).toEqual(['worker-1:heartbeat']);
+    });
+  }
+
+  it('reports a killed worker lost, and accepts its replacement under the same id', async () => {
+    const router = closer.add(
+      await RouterTransport.bind<ToWorker, FromWorker>('tcp://127.0.0.1:0', {
+        heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        heartbeatMisses: HEARTBEAT_MISSES,
+      }),
+    );
+    const joined: string[] = [];
+    const lost: string[] = [];
+    const echoed: number[] = [];
+    router.onPeerJoined((peerId) => joined.push(peerId));
+    router.onPeerLost((peerId) => lost.push(peerId));
+    router.onMessage((_, message) => echoed.push(message.n));
+
+    const first = startWorker(router.endpoint, 'worker-1');
+    await waitFor('the first worker', () => joined.length === 1, LOSS_WAIT_MS);
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    first.kill('SIGKILL');
+    await exited;
+    await waitFor('the killed worker to be reported lost', () => lost.length === 1, LOSS_WAIT_MS);
+    await expect(router.send('worker-1', { type: 'echo', n: 0 })).rejects.toMatchObject({
+      code: 'troupe:transport-unreachable',
+    });
+
+    startWorker(router.endpoint, 'worker-1');
+    await waitFor('the replacement', () => joined.length === 2, LOSS_WAIT_MS);
+    await router.send('worker-1', { type: 'echo', n: 7 });
+    await waitFor('the replacement to answer', () => echoed.includes(7), LOSS_WAIT_MS);
+  });
+});
