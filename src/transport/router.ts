@@ -14,6 +14,7 @@ import type { Envelope } from './codec.js';
 import { TRANSPORT_DEFAULTS } from './defaults.js';
 import type { MessageGuard, PeerLostReason, PrimaryEnd, Unsubscribe } from './ends.js';
 import { parseEndpoint } from './endpoint.js';
+import { IpcSocketFile } from './ipc-file.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import { Listeners } from './listeners.js';
 import { PeerTable } from './peer-table.js';
@@ -92,13 +93,9 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
         error,
       );
     }
-    return new RouterTransport<Out, In>(
-      socket,
-      socket.lastEndpoint ?? endpoint,
-      table,
-      heartbeatIntervalMs,
-      options,
-    );
+    const socketFile = parsed.kind === 'ipc' ? await IpcSocketFile.identify(parsed.path) : undefined;
+    const bound = socket.lastEndpoint ?? endpoint;
+    return new RouterTransport<Out, In>(socket, bound, table, heartbeatIntervalMs, socketFile, options);
   }
 
   private constructor(
@@ -107,6 +104,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     readonly endpoint: string,
     table: PeerTable,
     heartbeatIntervalMs: number,
+    private readonly socketFile: IpcSocketFile | undefined,
     private readonly options: RouterOptions<In>,
   ) {
     this.table = table;
@@ -148,6 +146,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     return this.table.alive();
   }
 
+  /** Also removes the ipc socket file this router created, unless another socket has bound the path since. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -158,6 +157,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     this.queue.close(this.closedError(undefined));
     this.socket.close();
     await this.receiving;
+    await this.socketFile?.remove();
   }
 
   private enqueue(peerId: string, body: Buffer): Promise<void> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import { Packr } from 'msgpackr';
@@ -325,6 +326,25 @@ describe('RouterTransport and DealerTransport', () => {
     await router.close();
     await expect(router.send('w', { type: 'x' })).rejects.toMatchObject({ code: 'troupe:transport-closed' });
     await expect(dealer.send({ type: 'x' })).rejects.toMatchObject({ code: 'troupe:transport-closed' });
+  });
+
+  it('removes its ipc socket file on close, but not one another router bound since', async () => {
+    const endpoint = ipcEndpointIn(await socketDir(closer), 'primary');
+    const path = endpoint.slice('ipc://'.length);
+    const first = await bindRouter(endpoint);
+    expect(existsSync(path)).toBe(true);
+    await first.close();
+    expect(existsSync(path)).toBe(false);
+
+    const stale = await bindRouter(endpoint);
+    const current = await bindRouter(endpoint);
+    await stale.close();
+    expect(existsSync(path)).toBe(true);
+    const dealer = await connectDealer(current.endpoint, 'worker-1');
+    await waitFor('the current router to hear the dealer', () => current.peers().includes('worker-1'));
+    await dealer.close();
+    await current.close();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('refuses bad endpoints and routing ids with their codes', async () => {
