@@ -53,7 +53,7 @@ describe('actor tree: resume from the store, supervision, store failures', () =>
     const job = await createJob(lmdb, suite, 'generated.yaml');
     failing.failWritesAfter(10);
 
-    const first = new Engine({ store: failing, log: silentLogger(), clock: systemClock, env });
+    const first = await Engine.start({ store: failing, log: silentLogger(), clock: systemClock, env });
     const outcome = await first.runJob(job);
     failing.heal();
     await first.close();
@@ -67,7 +67,7 @@ describe('actor tree: resume from the store, supervision, store failures', () =>
     expect(sim.records.filter((r) => r.receivedAt > haltedAt)).toEqual([]);
     const requestsAtHalt = sim.records.length;
 
-    const second = new Engine({ store: lmdb, log: silentLogger(), clock: systemClock, env });
+    const second = await Engine.start({ store: lmdb, log: silentLogger(), clock: systemClock, env });
     expect((await second.runJob(job)).state).toBe('done');
     await second.close();
     const turns = lmdb.turnsOf(job.id);
@@ -93,7 +93,7 @@ describe('actor tree: resume from the store, supervision, store failures', () =>
     const store = new ThrowingStore(lmdb, 3);
     const suite = await simulatorSuite(sim, SHAPE);
     const job = await createJob(lmdb, suite, 'generated.yaml');
-    const engine = new Engine({ store, log: silentLogger(), clock: systemClock, env });
+    const engine = await Engine.start({ store, log: silentLogger(), clock: systemClock, env });
     expect((await engine.runJob(job)).state).toBe('done');
     await engine.close();
     // Each crash loses what its incarnation had in flight (at most one request per run),
@@ -107,7 +107,7 @@ describe('actor tree: resume from the store, supervision, store failures', () =>
     const store = new ThrowingStore(lmdb, Number.MAX_SAFE_INTEGER);
     const suite = await simulatorSuite(sim, { ...SHAPE, models: 1, sequences: 1 });
     const job = await createJob(lmdb, suite, 'generated.yaml');
-    const engine = new Engine({ store, log: silentLogger(), clock: systemClock, env });
+    const engine = await Engine.start({ store, log: silentLogger(), clock: systemClock, env });
     const outcome = await engine.runJob(job);
     await engine.close();
     expect(outcome.state).toBe('halted');

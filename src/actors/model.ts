@@ -9,6 +9,7 @@ import type { ErrorData } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
+import { sequenceRestartPolicy } from './restart-policy.js';
 import type { SequenceMessage, SequenceReport, TurnSummary } from './sequence.js';
 
 /** Turn counts of one (job, model). */
@@ -78,11 +79,10 @@ interface ModelState {
 
 /** Spawns the model actor for one (job, model) under `parent`. */
 export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): ActorRef<ModelMessage> {
-  const restarts = new Map<string, number>();
   return spawnActor<ModelState, ModelMessage>(
     parent,
     name,
-    (state, message, ctx) => handle(deps, restarts, state, message, ctx),
+    (state, message, ctx) => handle(deps, state, message, ctx),
     {
       initialState: () => ({
         counts: deps.recorded,
@@ -96,14 +96,13 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
 
 function handle(
   deps: ModelDeps,
-  restarts: Map<string, number>,
   state: ModelState,
   message: ModelMessage,
   ctx: ActorContext<ModelMessage>,
 ): ModelState {
   switch (message.type) {
     case 'start':
-      return finishIfDone(deps, placeSequences(deps, restarts, state, ctx));
+      return finishIfDone(deps, placeSequences(deps, state, ctx));
     case 'stop-work':
       for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'stop-work' });
       return state;
@@ -135,12 +134,7 @@ function handle(
   }
 }
 
-function placeSequences(
-  deps: ModelDeps,
-  restarts: Map<string, number>,
-  state: ModelState,
-  ctx: ActorContext<ModelMessage>,
-): ModelState {
+function placeSequences(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): ModelState {
   // Longest first: the conversations that take longest start earliest.
   const ordered = [...deps.sequences].sort((a, b) => b.prompts.length - a.prompts.length);
   const sequences = new Map(state.sequences);
@@ -153,32 +147,12 @@ function placeSequences(
       sequence,
       runs: deps.runs,
       replyTo: ctx.self,
-      onCrash: (_message, error, crashed) => {
-        const count = (restarts.get(sequence.id) ?? 0) + 1;
-        restarts.set(sequence.id, count);
-        const reason = error instanceof Error ? error.message : String(error);
-        if (count > deps.maxSequenceRestarts) {
-          deps.warn('sequence actor keeps crashing; stopping it', {
-            sequence: sequence.id,
-            restarts: count,
-            reason,
-          });
-          dispatch(ctx.self, {
-            type: 'sequence-halted',
-            sequence: sequence.id,
-            error: { code: 'troupe:internal', message: `crashed ${count} times; last: ${reason}` },
-          });
-          return 'stop';
-        }
-        deps.warn('sequence actor crashed; restarting it from the store', {
-          sequence: sequence.id,
-          restarts: count,
-          reason,
-        });
-        // The mailbox survives a reset, so this 'start' is the first message the rebuilt actor handles.
-        dispatch(crashed.self, { type: 'start' });
-        return 'reset';
-      },
+      onCrash: sequenceRestartPolicy({
+        sequence: sequence.id,
+        maxRestarts: deps.maxSequenceRestarts,
+        onGiveUp: (error) => dispatch(ctx.self, { type: 'sequence-halted', sequence: sequence.id, error }),
+        warn: deps.warn,
+      }),
     });
     sequences.set(sequence.id, ref);
     dispatch(ref, { type: 'start' });

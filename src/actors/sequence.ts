@@ -18,7 +18,7 @@ import { ERROR_CODES } from '../resilience/errors.js';
 import type { CheckpointStore, ErrorData, TurnRecord } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
-import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
+import type { ActorContext, ActorRef, AnyActorRef, CrashHandler, SystemRef } from './nact.js';
 
 /** What a sequence actor tells whoever started it (its model actor, possibly across processes). */
 export type SequenceReport =
@@ -90,7 +90,7 @@ let epochCounter = 0;
 
 /** Spawns the sequence actor for one (job, model, sequence) under `parent`. */
 export function spawnSequence(
-  parent: AnyActorRef,
+  parent: AnyActorRef | SystemRef,
   name: string,
   deps: SequenceDeps,
   onCrash: CrashHandler<SequenceMessage>,

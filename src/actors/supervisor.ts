@@ -59,9 +59,9 @@ export type SupervisorMessage =
   | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
   | ModelReport;
 
-/** The gates and placement a job's conversations run through. */
-export interface JobRuntime {
-  readonly placement: SequencePlacement;
+/** Where a job's sequences run; `release` frees what it holds once the job ended. */
+export interface JobRuntime extends SequencePlacement {
+  release(): void;
 }
 
 /** What the supervisor needs. */
@@ -85,6 +85,7 @@ interface ModelEntry {
 
 interface JobEntry {
   readonly record: JobRecord;
+  readonly runtime: JobRuntime;
   readonly models: ReadonlyMap<string, ModelEntry>;
   readonly watchers: readonly ActorRef<JobEvent>[];
   readonly state: JobStatus['state'];
@@ -196,7 +197,7 @@ function runJob(
       sequences: job.suite.sequences,
       runs: job.suite.runs,
       recorded,
-      placement: runtime.placement,
+      placement: runtime,
       replyTo: ctx.self,
       maxSequenceRestarts: deps.maxSequenceRestarts,
       warn: (text, fields) => deps.log.warn({ job: job.id, model: model.id, ...fields }, text),
@@ -209,6 +210,7 @@ function runJob(
   for (const model of models.values()) dispatch(model.ref, { type: 'start' });
   return withJob(state, {
     record: job,
+    runtime,
     models,
     watchers: watcher ? [watcher] : [],
     state: 'running',
@@ -230,6 +232,7 @@ function endJob(
     dispatch(model.ref, { type: 'stop-work' });
     stopActor(model.ref);
   }
+  entry.runtime.release();
   const saved =
     outcome.state === 'halted' || outcome.state === 'interrupted'
       ? Promise.resolve() // The job stays 'running' in the store: the next start resumes it.

@@ -4,6 +4,7 @@
  * Each command lives in its own module under ./commands.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, ExitError } from '../errors.js';
@@ -52,16 +53,30 @@ async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'Continue a stored job instead of starting a new one',
           })
+          .option('workers', {
+            type: 'number',
+            default: availableParallelism(),
+            describe: 'Worker processes for the conversations (0: all in this process)',
+          })
           .check((args) => {
             if (args.suite === undefined && args.resume === undefined)
               throw new Error('give a suite file or --resume <job>');
             if (args.suite !== undefined && args.resume !== undefined)
               throw new Error('give a suite file or --resume, not both');
+            if (!Number.isInteger(args.workers) || args.workers < 0) {
+              throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
+            }
             return true;
           }),
       async (args) => {
         exitCode = await runRun(
-          { suite: args.suite, resume: args.resume, dataDir: args['data-dir'], logLevel: args['log-level'] },
+          {
+            suite: args.suite,
+            resume: args.resume,
+            dataDir: args['data-dir'],
+            logLevel: args['log-level'],
+            workers: args.workers,
+          },
           { stdout: process.stdout, env: process.env },
         );
       },

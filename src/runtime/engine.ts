@@ -8,12 +8,14 @@ import type { CheckpointStore, JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
 import { localPlacement } from './local-placement.js';
+import { WorkerPool } from './worker-pool.js';
+import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 
 /** How long a status query may take before it is reported as unanswered, in ms. */
 export const STATUS_QUERY_TIMEOUT_MS = 5_000;
 
-/** Restarts allowed per sequence actor before it is stopped and its job halted. */
-export const MAX_SEQUENCE_RESTARTS = 5;
+/** How long to wait for forked workers to say they are ready, in ms. */
+export const WORKERS_READY_TIMEOUT_MS = 30_000;
 
 /** What an engine needs. */
 export interface EngineOptions {
@@ -22,42 +24,88 @@ export interface EngineOptions {
   readonly clock: Clock;
   /** Where API keys are read from. */
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Worker processes for the sequence actors. 0 (default): everything in this
+   * process. More needs `dataDir` (workers open the same store).
+   */
+  readonly workers?: number;
+  /** The store's directory; required with workers. */
+  readonly dataDir?: string;
+  /** Log level of the workers. Default `warn`. */
+  readonly logLevel?: string;
 }
 
 /**
  * The running actor system of one troupe process: the supervisor, the provider
- * gates and the placement of sequence actors. `troupe run` and the daemon both
- * drive jobs through it.
+ * gates and the placement of sequence actors (here, or on worker processes).
+ * `troupe run` and the daemon both drive jobs through it.
  */
 export class Engine {
   private readonly system: SystemRef;
   private readonly supervisor: ActorRef<SupervisorMessage>;
   private readonly gates: GateRegistry;
 
-  constructor(private readonly options: EngineOptions) {
+  private constructor(
+    private readonly options: EngineOptions,
+    /** The workers, when sequence actors run in other processes. */
+    readonly pool: WorkerPool | undefined,
+    gates: GateRegistry,
+    supervisorRef: { current: ActorRef<SupervisorMessage> | undefined },
+  ) {
     this.system = startSystem();
-    // The registry spawns each provider's limiter and breaker under the supervisor, on first use
-    // (always after the constructor, when the first job starts).
-    this.gates = new GateRegistry(() => this.supervisor, options.clock, options.log);
+    this.gates = gates;
     this.supervisor = spawnSupervisor(this.system, {
       store: options.store,
       clock: options.clock,
       log: options.log,
-      maxSequenceRestarts: MAX_SEQUENCE_RESTARTS,
+      maxSequenceRestarts: DEFAULT_MAX_SEQUENCE_RESTARTS,
       runtimeFor: (job) => {
+        // Checked here too: a job must not start in a process that lacks its keys.
         const apiKeys = resolveApiKeys(job.suite, options.env, job.suitePath);
-        return {
-          placement: localPlacement({
-            job,
-            store: options.store,
-            apiKeys,
-            gateFor: (providerId) => this.gates.gateFor(job, providerId),
-            clock: options.clock,
-            log: options.log,
-          }),
-        };
+        if (pool) return pool.placementFor(job);
+        const placement = localPlacement({
+          job,
+          store: options.store,
+          apiKeys,
+          gateFor: (providerId) => gates.gateFor(job, providerId),
+          clock: options.clock,
+          log: options.log,
+        });
+        return { place: placement.place, release: () => undefined };
       },
     });
+    supervisorRef.current = this.supervisor;
+  }
+
+  /** Starts an engine; with workers, forks them and waits until they are ready. */
+  static async start(options: EngineOptions): Promise<Engine> {
+    const supervisorRef: { current: ActorRef<SupervisorMessage> | undefined } = { current: undefined };
+    // Each provider's limiter and breaker are spawned under the supervisor on first use,
+    // which is always after the supervisor exists (when the first job starts).
+    const gates = new GateRegistry(
+      () => {
+        if (!supervisorRef.current) throw new Error('engine: gates requested before the supervisor started');
+        return supervisorRef.current;
+      },
+      options.clock,
+      options.log,
+    );
+    const workers = options.workers ?? 0;
+    let pool: WorkerPool | undefined;
+    if (workers > 0) {
+      if (options.dataDir === undefined) throw new Error('engine: workers need the data directory');
+      pool = await WorkerPool.start({
+        workers,
+        dataDir: options.dataDir,
+        gates,
+        log: options.log,
+        logLevel: options.logLevel ?? 'warn',
+      });
+      if (!(await pool.whenReady(WORKERS_READY_TIMEOUT_MS))) {
+        options.log.warn({ workers }, 'not every worker is ready yet; sequences wait for them');
+      }
+    }
+    return new Engine(options, pool, gates, supervisorRef);
   }
 
   /** Starts (or resumes) a stored job; resolves with how it ended. */
@@ -96,9 +144,10 @@ export class Engine {
     dispatch(this.supervisor, { type: 'stop-all-work' });
   }
 
-  /** Stops the actor system and waits until everything committed is on disk. */
+  /** Stops the actor system and the workers, and waits until everything committed is on disk. */
   async close(): Promise<void> {
     stopActor(this.system);
+    await this.pool?.stop();
     await this.options.store.flush();
   }
 }

@@ -1,5 +1,7 @@
 import type { SequencePlacement } from '../actors/model.js';
+import type { ActorRef, AnyActorRef, CrashHandler, SystemRef } from '../actors/nact.js';
 import { spawnSequence } from '../actors/sequence.js';
+import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { TurnExecutorDeps } from '../conversation/turn-executor.js';
 import type { Logger } from '../log/logger.js';
@@ -7,67 +9,88 @@ import { createProvider } from '../providers/create.js';
 import type { Provider } from '../providers/types.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
+import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { abortableSleep } from './sleep.js';
 
-/** What sequence actors of one job need when they run in this process. */
-export interface LocalPlacementDeps {
+/** What sequence actors of one job need, wherever they run. */
+export interface SequenceFactoryDeps {
   readonly job: JobRecord;
   readonly store: CheckpointStore;
-  /** API keys by provider id, resolved from the environment before the job started. */
+  /** API keys by provider id, resolved from this process's environment. */
   readonly apiKeys: ReadonlyMap<string, string>;
   readonly gateFor: (providerId: string) => ProviderGate;
   readonly clock: Clock;
   readonly log: Logger;
 }
 
+/** Spawns one sequence actor of a job under `parent`. */
+export type SequenceFactory = (request: {
+  readonly parent: AnyActorRef | SystemRef;
+  /** Unique among the parent's children. Default `sequence-<id>` (unique under a model actor). */
+  readonly name?: string;
+  readonly model: ModelConfig;
+  readonly sequence: SequenceConfig;
+  readonly replyTo: ActorRef<SequenceReport>;
+  readonly onCrash: CrashHandler<SequenceMessage>;
+}) => ActorRef<SequenceMessage>;
+
 /**
- * Places a job's sequence actors in this process, as children of their model
- * actor. One provider client per provider of the job, shared by its conversations.
+ * Builds the sequence actors of one job in this process: one provider client per
+ * provider of the job, shared by its conversations; each attempt through the gate
+ * of the provider's account. Used by the primary without workers, and by workers.
  */
-export function localPlacement(deps: LocalPlacementDeps): SequencePlacement {
+export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
   const providers = new Map<string, Provider>();
   const providerFor = (providerId: string): Provider => {
     let provider = providers.get(providerId);
     if (!provider) {
-      const config = deps.job.suite.providers[providerId];
-      if (!config) throw new Error(`job ${deps.job.id}: no provider "${providerId}" in its suite`);
-      provider = createProvider(config, deps.apiKeys.get(providerId));
+      provider = createProvider(configOf(deps.job, providerId), deps.apiKeys.get(providerId));
       providers.set(providerId, provider);
     }
     return provider;
   };
-  return {
-    place(request) {
-      const config = deps.job.suite.providers[request.model.provider];
-      if (!config)
-        throw new Error(`job ${deps.job.id}: no provider "${request.model.provider}" in its suite`);
-      const executor: TurnExecutorDeps = {
-        provider: providerFor(request.model.provider),
-        gate: deps.gateFor(request.model.provider),
-        retry: config.retry,
-        clock: deps.clock,
-        random: Math.random,
-        sleep: abortableSleep,
-      };
-      return spawnSequence(
-        request.parent,
-        `sequence-${request.sequence.id}`,
-        {
-          job: request.job,
-          model: request.model,
-          sequence: request.sequence,
-          runs: request.runs,
-          replyTo: request.replyTo,
-          store: deps.store,
-          executor,
-          warn: (text, fields) =>
-            deps.log.warn(
-              { job: request.job, model: request.model.id, sequence: request.sequence.id, ...fields },
-              text,
-            ),
-        },
-        request.onCrash,
-      );
-    },
+  return (request) => {
+    const providerId = request.model.provider;
+    const executor: TurnExecutorDeps = {
+      provider: providerFor(providerId),
+      gate: deps.gateFor(providerId),
+      retry: configOf(deps.job, providerId).retry,
+      clock: deps.clock,
+      random: Math.random,
+      sleep: abortableSleep,
+    };
+    return spawnSequence(
+      request.parent,
+      request.name ?? `sequence-${request.sequence.id}`,
+      {
+        job: deps.job.id,
+        model: request.model,
+        sequence: request.sequence,
+        runs: deps.job.suite.runs,
+        replyTo: request.replyTo,
+        store: deps.store,
+        executor,
+        warn: (text, fields) =>
+          deps.log.warn(
+            { job: deps.job.id, model: request.model.id, sequence: request.sequence.id, ...fields },
+            text,
+          ),
+      },
+      request.onCrash,
+    );
   };
+}
+
+/** Places a job's sequence actors in this process, as children of their model actor. */
+export function localPlacement(deps: SequenceFactoryDeps): SequencePlacement {
+  const spawn = sequenceFactory(deps);
+  return {
+    place: (request) => spawn(request),
+  };
+}
+
+function configOf(job: JobRecord, providerId: string) {
+  const config = job.suite.providers[providerId];
+  if (!config) throw new Error(`job ${job.id}: no provider "${providerId}" in its suite`);
+  return config;
 }

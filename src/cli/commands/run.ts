@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly dataDir: string;
   /** Lowest log level written to stderr. */
   readonly logLevel: string;
+  /** Worker processes for the conversations; 0 keeps everything in this process. */
+  readonly workers: number;
 }
 
 /** Where `troupe run` writes and what it reads. */
@@ -115,7 +117,15 @@ async function driveJob(
   io: RunIo,
 ): Promise<JobOutcome> {
   const log = createLogger({ level: options.logLevel });
-  const engine = new Engine({ store, log, clock: systemClock, env: io.env });
+  const engine = await Engine.start({
+    store,
+    log,
+    clock: systemClock,
+    env: io.env,
+    workers: options.workers,
+    dataDir: options.dataDir,
+    logLevel: options.logLevel,
+  });
   const display = createProgressDisplay(io.stdout);
   let latest: JobStatus | undefined;
   const poll = setInterval(

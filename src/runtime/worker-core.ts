@@ -1,0 +1,167 @@
+import { sequenceRestartPolicy } from '../actors/restart-policy.js';
+import { dispatch, spawnStatelessActor, startSystem, stopActor } from '../actors/nact.js';
+import type { ActorRef, SystemRef } from '../actors/nact.js';
+import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock } from '../resilience/clock.js';
+import type { CheckpointStore, ErrorData } from '../store/records.js';
+import { resolveApiKeys } from '../suite/api-keys.js';
+import type { WorkerEnd } from '../transport/ends.js';
+import type { FromWorker, SequenceKey, ToWorker } from '../transport/protocol.js';
+import { sequenceFactory } from './local-placement.js';
+import type { SequenceFactory } from './local-placement.js';
+import { RemoteGates } from './remote-gate.js';
+
+/** What a worker's core needs; the process adapter (worker-main) builds it. */
+export interface WorkerCoreDeps {
+  readonly transport: WorkerEnd<FromWorker, ToWorker>;
+  readonly store: CheckpointStore;
+  /** Where API keys are read from: this worker's own environment. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Restarts allowed per sequence actor before it is stopped. */
+  readonly maxSequenceRestarts: number;
+}
+
+interface Hosted {
+  readonly actor: ActorRef<SequenceMessage>;
+  readonly forwarder: ActorRef<SequenceReport>;
+}
+
+/**
+ * The worker's core, independent of how it is reached: it hosts sequence actors
+ * (which own their conversations' context here, in this process), forwards their
+ * reports to the primary, and passes their gate traffic to the primary's limiters.
+ * Tests hand it an in-memory transport; the real worker hands it ZeroMQ.
+ */
+export class WorkerCore {
+  private readonly system: SystemRef;
+  private readonly gates: RemoteGates;
+  private readonly hosted = new Map<SequenceKey, Hosted>();
+  /** One factory per job: it holds the job's provider clients. */
+  private readonly factories = new Map<string, SequenceFactory>();
+  private readonly unsubscribe: () => void;
+  /** Numbers actor names: one system hosts sequences of many jobs and models. */
+  private spawned = 0;
+
+  constructor(private readonly deps: WorkerCoreDeps) {
+    this.system = startSystem();
+    this.gates = new RemoteGates((message) => this.send(message));
+    this.unsubscribe = deps.transport.onMessage((message) => this.receive(message));
+  }
+
+  /** Tells the primary this worker can take sequences. */
+  announceReady(): void {
+    this.send({ type: 'worker-ready', pid: process.pid });
+  }
+
+  /** Sequence actors hosted here now. */
+  get hostedCount(): number {
+    return this.hosted.size;
+  }
+
+  /** Stops every hosted actor (their requests are aborted). */
+  stop(): void {
+    this.unsubscribe();
+    stopActor(this.system);
+    this.hosted.clear();
+  }
+
+  private receive(message: ToWorker): void {
+    switch (message.type) {
+      case 'spawn-sequence':
+        this.spawn(message.key, message.job, message.model, message.sequence);
+        return;
+      case 'sequence-command': {
+        const hosted = this.hosted.get(message.key);
+        if (hosted) dispatch(hosted.actor, { type: message.command });
+        return;
+      }
+      case 'stop-sequence': {
+        const hosted = this.hosted.get(message.key);
+        if (!hosted) return;
+        dispatch(hosted.actor, { type: 'stop-work' });
+        stopActor(hosted.actor);
+        stopActor(hosted.forwarder);
+        this.hosted.delete(message.key);
+        return;
+      }
+      case 'gate-permit':
+        this.gates.granted(message.id, message.probe);
+        return;
+      case 'gate-refused':
+        this.gates.refused(message.id, message.error);
+        return;
+      default: {
+        const unknown: never = message;
+        this.deps.log.warn({ message: unknown }, 'unknown message from the primary; dropped');
+      }
+    }
+  }
+
+  private spawn(key: SequenceKey, jobId: string, modelId: string, sequenceId: string): void {
+    if (this.hosted.has(key)) return;
+    try {
+      const job = this.deps.store.getJob(jobId);
+      const model = job?.suite.models.find((m) => m.id === modelId);
+      const sequence = job?.suite.sequences.find((s) => s.id === sequenceId);
+      if (!job || !model || !sequence)
+        throw new Error(`no ${job ? 'model or sequence' : 'job'} for ${key} in the store`);
+      this.spawned += 1;
+      const forwarder = spawnStatelessActor<SequenceReport>(
+        this.system,
+        `reports-${this.spawned}`,
+        (report) => this.send({ type: 'sequence-report', key, report }),
+      );
+      const actor = this.factoryFor(job)({
+        parent: this.system,
+        name: `sequence-${this.spawned}`,
+        model,
+        sequence,
+        replyTo: forwarder,
+        onCrash: sequenceRestartPolicy({
+          sequence: key,
+          maxRestarts: this.deps.maxSequenceRestarts,
+          onGiveUp: (error) => this.send({ type: 'sequence-failed', key, error }),
+          warn: (text, fields) => this.deps.log.warn({ key, ...fields }, text),
+        }),
+      });
+      this.hosted.set(key, { actor, forwarder });
+    } catch (error) {
+      this.failed(key, {
+        code: 'troupe:cannot-start',
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private factoryFor(job: NonNullable<ReturnType<CheckpointStore['getJob']>>): SequenceFactory {
+    let factory = this.factories.get(job.id);
+    if (!factory) {
+      factory = sequenceFactory({
+        job,
+        store: this.deps.store,
+        apiKeys: resolveApiKeys(job.suite, this.deps.env, job.suitePath),
+        gateFor: (provider) => this.gates.gateFor(job.id, provider),
+        clock: this.deps.clock,
+        log: this.deps.log,
+      });
+      this.factories.set(job.id, factory);
+    }
+    return factory;
+  }
+
+  private failed(key: SequenceKey, error: ErrorData): void {
+    this.deps.log.error({ key, error }, 'cannot host sequence');
+    this.send({ type: 'sequence-failed', key, error });
+  }
+
+  private send(message: FromWorker): void {
+    this.deps.transport.send(message).catch((error: unknown) => {
+      // The primary is gone or stuck; the cluster will replace this worker or the primary
+      // restarts. Nothing to retry: what was not acknowledged is redone from the store.
+      this.deps.log.warn({ type: message.type, err: error }, 'could not send to the primary');
+    });
+  }
+}

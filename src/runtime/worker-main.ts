@@ -1,0 +1,59 @@
+/**
+ * Entry point of a worker process (forked by the primary's WorkerPool through
+ * node:cluster). A thin adapter: it reads who it is from the environment,
+ * connects the ZeroMQ transport, opens the shared store, and hands both to the
+ * worker core.
+ */
+import { createLogger } from '../log/logger.js';
+import { systemClock } from '../resilience/clock.js';
+import { openLmdbStore } from '../store/lmdb-store.js';
+import { DealerTransport } from '../transport/dealer.js';
+import { isToWorker } from '../transport/protocol.js';
+import type { FromWorker, ToWorker } from '../transport/protocol.js';
+import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
+import { WorkerCore } from './worker-core.js';
+import { WORKER_ENV } from './worker-pool.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`worker: environment variable ${name} is not set (workers are started by the daemon)`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const id = required(WORKER_ENV.id);
+  const log = createLogger({ level: process.env[WORKER_ENV.logLevel] ?? 'warn' }).child({ worker: id });
+  const store = await openLmdbStore(required(WORKER_ENV.dataDir));
+  const transport = await DealerTransport.connect<FromWorker, ToWorker>(required(WORKER_ENV.endpoint), {
+    routingId: id,
+    isMessage: isToWorker,
+  });
+  const core = new WorkerCore({
+    transport,
+    store,
+    env: process.env,
+    clock: systemClock,
+    log,
+    maxSequenceRestarts: DEFAULT_MAX_SEQUENCE_RESTARTS,
+  });
+  const shutdown = (): void => {
+    core.stop();
+    void transport
+      .close()
+      .then(() => store.close())
+      .finally(() => process.exit(0));
+  };
+  // The primary ends workers with SIGKILL or closes their IPC channel when it dies.
+  process.once('SIGTERM', shutdown);
+  process.once('disconnect', shutdown);
+  core.announceReady();
+  log.info({ pid: process.pid }, 'worker ready');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `troupe worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

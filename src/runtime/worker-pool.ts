@@ -1,0 +1,389 @@
+import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SequencePlacement } from '../actors/model.js';
+import { dispatch, spawnStatelessActor } from '../actors/nact.js';
+import type { ActorRef } from '../actors/nact.js';
+import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
+import type { AdmitRequest, AttemptOutcome, Permit } from '../conversation/provider-gate.js';
+import type { Logger } from '../log/logger.js';
+import type { JobRecord } from '../store/records.js';
+import { ipcEndpointIn } from '../transport/endpoint.js';
+import type { PrimaryEnd } from '../transport/ends.js';
+import { isFromWorker, sequenceKey } from '../transport/protocol.js';
+import type { FromWorker, SequenceKey, ToWorker } from '../transport/protocol.js';
+import { RouterTransport } from '../transport/router.js';
+import type { GateRegistry } from './gate-registry.js';
+
+/** A worker that lived less than this before dying counts as a quick crash, in ms. */
+export const QUICK_CRASH_MS = 10_000;
+/** Delay before restarting a worker after its first quick crash, in ms; doubles per quick crash in a row. */
+export const RESTART_BACKOFF_BASE_MS = 500;
+/** Longest delay before restarting a worker, in ms. */
+export const RESTART_BACKOFF_MAX_MS = 30_000;
+/** Heartbeat settings of the workers' transport: a hung worker is replaced after about interval × misses. */
+export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
+export const WORKER_HEARTBEAT_MISSES = 3;
+
+/** Environment variables that tell a forked worker who it is and where to connect. */
+export const WORKER_ENV = {
+  id: 'TROUPE_WORKER_ID',
+  endpoint: 'TROUPE_WORKER_ENDPOINT',
+  dataDir: 'TROUPE_DATA_DIR',
+  logLevel: 'TROUPE_LOG_LEVEL',
+} as const;
+
+/** Options of `WorkerPool.start`. */
+export interface WorkerPoolOptions {
+  /** Worker processes to keep running (≥ 1). */
+  readonly workers: number;
+  /** The store's directory: workers open it too, and the transport's socket lives there. */
+  readonly dataDir: string;
+  readonly gates: GateRegistry;
+  readonly log: Logger;
+  readonly logLevel: string;
+  /** Heartbeat interval, in ms. Default `WORKER_HEARTBEAT_INTERVAL_MS`. */
+  readonly heartbeatIntervalMs?: number;
+}
+
+interface Slot {
+  readonly id: string;
+  worker: Worker | undefined;
+  pid: number | undefined;
+  ready: boolean;
+  startedAt: number;
+  quickCrashes: number;
+  restarts: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+interface Placed {
+  readonly key: SequenceKey;
+  readonly job: string;
+  readonly model: string;
+  readonly sequence: string;
+  readonly replyTo: ActorRef<SequenceReport>;
+  worker: string | undefined;
+  started: boolean;
+}
+
+interface RemoteAdmit {
+  readonly worker: string;
+  readonly abort: AbortController;
+  readonly gate: ReturnType<GateRegistry['gateFor']>;
+  permit: Permit | undefined;
+}
+
+/** Where the compiled worker entry is: beside this module, or in dist/ when running from the sources (tests). */
+export function workerEntryPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'worker-main.js');
+  // From the TypeScript sources, workers run the build, which `npm test` makes first.
+  return resolve(dirname(here), '../../dist/src/runtime/worker-main.js');
+}
+
+/**
+ * The cluster primary's side of the workers: forks them, places sequence actors
+ * on them (a local proxy actor stands in for each, so model actors do not know
+ * where their sequences run), serves their gate traffic with the daemon's one
+ * limiter and breaker per provider, and replaces a worker that dies or hangs —
+ * re-creating its sequences on live workers, where they resume from the store.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly placed = new Map<SequenceKey, Placed>();
+  private readonly admits = new Map<string, RemoteAdmit>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private stopping = false;
+  private readonly onExit = (worker: Worker, code: number | null, signal: string | null): void =>
+    this.workerExited(worker, code, signal);
+
+  private constructor(
+    private readonly options: WorkerPoolOptions,
+    private readonly transport: PrimaryEnd<ToWorker, FromWorker>,
+    /** Where workers connect. */
+    private readonly endpoint: string,
+  ) {
+    transport.onMessage((peer, message) => this.receive(peer, message));
+    transport.onMalformed((peer, reason) =>
+      options.log.warn({ worker: peer, reason }, 'malformed frame from a worker; dropped'),
+    );
+    transport.onPeerLost((peer) => this.workerHung(peer));
+    cluster.on('exit', this.onExit);
+  }
+
+  /** Binds the transport and forks the workers; sequences placed before they are ready wait for them. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const transport = await RouterTransport.bind<ToWorker, FromWorker>(
+      ipcEndpointIn(options.dataDir, 'workers'),
+      {
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? WORKER_HEARTBEAT_INTERVAL_MS,
+        heartbeatMisses: WORKER_HEARTBEAT_MISSES,
+        isMessage: isFromWorker,
+      },
+    );
+    const pool = new WorkerPool(options, transport, transport.endpoint);
+    cluster.setupPrimary({ exec: workerEntryPath(), args: [] });
+    for (let i = 1; i <= options.workers; i += 1) {
+      const slot: Slot = {
+        id: `worker-${i}`,
+        worker: undefined,
+        pid: undefined,
+        ready: false,
+        startedAt: 0,
+        quickCrashes: 0,
+        restarts: 0,
+        restartTimer: undefined,
+      };
+      pool.slots.push(slot);
+      pool.fork(slot);
+    }
+    return pool;
+  }
+
+  /** Pids of the live workers, by worker id (for logs and tests). */
+  pids(): Record<string, number | undefined> {
+    return Object.fromEntries(this.slots.map((slot) => [slot.id, slot.pid]));
+  }
+
+  /** Worker restarts so far. */
+  get restarts(): number {
+    return this.slots.reduce((sum, slot) => sum + slot.restarts, 0);
+  }
+
+  /** Resolves once every worker has said it is ready (or `timeoutMs` passed: false). */
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.slots.every((slot) => slot.ready)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  }
+
+  /** The placement of one job's sequences on the workers. */
+  placementFor(job: JobRecord): SequencePlacement & { release(): void } {
+    this.jobs.set(job.id, job);
+    return {
+      place: (request) => {
+        const key = sequenceKey(job.id, request.model.id, request.sequence.id);
+        const placed: Placed = {
+          key,
+          job: job.id,
+          model: request.model.id,
+          sequence: request.sequence.id,
+          replyTo: request.replyTo,
+          worker: undefined,
+          started: false,
+        };
+        this.placed.set(key, placed);
+        this.assign(placed);
+        return spawnStatelessActor<SequenceMessage>(
+          request.parent,
+          `sequence-${request.sequence.id}`,
+          (message) => this.command(placed, message),
+        );
+      },
+      release: () => {
+        for (const placed of [...this.placed.values()]) {
+          if (placed.job !== job.id) continue;
+          if (placed.worker) this.send(placed.worker, { type: 'stop-sequence', key: placed.key });
+          this.placed.delete(placed.key);
+        }
+        this.jobs.delete(job.id);
+      },
+    };
+  }
+
+  /** Stops the workers (SIGTERM, then the cluster reaps them) and closes the transport. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    cluster.off('exit', this.onExit);
+    for (const slot of this.slots) {
+      clearTimeout(slot.restartTimer);
+      slot.worker?.process.kill('SIGKILL');
+    }
+    for (const admit of this.admits.values()) admit.abort.abort();
+    this.admits.clear();
+    await this.transport.close();
+  }
+
+  private fork(slot: Slot): void {
+    const worker = cluster.fork({
+      [WORKER_ENV.id]: slot.id,
+      [WORKER_ENV.endpoint]: this.endpoint,
+      [WORKER_ENV.dataDir]: this.options.dataDir,
+      [WORKER_ENV.logLevel]: this.options.logLevel,
+    });
+    slot.worker = worker;
+    slot.pid = worker.process.pid;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    this.options.log.info({ worker: slot.id, workerPid: slot.pid }, 'worker started');
+  }
+
+  private receive(peer: string, message: FromWorker): void {
+    switch (message.type) {
+      case 'worker-ready': {
+        const slot = this.slots.find((s) => s.id === peer);
+        if (!slot) return;
+        slot.ready = true;
+        for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
+        return;
+      }
+      case 'sequence-report': {
+        const placed = this.placed.get(message.key);
+        if (placed && placed.worker === peer) dispatch(placed.replyTo, message.report);
+        return;
+      }
+      case 'sequence-failed': {
+        const placed = this.placed.get(message.key);
+        if (placed)
+          dispatch(placed.replyTo, {
+            type: 'sequence-halted',
+            sequence: placed.sequence,
+            error: message.error,
+          });
+        return;
+      }
+      case 'gate-admit':
+        this.admit(peer, message.id, message.job, message.provider, message.request);
+        return;
+      case 'gate-cancel':
+        this.cancelAdmit(message.id);
+        return;
+      case 'gate-settle': {
+        const admit = this.admits.get(message.id);
+        if (!admit?.permit) return;
+        this.admits.delete(message.id);
+        admit.gate.settle(admit.permit, message.outcome);
+        return;
+      }
+      default: {
+        const unknown: never = message;
+        this.options.log.warn({ worker: peer, message: unknown }, 'unknown message from a worker; dropped');
+      }
+    }
+  }
+
+  private admit(peer: string, id: string, jobId: string, provider: string, request: AdmitRequest): void {
+    const job = this.jobs.get(jobId);
+    if (!job) {
+      this.send(peer, {
+        type: 'gate-refused',
+        id,
+        error: { code: 'troupe:cannot-start', message: `job ${jobId} is not running` },
+      });
+      return;
+    }
+    let gate;
+    try {
+      gate = this.options.gates.gateFor(job, provider);
+    } catch (error) {
+      this.send(peer, {
+        type: 'gate-refused',
+        id,
+        error: { code: 'troupe:internal', message: String(error) },
+      });
+      return;
+    }
+    const admit: RemoteAdmit = { worker: peer, abort: new AbortController(), gate, permit: undefined };
+    this.admits.set(id, admit);
+    gate.admit(request, admit.abort.signal).then(
+      (permit) => {
+        if (this.admits.get(id) !== admit) {
+          // Cancelled or its worker died while the permit was on its way: give it back.
+          gate.settle(permit, CANCELLED);
+          return;
+        }
+        admit.permit = permit;
+        this.send(peer, { type: 'gate-permit', id, probe: permit.probe });
+      },
+      () => this.admits.delete(id), // Aborted: nothing was granted.
+    );
+  }
+
+  private cancelAdmit(id: string): void {
+    const admit = this.admits.get(id);
+    if (!admit) return;
+    this.admits.delete(id);
+    if (admit.permit) admit.gate.settle(admit.permit, CANCELLED);
+    else admit.abort.abort();
+  }
+
+  /** Sends a placed sequence to the least loaded ready worker, or leaves it waiting for one. */
+  private assign(placed: Placed): void {
+    const ready = this.slots.filter((slot) => slot.ready);
+    if (ready.length === 0) {
+      placed.worker = undefined;
+      return;
+    }
+    const load = new Map(ready.map((slot) => [slot.id, 0]));
+    for (const other of this.placed.values()) {
+      if (other.worker !== undefined && load.has(other.worker))
+        load.set(other.worker, (load.get(other.worker) ?? 0) + 1);
+    }
+    const target = [...load.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+    if (target === undefined) return;
+    placed.worker = target;
+    this.send(target, {
+      type: 'spawn-sequence',
+      key: placed.key,
+      job: placed.job,
+      model: placed.model,
+      sequence: placed.sequence,
+    });
+    if (placed.started) this.send(target, { type: 'sequence-command', key: placed.key, command: 'start' });
+  }
+
+  private command(placed: Placed, message: SequenceMessage): void {
+    if (message.type !== 'start' && message.type !== 'stop-work') return;
+    if (message.type === 'start') placed.started = true;
+    if (placed.worker)
+      this.send(placed.worker, { type: 'sequence-command', key: placed.key, command: message.type });
+  }
+
+  private workerHung(peer: string): void {
+    const slot = this.slots.find((s) => s.id === peer);
+    if (!slot?.worker) return;
+    this.options.log.warn({ worker: peer, workerPid: slot.pid }, 'worker stopped answering heartbeats; killing it');
+    slot.worker.process.kill('SIGKILL');
+  }
+
+  private workerExited(worker: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slots.find((s) => s.worker === worker);
+    if (!slot || this.stopping) return;
+    slot.worker = undefined;
+    slot.ready = false;
+    this.options.log.warn(
+      { worker: slot.id, workerPid: slot.pid, code, signal },
+      'worker died; moving its sequences',
+    );
+    slot.pid = undefined;
+    // Its permits go back to the limiter: the requests they covered died with it.
+    for (const [id, admit] of this.admits) if (admit.worker === slot.id) this.cancelAdmit(id);
+    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed);
+    const lived = Date.now() - slot.startedAt;
+    slot.quickCrashes = lived < QUICK_CRASH_MS ? slot.quickCrashes + 1 : 0;
+    const delay =
+      slot.quickCrashes === 0
+        ? 0
+        : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_BASE_MS * 2 ** (slot.quickCrashes - 1));
+    slot.restarts += 1;
+    this.options.log.warn({ worker: slot.id, restarts: slot.restarts, delayMs: delay }, 'restarting worker');
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (!this.stopping) this.fork(slot);
+    }, delay);
+  }
+
+  private send(peer: string, message: ToWorker): void {
+    this.transport.send(peer, message).catch((error: unknown) => {
+      // The worker is gone: its exit event moves its sequences; nothing to do here.
+      this.options.log.debug({ worker: peer, type: message.type, err: error }, 'send to worker failed');
+    });
+  }
+}
+
+const CANCELLED: AttemptOutcome = { kind: 'cancelled', headers: {} };

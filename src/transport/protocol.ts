@@ -1,0 +1,95 @@
+/**
+ * The wire protocol between the daemon's primary and its worker processes: what
+ * the primary tells a worker (`ToWorker`) and what a worker tells the primary
+ * (`FromWorker`). Everything is plain data; errors travel as `{ code, message }`.
+ *
+ * A worker hosts sequence actors. The primary places them (`spawn-sequence`),
+ * drives them (`sequence-command`), receives their reports, and — because the
+ * limits must hold across every process — owns the providers' gates: a worker
+ * asks for each permit (`gate-admit`) and reports each outcome (`gate-settle`).
+ */
+import type { SequenceReport } from '../actors/sequence.js';
+import type { AdmitRequest, AttemptOutcome } from '../conversation/provider-gate.js';
+import type { ErrorData } from '../store/records.js';
+import type { Envelope } from './codec.js';
+
+/** Names one sequence actor across processes: `job/model/sequence`. */
+export type SequenceKey = string;
+
+/** What the primary sends to a worker. */
+export type ToWorker =
+  /** Create the sequence actor for (job, model, sequence); the worker reads the job from the store. */
+  | {
+      readonly type: 'spawn-sequence';
+      readonly key: SequenceKey;
+      readonly job: string;
+      readonly model: string;
+      readonly sequence: string;
+    }
+  /** Forward a command to a hosted sequence actor. */
+  | { readonly type: 'sequence-command'; readonly key: SequenceKey; readonly command: 'start' | 'stop-work' }
+  /** Stop and forget a hosted sequence actor (its job ended). */
+  | { readonly type: 'stop-sequence'; readonly key: SequenceKey }
+  /** The permit a `gate-admit` asked for. */
+  | { readonly type: 'gate-permit'; readonly id: string; readonly probe: boolean }
+  /** A `gate-admit` that cannot be served (e.g. unknown provider); the turn fails with this error. */
+  | { readonly type: 'gate-refused'; readonly id: string; readonly error: ErrorData };
+
+/** What a worker sends to the primary. */
+export type FromWorker =
+  /** Sent once the worker's store and actor system are up; the primary places sequences only on ready workers. */
+  | { readonly type: 'worker-ready'; readonly pid: number }
+  | { readonly type: 'sequence-report'; readonly key: SequenceKey; readonly report: SequenceReport }
+  /** A sequence could not be created or crashed too often; the primary halts its job. */
+  | { readonly type: 'sequence-failed'; readonly key: SequenceKey; readonly error: ErrorData }
+  | {
+      readonly type: 'gate-admit';
+      readonly id: string;
+      readonly job: string;
+      readonly provider: string;
+      readonly request: AdmitRequest;
+    }
+  /** The turn gave up waiting (aborted): forget the admit, or free the permit if it was granted. */
+  | { readonly type: 'gate-cancel'; readonly id: string }
+  | { readonly type: 'gate-settle'; readonly id: string; readonly outcome: AttemptOutcome };
+
+const TO_WORKER_TYPES: ReadonlySet<string> = new Set<ToWorker['type']>([
+  'spawn-sequence',
+  'sequence-command',
+  'stop-sequence',
+  'gate-permit',
+  'gate-refused',
+]);
+
+const FROM_WORKER_TYPES: ReadonlySet<string> = new Set<FromWorker['type']>([
+  'worker-ready',
+  'sequence-report',
+  'sequence-failed',
+  'gate-admit',
+  'gate-cancel',
+  'gate-settle',
+]);
+
+const hasString = (message: Envelope, field: string): boolean =>
+  typeof (message as unknown as Record<string, unknown>)[field] === 'string';
+
+/**
+ * True if `message` is one of `ToWorker`. Checks the type and the identifying
+ * fields; the peer is our own code, so this guards against corruption, not attack.
+ */
+export function isToWorker(message: Envelope): message is ToWorker {
+  if (!TO_WORKER_TYPES.has(message.type)) return false;
+  return message.type.startsWith('gate-') ? hasString(message, 'id') : hasString(message, 'key');
+}
+
+/** True if `message` is one of `FromWorker` (see `isToWorker`). */
+export function isFromWorker(message: Envelope): message is FromWorker {
+  if (!FROM_WORKER_TYPES.has(message.type)) return false;
+  if (message.type === 'worker-ready') return true;
+  return message.type.startsWith('gate-') ? hasString(message, 'id') : hasString(message, 'key');
+}
+
+/** The key of (job, model, sequence). */
+export function sequenceKey(job: string, model: string, sequence: string): SequenceKey {
+  return `${job}/${model}/${sequence}`;
+}
