@@ -17,7 +17,7 @@ import { parseEndpoint } from './endpoint.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import { Listeners } from './listeners.js';
 import { checkRoutingId } from './routing-id.js';
-import { SendQueue } from './send-queue.js';
+import { checkQueueBound, SendQueue } from './send-queue.js';
 import { sendFailure, TransportError } from './transport-error.js';
 
 /** Options of `DealerTransport.connect`. */
@@ -58,6 +58,7 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
   ): Promise<DealerTransport<Out, In>> {
     const parsed = parseEndpoint(endpoint, { role: 'connect', allowRemote: options.allowRemote ?? false });
     checkRoutingId(options.routingId);
+    checkQueueBound(options.maxQueuedMessages);
     const socket = new Dealer({
       routingId: options.routingId,
       sendTimeout: options.sendTimeoutMs ?? TRANSPORT_DEFAULTS.sendTimeoutMs,

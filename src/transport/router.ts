@@ -19,7 +19,7 @@ import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import { Listeners } from './listeners.js';
 import { PeerTable } from './peer-table.js';
 import { peerIdOf } from './routing-id.js';
-import { SendQueue } from './send-queue.js';
+import { checkQueueBound, SendQueue } from './send-queue.js';
 import { sendFailure, systemCodeOf, TransportError } from './transport-error.js';
 
 /** Options of `RouterTransport.bind`. */
@@ -48,7 +48,6 @@ type Frames = [routingId: Buffer, body: Buffer];
 /** A bound ROUTER socket speaking to many workers; see the module comment. */
 export class RouterTransport<Out extends Envelope, In extends Envelope> implements PrimaryEnd<Out, In> {
   private readonly queue: SendQueue<Frames>;
-  private readonly table: PeerTable;
   /** The routing id frame of every peer heard from, so that ids that are not text route back. */
   private readonly routingFrames = new Map<string, Buffer>();
   private readonly messageListeners = new Listeners<[peerId: string, message: In]>();
@@ -71,9 +70,12 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   ): Promise<RouterTransport<Out, In>> {
     const parsed = parseEndpoint(endpoint, { role: 'bind', allowRemote: options.allowRemote ?? false });
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? TRANSPORT_DEFAULTS.heartbeatIntervalMs;
-    if (!(heartbeatIntervalMs > 0))
+    if (!(heartbeatIntervalMs > 0)) {
       throw new RangeError(`heartbeatIntervalMs must be positive, got ${heartbeatIntervalMs}`);
+    }
+    // Every option is checked before the socket exists, so that a bad one cannot leak it.
     const table = new PeerTable(options.heartbeatMisses ?? TRANSPORT_DEFAULTS.heartbeatMisses);
+    checkQueueBound(options.maxQueuedMessages);
     const socket = new Router({
       mandatory: true,
       handover: true,
@@ -102,12 +104,11 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     private readonly socket: Router,
     /** The bound endpoint, with the port the system picked for `tcp://…:0`. */
     readonly endpoint: string,
-    table: PeerTable,
+    private readonly table: PeerTable,
     heartbeatIntervalMs: number,
     private readonly socketFile: IpcSocketFile | undefined,
     private readonly options: RouterOptions<In>,
   ) {
-    this.table = table;
     this.queue = new SendQueue<Frames>((frames) => this.socket.send(frames), options);
     this.heartbeat = setInterval(() => this.beat(), heartbeatIntervalMs);
     // The receive loop keeps the process alive while the socket is open; the timer need not.

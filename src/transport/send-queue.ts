@@ -17,6 +17,15 @@ interface Entry<F> {
   readonly reject: (error: unknown) => void;
 }
 
+/** The queue bound `options` ask for, or the default; throws a `RangeError` unless a positive integer. */
+export function checkQueueBound(maxQueuedMessages: number | undefined): number {
+  const bound = maxQueuedMessages ?? TRANSPORT_DEFAULTS.maxQueuedMessages;
+  if (!Number.isSafeInteger(bound) || bound < 1) {
+    throw new RangeError(`maxQueuedMessages must be a positive integer, got ${bound}`);
+  }
+  return bound;
+}
+
 /** Compact the backing array once this many handed-over slots sit before the head. */
 const COMPACT_AFTER_ENTRIES = 1_024;
 
@@ -35,10 +44,7 @@ export class SendQueue<F> {
     private readonly sendFrame: (frame: F) => Promise<void>,
     options: SendQueueOptions = {},
   ) {
-    this.maxQueuedMessages = options.maxQueuedMessages ?? TRANSPORT_DEFAULTS.maxQueuedMessages;
-    if (!Number.isSafeInteger(this.maxQueuedMessages) || this.maxQueuedMessages < 1) {
-      throw new RangeError(`maxQueuedMessages must be a positive integer, got ${this.maxQueuedMessages}`);
-    }
+    this.maxQueuedMessages = checkQueueBound(options.maxQueuedMessages);
   }
 
   /** Frames waiting to be handed over, not counting the one being handed over now. */

@@ -14,7 +14,7 @@ type FromWorker = { readonly type: 'echoed'; readonly n: number };
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/ping-worker.mjs', import.meta.url));
 const HEARTBEAT_INTERVAL_MS = 100;
-const HEARTBEAT_MISSES = 3;
+const HEARTBEAT_MISSES = 5;
 /** Generous: this bounds the wait, it does not assert the timing. */
 const LOSS_WAIT_MS = 15_000;
 

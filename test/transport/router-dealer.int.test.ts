@@ -293,7 +293,8 @@ describe('RouterTransport and DealerTransport', () => {
 
   it('keeps answering dealers alive and reports a closed one lost, once', async () => {
     const heartbeatIntervalMs = 50;
-    const router = await bindRouter('tcp://127.0.0.1:0', { heartbeatIntervalMs, heartbeatMisses: 3 });
+    // Six misses: a test machine busy with other suites may stall an event loop for a few intervals.
+    const router = await bindRouter('tcp://127.0.0.1:0', { heartbeatIntervalMs, heartbeatMisses: 6 });
     const lost: string[] = [];
     router.onPeerLost((peerId, reason) => lost.push(`${peerId}:${reason}`));
     const [, closing] = await connectEchoDealers(router, ['quiet', 'closing']);
@@ -361,5 +362,18 @@ describe('RouterTransport and DealerTransport', () => {
     await expect(DealerTransport.connect(router.endpoint, { routingId: '' })).rejects.toMatchObject({
       code: 'troupe:transport-bad-routing-id',
     });
+    // Bad options are refused before a socket exists (a leaked socket would keep vitest running).
+    await expect(RouterTransport.bind('tcp://127.0.0.1:0', { maxQueuedMessages: 0 })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(RouterTransport.bind('tcp://127.0.0.1:0', { heartbeatMisses: 0 })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(RouterTransport.bind('tcp://127.0.0.1:0', { heartbeatIntervalMs: 0 })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      DealerTransport.connect(router.endpoint, { routingId: 'w', maxQueuedMessages: -1 }),
+    ).rejects.toThrow(RangeError);
   });
 });
