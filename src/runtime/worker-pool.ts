@@ -43,6 +43,8 @@ export interface WorkerPoolOptions {
   readonly gates: GateRegistry;
   readonly log: Logger;
   readonly logLevel: string;
+  /** The workers' environment (API keys are read from it there). */
+  readonly env: NodeJS.ProcessEnv;
   /** Heartbeat interval, in ms. Default `WORKER_HEARTBEAT_INTERVAL_MS`. */
   readonly heartbeatIntervalMs?: number;
 }
@@ -211,6 +213,7 @@ export class WorkerPool {
 
   private fork(slot: Slot): void {
     const worker = cluster.fork({
+      ...this.options.env,
       [WORKER_ENV.id]: slot.id,
       [WORKER_ENV.endpoint]: this.endpoint,
       [WORKER_ENV.dataDir]: this.options.dataDir,
@@ -347,7 +350,10 @@ export class WorkerPool {
   private workerHung(peer: string): void {
     const slot = this.slots.find((s) => s.id === peer);
     if (!slot?.worker) return;
-    this.options.log.warn({ worker: peer, workerPid: slot.pid }, 'worker stopped answering heartbeats; killing it');
+    this.options.log.warn(
+      { worker: peer, workerPid: slot.pid },
+      'worker stopped answering heartbeats; killing it',
+    );
     slot.worker.process.kill('SIGKILL');
   }
 

@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/log/logger.js';
+import { systemClock } from '../src/resilience/clock.js';
+import { Engine } from '../src/runtime/engine.js';
+import { createJob } from '../src/runtime/jobs.js';
+import { startSimulator } from '../src/simulator/server.js';
+import type { Simulator } from '../src/simulator/server.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
+import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { expectContractHolds } from './helpers/contract.js';
+import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
+import { tempDir } from './helpers/temp.js';
+
+const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
+/** Short heartbeats so a hung worker is found quickly. */
+const HEARTBEAT_MS = 100;
+/** Longest wait for a condition in these tests, in ms. */
+const WAIT_LIMIT_MS = 20_000;
+
+async function waitFor(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('sequence actors in worker processes (real cluster workers, real ZeroMQ)', () => {
+  let sim: Simulator;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let store: LmdbCheckpointStore;
+  let engine: Engine | undefined;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ latencyMs: 50 });
+    dir = await tempDir();
+    store = await openLmdbStore(dir.path);
+  });
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+    await store.close();
+    await sim.close();
+    await dir.cleanup();
+  });
+
+  const start = async (): Promise<Engine> => {
+    engine = await Engine.start({
+      store,
+      log: silentLogger(),
+      clock: systemClock,
+      env,
+      workers: 2,
+      dataDir: dir.path,
+      heartbeatIntervalMs: HEARTBEAT_MS,
+    });
+    return engine;
+  };
+
+  it('keeps the contract with two workers: context exact and isolated, every turn once', async () => {
+    const suite = await simulatorSuite(sim, { models: 3, sequences: 4, prompts: 3, runs: 3 });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start();
+    expect((await running.runJob(job)).state).toBe('done');
+    expectContractHolds(suite, store.turnsOf(job.id), sim.records);
+    // Both workers did part of the work.
+    expect(Object.values(running.pool?.pids() ?? {}).filter((pid) => pid !== undefined)).toHaveLength(2);
+  });
+
+  it('a worker killed with SIGKILL mid-job is replaced; the job completes, only in-flight requests repeat', async () => {
+    sim.configure({ latencyMs: 100 });
+    const suite = await simulatorSuite(sim, { models: 2, sequences: 6, prompts: 4, runs: 2 });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start();
+    const outcome = running.runJob(job);
+    await waitFor('a third of the turns', () => sim.records.length >= 32);
+    const victim = running.pool?.pids()['worker-1'];
+    expect(victim).toBeDefined();
+    // Every request in flight anywhere is an upper bound on what the dead worker had in flight.
+    const inFlightAtKill = sim.inFlight;
+    process.kill(victim ?? 0, 'SIGKILL');
+    expect((await outcome).state).toBe('done');
+    expect(running.pool?.restarts).toBe(1);
+    expect(running.pool?.pids()['worker-1']).not.toBe(victim);
+    expectContractHolds(suite, store.turnsOf(job.id), sim.records, inFlightAtKill);
+  });
+
+  it('a hung worker (SIGSTOP) is detected by heartbeats and replaced; the job completes', async () => {
+    sim.configure({ latencyMs: 100 });
+    const suite = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 4, runs: 2 });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start();
+    const outcome = running.runJob(job);
+    await waitFor('some turns', () => sim.records.length >= 10);
+    const victim = running.pool?.pids()['worker-2'] ?? 0;
+    const inFlightAtStop = sim.inFlight;
+    process.kill(victim, 'SIGSTOP');
+    try {
+      await waitFor('the hung worker to be replaced', () => (running.pool?.restarts ?? 0) >= 1);
+      expect((await outcome).state).toBe('done');
+    } finally {
+      // Already SIGKILLed by the pool; a stopped process still receives SIGKILL. Make sure.
+      try {
+        process.kill(victim, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    expectContractHolds(suite, store.turnsOf(job.id), sim.records, inFlightAtStop);
+  });
+
+  it('with two workers, a provider limited to N concurrent requests never sees more than N', async () => {
+    const limit = 5;
+    const suite = await simulatorSuite(sim, {
+      models: 2,
+      sequences: 6,
+      prompts: 2,
+      runs: 2,
+      providerExtra: `    limits: { maxConcurrency: ${limit} }`,
+    });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start();
+    expect((await running.runJob(job)).state).toBe('done');
+    expect(sim.maxInFlight).toBeLessThanOrEqual(limit);
+    expect(sim.maxInFlight).toBe(limit);
+  });
+});
