@@ -7,7 +7,7 @@ import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
-import { expectContractHolds } from './helpers/contract.js';
+import { expectContractHolds, expectNoCommittedTurnRepeated } from './helpers/contract.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -76,13 +76,14 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await waitFor('a third of the turns', () => sim.records.length >= 32);
     const victim = running.pool?.pids()['worker-1'];
     expect(victim).toBeDefined();
-    // Every request in flight anywhere is an upper bound on what the dead worker had in flight.
-    const inFlightAtKill = sim.inFlight;
     process.kill(victim ?? 0, 'SIGKILL');
+    const committedAtKill = store.turnsOf(job.id);
     expect((await outcome).state).toBe('done');
     expect(running.pool?.restarts).toBe(1);
     expect(running.pool?.pids()['worker-1']).not.toBe(victim);
-    expectContractHolds(suite, store.turnsOf(job.id), sim.records, inFlightAtKill);
+    const turns = store.turnsOf(job.id);
+    expectNoCommittedTurnRepeated(suite, committedAtKill, turns, sim.records);
+    expectContractHolds(suite, turns, sim.records, turns.length - committedAtKill.length);
   });
 
   it('a hung worker (SIGSTOP) is detected by heartbeats and replaced; the job completes', async () => {
@@ -93,8 +94,8 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const outcome = running.runJob(job);
     await waitFor('some turns', () => sim.records.length >= 10);
     const victim = running.pool?.pids()['worker-2'] ?? 0;
-    const inFlightAtStop = sim.inFlight;
     process.kill(victim, 'SIGSTOP');
+    const committedAtStop = store.turnsOf(job.id);
     try {
       await waitFor('the hung worker to be replaced', () => (running.pool?.restarts ?? 0) >= 1);
       expect((await outcome).state).toBe('done');
@@ -106,7 +107,9 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
         // gone
       }
     }
-    expectContractHolds(suite, store.turnsOf(job.id), sim.records, inFlightAtStop);
+    const turns = store.turnsOf(job.id);
+    expectNoCommittedTurnRepeated(suite, committedAtStop, turns, sim.records);
+    expectContractHolds(suite, turns, sim.records, turns.length - committedAtStop.length);
   });
 
   it('with two workers, a provider limited to N concurrent requests never sees more than N', async () => {

@@ -3,7 +3,7 @@ import type { ChatMessage } from '../../src/providers/types.js';
 import type { RecordedRequest } from '../../src/simulator/server.js';
 import type { TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
-import { systemPromptOf } from '../../src/conversation/context.js';
+import { hashMessages, systemPromptOf } from '../../src/conversation/context.js';
 
 const conversationKey = (t: { model: string; sequence: string; run: number }): string =>
   `${t.model}/${t.sequence}/${t.run}`;
@@ -81,4 +81,43 @@ export function expectContractHolds(
   const answered = requests.filter((r) => r.status === 200).length;
   expect(answered).toBeGreaterThanOrEqual(turns.length);
   expect(answered - turns.length).toBeLessThanOrEqual(allowedExtraRequests);
+}
+
+/**
+ * Contract 3 across a crash: a turn committed before the crash is never requested
+ * again; a turn that was not may be requested at most once more (it was in flight).
+ * Requests are matched to turns by model and the hash of their messages, which is
+ * what each turn record stores (runs of a sequence share their first request).
+ */
+export function expectNoCommittedTurnRepeated(
+  suite: Suite,
+  committedBeforeCrash: readonly TurnRecord[],
+  allTurns: readonly TurnRecord[],
+  requests: readonly RecordedRequest[],
+): void {
+  const modelName = new Map(suite.models.map((m) => [m.id, m.model]));
+  const keyOf = (model: string, hash: string | null): string => `${model}|${hash ?? ''}`;
+  const tally = (turns: readonly TurnRecord[]): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const turn of turns) {
+      const key = keyOf(modelName.get(turn.model) ?? turn.model, turn.requestHash);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const total = tally(allTurns);
+  const before = tally(committedBeforeCrash);
+  const requested = new Map<string, number>();
+  for (const request of requests) {
+    const key = keyOf(request.model, hashMessages(request.messages));
+    requested.set(key, (requested.get(key) ?? 0) + 1);
+  }
+  for (const [key, turns] of total) {
+    const asked = requested.get(key) ?? 0;
+    const uncommitted = turns - (before.get(key) ?? 0);
+    expect(asked, `requests for ${key}`).toBeGreaterThanOrEqual(turns);
+    expect(asked, `requests for ${key}: only turns in flight at the crash may repeat`).toBeLessThanOrEqual(
+      turns + uncommitted,
+    );
+  }
 }

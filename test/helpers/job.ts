@@ -46,3 +46,50 @@ ${sequences.join('\n')}
   );
   return loaded.suite;
 }
+
+/** One provider of a `providersSuite`: its API on one simulator, its models and extra YAML. */
+export interface ProviderShape {
+  /** The provider's id in the suite; models are `<id>-m1`… on model names `<id>-model-1`…. */
+  readonly id: string;
+  readonly type: 'openai' | 'anthropic';
+  readonly sim: Simulator;
+  readonly models: number;
+  /** Extra YAML lines under the provider (limits, retry, breaker), indented by four spaces. */
+  readonly extra?: string;
+}
+
+/** A suite with several providers, each on its own simulator (so each is its own account). */
+export async function providersSuite(
+  providers: readonly ProviderShape[],
+  shape: { readonly sequences: number; readonly prompts: number; readonly runs: number },
+): Promise<Suite> {
+  const providerLines = providers.map((p) => {
+    const baseURL = p.type === 'openai' ? p.sim.openaiBaseURL : p.sim.anthropicBaseURL;
+    return `  ${p.id}:\n    type: ${p.type}\n    baseURL: "${baseURL}"\n    apiKeyEnv: ${TEST_KEY_ENV}\n${p.extra ?? ''}`;
+  });
+  const models = providers.flatMap((p) =>
+    Array.from(
+      { length: p.models },
+      (_, i) =>
+        `  - { id: ${p.id}-m${i + 1}, provider: ${p.id}, model: ${p.id}-model-${i + 1}, maxTokens: 100 }`,
+    ),
+  );
+  const sequences = Array.from(
+    { length: shape.sequences },
+    (_, s) =>
+      `  - id: s${s + 1}\n    prompts: [${Array.from({ length: shape.prompts }, (_, p) => `"s${s + 1} prompt ${p + 1}"`).join(', ')}]`,
+  );
+  const text = `name: generated
+runs: ${shape.runs}
+providers:
+${providerLines.join('\n')}
+models:
+${models.join('\n')}
+sequences:
+${sequences.join('\n')}
+`;
+  const loaded = await parseSuite(text, 'generated.yaml', () =>
+    Promise.reject(new Error('no sequences file')),
+  );
+  return loaded.suite;
+}
