@@ -48,7 +48,14 @@ export class WorkerCore {
   constructor(private readonly deps: WorkerCoreDeps) {
     this.system = startSystem();
     this.gates = new RemoteGates((message) => this.send(message));
-    this.unsubscribe = deps.transport.onMessage((message) => this.receive(message));
+    const unsubscribeMessages = deps.transport.onMessage((message) => this.receive(message));
+    const unsubscribeMalformed = deps.transport.onMalformed((reason) =>
+      deps.log.warn({ reason }, 'malformed frame from the primary; dropped'),
+    );
+    this.unsubscribe = () => {
+      unsubscribeMessages();
+      unsubscribeMalformed();
+    };
   }
 
   /** Tells the primary this worker can take sequences. */

@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/log/logger.js';
+import { systemClock } from '../src/resilience/clock.js';
+import { createJob } from '../src/runtime/jobs.js';
+import { WorkerCore } from '../src/runtime/worker-core.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
+import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { parseSuite } from '../src/suite/load.js';
+import { createInMemoryPair } from '../src/transport/in-memory.js';
+import { isFromWorker, isToWorker, sequenceKey } from '../src/transport/protocol.js';
+import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
+import { tempDir } from './helpers/temp.js';
+
+const SUITE = `name: core
+runs: 2
+providers:
+  sim: { type: simulated, latencyMs: 0 }
+models:
+  - { id: m, provider: sim, model: sim-model }
+sequences:
+  - { id: s, prompts: ["first", "second"] }
+`;
+
+/** Longest wait for a message in these tests, in ms. */
+const WAIT_LIMIT_MS = 5_000;
+
+describe('worker core over an in-memory transport', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let store: LmdbCheckpointStore;
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = await openLmdbStore(dir.path);
+  });
+  afterEach(async () => {
+    await store.close();
+    await dir.cleanup();
+  });
+
+  function harness() {
+    const pair = createInMemoryPair<ToWorker, FromWorker>({
+      isWorkerMessage: isToWorker,
+      isPrimaryMessage: isFromWorker,
+    });
+    const received: FromWorker[] = [];
+    const malformed: string[] = [];
+    pair.primary.onMessage((_peer, message) => {
+      received.push(message);
+      // The primary's side of the gates: grant every admit at once.
+      if (message.type === 'gate-admit')
+        void pair.primary.send('worker-1', { type: 'gate-permit', id: message.id, probe: false });
+    });
+    pair.primary.onMalformed((_peer, reason) => malformed.push(reason));
+    const core = new WorkerCore({
+      transport: pair.worker,
+      store,
+      env: {},
+      clock: systemClock,
+      log: silentLogger(),
+      maxSequenceRestarts: 2,
+    });
+    const waitFor = async (what: string, test: () => boolean): Promise<void> => {
+      const deadline = Date.now() + WAIT_LIMIT_MS;
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    return { pair, core, received, malformed, waitFor };
+  }
+
+  it('hosts a sequence: asks the primary for every permit, reports every turn, commits them to the store', async () => {
+    const { suite } = await parseSuite(SUITE, 'core.yaml', () => Promise.reject(new Error('none')));
+    const job = await createJob(store, suite, 'core.yaml');
+    const { pair, core, received, waitFor } = harness();
+    core.announceReady();
+    const key = sequenceKey(job.id, 'm', 's');
+    await pair.primary.send('worker-1', {
+      type: 'spawn-sequence',
+      key,
+      job: job.id,
+      model: 'm',
+      sequence: 's',
+    });
+    await pair.primary.send('worker-1', { type: 'sequence-command', key, command: 'start' });
+    await waitFor('the sequence to finish', () =>
+      received.some((m) => m.type === 'sequence-report' && m.report.type === 'sequence-finished'),
+    );
+    expect(received[0]).toEqual({ type: 'worker-ready', pid: process.pid });
+    expect(received.filter((m) => m.type === 'gate-admit')).toHaveLength(4);
+    expect(received.filter((m) => m.type === 'gate-settle')).toHaveLength(4);
+    const turns = store.turnsOf(job.id);
+    expect(turns.map((t) => [t.run, t.turn, t.status])).toEqual([
+      [1, 1, 'ok'],
+      [1, 2, 'ok'],
+      [2, 1, 'ok'],
+      [2, 2, 'ok'],
+    ]);
+    core.stop();
+  });
+
+  it('a sequence of an unknown job is reported failed, not a crash', async () => {
+    const { pair, core, received, waitFor } = harness();
+    await pair.primary.send('worker-1', {
+      type: 'spawn-sequence',
+      key: 'x/m/s',
+      job: 'x',
+      model: 'm',
+      sequence: 's',
+    });
+    await waitFor('the failure', () => received.some((m) => m.type === 'sequence-failed'));
+    expect(received.find((m) => m.type === 'sequence-failed')).toMatchObject({
+      key: 'x/m/s',
+      error: { code: 'troupe:cannot-start' },
+    });
+    core.stop();
+  });
+
+  it('a malformed frame is reported and dropped; the core keeps working', async () => {
+    const { pair, core, received, malformed, waitFor } = harness();
+    pair.worker.injectRaw(Buffer.from([0xc1, 0x00, 0xff]));
+    pair.primary.injectRaw(Buffer.from('not msgpack at all'));
+    await pair.primary.send('worker-1', {
+      type: 'spawn-sequence',
+      key: 'y/m/s',
+      job: 'y',
+      model: 'm',
+      sequence: 's',
+    });
+    await waitFor('an answer after the garbage', () => received.some((m) => m.type === 'sequence-failed'));
+    expect(malformed).toHaveLength(1);
+    core.stop();
+  });
+});
