@@ -77,6 +77,16 @@ interface RemoteAdmit {
   permit: Permit | undefined;
 }
 
+/**
+ * How long to wait before restarting a worker that has crashed quickly
+ * `quickCrashes` times in a row, in ms: at once after a worker that ran a while,
+ * then doubling, so a worker that keeps crashing is not restarted in a hot loop.
+ */
+export function restartDelayMs(quickCrashes: number): number {
+  if (quickCrashes <= 0) return 0;
+  return Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_BASE_MS * 2 ** (quickCrashes - 1));
+}
+
 /** Where the compiled worker entry is: beside this module, or in dist/ when running from the sources (tests). */
 export function workerEntryPath(): string {
   const here = fileURLToPath(import.meta.url);
