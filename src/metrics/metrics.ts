@@ -1,0 +1,66 @@
+/**
+ * What troupe measures, as calls the rest of the code makes. The Prometheus
+ * implementation lives beside this file; `noMetrics` is for processes and tests
+ * that export nothing. Every observation is made in the primary process — the
+ * workers report their attempts and commits to it — so no counter goes down when
+ * a worker restarts.
+ */
+
+/** How an attempt ended, as the `outcome` label shows it. */
+export type MetricOutcome = 'ok' | 'rate_limited' | 'server_error' | 'timeout' | 'client_error' | 'cancelled';
+
+/** A circuit breaker's state as a number: 0 closed, 1 half-open, 2 open. */
+export type BreakerStateValue = 0 | 1 | 2;
+
+/** The observations troupe makes. All labels are ids from the suite: never keys, prompts or answers. */
+export interface Metrics {
+  /** One request attempt finished (any outcome), with its latency and token usage. */
+  attempt(observation: {
+    readonly provider: string;
+    readonly model: string;
+    readonly outcome: MetricOutcome;
+    readonly latencySeconds: number;
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    /** Estimated cost in US dollars, when prices are configured. */
+    readonly costUsd?: number;
+  }): void;
+  /** Requests in flight to a provider now. */
+  setInFlight(provider: string, requests: number): void;
+  /** Requests waiting for a rate-limiter permit now. */
+  setPermitsWaiting(provider: string, requests: number): void;
+  /** A permit was granted after waiting this long. */
+  permitWait(provider: string, seconds: number): void;
+  /** A limit in force (configured, or learned from headers). `kind`: requests_per_minute, tokens_per_minute, concurrency. */
+  setLimit(provider: string, kind: 'requests_per_minute' | 'tokens_per_minute' | 'concurrency', value: number): void;
+  /** The provider's circuit breaker state. */
+  setBreakerState(provider: string, state: BreakerStateValue): void;
+  /** Turns recorded for a job's model, by status. */
+  turnsRecorded(job: string, model: string, status: 'ok' | 'failed' | 'skipped', count: number): void;
+  /** Every turn a job's model has, recorded or not. */
+  setTurnsTotal(job: string, model: string, turns: number): void;
+  /** A job's progress: fraction of turns recorded (0–1) and seconds to the end (NaN while unknown). */
+  setJobProgress(job: string, ratio: number, etaSeconds: number): void;
+  /** A job no longer runs in this process: its series go. */
+  forgetJob(job: string): void;
+  /** A worker process was restarted. */
+  workerRestarted(): void;
+  /** A checkpoint write (one transaction of turns) took this long. */
+  checkpointWrite(seconds: number): void;
+}
+
+/** Metrics that record nothing. */
+export const noMetrics: Metrics = {
+  attempt: () => undefined,
+  setInFlight: () => undefined,
+  setPermitsWaiting: () => undefined,
+  permitWait: () => undefined,
+  setLimit: () => undefined,
+  setBreakerState: () => undefined,
+  turnsRecorded: () => undefined,
+  setTurnsTotal: () => undefined,
+  setJobProgress: () => undefined,
+  forgetJob: () => undefined,
+  workerRestarted: () => undefined,
+  checkpointWrite: () => undefined,
+};
