@@ -233,6 +233,7 @@ function startTurn(
   const messages = run.context.requestFor(prompt);
   const requestHash = hashMessages(messages);
   const spec = {
+    modelId: deps.model.id,
     model: deps.model.model,
     messages,
     temperature: deps.model.temperature,

@@ -4,6 +4,8 @@ import type { FailureKind, Usage } from '../providers/types.js';
 export interface AdmitRequest {
   /** Fairness group: conversations of one (job, model) share a group. */
   readonly group: string;
+  /** The suite's id of the model asking (for metrics). */
+  readonly model: string;
   /** Higher goes first within a group: the conversation's remaining turns. */
   readonly priority: number;
   /** Tokens to reserve: the request's estimate plus its `maxTokens`. */
@@ -19,11 +21,19 @@ export interface Permit {
 
 /** How an attempt ended, as the gate's limiter and breaker need to know it. */
 export type AttemptOutcome =
-  | { readonly kind: 'ok'; readonly usage: Usage; readonly headers: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'ok';
+      readonly usage: Usage;
+      readonly headers: Readonly<Record<string, string>>;
+      /** From sending the request to its answer, in ms. */
+      readonly latencyMs?: number;
+    }
   | {
       readonly kind: FailureKind;
       readonly headers: Readonly<Record<string, string>>;
       readonly retryAfterMs?: number;
+      /** From sending the request to its failure, in ms (absent if it was never sent). */
+      readonly latencyMs?: number;
     };
 
 /**

@@ -21,6 +21,9 @@ export interface TurnExecutorDeps {
 
 /** One turn to execute: the whole request and where it stands for fairness. */
 export interface TurnSpec {
+  /** The suite's id of the model (labels, fairness). */
+  readonly modelId: string;
+  /** The provider's model name. */
   readonly model: string;
   readonly messages: readonly ChatMessage[];
   readonly temperature?: number;
@@ -59,7 +62,14 @@ export async function executeTurn(
   deps: TurnExecutorDeps,
   spec: TurnSpec,
   signal: AbortSignal,
+  /**
+   * Drain: when it aborts, a turn that has not sent its request gives up (cancelled)
+   * while one in flight is let finish. Default: never.
+   */
+  drain?: AbortSignal,
 ): Promise<TurnOutcome> {
+  // Waiting (for a permit, or a backoff) ends on either signal; a request in flight only on `signal`.
+  const waiting = drain ? AbortSignal.any([signal, drain]) : signal;
   const startedAt = deps.clock.now();
   const estimatedTokens = estimateRequestTokens(spec.messages, spec.maxTokens);
   // `sent` is what the record shows; `counted` is what the retry policy limits. They differ when
@@ -69,15 +79,15 @@ export async function executeTurn(
   // Bounded: every pass sends one request, and the retry policy ends the turn after maxAttempts
   // counted ones; uncounted ones happen only while the provider itself is paused or probed.
   for (;;) {
-    if (signal.aborted) return { status: 'cancelled' };
+    if (waiting.aborted) return { status: 'cancelled' };
     let permit;
     try {
       permit = await deps.gate.admit(
-        { group: spec.group, priority: spec.remainingTurns, estimatedTokens },
-        signal,
+        { group: spec.group, model: spec.modelId, priority: spec.remainingTurns, estimatedTokens },
+        waiting,
       );
     } catch (error) {
-      if (signal.aborted) return { status: 'cancelled' };
+      if (waiting.aborted) return { status: 'cancelled' };
       throw error;
     }
     sent += 1;
@@ -93,7 +103,12 @@ export async function executeTurn(
         signal,
       });
       const finishedAt = deps.clock.now();
-      deps.gate.settle(permit, { kind: 'ok', usage: result.usage, headers: result.headers });
+      deps.gate.settle(permit, {
+        kind: 'ok',
+        usage: result.usage,
+        headers: result.headers,
+        latencyMs: finishedAt - attemptStartedAt,
+      });
       return {
         status: 'ok',
         text: result.text,
@@ -106,7 +121,7 @@ export async function executeTurn(
     } catch (error) {
       failure = asProviderError(error, signal);
     }
-    deps.gate.settle(permit, outcomeOf(failure));
+    deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt));
     if (failure.kind === 'cancelled') return { status: 'cancelled' };
     const decision = decideRetry(
       { kind: failure.kind, retryAfterMs: failure.retryAfterMs, probe: permit.probe },
@@ -125,17 +140,17 @@ export async function executeTurn(
       };
     }
     try {
-      await deps.sleep(decision.delayMs, signal);
+      await deps.sleep(decision.delayMs, waiting);
     } catch {
       return { status: 'cancelled' };
     }
   }
 }
 
-function outcomeOf(failure: ProviderError): AttemptOutcome {
+function outcomeOf(failure: ProviderError, latencyMs: number): AttemptOutcome {
   return failure.retryAfterMs === undefined
-    ? { kind: failure.kind, headers: failure.headers }
-    : { kind: failure.kind, headers: failure.headers, retryAfterMs: failure.retryAfterMs };
+    ? { kind: failure.kind, headers: failure.headers, latencyMs }
+    : { kind: failure.kind, headers: failure.headers, retryAfterMs: failure.retryAfterMs, latencyMs };
 }
 
 function asProviderError(error: unknown, signal: AbortSignal): ProviderError {
