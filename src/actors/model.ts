@@ -37,10 +37,13 @@ export type ModelReport =
       readonly job: string;
       readonly model: string;
       readonly error: ErrorData;
-    };
+    }
+  /** After `drain`: none of this model's sequences has anything in flight. */
+  | { readonly type: 'model-drained'; readonly job: string; readonly model: string };
 
 /** Messages a model actor accepts: its own commands and its sequences' reports. */
-export type ModelMessage = { readonly type: 'start' } | { readonly type: 'stop-work' } | SequenceReport;
+export type ModelMessage =
+  { readonly type: 'start' } | { readonly type: 'stop-work' } | { readonly type: 'drain' } | SequenceReport;
 
 /** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
 export interface SequencePlacement {
@@ -75,6 +78,8 @@ interface ModelState {
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
   readonly unfinished: ReadonlySet<string>;
   readonly finishedReported: boolean;
+  /** While draining: the sequences that have not reported drained yet (undefined: not draining). */
+  readonly undrained: ReadonlySet<string> | undefined;
 }
 
 /** Spawns the model actor for one (job, model) under `parent`. */
@@ -89,6 +94,7 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
         sequences: new Map(),
         unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
         finishedReported: false,
+        undrained: undefined,
       }),
     },
   );
@@ -106,6 +112,15 @@ function handle(
     case 'stop-work':
       for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'stop-work' });
       return state;
+    case 'drain':
+      for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'drain' });
+      return reportIfDrained(deps, { ...state, undrained: new Set(state.sequences.keys()) });
+    case 'sequence-drained': {
+      if (!state.undrained) return state;
+      const undrained = new Set(state.undrained);
+      undrained.delete(message.sequence);
+      return reportIfDrained(deps, { ...state, undrained });
+    }
     case 'turns-recorded': {
       const counts = addTurns(state.counts, message.turns);
       dispatch(deps.replyTo, { type: 'model-progress', job: deps.job, model: deps.model.id, counts });
@@ -158,6 +173,12 @@ function placeSequences(deps: ModelDeps, state: ModelState, ctx: ActorContext<Mo
     dispatch(ref, { type: 'start' });
   }
   return { ...state, sequences };
+}
+
+function reportIfDrained(deps: ModelDeps, state: ModelState): ModelState {
+  if (!state.undrained || state.undrained.size > 0) return state;
+  dispatch(deps.replyTo, { type: 'model-drained', job: deps.job, model: deps.model.id });
+  return { ...state, undrained: undefined };
 }
 
 function finishIfDone(deps: ModelDeps, state: ModelState): ModelState {

@@ -24,7 +24,9 @@ import type { ActorContext, ActorRef, AnyActorRef, CrashHandler, SystemRef } fro
 export type SequenceReport =
   | { readonly type: 'turns-recorded'; readonly sequence: string; readonly turns: readonly TurnSummary[] }
   | { readonly type: 'sequence-finished'; readonly sequence: string }
-  | { readonly type: 'sequence-halted'; readonly sequence: string; readonly error: ErrorData };
+  | { readonly type: 'sequence-halted'; readonly sequence: string; readonly error: ErrorData }
+  /** After `drain`: nothing of this sequence is in flight or being committed any more. */
+  | { readonly type: 'sequence-drained'; readonly sequence: string };
 
 /** The part of a recorded turn that progress and summaries need. */
 export interface TurnSummary {
@@ -40,6 +42,8 @@ export interface TurnSummary {
 export type SequenceMessage =
   | { readonly type: 'start' }
   | { readonly type: 'stop-work' }
+  /** Start no new turn; let requests in flight finish and commit; then report `sequence-drained`. */
+  | { readonly type: 'drain' }
   | {
       readonly type: 'turn-ended';
       readonly epoch: number;
@@ -83,6 +87,10 @@ interface SequenceState {
   /** Aborts every request of this incarnation (stop-work, or replaced after a crash). */
   readonly abort: AbortController;
   readonly halted: boolean;
+  /** Aborted by `drain`: turns still waiting give up, requests in flight finish. */
+  readonly drain: AbortController;
+  readonly draining: boolean;
+  readonly drainedReported: boolean;
   readonly finishedReported: boolean;
 }
 
@@ -146,6 +154,9 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
     started: false,
     abort: unlimitedAbortController(),
     halted: false,
+    drain: unlimitedAbortController(),
+    draining: false,
+    drainedReported: false,
     finishedReported: false,
   };
 }
@@ -172,6 +183,9 @@ function handle(
     case 'stop-work':
       state.abort.abort();
       return { ...state, halted: true };
+    case 'drain':
+      state.drain.abort();
+      return reportIfDrained(deps, { ...state, draining: true });
     case 'turn-ended':
       if (message.epoch !== state.epoch || state.halted) return state;
       return onTurnEnded(deps, state, message.run, message.requestHash, message.outcome, ctx);
@@ -199,6 +213,7 @@ function advance(
   ctx: ActorContext<SequenceMessage>,
 ): SequenceState {
   if (state.halted || !state.started) return state;
+  if (state.draining) return reportIfDrained(deps, state);
   const prompts = deps.sequence.prompts;
   const runs = state.runs.map((run) => {
     if (run.phase !== 'waiting') return run;
@@ -216,6 +231,14 @@ function advance(
     return { ...next, finishedReported: true };
   }
   return next;
+}
+
+/** While draining: once no run has a request in flight or a write pending, says so (once). */
+function reportIfDrained(deps: SequenceDeps, state: SequenceState): SequenceState {
+  if (!state.draining || state.drainedReported) return state;
+  if (state.runs.some((run) => run.phase === 'requesting' || run.phase === 'committing')) return state;
+  dispatch(deps.replyTo, { type: 'sequence-drained', sequence: deps.sequence.id });
+  return { ...state, drainedReported: true };
 }
 
 /** A run's context holds only answered turns: if fewer answers than turns passed, one failed. */
@@ -242,7 +265,7 @@ function startTurn(
     remainingTurns: deps.sequence.prompts.length - run.nextTurn + 1,
   };
   const { epoch } = state;
-  executeTurn(deps.executor, spec, state.abort.signal).then(
+  executeTurn(deps.executor, spec, state.abort.signal, state.drain.signal).then(
     (outcome) => dispatch(ctx.self, { type: 'turn-ended', epoch, run: run.run, requestHash, outcome }),
     (error: unknown) =>
       dispatch(ctx.self, {
@@ -265,7 +288,8 @@ function onTurnEnded(
 ): SequenceState {
   const run = state.runs[runNumber - 1];
   if (run === undefined || run.phase !== 'requesting') return state;
-  if (outcome.status === 'cancelled') return withRun(state, { ...run, phase: 'waiting' });
+  if (outcome.status === 'cancelled')
+    return reportIfDrained(deps, withRun(state, { ...run, phase: 'waiting' }));
   const prompt = promptAt(deps, run.nextTurn);
   const base = {
     job: deps.job,

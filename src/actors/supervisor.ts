@@ -55,6 +55,8 @@ export type SupervisorMessage =
   | { readonly type: 'run-job'; readonly job: JobRecord; readonly watcher?: ActorRef<JobEvent> }
   | { readonly type: 'cancel-job'; readonly job: string }
   | { readonly type: 'stop-all-work' }
+  /** Start no new turn anywhere; reply once nothing is in flight (see the sequence actor's `drain`). */
+  | { readonly type: 'drain-all'; readonly replyTo: ActorRef<{ readonly type: 'drained' }> }
   | { readonly type: 'get-status'; readonly replyTo: ActorRef<StatusSnapshot> }
   | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
   | ModelReport;
@@ -94,6 +96,10 @@ interface JobEntry {
 
 interface SupervisorState {
   readonly jobs: ReadonlyMap<string, JobEntry>;
+  /** While draining: who waits, and the `job/model` pairs not drained yet. */
+  readonly drain:
+    | { readonly replyTo: ActorRef<{ readonly type: 'drained' }>; readonly pending: ReadonlySet<string> }
+    | undefined;
 }
 
 /** Spawns the supervisor under the actor system's root. */
@@ -103,7 +109,7 @@ export function spawnSupervisor(system: SystemRef, deps: SupervisorDeps): ActorR
     'supervisor',
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
-      initialState: () => ({ jobs: new Map() }),
+      initialState: () => ({ jobs: new Map(), drain: undefined }),
     },
   );
 }
@@ -123,6 +129,23 @@ function handle(
       let next = state;
       for (const job of state.jobs.keys()) next = endJob(deps, next, job, { state: 'interrupted' }, ctx);
       return next;
+    }
+    case 'drain-all': {
+      const pending = new Set<string>();
+      for (const entry of state.jobs.values()) {
+        if (entry.state !== 'running') continue;
+        for (const [model, m] of entry.models) {
+          dispatch(m.ref, { type: 'drain' });
+          pending.add(`${entry.record.id}/${model}`);
+        }
+      }
+      return replyIfDrained({ ...state, drain: { replyTo: message.replyTo, pending } });
+    }
+    case 'model-drained': {
+      if (!state.drain) return state;
+      const pending = new Set(state.drain.pending);
+      pending.delete(`${message.job}/${message.model}`);
+      return replyIfDrained({ ...state, drain: { ...state.drain, pending } });
     }
     case 'get-status':
       dispatch(message.replyTo, snapshot(deps, state));
@@ -156,6 +179,12 @@ function handle(
       throw new Error(`supervisor: unknown message ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+function replyIfDrained(state: SupervisorState): SupervisorState {
+  if (!state.drain || state.drain.pending.size > 0) return state;
+  dispatch(state.drain.replyTo, { type: 'drained' });
+  return { ...state, drain: undefined };
 }
 
 function runJob(
@@ -317,5 +346,5 @@ function updateModel(
 function withJob(state: SupervisorState, entry: JobEntry): SupervisorState {
   const jobs = new Map(state.jobs);
   jobs.set(entry.record.id, entry);
-  return { jobs };
+  return { ...state, jobs };
 }

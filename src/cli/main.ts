@@ -12,6 +12,7 @@ import { runResults } from './commands/results.js';
 import { runRun } from './commands/run.js';
 import { runSimulate } from './commands/simulate.js';
 import { runValidate } from './commands/validate.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 
 /** Default directory of the store, relative to the working directory. */
 const DEFAULT_DATA_DIR = '.troupe';
@@ -76,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
             dataDir: args['data-dir'],
             logLevel: args['log-level'],
             workers: args.workers,
+            graceMs: DEFAULT_SHUTDOWN_GRACE_MS,
           },
           { stdout: process.stdout, env: process.env },
         );

@@ -143,6 +143,23 @@ export class Engine {
     );
   }
 
+  /**
+   * Starts no new turn anywhere and waits until the requests in flight have
+   * finished and been committed: true when drained, false after `graceMs`.
+   */
+  async drain(graceMs: number): Promise<boolean> {
+    try {
+      await query<SupervisorMessage, { type: 'drained' }>(
+        this.supervisor,
+        (replyTo) => ({ type: 'drain-all', replyTo }),
+        graceMs,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Stops issuing turns everywhere (shutdown); in-flight requests are aborted. */
   stopWork(): void {
     dispatch(this.supervisor, { type: 'stop-all-work' });

@@ -351,7 +351,7 @@ export class WorkerPool {
   }
 
   private command(placed: Placed, message: SequenceMessage): void {
-    if (message.type !== 'start' && message.type !== 'stop-work') return;
+    if (message.type !== 'start' && message.type !== 'stop-work' && message.type !== 'drain') return;
     if (message.type === 'start') placed.started = true;
     if (placed.worker)
       this.send(placed.worker, { type: 'sequence-command', key: placed.key, command: message.type });

@@ -27,7 +27,11 @@ export type ToWorker =
       readonly sequence: string;
     }
   /** Forward a command to a hosted sequence actor. */
-  | { readonly type: 'sequence-command'; readonly key: SequenceKey; readonly command: 'start' | 'stop-work' }
+  | {
+      readonly type: 'sequence-command';
+      readonly key: SequenceKey;
+      readonly command: 'start' | 'stop-work' | 'drain';
+    }
   /** Stop and forget a hosted sequence actor (its job ended). */
   | { readonly type: 'stop-sequence'; readonly key: SequenceKey }
   /** The permit a `gate-admit` asked for. */

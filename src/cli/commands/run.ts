@@ -5,6 +5,7 @@ import { createLogger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
 import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
 import { Engine } from '../../runtime/engine.js';
+import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly logLevel: string;
   /** Worker processes for the conversations; 0 keeps everything in this process. */
   readonly workers: number;
+  /** After Ctrl-C, how long requests in flight may take to finish, in ms. */
+  readonly graceMs: number;
 }
 
 /** Where `troupe run` writes and what it reads. */
@@ -140,12 +143,16 @@ async function driveJob(
     },
     io.stdout.isTTY ? PROGRESS_POLL_TTY_MS : PROGRESS_POLL_PLAIN_MS,
   );
-  const interrupt = (): void => {
-    // Stop issuing turns; what was committed stays, and --resume continues from there.
-    engine.stopWork();
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  // Ctrl-C: finish what is in flight, then stop; what was committed stays, and --resume continues.
+  const removeHandlers = handleStopSignals(engine, options.graceMs, (event, graceMs) => {
+    const lines = {
+      draining: `stopping: letting requests in flight finish (up to ${Math.round(graceMs / 1000)} s; Ctrl-C again to stop now)`,
+      drained: 'stopping: requests in flight finished',
+      'grace-expired': 'stopping: grace period over; abandoning requests still in flight',
+      forced: 'stopping now',
+    };
+    io.stdout.write(`\n${lines[event]}\n`);
+  });
   try {
     const outcome = await engine.runJob(job);
     const final = (await engine.status()).jobs.find((j) => j.job === job.id);
@@ -153,8 +160,7 @@ async function driveJob(
     return outcome;
   } finally {
     clearInterval(poll);
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    removeHandlers();
     await engine.close();
     log.flush();
   }
