@@ -6,6 +6,7 @@
  * progress, and marks a job done in the store once every turn is recorded.
  */
 import { RateEstimator } from '../progress/rate.js';
+import type { ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import type { Logger } from '../log/logger.js';
@@ -35,6 +36,8 @@ export interface ModelStatus {
   readonly turnsPerSecond: number;
   /** Seconds to the last turn at that rate; undefined while unknown. */
   readonly etaSeconds: number | undefined;
+  /** How the model's provider stands (filled in by the engine, which owns the gates). */
+  readonly providerStatus?: ProviderStatus;
 }
 
 /** Progress of one job. */

@@ -1,4 +1,5 @@
 import type { JobStatus, ModelStatus } from '../actors/supervisor.js';
+import { describeProviderStatus } from '../runtime/provider-status.js';
 
 /** Width of the bar in characters. */
 const BAR_WIDTH = 28;
@@ -77,7 +78,12 @@ export function formatModelLine(model: ModelStatus, width: number, withBar: bool
   const problems = failed + skipped > 0 ? `  failed ${failed} skipped ${skipped}` : '';
   const rate = `${model.turnsPerSecond.toFixed(1)} turns/s`;
   const eta = done >= total ? 'done' : `ETA ${formatDuration(model.etaSeconds)}`;
-  return `${model.model.padEnd(width)}${bar} ${String(done).padStart(String(total).length)}/${total}${problems}  ${rate}  ${eta}`;
+  // A provider that is not taking requests is why a bar stalls: say so on its line.
+  const provider =
+    model.providerStatus && model.providerStatus.state !== 'ok' && done < total
+      ? `  [${model.provider}: ${describeProviderStatus(model.providerStatus)}]`
+      : '';
+  return `${model.model.padEnd(width)}${bar} ${String(done).padStart(String(total).length)}/${total}${problems}  ${rate}  ${eta}${provider}`;
 }
 
 /** `[#####.....]` for `done` of `total`, `width` characters inside the brackets. */

@@ -9,6 +9,8 @@ import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
 import { localPlacement } from './local-placement.js';
 import { WorkerPool } from './worker-pool.js';
+import { providerStatus } from './provider-status.js';
+import type { ProviderStatus } from './provider-status.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 
 /** How long a status query may take before it is reported as unanswered, in ms. */
@@ -46,6 +48,8 @@ export class Engine {
   private readonly system: SystemRef;
   private readonly supervisor: ActorRef<SupervisorMessage>;
   private readonly gates: GateRegistry;
+  /** Jobs started here, by id (their suites name their providers). */
+  private readonly jobs = new Map<string, JobRecord>();
 
   private constructor(
     private readonly options: EngineOptions,
@@ -114,6 +118,7 @@ export class Engine {
 
   /** Starts (or resumes) a stored job; resolves with how it ended. */
   runJob(job: JobRecord): Promise<JobOutcome> {
+    this.jobs.set(job.id, job);
     return new Promise((resolve) => {
       const watcher: ActorRef<JobEvent> = spawnStatelessActor<JobEvent>(
         this.system,
@@ -134,13 +139,34 @@ export class Engine {
     dispatch(this.supervisor, { type: 'cancel-job', job: jobId });
   }
 
-  /** Progress of every job this engine runs. */
-  status(): Promise<StatusSnapshot> {
-    return query<SupervisorMessage, StatusSnapshot>(
+  /** Progress of every job this engine runs, with the state of each model's provider. */
+  async status(): Promise<StatusSnapshot> {
+    const snapshot = await query<SupervisorMessage, StatusSnapshot>(
       this.supervisor,
       (replyTo) => ({ type: 'get-status', replyTo }),
       STATUS_QUERY_TIMEOUT_MS,
     );
+    const byAccount = new Map<string, Promise<ProviderStatus>>();
+    const jobs = await Promise.all(
+      snapshot.jobs.map(async (job) => {
+        const record = this.jobs.get(job.job);
+        if (!record) return job;
+        const models = await Promise.all(
+          job.models.map(async (model) => {
+            const account = this.gates.existingAccount(record, model.provider);
+            if (!account) return model;
+            let status = byAccount.get(account.key);
+            if (!status) {
+              status = providerStatus(account);
+              byAccount.set(account.key, status);
+            }
+            return { ...model, providerStatus: await status };
+          }),
+        );
+        return { ...job, models };
+      }),
+    );
+    return { jobs };
   }
 
   /**

@@ -77,6 +77,12 @@ export class GateRegistry {
     return account;
   }
 
+  /** The account of `providerId` as `job`'s suite defines it, if it was created. */
+  existingAccount(job: JobRecord, providerId: string): ProviderAccount | undefined {
+    const config = job.suite.providers[providerId];
+    return config ? this.accounts.get(accountKeyOf(providerId, config)) : undefined;
+  }
+
   /** Every account created so far. */
   all(): readonly ProviderAccount[] {
     return [...this.accounts.values()];

@@ -1,0 +1,77 @@
+import type { CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import { query } from '../actors/nact.js';
+import type { RateLimiterMessage } from '../actors/rate-limiter.js';
+import type { BreakerStatus } from '../resilience/circuit-breaker.js';
+import type { LimiterSnapshot } from '../resilience/rate-limiter.js';
+import type { ProviderAccount } from './gate-registry.js';
+
+/** How long a provider's actors may take to report their state, in ms. */
+export const PROVIDER_STATUS_TIMEOUT_MS = 1_000;
+
+/** Whether a provider is taking requests now, and if not, why and until when. */
+export interface ProviderStatus {
+  readonly state:
+    'ok' | 'rate-limited' | 'quota-exhausted' | 'circuit-open' | 'circuit-half-open' | 'unknown';
+  /** When the pause or the cool-down ends, ISO 8601 (if known). */
+  readonly until?: string;
+  readonly inFlight?: number;
+  readonly waiting?: number;
+}
+
+/** Asks a provider account's limiter and breaker how the provider stands. */
+export async function providerStatus(account: ProviderAccount): Promise<ProviderStatus> {
+  let breaker: BreakerStatus;
+  let limiter: LimiterSnapshot;
+  try {
+    [breaker, limiter] = await Promise.all([
+      query<CircuitBreakerMessage, BreakerStatus>(
+        account.breaker,
+        (replyTo) => ({ type: 'get-snapshot', replyTo }),
+        PROVIDER_STATUS_TIMEOUT_MS,
+      ),
+      query<RateLimiterMessage, LimiterSnapshot>(
+        account.limiter,
+        (replyTo) => ({ type: 'get-snapshot', replyTo }),
+        PROVIDER_STATUS_TIMEOUT_MS,
+      ),
+    ]);
+  } catch {
+    return { state: 'unknown' };
+  }
+  const counts = { inFlight: limiter.inFlight, waiting: limiter.waiting };
+  const iso = (ms: number | undefined): string | undefined =>
+    ms === undefined ? undefined : new Date(ms).toISOString();
+  if (breaker.state === 'open') return { state: 'circuit-open', until: iso(breaker.nextProbeAt), ...counts };
+  if (breaker.state === 'half-open') return { state: 'circuit-half-open', ...counts };
+  if (limiter.pause) {
+    return {
+      state: limiter.pause.reason === 'quota' ? 'quota-exhausted' : 'rate-limited',
+      until: iso(limiter.pause.until),
+      ...counts,
+    };
+  }
+  return { state: 'ok', ...counts };
+}
+
+/** A provider's state as a few words for a terminal: `ok`, `rate limited until 12:00:05`, … */
+export function describeProviderStatus(status: ProviderStatus): string {
+  const until = status.until ? ` until ${status.until.slice(11, 19)}` : '';
+  switch (status.state) {
+    case 'ok':
+      return 'ok';
+    case 'rate-limited':
+      return `rate limited${until}`;
+    case 'quota-exhausted':
+      return `paused: quota exhausted${until}`;
+    case 'circuit-open':
+      return `circuit open${until}`;
+    case 'circuit-half-open':
+      return 'circuit half-open (probing)';
+    case 'unknown':
+      return 'unknown';
+    default: {
+      const unknown: never = status.state;
+      return String(unknown);
+    }
+  }
+}
