@@ -32,7 +32,11 @@ export interface Metrics {
   /** A permit was granted after waiting this long. */
   permitWait(provider: string, seconds: number): void;
   /** A limit in force (configured, or learned from headers). `kind`: requests_per_minute, tokens_per_minute, concurrency. */
-  setLimit(provider: string, kind: 'requests_per_minute' | 'tokens_per_minute' | 'concurrency', value: number): void;
+  setLimit(
+    provider: string,
+    kind: 'requests_per_minute' | 'tokens_per_minute' | 'concurrency',
+    value: number,
+  ): void;
   /** The provider's circuit breaker state. */
   setBreakerState(provider: string, state: BreakerStateValue): void;
   /** Turns recorded for a job's model, by status. */
