@@ -12,6 +12,11 @@ import { runResults } from './commands/results.js';
 import { runRun } from './commands/run.js';
 import { runSimulate } from './commands/simulate.js';
 import { runValidate } from './commands/validate.js';
+import { runCancel } from './commands/cancel.js';
+import { runDaemon } from './commands/daemon.js';
+import { runJobs } from './commands/jobs.js';
+import { runStatus } from './commands/status.js';
+import { runSubmit } from './commands/submit.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 
 /** Default directory of the store, relative to the working directory. */
@@ -40,9 +45,9 @@ async function main(argv: string[]): Promise<number> {
     })
     .option('log-level', {
       type: 'string',
-      default: 'warn',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-      describe: 'Lowest level of the JSON log lines written to stderr',
+      describe:
+        'Lowest level of the JSON log lines written to stderr (default: info for the daemon, warn otherwise)',
     })
     .command(
       'run [suite]',
@@ -75,12 +80,84 @@ async function main(argv: string[]): Promise<number> {
             suite: args.suite,
             resume: args.resume,
             dataDir: args['data-dir'],
-            logLevel: args['log-level'],
+            logLevel: args['log-level'] ?? 'warn',
             workers: args.workers,
             graceMs: DEFAULT_SHUTDOWN_GRACE_MS,
           },
           { stdout: process.stdout, env: process.env },
         );
+      },
+    )
+    .command(
+      'daemon',
+      'Run the headless daemon: resumes unfinished jobs, takes new ones from `troupe submit`',
+      (y) =>
+        y
+          .option('workers', {
+            type: 'number',
+            default: availableParallelism(),
+            describe: 'Worker processes for the conversations (0: all in this process)',
+          })
+          .option('grace-ms', {
+            type: 'number',
+            default: DEFAULT_SHUTDOWN_GRACE_MS,
+            describe: 'After SIGTERM/SIGINT, how long requests in flight may take to finish',
+          })
+          .check((args) => {
+            if (!Number.isInteger(args.workers) || args.workers < 0) {
+              throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
+            }
+            if (!Number.isFinite(args['grace-ms']) || args['grace-ms'] < 0) {
+              throw new Error(
+                `--grace-ms: expected a number of milliseconds ≥ 0, found ${String(args['grace-ms'])}`,
+              );
+            }
+            return true;
+          }),
+      async (args) => {
+        await runDaemon({
+          dataDir: args['data-dir'],
+          workers: args.workers,
+          graceMs: args['grace-ms'],
+          logLevel: args['log-level'] ?? 'info',
+          version: packageVersion(),
+        });
+      },
+    )
+    .command(
+      'submit <suite>',
+      'Hand a suite to the running daemon; prints the job id',
+      (y) =>
+        y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
+      async (args) => {
+        await runSubmit({ suite: args.suite, dataDir: args['data-dir'] }, stdoutLine);
+      },
+    )
+    .command(
+      'jobs',
+      "List the daemon's jobs",
+      (y) => y,
+      async (args) => {
+        await runJobs({ dataDir: args['data-dir'] }, stdoutLine);
+      },
+    )
+    .command(
+      'status [job]',
+      'Progress per model: done/failed/total, rate, ETA, provider state',
+      (y) =>
+        y
+          .positional('job', { type: 'string', describe: 'Job id (default: every job)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      async (args) => {
+        await runStatus({ dataDir: args['data-dir'], job: args.job, json: args.json }, stdoutLine);
+      },
+    )
+    .command(
+      'cancel <job>',
+      'Cancel a running job (its finished turns stay readable)',
+      (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'Job id' }),
+      async (args) => {
+        await runCancel({ dataDir: args['data-dir'], job: args.job }, stdoutLine);
       },
     )
     .command(

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('disconnect', shutdown);
   core.announceReady();
-  log.info({ pid: process.pid }, 'worker ready');
+  log.info('worker ready');
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,61 @@
+import type { JobStatus } from '../../actors/supervisor.js';
+import { callDaemon } from '../../daemon/control-client.js';
+import { renderTable } from '../../results/text-table.js';
+import { describeProviderStatus } from '../../runtime/provider-status.js';
+import { formatDuration } from '../progress-display.js';
+
+/** Options of `troupe status`. */
+export interface StatusOptions {
+  readonly dataDir: string;
+  /** One job; default every job. */
+  readonly job?: string;
+  /** Print the status as JSON instead of a table. */
+  readonly json: boolean;
+}
+
+/**
+ * `troupe status [job]`: per job and model, turns done/failed/total, rate, ETA
+ * and the provider's state ("rate limited", "circuit open", …).
+ */
+export async function runStatus(options: StatusOptions, out: (line: string) => void): Promise<void> {
+  const answer = await callDaemon(options.dataDir, { type: 'status', job: options.job });
+  if (answer.type !== 'status') throw new Error(`unexpected answer ${answer.type}`);
+  if (options.json) {
+    out(JSON.stringify(answer.jobs, null, 2));
+    return;
+  }
+  if (answer.jobs.length === 0) out('no jobs yet');
+  for (const job of answer.jobs) {
+    out(`job ${job.job}  suite ${job.suite}  ${job.state}`);
+    for (const line of renderTable(COLUMNS, job.models.map(row))) out(`  ${line}`);
+  }
+}
+
+const COLUMNS = [
+  { header: 'MODEL' },
+  { header: 'DONE', align: 'right' as const },
+  { header: 'FAILED', align: 'right' as const },
+  { header: 'SKIPPED', align: 'right' as const },
+  { header: 'TOTAL', align: 'right' as const },
+  { header: 'TURNS/S', align: 'right' as const },
+  { header: 'ETA', align: 'right' as const },
+  { header: 'PROVIDER' },
+];
+
+function row(model: JobStatus['models'][number]): string[] {
+  const { ok, failed, skipped, total } = model.counts;
+  const done = ok + failed + skipped;
+  const provider = model.providerStatus
+    ? `${model.provider}: ${describeProviderStatus(model.providerStatus)}`
+    : model.provider;
+  return [
+    model.model,
+    String(done),
+    String(failed),
+    String(skipped),
+    String(total),
+    model.turnsPerSecond.toFixed(1),
+    done >= total ? 'done' : formatDuration(model.etaSeconds),
+    provider,
+  ];
+}

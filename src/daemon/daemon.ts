@@ -1,0 +1,226 @@
+import type { JobOutcome, JobStatus } from '../actors/supervisor.js';
+import { InputError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { systemClock } from '../resilience/clock.js';
+import { Engine } from '../runtime/engine.js';
+import { createJob } from '../runtime/jobs.js';
+import { handleStopSignals } from '../runtime/shutdown.js';
+import { openLmdbStore } from '../store/lmdb-store.js';
+import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
+import type { JobRecord } from '../store/records.js';
+import { resolveApiKeys } from '../suite/api-keys.js';
+import { countTurns } from '../suite/summary.js';
+import type { ControlRequest, ControlResponse, JobSummary } from './control-protocol.js';
+import { ControlServer } from './control-server.js';
+import { acquireDaemonLock } from './daemon-lock.js';
+
+/** Options of `troupe daemon`. */
+export interface DaemonOptions {
+  readonly dataDir: string;
+  /** Worker processes for the conversations; 0 keeps everything in the daemon's process. */
+  readonly workers: number;
+  /** After SIGTERM/SIGINT, how long requests in flight may take to finish, in ms. */
+  readonly graceMs: number;
+  readonly log: Logger;
+  readonly logLevel: string;
+  /** Where API keys are read from. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly version: string;
+}
+
+/**
+ * The headless daemon: owns the data directory (one daemon per directory), runs
+ * every unfinished job it finds there, takes new jobs and commands from the CLI
+ * over its control socket, and stops gracefully on SIGTERM/SIGINT.
+ */
+export class Daemon {
+  private readonly running = new Map<string, Promise<JobOutcome>>();
+  private stopped: Promise<void>;
+  private resolveStopped: () => void = () => undefined;
+  private removeSignalHandlers: () => void = () => undefined;
+  private control: ControlServer | undefined;
+
+  private constructor(
+    private readonly options: DaemonOptions,
+    private readonly store: LmdbCheckpointStore,
+    private readonly engine: Engine,
+    private readonly releaseLock: () => Promise<void>,
+  ) {
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+  }
+
+  /**
+   * Opens the store (a corrupt, newer or unreadable one is refused untouched),
+   * takes the directory's daemon lock, starts the engine and the control socket,
+   * and resumes every unfinished job.
+   */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const store = await openLmdbStore(options.dataDir);
+    let lock;
+    try {
+      lock = await acquireDaemonLock(options.dataDir, options.version);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const engine = await Engine.start({
+      store,
+      log: options.log,
+      clock: systemClock,
+      env: options.env,
+      workers: options.workers,
+      dataDir: options.dataDir,
+      logLevel: options.logLevel,
+    });
+    const daemon = new Daemon(options, store, engine, lock.release);
+    daemon.control = await ControlServer.start(
+      options.dataDir,
+      (request) => daemon.handle(request),
+      options.log,
+    );
+    await lock.publish(daemon.control.endpoint);
+    daemon.removeSignalHandlers = handleStopSignals(
+      engine,
+      options.graceMs,
+      (event, graceMs) => options.log.info({ event, graceMs }, 'shutdown'),
+      () => void daemon.close(),
+    );
+    const unfinished = store.listJobs().filter((job) => job.state === 'running');
+    for (const job of unfinished) daemon.run(job);
+    options.log.info(
+      {
+        pid: process.pid,
+        dataDir: options.dataDir,
+        control: daemon.control.endpoint,
+        resumedJobs: unfinished.length,
+      },
+      'daemon started',
+    );
+    return daemon;
+  }
+
+  /** Resolves once the daemon has shut down (after a stop signal). */
+  whenStopped(): Promise<void> {
+    return this.stopped;
+  }
+
+  private run(job: JobRecord): void {
+    const outcome = this.engine.runJob(job);
+    this.running.set(job.id, outcome);
+    void outcome.then((result) => {
+      this.running.delete(job.id);
+      if (result.state === 'halted')
+        this.options.log.error({ job: job.id, error: result.error }, 'job halted');
+    });
+  }
+
+  private async handle(request: ControlRequest): Promise<ControlResponse> {
+    const { requestId } = request;
+    try {
+      switch (request.type) {
+        case 'ping':
+          return { type: 'pong', requestId, pid: process.pid, version: this.options.version };
+        case 'submit': {
+          // The daemon's environment is where the keys must be: checked before the job exists.
+          resolveApiKeys(request.suite, this.options.env, request.suitePath);
+          const job = await createJob(this.store, request.suite, request.suitePath);
+          this.run(job);
+          this.options.log.info({ job: job.id, suite: job.suite.name }, 'job submitted');
+          return { type: 'submitted', requestId, job: job.id };
+        }
+        case 'jobs':
+          return { type: 'job-list', requestId, jobs: this.store.listJobs().map((job) => this.summary(job)) };
+        case 'status':
+          return { type: 'status', requestId, jobs: await this.status(request.job) };
+        case 'cancel': {
+          const job = this.knownJob(request.job);
+          if (!this.running.has(job.id))
+            throw new InputError(`job ${job.id} is not running (it is ${job.state})`);
+          const outcome = this.running.get(job.id);
+          this.engine.cancelJob(job.id);
+          await outcome;
+          return { type: 'cancelled', requestId, job: job.id };
+        }
+        default: {
+          const unknown: never = request;
+          throw new Error(`unknown request ${JSON.stringify(unknown)}`);
+        }
+      }
+    } catch (error) {
+      const badInput = error instanceof InputError;
+      return {
+        type: 'error',
+        requestId,
+        error: {
+          code: badInput ? 'troupe:bad-input' : 'troupe:internal',
+          message: error instanceof Error ? error.message : String(error),
+        },
+        badInput,
+      };
+    }
+  }
+
+  private knownJob(id: string): JobRecord {
+    const job = this.store.getJob(id);
+    if (!job) {
+      const latest = this.store
+        .listJobs()
+        .slice(-5)
+        .map((j) => j.id);
+      throw new InputError(`no job "${id}"${latest.length > 0 ? ` (latest: ${latest.join(', ')})` : ''}`);
+    }
+    return job;
+  }
+
+  private summary(job: JobRecord): JobSummary {
+    const counts = this.store.countTurns(job.id);
+    return {
+      id: job.id,
+      suite: job.suite.name,
+      state: job.state,
+      createdAt: job.createdAt,
+      finishedAt: job.finishedAt,
+      turnsRecorded: counts.total,
+      turnsTotal: countTurns(job.suite).turns,
+    };
+  }
+
+  /** Live progress of running jobs; stored counts for the others. */
+  private async status(only: string | undefined): Promise<JobStatus[]> {
+    const jobs = only === undefined ? this.store.listJobs() : [this.knownJob(only)];
+    const live = new Map((await this.engine.status()).jobs.map((job) => [job.job, job]));
+    return jobs.map((job) => {
+      const running = live.get(job.id);
+      if (running && this.running.has(job.id)) return running;
+      const perModel = countTurns(job.suite).turns / Math.max(1, job.suite.models.length);
+      return {
+        job: job.id,
+        suite: job.suite.name,
+        state: job.state === 'running' ? 'interrupted' : job.state,
+        models: job.suite.models.map((model) => {
+          const counts = this.store.countTurns(job.id, model.id);
+          return {
+            model: model.id,
+            provider: model.provider,
+            counts: { ...counts, total: perModel, inputTokens: 0, outputTokens: 0 },
+            turnsPerSecond: 0,
+            etaSeconds: undefined,
+          };
+        }),
+      };
+    });
+  }
+
+  /** Stops taking commands, stops the engine and the workers, flushes and releases the directory. */
+  private async close(): Promise<void> {
+    this.removeSignalHandlers();
+    await this.control?.close();
+    await this.engine.close();
+    await this.store.close();
+    await this.releaseLock();
+    this.options.log.info('daemon stopped');
+    this.resolveStopped();
+  }
+}
