@@ -121,3 +121,50 @@ export function expectNoCommittedTurnRepeated(
     );
   }
 }
+
+/** One crash of a test: when it happened and what the store held right after. */
+export interface Crash {
+  readonly at: number;
+  readonly committed: readonly TurnRecord[];
+}
+
+/**
+ * Contract 3 across several crashes, checked against when the provider received
+ * each request: after a crash, a turn already committed is never requested again;
+ * an uncommitted one is requested at most once more per crash still to come.
+ */
+export function expectExactlyOnceAcrossCrashes(
+  suite: Suite,
+  crashes: readonly Crash[],
+  allTurns: readonly TurnRecord[],
+  requests: readonly RecordedRequest[],
+): void {
+  const modelName = new Map(suite.models.map((m) => [m.id, m.model]));
+  const keyOfTurn = (turn: TurnRecord): string =>
+    `${modelName.get(turn.model) ?? turn.model}|${turn.requestHash ?? ''}`;
+  const keyOfRequest = (request: RecordedRequest): string =>
+    `${request.model}|${hashMessages(request.messages)}`;
+  const count = <T>(items: readonly T[], key: (item: T) => string): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+    return counts;
+  };
+  const total = count(allTurns, keyOfTurn);
+  const requested = count(requests, keyOfRequest);
+  for (const [key, turns] of total)
+    expect(requested.get(key) ?? 0, `requests for ${key}`).toBeGreaterThanOrEqual(turns);
+  crashes.forEach((crash, index) => {
+    const committed = count(crash.committed, keyOfTurn);
+    const after = count(
+      requests.filter((r) => r.receivedAt > crash.at),
+      keyOfRequest,
+    );
+    const laterCrashes = crashes.length - index - 1;
+    for (const [key, turns] of total) {
+      const open = turns - (committed.get(key) ?? 0);
+      expect(after.get(key) ?? 0, `requests for ${key} after crash ${index + 1}`).toBeLessThanOrEqual(
+        open * (1 + laterCrashes),
+      );
+    }
+  });
+}

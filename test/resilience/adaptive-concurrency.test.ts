@@ -7,9 +7,29 @@ describe('AdaptiveConcurrency', () => {
     expect(new AdaptiveConcurrency().limit).toBe(INITIAL_ADAPTIVE_CONCURRENCY);
   });
 
-  it('adds one per window of successes from a full window', () => {
-    const window = new AdaptiveConcurrency({ initial: 3, max: 5 });
-    let seq = 0;
+  it('doubles per window of successes from a full window until the first rate limit', () => {
+    const window = new AdaptiveConcurrency({ initial: 4, max: 20 });
+    expect(window.inSlowStart).toBe(true);
+    const limits: number[] = [];
+    for (let seq = 1; seq <= 18; seq++) {
+      window.succeeded(seq, true);
+      limits.push(window.limit);
+    }
+    // 4 successes: 8; 8 more: 16; then the cap.
+    expect(limits[3]).toBe(8);
+    expect(limits[11]).toBe(16);
+    expect(limits.at(-1)).toBe(20);
+    // Successes from a window that was not full say nothing.
+    const idle = new AdaptiveConcurrency({ initial: 4 });
+    for (let seq = 1; seq <= 10; seq++) idle.succeeded(seq, false);
+    expect(idle.limit).toBe(4);
+  });
+
+  it('leaves slow start at the first rate limit: halves, then adds one per window of successes', () => {
+    const window = new AdaptiveConcurrency({ initial: 6, max: 5 });
+    expect(window.rateLimited(1, 1)).toBe(true);
+    expect(window.inSlowStart).toBe(false);
+    let seq = 1;
     const limits: number[] = [];
     for (let i = 0; i < 14; i++) {
       window.succeeded(++seq, true);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/resilience/clock.js';
-import { RATE_LIMIT_PAUSE_BASE_MS, RATE_WINDOW_MS } from '../../src/resilience/defaults.js';
+import {
+  BURST_WINDOW_MS,
+  QUOTA_PAUSE_BASE_MS,
+  QUOTA_PAUSE_MAX_MS,
+  RATE_LIMIT_PAUSE_BASE_MS,
+  RATE_WINDOW_MS,
+} from '../../src/resilience/defaults.js';
 import { RateLimiterCore, type Grant, type RateLimiterOptions } from '../../src/resilience/rate-limiter.js';
 import type { Limits } from '../../src/suite/types.js';
 import { seededRandom } from './random.js';
@@ -52,7 +58,7 @@ describe('RateLimiterCore: requests per minute', () => {
     while (sent.length < 1_500) {
       for (const grant of limiter.grant()) {
         sent.push(clock.now());
-        replies.push({ at: clock.now() + 200 + Math.floor(random() * 800), id: grant.id });
+        replies.push({ at: clock.now() + 600 + Math.floor(random() * 1_200), id: grant.id });
       }
       maxInFlight = Math.max(maxInFlight, limiter.snapshot().inFlight);
       replies.sort((a, b) => a.at - b.at);
@@ -67,12 +73,15 @@ describe('RateLimiterCore: requests per minute', () => {
     expect(sent.length / (rpm * minutes)).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('lets a one-second burst out at once, then one request per 1/rpm minute', () => {
-    const { clock, limiter, enqueue, ids } = setup({ requestsPerMinute: 120, maxConcurrency: 100 });
+  it('lets a half-second burst out at once, then one request per 1/rpm minute', () => {
+    // Half a second's worth: the provider's own bucket (about a second's worth) keeps the other
+    // half as headroom for the jitter between a grant here and its arrival there.
+    expect(BURST_WINDOW_MS).toBe(500);
+    const { clock, limiter, enqueue, ids } = setup({ requestsPerMinute: 240, maxConcurrency: 100 });
     for (let i = 0; i < 5; i++) enqueue();
     expect(ids(limiter.grant())).toEqual(['w1', 'w2']);
-    expect(limiter.nextWakeAt()).toBe(T0 + 500);
-    clock.advance(499);
+    expect(limiter.nextWakeAt()).toBe(T0 + 250);
+    clock.advance(249);
     expect(limiter.grant()).toEqual([]);
     clock.advance(1);
     expect(ids(limiter.grant())).toEqual(['w3']);
@@ -95,17 +104,17 @@ describe('RateLimiterCore: tokens per minute', () => {
   });
 
   it('takes a debt when the answer used more than reserved', () => {
-    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 });
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 12_000, maxConcurrency: 10 });
     enqueue('g', 100);
     enqueue('g', 10);
     expect(ids(limiter.grant())).toEqual(['w1']);
     limiter.release('w1', { kind: 'ok', usage: { inputTokens: 150, outputTokens: 150 } });
     expect(limiter.snapshot().tokensInWindow).toBe(300);
-    // 200 tokens of debt plus the 10 wanted, at 0.1 token per ms.
-    expect(limiter.nextWakeAt()).toBe(T0 + 2_100);
-    clock.set(T0 + 2_099);
+    // 200 tokens of debt plus the 10 wanted, at 0.2 token per ms.
+    expect(limiter.nextWakeAt()).toBe(T0 + 1_050);
+    clock.set(T0 + 1_049);
     expect(limiter.grant()).toEqual([]);
-    clock.set(T0 + 2_100);
+    clock.set(T0 + 1_050);
     expect(ids(limiter.grant())).toEqual(['w2']);
   });
 
@@ -208,15 +217,16 @@ describe('RateLimiterCore: concurrency and fairness', () => {
   });
 
   it('does not let small requests overtake the one whose turn it is', () => {
-    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 });
+    const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 12_000, maxConcurrency: 10 });
     enqueue('a', 100, 0, 'a1');
     enqueue('a', 100, 0, 'a2');
     enqueue('b', 10, 0, 'b1');
-    // a1 empties the bucket; b1 is next and must wait for its 10 tokens, a2 after it.
+    // a1 empties the bucket (100, half a second at 0.2 per ms); b1 is next and must wait for
+    // its 10 tokens, a2 after it.
     expect(ids(limiter.grant())).toEqual(['a1']);
-    clock.advance(100);
+    clock.advance(50);
     expect(ids(limiter.grant())).toEqual(['b1']);
-    expect(limiter.nextWakeAt()).toBe(T0 + 1_100);
+    expect(limiter.nextWakeAt()).toBe(T0 + 550);
   });
 
   it('cancels waiters, not requests in flight', () => {
@@ -264,18 +274,27 @@ describe('RateLimiterCore: adaptive concurrency', () => {
     expect(limits).toEqual([2, 1, 1, 1]);
   });
 
-  it('grows by one per window of successes while the window is full', () => {
-    const { limiter, enqueue, ids } = setup(undefined, { initial: 2, max: 4 });
-    for (let i = 0; i < 100; i++) enqueue();
+  it('doubles per window of successes until the first 429, then grows by one per window', () => {
+    const { clock, limiter, enqueue, ids } = setup(undefined, { initial: 2, max: 64 });
+    for (let i = 0; i < 1_000; i++) enqueue();
     // Steady demand: every release is followed by a grant that fills the window again.
     const inFlight: string[] = [];
-    const limits: number[] = [];
-    for (let step = 0; step < 8; step++) {
+    const step = (outcome: Parameters<typeof limiter.release>[1] = ok): number => {
       inFlight.push(...ids(limiter.grant()));
-      limiter.release(inFlight.shift()!, ok);
-      limits.push(limiter.snapshot().concurrencyLimit);
-    }
-    expect(limits).toEqual([2, 3, 3, 3, 4, 4, 4, 4]);
+      limiter.release(inFlight.shift()!, outcome);
+      return limiter.snapshot().concurrencyLimit;
+    };
+    // Slow start: 2 → 4 after 2 successes, → 8 after 4 more, → 16 after 8 more.
+    const slow = Array.from({ length: 14 }, () => step());
+    expect(slow.filter((_, i) => [1, 5, 13].includes(i))).toEqual([4, 8, 16]);
+    // A 429 of a request sent at 16 halves the window to 8, once.
+    for (let i = 0; i < 6; i++) step(i === 0 ? { kind: 'rate_limited', retryAfterMs: 0 } : ok);
+    clock.advance(1);
+    expect(limiter.snapshot().concurrencyLimit).toBe(8);
+    // Requests out before the decrease do not count; then one more per 8 successes.
+    while (inFlight.length > 0) limiter.release(inFlight.shift()!, ok);
+    const additive = Array.from({ length: 17 }, () => step());
+    expect([additive[6], additive[7], additive[15], additive[16]]).toEqual([8, 9, 9, 10]);
   });
 
   it('does not grow while demand stays below the window', () => {
@@ -344,17 +363,85 @@ describe('RateLimiterCore: 429 and quota pauses', () => {
     expect(limiter.snapshot().pause!.until! - clock.now()).toBe(RATE_LIMIT_PAUSE_BASE_MS);
   });
 
-  it('pauses with reason quota until resume()', () => {
-    const { limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+  it('pauses for a quota without retry-after, then lets one request probe; resume() ends it', () => {
+    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
     enqueue();
     limiter.grant();
     limiter.release('w1', { kind: 'quota_exhausted' });
     enqueue();
+    enqueue();
     expect(limiter.grant()).toEqual([]);
-    expect(limiter.nextWakeAt()).toBeUndefined();
-    expect(limiter.snapshot().pause).toEqual({ reason: 'quota', since: T0 });
-    limiter.resume();
+    expect(limiter.nextWakeAt()).toBe(T0 + QUOTA_PAUSE_BASE_MS);
+    expect(limiter.snapshot().pause).toEqual({ reason: 'quota', until: T0 + QUOTA_PAUSE_BASE_MS, since: T0 });
+    clock.set(T0 + QUOTA_PAUSE_BASE_MS);
+    // One request at a time until one succeeds: a spent quota sees one request per pause.
     expect(ids(limiter.grant())).toEqual(['w2']);
+    expect(limiter.grant()).toEqual([]);
+    expect(limiter.snapshot()).toMatchObject({ quotaProbing: true, waiting: 1 });
+    expect(limiter.nextWakeAt()).toBeUndefined();
+    limiter.resume();
+    expect(ids(limiter.grant())).toEqual(['w3']);
+    expect(limiter.snapshot().quotaProbing).toBeUndefined();
+  });
+
+  it('doubles the quota pause while probes find the quota spent, up to the cap; a success ends it', () => {
+    const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
+    enqueue();
+    limiter.release(limiter.grant()[0]!.id, { kind: 'quota_exhausted' });
+    const pauses = [limiter.snapshot().pause!.until - clock.now()];
+    for (let i = 0; i < 40; i++) enqueue();
+    clock.set(limiter.nextWakeAt()!);
+    for (let i = 0; i < 7; i++) {
+      const [grant, ...rest] = limiter.grant();
+      expect(rest).toEqual([]);
+      limiter.release(grant!.id, { kind: 'quota_exhausted' });
+      pauses.push(limiter.snapshot().pause!.until - clock.now());
+      clock.set(limiter.nextWakeAt()!);
+    }
+    expect(pauses).toEqual(
+      [1, 2, 4, 8, 16, 32, 64, 128].map((k) => Math.min(QUOTA_PAUSE_MAX_MS, k * QUOTA_PAUSE_BASE_MS)),
+    );
+    const [probe] = limiter.grant();
+    limiter.release(probe!.id, ok);
+    expect(limiter.grant()).toHaveLength(10);
+    expect(limiter.snapshot().quotaProbing).toBeUndefined();
+  });
+
+  it('counts the quota failures of requests already out as the same pause', () => {
+    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    for (let i = 0; i < 6; i++) enqueue();
+    expect(ids(limiter.grant())).toHaveLength(6);
+    limiter.release('w1', { kind: 'quota_exhausted' });
+    limiter.release('w2', { kind: 'quota_exhausted' });
+    expect(limiter.snapshot().pause!.until).toBe(T0 + QUOTA_PAUSE_BASE_MS);
+    // A probe is out after the pause; a late answer of the old burst changes nothing.
+    enqueue('g', 0, 0, 'p');
+    clock.set(T0 + QUOTA_PAUSE_BASE_MS);
+    expect(ids(limiter.grant())).toEqual(['p']);
+    limiter.release('w3', { kind: 'quota_exhausted' });
+    limiter.release('w4', ok);
+    expect(limiter.snapshot()).toMatchObject({ quotaProbing: true });
+    expect(limiter.snapshot().pause).toBeUndefined();
+    // A probe that fails otherwise leaves room for the next probe.
+    limiter.release('p', { kind: 'server_error' });
+    enqueue('g', 0, 0, 'q');
+    expect(ids(limiter.grant())).toEqual(['q']);
+    // The probe's own quota failure is a new pause, twice as long.
+    limiter.release('q', { kind: 'quota_exhausted' });
+    expect(limiter.snapshot().pause!.until - clock.now()).toBe(2 * QUOTA_PAUSE_BASE_MS);
+  });
+
+  it('honours a quota retry-after, then probes', () => {
+    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    for (let i = 0; i < 3; i++) enqueue();
+    limiter.grant();
+    limiter.release('w1', { kind: 'quota_exhausted', retryAfterMs: 300 });
+    enqueue();
+    expect(limiter.nextWakeAt()).toBe(T0 + 300);
+    clock.set(T0 + 300);
+    limiter.release('w2', { kind: 'quota_exhausted' });
+    limiter.release('w3', { kind: 'quota_exhausted' });
+    expect(ids(limiter.grant())).toEqual(['w4']);
   });
 
   it('treats a 429 with a retry-after of an hour or more as a quota, ending when it passes', () => {

@@ -3,7 +3,7 @@ import { BURST_WINDOW_MS, RATE_WINDOW_MS } from '../../src/resilience/defaults.j
 import { WindowBudget } from '../../src/resilience/window-budget.js';
 
 describe('WindowBudget', () => {
-  it('spreads a per-minute limit: one second worth at once, then at the limit rate', () => {
+  it('spreads a per-minute limit: BURST_WINDOW_MS worth at once, then at the limit rate', () => {
     const budget = new WindowBudget(1);
     budget.setLimit(600, 0); // 10 per second
     let sent = 0;
@@ -28,14 +28,16 @@ describe('WindowBudget', () => {
   it('refunds and charges reconciliations in both the window and the bucket', () => {
     const budget = new WindowBudget(1);
     budget.setLimit(60_000, 0); // 1 000 per second
-    const entry = budget.take(1_000, 0);
+    const burst = (60_000 * BURST_WINDOW_MS) / RATE_WINDOW_MS;
+    const entry = budget.take(burst, 0);
     expect(budget.availableAt(1, 0)).toBe(1);
-    budget.adjust(entry, -600, 0);
-    expect(budget.used(0)).toBe(400);
-    expect(budget.availableAt(600, 0)).toBe(0);
-    budget.adjust(entry, +1_600, 0);
-    expect(budget.used(0)).toBe(2_000);
-    expect(budget.availableAt(1, 0)).toBe(1_001);
+    budget.adjust(entry, -0.6 * burst, 0);
+    expect(budget.used(0)).toBe(0.4 * burst);
+    expect(budget.availableAt(0.6 * burst, 0)).toBe(0);
+    budget.adjust(entry, +1.6 * burst, 0);
+    expect(budget.used(0)).toBe(2 * burst);
+    // The bucket owes a whole burst: it refills it, then the one unit asked for.
+    expect(budget.availableAt(1, 0)).toBe(burst + 1);
   });
 
   it('can lift its limit', () => {

@@ -1,0 +1,218 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../src/simulator/server.js';
+import type { Simulator } from '../src/simulator/server.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
+import type { TurnRecord } from '../src/store/records.js';
+import { loadSuite } from '../src/suite/load.js';
+import { runCli } from './helpers/cli.js';
+import { expectContractHolds, expectExactlyOnceAcrossCrashes } from './helpers/contract.js';
+import type { Crash } from './helpers/contract.js';
+import { DAEMON_WAIT_MS, DaemonProcess } from './helpers/daemon.js';
+import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { tempDir } from './helpers/temp.js';
+
+const env = { [TEST_KEY_ENV]: TEST_KEY };
+
+function suiteText(
+  sim: Simulator,
+  name: string,
+  options: { sequences: number; maxConcurrency: number },
+): string {
+  const sequences = Array.from(
+    { length: options.sequences },
+    (_, s) =>
+      `  - { id: ${name}-s${s + 1}, system: "System ${s + 1}", prompts: ["${name} ${s} a", "${name} ${s} b", "${name} ${s} c"] }`,
+  );
+  return `name: ${name}
+runs: 2
+providers:
+  sim:
+    type: openai
+    baseURL: "${sim.openaiBaseURL}"
+    apiKeyEnv: ${TEST_KEY_ENV}
+    limits: { maxConcurrency: ${options.maxConcurrency} }
+models:
+  - { id: ${name}-m1, provider: sim, model: ${name}-model-1, maxTokens: 64 }
+  - { id: ${name}-m2, provider: sim, model: ${name}-model-2, maxTokens: 64 }
+sequences:
+${sequences.join('\n')}
+`;
+}
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + DAEMON_WAIT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function storedTurns(dataDir: string, job: string): Promise<TurnRecord[]> {
+  const store = await openLmdbStore(dataDir, { readOnly: true });
+  try {
+    return store.turnsOf(job);
+  } finally {
+    await store.close();
+  }
+}
+
+async function jobState(dataDir: string, job: string): Promise<string | undefined> {
+  const store = await openLmdbStore(dataDir, { readOnly: true });
+  try {
+    return store.getJob(job)?.state;
+  } finally {
+    await store.close();
+  }
+}
+
+describe('troupe daemon (a real daemon process, real workers, the simulator server)', () => {
+  let sim: Simulator;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let daemon: DaemonProcess | undefined;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ latencyMs: 100 });
+    dir = await tempDir();
+    dataDir = join(dir.path, 'data');
+  });
+  afterEach(async () => {
+    if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null)
+      await daemon.stop('SIGKILL');
+    daemon = undefined;
+    await sim.close();
+    await dir.cleanup();
+  });
+
+  async function submit(name: string, sequences: number, maxConcurrency: number): Promise<string> {
+    const path = join(dir.path, `${name}.yaml`);
+    await writeFile(path, suiteText(sim, name, { sequences, maxConcurrency }));
+    const result = await runCli(['submit', path, '--data-dir', dataDir], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    return result.stdout.trim();
+  }
+
+  it('survives kill -9 three times: both jobs complete, every turn once, context exact', async () => {
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+    const jobs = [await submit('alpha', 5, 4), await submit('bravo', 5, 4)];
+    const crashes: Crash[] = [];
+    // Kill at a random point of each third of the 120 turns.
+    for (const third of [0, 1, 2]) {
+      const threshold = 10 + third * 35 + Math.floor(Math.random() * 20);
+      await waitFor(`${threshold} requests`, () => sim.records.length >= threshold);
+      await daemon.stop('SIGKILL');
+      const at = Date.now();
+      const committed = (await Promise.all(jobs.map((job) => storedTurns(dataDir, job)))).flat();
+      crashes.push({ at, committed });
+      daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+    }
+    await waitFor('both jobs done', async () =>
+      (await Promise.all(jobs.map((j) => jobState(dataDir, j)))).every((s) => s === 'done'),
+    );
+    const turns = (await Promise.all(jobs.map((job) => storedTurns(dataDir, job)))).flat();
+    for (const [index, job] of jobs.entries()) {
+      const suite = await loadSuite(join(dir.path, `${index === 0 ? 'alpha' : 'bravo'}.yaml`));
+      const own = turns.filter((t) => t.job === job);
+      expectContractHolds(
+        suite,
+        own,
+        sim.records.filter((r) => suite.models.some((m) => m.model === r.model)),
+        own.length,
+      );
+      expectExactlyOnceAcrossCrashes(
+        suite,
+        crashes.map((c) => ({ ...c, committed: c.committed.filter((t) => t.job === job) })),
+        own,
+        sim.records,
+      );
+    }
+  });
+
+  it('SIGTERM drains in-flight requests and exits 0; a restart completes the job with no turn lost or repeated', async () => {
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2', '--grace-ms', '10000']);
+    const job = await submit('gamma', 6, 6);
+    await waitFor('some requests', () => sim.records.length >= 15);
+    const exit = await daemon.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(daemon.logs.some((line) => line.msg === 'daemon stopped')).toBe(true);
+    expect(existsSync(join(dataDir, 'daemon.json'))).toBe(false);
+    const interruptedAt = (await storedTurns(dataDir, job)).length;
+    expect(interruptedAt).toBeLessThan(72);
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+    await waitFor('the job done', async () => (await jobState(dataDir, job)) === 'done');
+    const suite = await loadSuite(join(dir.path, 'gamma.yaml'));
+    // Drained: nothing was in flight when it stopped, so nothing is asked twice.
+    expectContractHolds(suite, await storedTurns(dataDir, job), sim.records, 0);
+  });
+
+  it('cancel stops the job’s requests; its finished turns stay readable; status and results work while it runs', async () => {
+    sim.configure({ latencyMs: 200 });
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '1']);
+    const job = await submit('delta', 8, 2);
+    await waitFor('some requests', () => sim.records.length >= 6);
+
+    const status = await runCli(['status', job, '--data-dir', dataDir], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('delta-m1');
+    expect(status.stdout).toContain('running');
+    const midway = await runCli(['results', job, '--data-dir', dataDir, '--format', 'jsonl']);
+    expect(midway.code).toBe(0);
+    expect(midway.stdout.trim().split('\n').length).toBeGreaterThan(0);
+
+    const cancel = await runCli(['cancel', job, '--data-dir', dataDir], env);
+    expect(cancel.stderr).toBe('');
+    expect(cancel.code).toBe(0);
+    const cancelledAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sim.records.filter((r) => r.receivedAt > cancelledAt)).toEqual([]);
+    const jobs = await runCli(['jobs', '--data-dir', dataDir], env);
+    expect(jobs.stdout).toMatch(new RegExp(`${job}\\s+delta\\s+cancelled`));
+    const results = await runCli(['results', job, '--data-dir', dataDir, '--format', 'jsonl']);
+    expect(results.code).toBe(0);
+    const rows = results.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TurnRecord);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(96);
+    expect(rows.every((row) => row.status === 'ok')).toBe(true);
+    // Nothing leaks the key.
+    for (const text of [status.stdout, midway.stdout, results.stdout, JSON.stringify(daemon.logs)]) {
+      expect(text).not.toContain(TEST_KEY);
+    }
+  });
+
+  it('a second daemon on the same data directory refuses clearly', async () => {
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '0']);
+    const second = await runCli(['daemon', '--data-dir', dataDir, '--workers', '0'], env);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`another troupe daemon (pid ${daemon.pid})`);
+    // The first one still answers.
+    const jobs = await runCli(['jobs', '--data-dir', dataDir], env);
+    expect(jobs.code).toBe(0);
+  });
+
+  it('a corrupt data directory is refused without being modified', async () => {
+    const corrupt = join(dir.path, 'corrupt');
+    await mkdir(corrupt);
+    await writeFile(join(corrupt, 'data.mdb'), Buffer.alloc(8192, 0x5a));
+    const before = await readFile(join(corrupt, 'data.mdb'));
+    const beforeStat = await stat(join(corrupt, 'data.mdb'));
+    const result = await runCli(['daemon', '--data-dir', corrupt, '--workers', '0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(corrupt);
+    expect(await readFile(join(corrupt, 'data.mdb'))).toEqual(before);
+    expect((await stat(join(corrupt, 'data.mdb'))).mtimeMs).toBe(beforeStat.mtimeMs);
+    expect(existsSync(join(corrupt, 'daemon.json'))).toBe(false);
+  });
+
+  it('commands without a daemon say how to start one', async () => {
+    const result = await runCli(['jobs', '--data-dir', dataDir], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no troupe daemon is running');
+  });
+});
