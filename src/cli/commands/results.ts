@@ -51,7 +51,7 @@ function unknownJob(store: LmdbCheckpointStore, options: ResultsOptions): InputE
     .slice(-KNOWN_JOBS_LISTED)
     .map((job) => job.id);
   const hint = known.length > 0 ? `latest: ${known.join(', ')}` : 'it holds no jobs';
-  return new InputError(`troupe results: no job "${options.job}" in ${options.dataDir} (${hint})`);
+  return new InputError(`no job "${options.job}" in ${options.dataDir} (${hint})`);
 }
 
 function checkFilter(

@@ -60,7 +60,7 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
 }
 
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
-  if (options.suite === undefined) throw new InputError('troupe run: give a suite file, or --resume <job>');
+  if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
   const suite = await loadSuite(options.suite);
   // Checked here, before anything is written: a job that cannot start must leave no trace.
   resolveApiKeys(suite, env, options.suite);
