@@ -105,12 +105,27 @@ export interface PromQueryResult {
   readonly samples: readonly PromSample[];
 }
 
+/** One series of a range query's answer. */
+export interface PromRangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly values: readonly (readonly [number, string])[];
+}
+
 /** A running Prometheus. */
 export interface PrometheusServer {
   /** `http://127.0.0.1:PORT`. */
   readonly url: string;
   /** Evaluates an instant query now; rejects when Prometheus refuses the expression. */
   query(expr: string): Promise<PromQueryResult>;
+  /** Evaluates a range query (times in seconds since the epoch), as a Grafana graph does. */
+  queryRange(
+    expr: string,
+    startSeconds: number,
+    endSeconds: number,
+    stepSeconds: number,
+  ): Promise<PromRangeSeries[]>;
+  /** Names of every label Prometheus holds. */
+  labelNames(): Promise<string[]>;
   /** Values of a label among the series `match` selects (like Grafana's `label_values(match, label)`). */
   labelValues(label: string, match?: string): Promise<string[]>;
   /** Waits until `check` holds, asking every 250 ms; rejects after `timeoutMs` naming `what`. */
@@ -229,6 +244,21 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
               ? (data.result as PromSample[])
               : [{ metric: {}, value: data.result as [number, string] }];
           return { resultType: data.resultType, samples };
+        },
+        async queryRange(expr, startSeconds, endSeconds, stepSeconds) {
+          const params = new URLSearchParams({
+            query: expr,
+            start: String(startSeconds),
+            end: String(endSeconds),
+            step: String(stepSeconds),
+          });
+          const data = await api<{ resultType: string; result: PromRangeSeries[] }>(
+            `${url}/api/v1/query_range?${params.toString()}`,
+          );
+          return data.result;
+        },
+        labelNames() {
+          return api<string[]>(`${url}/api/v1/labels`);
         },
         labelValues(label, match) {
           const selector = match === undefined ? '' : `?match[]=${encodeURIComponent(match)}`;

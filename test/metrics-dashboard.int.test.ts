@@ -1,0 +1,436 @@
+/**
+ * The Grafana dashboard against real data: a job runs on the simulator in an
+ * in-process Engine, and the provider starts answering 429s, 503s and a 400 once
+ * the job is under way. PrometheusMetrics is served on a loopback port, a real
+ * Prometheus scrapes it every second, and then every PromQL expression of every
+ * panel is evaluated as Grafana would (graphs over the run, stats now) and must
+ * return data; unless its metric may stay at 0 in this run, not only zeros.
+ * A panel that shows nothing, or a flat 0 while things happened, is a bug.
+ */
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Metrics, MetricOutcome } from '../src/metrics/metrics.js';
+import { PrometheusMetrics } from '../src/metrics/prometheus.js';
+import { startMetricsServer } from '../src/metrics/server.js';
+import type { MetricsServer } from '../src/metrics/server.js';
+import { systemClock } from '../src/resilience/clock.js';
+import { Engine } from '../src/runtime/engine.js';
+import { createJob } from '../src/runtime/jobs.js';
+import { startSimulator } from '../src/simulator/server.js';
+import type { FaultRule, RecordedRequest, Simulator } from '../src/simulator/server.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
+import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import type { CheckpointStore, JobRecord, TurnRecord } from '../src/store/records.js';
+import type { Suite } from '../src/suite/types.js';
+import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
+import { skipWithout, startPrometheus } from './helpers/prometheus.js';
+import type { PrometheusServer } from './helpers/prometheus.js';
+import { tempDir } from './helpers/temp.js';
+
+const skip = skipWithout('prometheus');
+if (skip) console.warn(`metrics-dashboard: ${skip}`);
+
+const DASHBOARD = new URL('../grafana/dashboards/troupe.json', import.meta.url);
+const PROVIDER = 'sim';
+/** 2 models × 4 sequences × 3 prompts × 3 runs. */
+const SHAPE = { models: 2, sequences: 4, prompts: 3, runs: 3 } as const;
+const TOTAL_TURNS = SHAPE.models * SHAPE.sequences * SHAPE.prompts * SHAPE.runs;
+/** Slow enough answers that the job spans several scrapes. */
+const LATENCY_MS = 400;
+const LIMITS = { requestsPerMinute: 6000, tokensPerMinute: 1_000_000, maxConcurrency: 4 };
+/** The breaker stays closed: the scripted failures come in a burst that would otherwise open it. */
+const PROVIDER_EXTRA = [
+  `    limits: { requestsPerMinute: ${LIMITS.requestsPerMinute}, tokensPerMinute: ${LIMITS.tokensPerMinute}, maxConcurrency: ${LIMITS.maxConcurrency} }`,
+  '    retry: { baseDelayMs: 50, maxDelayMs: 500 }',
+  '    breaker: { consecutiveFailures: 100, minRequests: 1000 }',
+].join('\n');
+/** What Grafana would put for its variables; `$job` is set to the job's id. */
+const GRAFANA_VARIABLES: Readonly<Record<string, string>> = {
+  $__rate_interval: '1m',
+  $__interval: '15s',
+  $__range: '10m',
+  $provider: PROVIDER,
+};
+/** What the provider does once the job is under way. */
+const FAULTS: readonly FaultRule[] = [
+  { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, times: 4 },
+  { fault: { kind: 'status', status: 503 }, times: 3 },
+  // Not retried: its turn fails (and the rest of its run, if any, is skipped).
+  { fault: { kind: 'status', status: 400 }, times: 1, model: 'model-2' },
+];
+/**
+ * Metrics that may rightly stay at 0 in this run: no worker (in-process engine), a
+ * breaker that stays closed, and the stand-in's permit waits (see below).
+ */
+const MAY_STAY_ZERO = [
+  'troupe_worker_restarts_total',
+  'troupe_circuit_breaker_state',
+  'troupe_rate_limiter_waiting_requests',
+  'troupe_rate_limiter_wait_seconds_sum',
+];
+/** Panels Grafana draws from an instant query; the others are graphs over the time range. */
+const INSTANT_PANELS = new Set(['stat', 'bargauge']);
+const FEED_INTERVAL_MS = 200;
+const SCRAPED_TIMEOUT_MS = 30_000;
+/** Samples of the job's series Prometheus must hold before the queries are judged. */
+const MIN_SAMPLES = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Stand-in for the engine's own metrics feed.
+//
+// EngineOptions has no `metrics` yet: the daemon will pass one and the engine, the gates and
+// the store will make these calls themselves. Until then this feed makes, from the outside,
+// the observations a running job makes: attempts (answers from the stored turns, failures
+// from what the simulator answered), turns and checkpoint writes (from the store), progress
+// and ETA (from the engine's status), requests in flight (from the simulator), the configured
+// limits. Permit waits, waiting requests and the breaker state only the gates know; the
+// stand-in reports "no wait" and "closed" for them. When the engine takes `metrics`, pass it
+// to `Engine.start` and delete this section: the test then checks the real feed.
+// ---------------------------------------------------------------------------------------------
+
+/** What the stand-in's cost estimate uses, as `models[].pricePerMillionTokens` would give it. */
+const PRICES_PER_MILLION_TOKENS: Readonly<Record<string, { input: number; output: number }>> = {
+  m1: { input: 0.15, output: 0.6 },
+  m2: { input: 3, output: 15 },
+};
+
+function outcomeOf(status: number): MetricOutcome {
+  if (status === 0 || status === 408) return 'timeout';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  return 'client_error';
+}
+
+/** A store that reports every commit of turns to the feed. */
+class ObservedStore implements CheckpointStore {
+  constructor(
+    private readonly inner: CheckpointStore,
+    private readonly committed: (turns: readonly TurnRecord[], seconds: number) => void,
+  ) {}
+  putJob(job: JobRecord): Promise<void> {
+    return this.inner.putJob(job);
+  }
+  getJob(id: string): JobRecord | undefined {
+    return this.inner.getJob(id);
+  }
+  listJobs(): JobRecord[] {
+    return this.inner.listJobs();
+  }
+  async putTurns(turns: readonly TurnRecord[]): Promise<void> {
+    const started = performance.now();
+    await this.inner.putTurns(turns);
+    this.committed(turns, (performance.now() - started) / 1000);
+  }
+  turnsOf(job: string, model?: string, sequence?: string): TurnRecord[] {
+    return this.inner.turnsOf(job, model, sequence);
+  }
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+class OutsideFeed {
+  private readonly seen = new Set<number>();
+  private readonly modelIdOf: ReadonlyMap<string, string>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly suite: Suite,
+    private readonly sim: Simulator,
+  ) {
+    this.modelIdOf = new Map(suite.models.map((m) => [m.model, m.id]));
+    metrics.setLimit(PROVIDER, 'requests_per_minute', LIMITS.requestsPerMinute);
+    metrics.setLimit(PROVIDER, 'tokens_per_minute', LIMITS.tokensPerMinute);
+    metrics.setLimit(PROVIDER, 'concurrency', LIMITS.maxConcurrency);
+    metrics.setBreakerState(PROVIDER, 0);
+  }
+
+  /** The store committed these turns in `seconds`. */
+  committed(turns: readonly TurnRecord[], seconds: number): void {
+    this.metrics.checkpointWrite(seconds);
+    for (const turn of turns) {
+      this.metrics.turnsRecorded(turn.job, turn.model, turn.status, 1);
+      if (turn.status !== 'ok') continue;
+      const inputTokens = turn.usage?.inputTokens ?? 0;
+      const outputTokens = turn.usage?.outputTokens ?? 0;
+      const price = PRICES_PER_MILLION_TOKENS[turn.model];
+      this.metrics.permitWait(PROVIDER, 0);
+      this.metrics.attempt({
+        provider: PROVIDER,
+        model: turn.model,
+        outcome: 'ok',
+        latencySeconds: (turn.latencyMs ?? 0) / 1000,
+        inputTokens,
+        outputTokens,
+        costUsd: price && (inputTokens * price.input + outputTokens * price.output) / 1e6,
+      });
+    }
+  }
+
+  start(engine: Engine): void {
+    const tick = (): void => {
+      this.feedFailures(this.sim.records);
+      this.metrics.setInFlight(PROVIDER, this.sim.inFlight);
+      this.metrics.setPermitsWaiting(PROVIDER, 0);
+      void this.feedProgress(engine).finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, FEED_INTERVAL_MS);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops feeding (also after a failed test). */
+  halt(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stops feeding, after a last round of observations. */
+  async stop(engine: Engine): Promise<void> {
+    this.halt();
+    this.feedFailures(this.sim.records);
+    this.metrics.setInFlight(PROVIDER, this.sim.inFlight);
+    await this.feedProgress(engine);
+  }
+
+  /** Every failed attempt the simulator answered (successes come with their stored turn). */
+  private feedFailures(records: readonly RecordedRequest[]): void {
+    for (const record of records) {
+      if (record.finishedAt === 0 || record.status === 200 || this.seen.has(record.id)) continue;
+      this.seen.add(record.id);
+      this.metrics.permitWait(PROVIDER, 0);
+      this.metrics.attempt({
+        provider: PROVIDER,
+        model: this.modelIdOf.get(record.model) ?? record.model,
+        outcome: outcomeOf(record.status),
+        latencySeconds: (record.finishedAt - record.receivedAt) / 1000,
+        inputTokens: 0,
+        outputTokens: 0,
+      });
+    }
+  }
+
+  private async feedProgress(engine: Engine): Promise<void> {
+    const status = await engine.status().catch(() => undefined);
+    for (const job of status?.jobs ?? []) {
+      let recorded = 0;
+      let total = 0;
+      let eta = 0;
+      for (const model of job.models) {
+        const { ok, failed, skipped } = model.counts;
+        this.metrics.setTurnsTotal(job.job, model.model, model.counts.total);
+        recorded += ok + failed + skipped;
+        total += model.counts.total;
+        eta = Math.max(eta, model.etaSeconds ?? Number.NaN);
+      }
+      this.metrics.setJobProgress(job.job, total === 0 ? 0 : recorded / total, eta);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Target {
+  readonly panel: string;
+  readonly panelType: string;
+  readonly expr: string;
+}
+
+interface DashboardJson {
+  readonly panels: readonly DashboardPanel[];
+  readonly templating: { readonly list: readonly { name: string; type: string; definition?: string }[] };
+}
+
+interface DashboardPanel {
+  readonly type: string;
+  readonly title: string;
+  readonly targets?: readonly { readonly expr?: string }[];
+  /** Panels of a collapsed row. */
+  readonly panels?: readonly DashboardPanel[];
+}
+
+/** Every panel (those in collapsed rows included) but the rows themselves. */
+function panelsOf(dashboard: DashboardJson): DashboardPanel[] {
+  return dashboard.panels.flatMap((p) => (p.type === 'row' ? [...(p.panels ?? [])] : [p]));
+}
+
+function substitute(expr: string, variables: Readonly<Record<string, string>>): string {
+  // Longest names first, so that `$__rate_interval` is not read as `$__range`…
+  const names = Object.keys(variables).sort((a, b) => b.length - a.length);
+  let result = expr;
+  for (const name of names) result = result.split(name).join(variables[name] ?? '');
+  return result;
+}
+
+describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
+  let sim: Simulator;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let lmdb: LmdbCheckpointStore;
+  let metrics: PrometheusMetrics;
+  let metricsServer: MetricsServer;
+  let prometheus: PrometheusServer | undefined;
+  let engine: Engine | undefined;
+  let feed: OutsideFeed | undefined;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY });
+    dir = await tempDir();
+    lmdb = await openLmdbStore(dir.path);
+    metrics = new PrometheusMetrics();
+    metricsServer = await startMetricsServer({
+      port: 0,
+      registry: metrics.registry,
+      ready: () => ({ ok: true, reasons: [] }),
+    });
+    prometheus = await startPrometheus({
+      targets: [`127.0.0.1:${metricsServer.port}`],
+      scrapeIntervalSeconds: 1,
+    });
+  });
+
+  afterAll(async () => {
+    feed?.halt();
+    await engine?.close();
+    await prometheus?.stop();
+    await metricsServer?.close();
+    await lmdb?.close();
+    await sim?.close();
+    await dir?.cleanup();
+  });
+
+  it('every PromQL expression of every panel returns data while a job runs on the simulator', async () => {
+    if (!prometheus) throw new Error('Prometheus did not start');
+    const prom = prometheus;
+    const suite = await simulatorSuite(sim, { ...SHAPE, providerExtra: PROVIDER_EXTRA });
+    const job = await createJob(lmdb, suite, 'metrics.yaml');
+    const logs = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
+    feed = new OutsideFeed(metrics, suite, sim);
+    const observed = feed;
+    engine = await Engine.start({
+      store: new ObservedStore(lmdb, (turns, seconds) => observed.committed(turns, seconds)),
+      log: pino({ level: 'debug' }, logs),
+      clock: systemClock,
+      env: { [TEST_KEY_ENV]: TEST_KEY },
+    });
+    const startedSeconds = Date.now() / 1000;
+    feed.start(engine);
+    const running = engine.runJob(job);
+    // The provider fails once Prometheus has seen the job's first attempts: an error series
+    // that first appears already at 4 would show as a flat 0 in a rate().
+    await prom.waitFor(
+      'the first attempts scraped',
+      async () => Number((await prom.query('sum(troupe_requests_total)')).samples[0]?.value[1]) > 0,
+      SCRAPED_TIMEOUT_MS,
+    );
+    sim.configure({ faults: FAULTS });
+    const outcome = await running;
+    await feed.stop(engine);
+    expect(outcome.state).toBe('done');
+    // The key was in use: the simulator accepts only requests that carry it.
+    expect(sim.records.every((r) => r.authorized)).toBe(true);
+
+    // The run had what the error panels show.
+    const statuses = sim.records.map((r) => r.status);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(3);
+    const turns = lmdb.turnsOf(job.id);
+    expect(turns).toHaveLength(TOTAL_TURNS);
+    expect(turns.filter((t) => t.status === 'failed')).toHaveLength(1);
+
+    // Prometheus has scraped the whole job, several times.
+    const jobSelector = `job_id="${job.id}"`;
+    await prom.waitFor(
+      `all ${TOTAL_TURNS} turns scraped`,
+      async () =>
+        Number(
+          (await prom.query(`sum(troupe_turns_recorded_total{${jobSelector}})`)).samples[0]?.value[1],
+        ) === TOTAL_TURNS,
+      SCRAPED_TIMEOUT_MS,
+    );
+    await prom.waitFor(
+      `${MIN_SAMPLES} samples of the job's progress`,
+      async () =>
+        Number(
+          (await prom.query(`count_over_time(troupe_job_progress_ratio{${jobSelector}}[5m])`)).samples[0]
+            ?.value[1],
+        ) >= MIN_SAMPLES,
+      SCRAPED_TIMEOUT_MS,
+    );
+
+    const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as DashboardJson;
+    const variables = { ...GRAFANA_VARIABLES, $job: job.id };
+    const targets: Target[] = [];
+    for (const panel of panelsOf(dashboard)) {
+      expect(panel.targets?.length ?? 0, `panel "${panel.title}" has no query`).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        expect(target.expr, `panel "${panel.title}" has a target without expr`).toBeTruthy();
+        targets.push({ panel: panel.title, panelType: panel.type, expr: target.expr ?? '' });
+      }
+    }
+    expect(targets.length).toBeGreaterThanOrEqual(30);
+
+    const empty: string[] = [];
+    const flat: string[] = [];
+    const endSeconds = Date.now() / 1000;
+    for (const target of targets) {
+      const expr = substitute(target.expr, variables);
+      expect(expr, `panel "${target.panel}": a variable left in ${expr}`).not.toContain('$');
+      // Emptiness as the panel shows it (stats: now; graphs: over the run); zeros over the run.
+      const overTheRun = (await prom.queryRange(expr, startedSeconds, endSeconds, 1)).flatMap((series) =>
+        series.values.map((point) => Number(point[1])),
+      );
+      const shown = INSTANT_PANELS.has(target.panelType)
+        ? (await prom.query(expr)).samples.length
+        : overTheRun.length;
+      const what = `"${target.panel}": ${expr}`;
+      if (shown === 0) empty.push(what);
+      else if (
+        !overTheRun.some((v) => v !== 0 && !Number.isNaN(v)) &&
+        !MAY_STAY_ZERO.some((metric) => expr.includes(metric))
+      ) {
+        flat.push(what);
+      }
+    }
+    expect(empty, `queries that return nothing:\n${empty.join('\n')}`).toEqual([]);
+    expect(flat, `queries that return only 0 or NaN:\n${flat.join('\n')}`).toEqual([]);
+
+    // The template variables list this job and this provider.
+    for (const variable of dashboard.templating.list.filter((v) => v.type === 'query')) {
+      const match = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition ?? '');
+      expect(match, `variable ${variable.name}: ${variable.definition}`).not.toBeNull();
+      const values = await prom.labelValues(match?.[2] ?? '', match?.[1]);
+      expect(values).toContain(variable.name === 'job' ? job.id : PROVIDER);
+    }
+
+    // Neither the metrics, nor what Prometheus stored, nor the logs carry the key.
+    const exposition = await (await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`)).text();
+    expect(exposition).not.toContain(TEST_KEY);
+    const labelNames = await prom.labelNames();
+    expect(labelNames).toContain('job_id');
+    for (const label of labelNames) {
+      for (const value of await prom.labelValues(label)) expect(value, label).not.toContain(TEST_KEY);
+    }
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('')).not.toContain(TEST_KEY);
+
+    // A forgotten job's series go stale in Prometheus.
+    metrics.forgetJob(job.id);
+    await prom.waitFor(
+      "the forgotten job's series to go",
+      async () => (await prom.query(`troupe_job_progress_ratio{${jobSelector}}`)).samples.length === 0,
+      SCRAPED_TIMEOUT_MS,
+    );
+  }, 120_000);
+});
