@@ -30,6 +30,8 @@ export type ModelReport =
       readonly job: string;
       readonly model: string;
       readonly counts: ModelCounts;
+      /** How long the checkpoint write of the turns just counted took, in ms. */
+      readonly commitMs: number;
     }
   | { readonly type: 'model-finished'; readonly job: string; readonly model: string }
   | {
@@ -123,7 +125,13 @@ function handle(
     }
     case 'turns-recorded': {
       const counts = addTurns(state.counts, message.turns);
-      dispatch(deps.replyTo, { type: 'model-progress', job: deps.job, model: deps.model.id, counts });
+      dispatch(deps.replyTo, {
+        type: 'model-progress',
+        job: deps.job,
+        model: deps.model.id,
+        counts,
+        commitMs: message.commitMs,
+      });
       return { ...state, counts };
     }
     case 'sequence-finished': {

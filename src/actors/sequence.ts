@@ -22,7 +22,13 @@ import type { ActorContext, ActorRef, AnyActorRef, CrashHandler, SystemRef } fro
 
 /** What a sequence actor tells whoever started it (its model actor, possibly across processes). */
 export type SequenceReport =
-  | { readonly type: 'turns-recorded'; readonly sequence: string; readonly turns: readonly TurnSummary[] }
+  | {
+      readonly type: 'turns-recorded';
+      readonly sequence: string;
+      readonly turns: readonly TurnSummary[];
+      /** How long their checkpoint write took, in ms. */
+      readonly commitMs: number;
+    }
   | { readonly type: 'sequence-finished'; readonly sequence: string }
   | { readonly type: 'sequence-halted'; readonly sequence: string; readonly error: ErrorData }
   /** After `drain`: nothing of this sequence is in flight or being committed any more. */
@@ -51,7 +57,12 @@ export type SequenceMessage =
       readonly requestHash: string;
       readonly outcome: TurnOutcome;
     }
-  | { readonly type: 'turns-committed'; readonly epoch: number; readonly records: readonly TurnRecord[] }
+  | {
+      readonly type: 'turns-committed';
+      readonly epoch: number;
+      readonly records: readonly TurnRecord[];
+      readonly commitMs: number;
+    }
   | { readonly type: 'commit-failed'; readonly epoch: number; readonly error: ErrorData };
 
 /** Everything a sequence actor needs; built by whoever spawns it (model actor or worker host). */
@@ -191,7 +202,7 @@ function handle(
       return onTurnEnded(deps, state, message.run, message.requestHash, message.outcome, ctx);
     case 'turns-committed':
       if (message.epoch !== state.epoch) return state;
-      return advance(deps, applyCommitted(deps, state, message.records), ctx);
+      return advance(deps, applyCommitted(deps, state, message.records, message.commitMs), ctx);
     case 'commit-failed':
       if (message.epoch !== state.epoch) return state;
       // A store that cannot write must stop the work: an answer that cannot be
@@ -356,8 +367,15 @@ function commit(
   ctx: ActorContext<SequenceMessage>,
 ): void {
   const { epoch } = state;
+  const startedAt = deps.executor.clock.now();
   deps.store.putTurns(records).then(
-    () => dispatch(ctx.self, { type: 'turns-committed', epoch, records }),
+    () =>
+      dispatch(ctx.self, {
+        type: 'turns-committed',
+        epoch,
+        records,
+        commitMs: deps.executor.clock.now() - startedAt,
+      }),
     (error: unknown) => {
       deps.warn('checkpoint write failed; stopping this sequence', { sequence: deps.sequence.id });
       dispatch(ctx.self, {
@@ -377,6 +395,7 @@ function applyCommitted(
   deps: SequenceDeps,
   state: SequenceState,
   records: readonly TurnRecord[],
+  commitMs: number,
 ): SequenceState {
   const first = records[0];
   if (first === undefined) return state;
@@ -392,6 +411,7 @@ function applyCommitted(
     type: 'turns-recorded',
     sequence: deps.sequence.id,
     turns: records.map(summarize),
+    commitMs,
   });
   return withRun(state, { ...run, context, nextTurn: last.turn + 1, phase: 'waiting' });
 }

@@ -10,6 +10,7 @@ import type { ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { spawnModel } from './model.js';
 import type { ModelCounts, ModelMessage, ModelReport, SequencePlacement } from './model.js';
 import { dispatch, spawnActor, stopActor } from './nact.js';
@@ -78,7 +79,11 @@ export interface SupervisorDeps {
   readonly runtimeFor: (job: JobRecord) => JobRuntime;
   /** Restarts allowed per sequence actor before it is stopped. */
   readonly maxSequenceRestarts: number;
+  readonly metrics: Metrics;
 }
+
+/** How long an ended job's series stay exported, so that Prometheus scrapes their final values, in ms. */
+export const ENDED_JOB_SERIES_RETENTION_MS = 10 * 60_000;
 
 interface ModelEntry {
   readonly ref: ActorRef<ModelMessage>;
@@ -153,12 +158,20 @@ function handle(
     case 'get-status':
       dispatch(message.replyTo, snapshot(deps, state));
       return state;
-    case 'model-progress':
-      return updateModel(state, message.job, message.model, (model) => {
+    case 'model-progress': {
+      const next = updateModel(state, message.job, message.model, (model) => {
         const done = message.counts.ok + message.counts.failed + message.counts.skipped;
         model.rate.record(deps.clock.now(), done);
+        for (const status of TURN_STATUSES) {
+          const added = message.counts[status] - model.counts[status];
+          if (added > 0) deps.metrics.turnsRecorded(message.job, message.model, status, added);
+        }
         return { ...model, counts: message.counts };
       });
+      deps.metrics.checkpointWrite(message.commitMs / 1000);
+      exportJobProgress(deps, next, message.job);
+      return next;
+    }
     case 'model-finished': {
       const next = updateModel(state, message.job, message.model, (model) => ({ ...model, finished: true }));
       const entry = next.jobs.get(message.job);
@@ -182,6 +195,24 @@ function handle(
       throw new Error(`supervisor: unknown message ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+const TURN_STATUSES = ['ok', 'failed', 'skipped'] as const;
+
+/** A job's progress ratio and ETA (its slowest model's) as metrics. */
+function exportJobProgress(deps: SupervisorDeps, state: SupervisorState, jobId: string): void {
+  const entry = state.jobs.get(jobId);
+  if (!entry) return;
+  const now = deps.clock.now();
+  let done = 0;
+  let total = 0;
+  let eta = 0;
+  for (const model of entry.models.values()) {
+    done += model.counts.ok + model.counts.failed + model.counts.skipped;
+    total += model.counts.total;
+    eta = Math.max(eta, model.rate.etaSeconds(now, model.counts.total) ?? Number.NaN);
+  }
+  deps.metrics.setJobProgress(jobId, total === 0 ? 1 : done / total, eta);
 }
 
 function replyIfDrained(state: SupervisorState): SupervisorState {
@@ -238,6 +269,12 @@ function runJob(
     rate.record(deps.clock.now(), recorded.ok + recorded.failed + recorded.skipped);
     models.set(model.id, { ref, provider: model.provider, counts: recorded, rate, finished: false });
   }
+  for (const [modelId, model] of models) {
+    deps.metrics.setTurnsTotal(job.id, modelId, model.counts.total);
+    for (const status of TURN_STATUSES) {
+      if (model.counts[status] > 0) deps.metrics.turnsRecorded(job.id, modelId, status, model.counts[status]);
+    }
+  }
   deps.log.info({ job: job.id, suite: job.suite.name, resumedTurns: stored.length }, 'job started');
   for (const model of models.values()) dispatch(model.ref, { type: 'start' });
   return withJob(state, {
@@ -285,6 +322,7 @@ function endJob(
     },
   );
   deps.log.info({ job: jobId, outcome: outcome.state }, 'job ended');
+  setTimeout(() => deps.metrics.forgetJob(jobId), ENDED_JOB_SERIES_RETENTION_MS).unref();
   return withJob(state, {
     ...entry,
     state: outcome.state,

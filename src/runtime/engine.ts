@@ -9,7 +9,10 @@ import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
 import { localPlacement } from './local-placement.js';
 import { WorkerPool } from './worker-pool.js';
+import { noMetrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { providerStatus } from './provider-status.js';
+import { sampleProviderMetrics } from './provider-metrics.js';
 import type { ProviderStatus } from './provider-status.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 
@@ -35,6 +38,8 @@ export interface EngineOptions {
   readonly dataDir?: string;
   /** Log level of the workers. Default `warn`. */
   readonly logLevel?: string;
+  /** Where observations go. Default: nowhere. */
+  readonly metrics?: Metrics;
   /** Heartbeat interval of the workers' transport, in ms (a hung worker is replaced after 3). Default 1 000. */
   readonly heartbeatIntervalMs?: number;
 }
@@ -48,6 +53,7 @@ export class Engine {
   private readonly system: SystemRef;
   private readonly supervisor: ActorRef<SupervisorMessage>;
   private readonly gates: GateRegistry;
+  private readonly stopSampling: () => void;
   /** Jobs started here, by id (their suites name their providers). */
   private readonly jobs = new Map<string, JobRecord>();
 
@@ -65,6 +71,7 @@ export class Engine {
       clock: options.clock,
       log: options.log,
       maxSequenceRestarts: DEFAULT_MAX_SEQUENCE_RESTARTS,
+      metrics: options.metrics ?? noMetrics,
       runtimeFor: (job) => {
         // Checked here too: a job must not start in a process that lacks its keys.
         const apiKeys = resolveApiKeys(job.suite, options.env, job.suitePath);
@@ -81,6 +88,7 @@ export class Engine {
       },
     });
     supervisorRef.current = this.supervisor;
+    this.stopSampling = options.metrics ? sampleProviderMetrics(gates, options.metrics) : () => undefined;
   }
 
   /** Starts an engine; with workers, forks them and waits until they are ready. */
@@ -107,6 +115,7 @@ export class Engine {
         log: options.log,
         logLevel: options.logLevel ?? 'warn',
         env: options.env,
+        metrics: options.metrics ?? noMetrics,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
       });
       if (!(await pool.whenReady(WORKERS_READY_TIMEOUT_MS))) {
@@ -193,6 +202,7 @@ export class Engine {
 
   /** Stops the actor system and the workers, and waits until everything committed is on disk. */
   async close(): Promise<void> {
+    this.stopSampling();
     stopActor(this.system);
     await this.pool?.stop();
     await this.options.store.flush();

@@ -13,6 +13,8 @@ import type { ProviderConfig } from '../suite/types.js';
 /** A provider account's actors and the gate in front of them. */
 export interface ProviderAccount {
   readonly key: string;
+  /** The provider id of the suite that first used the account: its name in logs and metrics. */
+  readonly provider: string;
   readonly limiter: ActorRef<RateLimiterMessage>;
   readonly breaker: ActorRef<CircuitBreakerMessage>;
   readonly gate: ProviderGate;
@@ -72,7 +74,7 @@ export class GateRegistry {
       policy: config.breaker,
     });
     const gate = createGateClient(parent, `${name}-gate`, limiter, breaker);
-    const account = { key, limiter, breaker, gate };
+    const account = { key, provider: providerId, limiter, breaker, gate };
     this.accounts.set(key, account);
     return account;
   }

@@ -8,6 +8,7 @@ import type { ActorRef } from '../actors/nact.js';
 import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { AdmitRequest, AttemptOutcome, Permit } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { JobRecord } from '../store/records.js';
 import { ipcEndpointIn } from '../transport/endpoint.js';
 import type { PrimaryEnd } from '../transport/ends.js';
@@ -45,6 +46,7 @@ export interface WorkerPoolOptions {
   readonly logLevel: string;
   /** The workers' environment (API keys are read from it there). */
   readonly env: NodeJS.ProcessEnv;
+  readonly metrics: Metrics;
   /** Heartbeat interval, in ms. Default `WORKER_HEARTBEAT_INTERVAL_MS`. */
   readonly heartbeatIntervalMs?: number;
 }
@@ -387,6 +389,7 @@ export class WorkerPool {
         ? 0
         : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_BASE_MS * 2 ** (slot.quickCrashes - 1));
     slot.restarts += 1;
+    this.options.metrics.workerRestarted();
     this.options.log.warn({ worker: slot.id, restarts: slot.restarts, delayMs: delay }, 'restarting worker');
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
