@@ -18,6 +18,7 @@ import { runJobs } from './commands/jobs.js';
 import { runStatus } from './commands/status.js';
 import { runSubmit } from './commands/submit.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
+import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 
 /** Default directory of the store, relative to the working directory. */
 const DEFAULT_DATA_DIR = '.troupe';
@@ -64,6 +65,15 @@ async function main(argv: string[]): Promise<number> {
             default: availableParallelism(),
             describe: 'Worker processes for the conversations (0: all in this process)',
           })
+          .option('metrics-port', {
+            type: 'number',
+            describe: 'Serve Prometheus metrics (/metrics, /healthz, /readyz) on this port',
+          })
+          .option('metrics-host', {
+            type: 'string',
+            default: DEFAULT_METRICS_HOST,
+            describe: 'Address of the metrics endpoint (loopback by default)',
+          })
           .check((args) => {
             if (args.suite === undefined && args.resume === undefined)
               throw new Error('give a suite file or --resume <job>');
@@ -83,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
             logLevel: args['log-level'] ?? 'warn',
             workers: args.workers,
             graceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+            metricsPort: args['metrics-port'],
+            metricsHost: args['metrics-host'],
           },
           { stdout: process.stdout, env: process.env },
         );
@@ -103,6 +115,15 @@ async function main(argv: string[]): Promise<number> {
             default: DEFAULT_SHUTDOWN_GRACE_MS,
             describe: 'After SIGTERM/SIGINT, how long requests in flight may take to finish',
           })
+          .option('metrics-port', {
+            type: 'number',
+            describe: 'Serve Prometheus metrics (/metrics, /healthz, /readyz) on this port',
+          })
+          .option('metrics-host', {
+            type: 'string',
+            default: DEFAULT_METRICS_HOST,
+            describe: 'Address of the metrics endpoint (loopback by default)',
+          })
           .check((args) => {
             if (!Number.isInteger(args.workers) || args.workers < 0) {
               throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
@@ -121,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
           graceMs: args['grace-ms'],
           logLevel: args['log-level'] ?? 'info',
           version: packageVersion(),
+          metricsPort: args['metrics-port'],
+          metricsHost: args['metrics-host'],
         });
       },
     )

@@ -5,6 +5,8 @@ import { systemClock } from '../resilience/clock.js';
 import { Engine } from '../runtime/engine.js';
 import { createJob } from '../runtime/jobs.js';
 import { handleStopSignals } from '../runtime/shutdown.js';
+import { MetricsEndpoint } from '../runtime/metrics-endpoint.js';
+import type { MetricsEndpointOptions } from '../runtime/metrics-endpoint.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
@@ -26,6 +28,8 @@ export interface DaemonOptions {
   /** Where API keys are read from. */
   readonly env: NodeJS.ProcessEnv;
   readonly version: string;
+  /** Serve Prometheus metrics here; default: no metrics endpoint. */
+  readonly metrics?: MetricsEndpointOptions;
 }
 
 /**
@@ -45,6 +49,7 @@ export class Daemon {
     private readonly store: LmdbCheckpointStore,
     private readonly engine: Engine,
     private readonly releaseLock: () => Promise<void>,
+    private readonly metricsEndpoint: MetricsEndpoint | undefined,
   ) {
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
@@ -65,6 +70,7 @@ export class Daemon {
       await store.close();
       throw error;
     }
+    const endpoint = options.metrics ? new MetricsEndpoint(options.metrics) : undefined;
     const engine = await Engine.start({
       store,
       log: options.log,
@@ -73,8 +79,10 @@ export class Daemon {
       workers: options.workers,
       dataDir: options.dataDir,
       logLevel: options.logLevel,
+      metrics: endpoint?.metrics,
     });
-    const daemon = new Daemon(options, store, engine, lock.release);
+    await endpoint?.serve(() => engine.readiness(), options.log);
+    const daemon = new Daemon(options, store, engine, lock.release, endpoint);
     daemon.control = await ControlServer.start(
       options.dataDir,
       (request) => daemon.handle(request),
@@ -218,6 +226,7 @@ export class Daemon {
     this.removeSignalHandlers();
     await this.control?.close();
     await this.engine.close();
+    await this.metricsEndpoint?.close();
     await this.store.close();
     await this.releaseLock();
     this.options.log.info('daemon stopped');

@@ -54,6 +54,7 @@ export class Engine {
   private readonly supervisor: ActorRef<SupervisorMessage>;
   private readonly gates: GateRegistry;
   private readonly stopSampling: () => void;
+  private closed = false;
   /** Jobs started here, by id (their suites name their providers). */
   private readonly jobs = new Map<string, JobRecord>();
 
@@ -178,6 +179,15 @@ export class Engine {
     return { jobs };
   }
 
+  /** Whether the engine can work now: false while a worker is down, or after close. */
+  readiness(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.closed) reasons.push('the engine is stopped');
+    const down = this.pool?.notReady() ?? [];
+    if (down.length > 0) reasons.push(`workers not ready: ${down.join(', ')}`);
+    return { ok: reasons.length === 0, reasons };
+  }
+
   /**
    * Starts no new turn anywhere and waits until the requests in flight have
    * finished and been committed: true when drained, false after `graceMs`.
@@ -202,6 +212,7 @@ export class Engine {
 
   /** Stops the actor system and the workers, and waits until everything committed is on disk. */
   async close(): Promise<void> {
+    this.closed = true;
     this.stopSampling();
     stopActor(this.system);
     await this.pool?.stop();

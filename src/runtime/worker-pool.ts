@@ -161,6 +161,11 @@ export class WorkerPool {
     return Object.fromEntries(this.slots.map((slot) => [slot.id, slot.pid]));
   }
 
+  /** Ids of the workers that are not ready now (starting, restarting, or hung). */
+  notReady(): string[] {
+    return this.slots.filter((slot) => !slot.ready).map((slot) => slot.id);
+  }
+
   /** Worker restarts so far. */
   get restarts(): number {
     return this.slots.reduce((sum, slot) => sum + slot.restarts, 0);

@@ -10,6 +10,9 @@ export interface DaemonCommandOptions {
   /** Lowest level of the JSON log lines (stderr). */
   readonly logLevel: string;
   readonly version: string;
+  /** Port of the Prometheus endpoint (none when undefined) and its host. */
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
 }
 
 /**
@@ -28,6 +31,10 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
       logLevel: options.logLevel,
       env: process.env,
       version: options.version,
+      metrics:
+        options.metricsPort === undefined
+          ? undefined
+          : { port: options.metricsPort, host: options.metricsHost },
     });
     await daemon.whenStopped();
   } finally {

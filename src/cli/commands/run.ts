@@ -6,6 +6,7 @@ import { systemClock } from '../../resilience/clock.js';
 import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
+import { MetricsEndpoint } from '../../runtime/metrics-endpoint.js';
 import { createJob } from '../../runtime/jobs.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
@@ -32,6 +33,9 @@ export interface RunOptions {
   readonly workers: number;
   /** After Ctrl-C, how long requests in flight may take to finish, in ms. */
   readonly graceMs: number;
+  /** Port of the Prometheus endpoint while the job runs (none when undefined) and its host. */
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
 }
 
 /** Where `troupe run` writes and what it reads. */
@@ -120,7 +124,12 @@ async function driveJob(
   io: RunIo,
 ): Promise<JobOutcome> {
   const log = createLogger({ level: options.logLevel });
+  const endpoint =
+    options.metricsPort === undefined
+      ? undefined
+      : new MetricsEndpoint({ port: options.metricsPort, host: options.metricsHost });
   const engine = await Engine.start({
+    metrics: endpoint?.metrics,
     store,
     log,
     clock: systemClock,
@@ -129,6 +138,7 @@ async function driveJob(
     dataDir: options.dataDir,
     logLevel: options.logLevel,
   });
+  await endpoint?.serve(() => engine.readiness(), log);
   const display = createProgressDisplay(io.stdout);
   let latest: JobStatus | undefined;
   const poll = setInterval(
@@ -162,6 +172,7 @@ async function driveJob(
     clearInterval(poll);
     removeHandlers();
     await engine.close();
+    await endpoint?.close();
     log.flush();
   }
 }
