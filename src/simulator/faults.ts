@@ -4,7 +4,8 @@ import type { ApiName } from './wire.js';
 /**
  * One kind of failure:
  * - `status`: that HTTP status (4xx/5xx) with a proper error body; a 429 carries `retry-after`.
- * - `quota`: the account is out of credit (OpenAI 429 `insufficient_quota`, Anthropic 402 `billing_error`).
+ * - `quota`: the account is out of credit (OpenAI 429 `insufficient_quota`, Anthropic 402 `billing_error`);
+ *   without a `retry-after` unless one is given, as the providers send it.
  * - `malformed`: 200 with a body that is not JSON.
  * - `truncated`: 200 whose JSON body (or event stream) is cut off mid-way.
  * - `empty`: 200 JSON with no choices / no content blocks.
@@ -18,7 +19,11 @@ export type Fault =
       /** Sent as `retry-after` (seconds). Default for a 429: 1; otherwise no header. */
       readonly retryAfterSeconds?: number;
     }
-  | { readonly kind: 'quota' }
+  | {
+      readonly kind: 'quota';
+      /** Sent as `retry-after` (seconds), as a proxy or gateway may add it. Default: no header. */
+      readonly retryAfterSeconds?: number;
+    }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'truncated' }
   | { readonly kind: 'empty' }
@@ -47,11 +52,12 @@ export function validateFaultRules(rules: readonly FaultRule[]): void {
       throw new RangeError(`${where}.times must be a whole number ≥ 0, got ${rule.times}`);
     }
     const fault = rule.fault;
-    if (fault.kind !== 'status') return;
+    if (fault.kind !== 'status' && fault.kind !== 'quota') return;
     if (
-      !Number.isInteger(fault.status) ||
-      fault.status < LOWEST_ERROR_STATUS ||
-      fault.status > HIGHEST_ERROR_STATUS
+      fault.kind === 'status' &&
+      (!Number.isInteger(fault.status) ||
+        fault.status < LOWEST_ERROR_STATUS ||
+        fault.status > HIGHEST_ERROR_STATUS)
     ) {
       throw new RangeError(
         `${where}.fault.status must be an HTTP error status (400–599), got ${fault.status}`,

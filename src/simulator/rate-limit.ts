@@ -26,7 +26,10 @@ const MIN_CAPACITY = 1;
 
 /** What the rate-limit headers report about one bucket. */
 export interface BucketState {
-  /** The configured limit per minute. */
+  /**
+   * The limit per real minute (60 s), as a client that measures real time must read it: the
+   * configured limit scaled by 60 000 / `minuteMs` (equal to it with the default minute).
+   */
   readonly limit: number;
   /** Whole units that could be spent right now. */
   readonly remaining: number;
@@ -49,7 +52,7 @@ export type Admission =
   | {
       readonly admitted: false;
       readonly limit: LimitName;
-      /** The refusing limit per minute. */
+      /** The refusing limit per real minute (see `BucketState.limit`). */
       readonly limitPerMinute: number;
       /** Ms until the request would be admitted. */
       readonly waitMs: number;
@@ -59,6 +62,8 @@ export type Admission =
 export class Bucket {
   /** Units per ms. */
   private readonly ratePerMs: number;
+  /** Units per real minute (`DEFAULT_MINUTE_MS`), whatever `minuteMs` is. */
+  readonly limitPerRealMinute: number;
   /** Most units the bucket holds. */
   readonly capacity: number;
   private level: number;
@@ -72,6 +77,7 @@ export class Bucket {
     nowMs: number,
   ) {
     this.ratePerMs = limit / minuteMs;
+    this.limitPerRealMinute = (limit * DEFAULT_MINUTE_MS) / minuteMs;
     this.capacity = Math.max(MIN_CAPACITY, (limit * burstSeconds) / SECONDS_PER_MINUTE);
     this.level = this.capacity;
     this.updatedAt = nowMs;
@@ -103,7 +109,7 @@ export class Bucket {
   state(nowMs: number): BucketState {
     this.refill(nowMs);
     return {
-      limit: this.limit,
+      limit: this.limitPerRealMinute,
       remaining: Math.max(0, Math.floor(this.level)),
       resetMs: (this.capacity - this.level) / this.ratePerMs,
     };
@@ -140,11 +146,21 @@ export class SimulatorRateLimit {
   admit(tokens: number, nowMs: number): Admission {
     const requestWait = this.requests?.waitMs(1, nowMs) ?? 0;
     if (this.requests && requestWait > 0) {
-      return { admitted: false, limit: 'requests', limitPerMinute: this.requests.limit, waitMs: requestWait };
+      return {
+        admitted: false,
+        limit: 'requests',
+        limitPerMinute: this.requests.limitPerRealMinute,
+        waitMs: requestWait,
+      };
     }
     const tokenWait = this.tokens?.waitMs(tokens, nowMs) ?? 0;
     if (this.tokens && tokenWait > 0) {
-      return { admitted: false, limit: 'tokens', limitPerMinute: this.tokens.limit, waitMs: tokenWait };
+      return {
+        admitted: false,
+        limit: 'tokens',
+        limitPerMinute: this.tokens.limitPerRealMinute,
+        waitMs: tokenWait,
+      };
     }
     this.requests?.take(1, nowMs);
     this.tokens?.take(tokens, nowMs);

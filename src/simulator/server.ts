@@ -66,6 +66,14 @@ interface Exchange {
   readonly gone: AbortSignal;
 }
 
+/** The wait an answer's own headers ask for, in ms, as `RecordedRequest.retryAfterMs` reports it. */
+function retryAfterMsOf(headers: Readonly<Record<string, string>>): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (ms !== undefined) return Number(ms);
+  const seconds = headers['retry-after'];
+  return seconds === undefined ? undefined : Number(seconds) * MS_PER_SECOND;
+}
+
 function checkLatency(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
     throw new RangeError(`${name} must be a number ≥ 0, got ${value}`);
@@ -325,8 +333,11 @@ class RunningSimulator implements Simulator {
         const retry: Record<string, string> = seconds === undefined ? {} : { 'retry-after': String(seconds) };
         return this.sendProblem(exchange, { kind: 'status', status: fault.status }, retry);
       }
-      case 'quota':
-        return this.sendProblem(exchange, { kind: 'quota' });
+      case 'quota': {
+        const seconds = fault.retryAfterSeconds;
+        const retry: Record<string, string> = seconds === undefined ? {} : { 'retry-after': String(seconds) };
+        return this.sendProblem(exchange, { kind: 'quota' }, retry);
+      }
       case 'malformed':
         if (request.stream) return this.sendStream(exchange, ['data: <html>upstream error</html>\n\n']);
         return this.send(exchange, STATUS_OK, 'text/html; charset=utf-8', MALFORMED_BODY);
@@ -400,6 +411,8 @@ class RunningSimulator implements Simulator {
     response.end(body);
     record.status = status;
     record.finishedAt = Date.now();
+    const retryAfterMs = retryAfterMsOf(extraHeaders);
+    if (retryAfterMs !== undefined) record.retryAfterMs = retryAfterMs;
   }
 
   private sendStream(exchange: Exchange, frames: readonly string[]): void {

@@ -52,6 +52,8 @@ export interface RecordedRequest {
   readonly finishedAt: number;
   /** HTTP status sent; 0 when none was (still open, hang, reset, client gone). */
   readonly status: number;
+  /** The wait the answer asked for, in ms (`retry-after-ms`, else `retry-after` × 1000), when it asked. */
+  readonly retryAfterMs?: number;
   /** The answer's text when a complete answer was sent, otherwise null. */
   readonly response: string | null;
   /** Whether the request carried the configured key (true when none is configured). The key is never stored. */
