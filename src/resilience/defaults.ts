@@ -8,10 +8,14 @@ export const RATE_WINDOW_MS = 60_000;
 
 /**
  * How much of a per-minute budget may leave at once, expressed as a duration in ms: the smoothing
- * bucket holds `limit × BURST_WINDOW_MS / RATE_WINDOW_MS` (one second's worth). Providers enforce
- * their limits over short intervals too, so a whole minute's budget sent at once would be refused.
+ * bucket holds `limit × BURST_WINDOW_MS / RATE_WINDOW_MS` (half a second's worth). Providers
+ * enforce their limits over short intervals too (about a second's worth at once), so a whole
+ * minute's budget sent at once would be refused. Half of that, not all of it: a request counts
+ * where it arrives, and arrivals bunch up by the jitter between troupe's grant and the provider;
+ * with equal buckets, a limit set exactly at the provider's drew 429s at the margin. The other
+ * half stays in the provider's bucket as headroom, at no cost to the sustained rate.
  */
-export const BURST_WINDOW_MS = 1_000;
+export const BURST_WINDOW_MS = 500;
 
 /** Smallest burst of the request bucket, in requests, so that a tiny limit can still send one. */
 export const MIN_REQUEST_BURST = 1;
