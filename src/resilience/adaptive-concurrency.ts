@@ -18,11 +18,17 @@ export interface AdaptiveOptions {
 }
 
 /**
- * A concurrency window that grows by one per window of successes and shrinks by
- * `decreaseFactor` on a rate limit (AIMD). Requests are known by their grant sequence number
- * (increasing), which tells the 429s of one overload apart from the next: every request already
- * out when the first 429 came back is part of the same overload, and it shrinks the window once.
- * Only rate limits shrink it; server errors say nothing about how much the provider accepts.
+ * A concurrency window that starts slow and grows fast until the provider first says no, then
+ * probes gently (AIMD with slow start, as TCP does):
+ * - slow start, until the first rate limit: every success from a full window adds one, so the
+ *   window doubles with each window of successes — a healthy provider reaches hundreds of
+ *   requests in flight within a few round trips instead of thousands of requests;
+ * - after it: one more per window of successes (additive increase);
+ * - on a rate limit: the window shrinks by `decreaseFactor` (multiplicative decrease).
+ * Requests are known by their grant sequence number (increasing), which tells the 429s of one
+ * overload apart from the next: every request already out when the first 429 came back is part
+ * of the same overload, and it shrinks the window once. Only rate limits shrink it; server errors
+ * say nothing about how much the provider accepts.
  */
 export class AdaptiveConcurrency {
   private readonly options: Required<AdaptiveOptions>;
@@ -30,6 +36,8 @@ export class AdaptiveConcurrency {
   private successes = 0;
   /** The last grant made when the last overload was seen. */
   private overloadSeq = 0;
+  /** True until the first rate limit: the window doubles per window of successes. */
+  private slowStart = true;
 
   constructor(options: AdaptiveOptions = {}) {
     this.options = {
@@ -46,6 +54,11 @@ export class AdaptiveConcurrency {
     return this.current;
   }
 
+  /** True while the window still doubles (no rate limit seen yet). */
+  get inSlowStart(): boolean {
+    return this.slowStart;
+  }
+
   /**
    * The request granted as `seq` succeeded; `windowWasFull` if the window was full when it ended.
    * Only a full window shows it may be too small, and a request sent before the last decrease
@@ -53,6 +66,10 @@ export class AdaptiveConcurrency {
    */
   succeeded(seq: number, windowWasFull: boolean): void {
     if (!windowWasFull || seq <= this.overloadSeq) return;
+    if (this.slowStart) {
+      this.current = Math.min(this.options.max, this.current + 1);
+      return;
+    }
     if (++this.successes >= this.current) {
       this.current = Math.min(this.options.max, this.current + 1);
       this.successes = 0;
@@ -66,6 +83,7 @@ export class AdaptiveConcurrency {
    */
   rateLimited(seq: number, lastSeq: number): boolean {
     if (seq <= this.overloadSeq) return false;
+    this.slowStart = false;
     this.overloadSeq = lastSeq;
     this.current = Math.max(this.options.min, Math.floor(this.current * this.options.decreaseFactor));
     this.successes = 0;
