@@ -38,6 +38,15 @@ export const RATE_LIMIT_PAUSE_BASE_MS = 1_000;
 /** Longest pause after 429s without retry-after, in ms. */
 export const RATE_LIMIT_PAUSE_MAX_MS = 60_000;
 
+/**
+ * Pause after an exhausted quota that came without a retry-after, in ms; doubles with every quota
+ * pause in a row. When it ends, one request goes to see whether the quota is back.
+ */
+export const QUOTA_PAUSE_BASE_MS = 60_000;
+
+/** Longest pause after exhausted quotas without retry-after, in ms. */
+export const QUOTA_PAUSE_MAX_MS = 1_800_000;
+
 /** A retry-after at least this long (ms) means an exhausted quota, not a per-minute limit. */
 export const QUOTA_RETRY_AFTER_MS = 3_600_000;
 

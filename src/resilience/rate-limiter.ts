@@ -8,7 +8,13 @@ import type { FailureKind, Usage } from '../providers/types.js';
 import type { Limits } from '../suite/types.js';
 import type { Clock } from './clock.js';
 import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
-import { MIN_REQUEST_BURST, RATE_LIMIT_PAUSE_BASE_MS, RATE_LIMIT_PAUSE_MAX_MS } from './defaults.js';
+import {
+  MIN_REQUEST_BURST,
+  QUOTA_PAUSE_BASE_MS,
+  QUOTA_PAUSE_MAX_MS,
+  RATE_LIMIT_PAUSE_BASE_MS,
+  RATE_LIMIT_PAUSE_MAX_MS,
+} from './defaults.js';
 import { FairQueue } from './fair-queue.js';
 import { LearnedBudget } from './learned-budget.js';
 import {
@@ -72,8 +78,11 @@ export type PauseReason = 'rate-limit' | 'quota';
 export interface LimiterPause {
   /** Why granting is paused. */
   readonly reason: PauseReason;
-  /** When granting may resume, ms since the epoch; absent: only `resume()` ends it. */
-  readonly until?: number;
+  /**
+   * When granting may resume, ms since the epoch. After a quota pause it resumes with one request
+   * at a time until one succeeds (`LimiterSnapshot.quotaProbing`).
+   */
+  readonly until: number;
   /** When the pause began, ms since the epoch. */
   readonly since: number;
 }
@@ -98,6 +107,8 @@ export interface LimiterSnapshot {
   readonly learned?: LearnedLimits;
   /** Set while granting is paused by a 429 or an exhausted quota. */
   readonly pause?: LimiterPause;
+  /** True after a quota pause ended and until a request succeeds: one request at a time goes, to probe. */
+  readonly quotaProbing?: boolean;
   /** See `RateLimiterCore.nextWakeAt`. */
   readonly nextWakeAt?: number;
 }
@@ -138,6 +149,16 @@ export class RateLimiterCore {
   private pause: LimiterPause | undefined;
   /** 429s in a row without a success, counting one per overload: they lengthen the pause. */
   private rateLimitStreak = 0;
+  /** Quota pauses in a row without a success: they lengthen the next one (when no retry-after says). */
+  private quotaStreak = 0;
+  /** The last grant made when the current quota pause began: failures of earlier grants belong to it. */
+  private quotaSeq = 0;
+  /**
+   * Set when a quota pause has ended, until a request succeeds: only one request at a time goes,
+   * so that a provider still out of quota sees one request per pause, not the whole queue.
+   * `id` is the request out as the probe, if any.
+   */
+  private quotaProbe: { id: string | undefined } | undefined;
   private readonly adaptive: AdaptiveConcurrency;
 
   constructor(options: RateLimiterOptions) {
@@ -175,24 +196,26 @@ export class RateLimiterCore {
     // Strict turns: when the waiter whose turn it is does not fit, nobody overtakes it, so that
     // a large request is never starved by a stream of small ones.
     while (!this.pause && this.inFlight.size < this.concurrencyLimit()) {
+      if (this.quotaProbe?.id !== undefined) break;
       const waiter = this.queue.peek();
       if (!waiter || this.readyAt(waiter, now) > now) break;
       this.queue.shift();
       granted.push(this.start(waiter, now));
+      if (this.quotaProbe) this.quotaProbe.id = waiter.id;
     }
     return granted;
   }
 
   /**
    * When `grant()` could next succeed, ms since the epoch (≤ now: at once); undefined if nothing
-   * waits, or only a `release` (full concurrency) or a `resume` (quota) can help.
+   * waits, or only a `release` can help (full concurrency, or a quota probe out).
    */
   nextWakeAt(): number | undefined {
     const now = this.clock.now();
     this.expire(now);
     const waiter = this.queue.peek();
     if (!waiter || this.inFlight.size >= this.concurrencyLimit()) return undefined;
-    if (this.pause && this.pause.until === undefined) return undefined;
+    if (this.quotaProbe?.id !== undefined) return undefined;
     const at = Math.max(this.pause?.until ?? now, this.readyAt(waiter, now));
     return Number.isFinite(at) ? at : undefined;
   }
@@ -208,20 +231,27 @@ export class RateLimiterCore {
     const windowWasFull = this.inFlight.size >= this.concurrencyLimit();
     this.inFlight.delete(id);
     const now = this.clock.now();
+    this.expire(now);
     if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
     const learned = parseRateLimitHeaders(outcome.headers ?? {}, now);
     this.learn(learned, flight, now);
     if (outcome.kind !== 'ok') {
       const retryAfterMs = outcome.retryAfterMs ?? learned.retryAfterMs;
-      if (isQuotaFailure({ kind: outcome.kind, retryAfterMs })) this.pauseForQuota(retryAfterMs, now);
-      else if (outcome.kind === 'rate_limited') this.rateLimited(flight, retryAfterMs, now);
+      if (isQuotaFailure({ kind: outcome.kind, retryAfterMs })) this.pauseForQuota(flight, retryAfterMs, now);
+      else {
+        // The probe failed for another reason (or was cancelled): the quota is still unknown.
+        if (this.quotaProbe?.id === id) this.quotaProbe.id = undefined;
+        if (outcome.kind === 'rate_limited') this.rateLimited(flight, retryAfterMs, now);
+      }
     }
     return true;
   }
 
-  /** Ends any pause (an operator says the quota is back). */
+  /** Ends any pause and quota probing (an operator says the quota is back). */
   resume(): void {
     this.pause = undefined;
+    this.quotaProbe = undefined;
+    this.quotaStreak = 0;
   }
 
   /** The limiter's state for metrics and progress. */
@@ -244,6 +274,7 @@ export class RateLimiterCore {
       tokensInWindow: this.tokens.used(now),
       ...(this.lastLearned && { learned: this.lastLearned }),
       ...(this.pause && { pause: this.pause }),
+      ...(this.quotaProbe && { quotaProbing: true }),
       ...(nextWakeAt !== undefined && { nextWakeAt }),
     };
   }
@@ -298,6 +329,11 @@ export class RateLimiterCore {
     this.tokens.adjust(flight.tokenEntry, actual.tokens - flight.charges.tokens, now);
     for (const [kind, budget] of this.learnedBudgets) budget.adjust(actual[kind] - flight.charges[kind], now);
     this.rateLimitStreak = 0;
+    // Only a request sent after the quota pause began shows that the quota is back.
+    if (flight.seq > this.quotaSeq) {
+      this.quotaStreak = 0;
+      this.quotaProbe = undefined;
+    }
     this.adaptive.succeeded(flight.seq, windowWasFull);
   }
 
@@ -340,21 +376,42 @@ export class RateLimiterCore {
       );
     const until = now + waitMs;
     if (this.pause?.reason === 'quota') return;
-    if (this.pause?.until !== undefined && this.pause.until >= until) return;
+    if (this.pause !== undefined && this.pause.until >= until) return;
     this.pause = { reason: 'rate-limit', until, since: this.pause?.since ?? now };
   }
 
-  private pauseForQuota(retryAfterMs: number | undefined, now: number): void {
-    const until = retryAfterMs === undefined ? undefined : now + retryAfterMs;
-    const previous = this.pause?.reason === 'quota' ? this.pause : undefined;
-    // Of two quota pauses, the longer one holds; one without an end lasts until `resume()`.
-    const keepOpen = until === undefined || (previous !== undefined && previous.until === undefined);
-    const end = keepOpen ? undefined : Math.max(until, previous?.until ?? until);
-    this.pause = { reason: 'quota', since: previous?.since ?? now, ...(end !== undefined && { until: end }) };
+  /**
+   * Pauses for the retry-after, or else for `QUOTA_PAUSE_BASE_MS` doubling with every pause in a
+   * row (up to `QUOTA_PAUSE_MAX_MS`): nothing may tell troupe when a quota is back, so it asks
+   * again now and then, with one request. A failure of a request sent before the current pause
+   * began is the same news, late: only a longer retry-after of its own lengthens the pause.
+   */
+  private pauseForQuota(flight: InFlight, retryAfterMs: number | undefined, now: number): void {
+    const current = this.pause?.reason === 'quota' ? this.pause : undefined;
+    if (flight.seq <= this.quotaSeq) {
+      if (current && retryAfterMs !== undefined && now + retryAfterMs > current.until) {
+        this.pause = { ...current, until: now + retryAfterMs };
+      }
+      return;
+    }
+    this.quotaStreak++;
+    this.quotaSeq = this.grantSeq;
+    this.quotaProbe = undefined;
+    const waitMs =
+      retryAfterMs ??
+      Math.min(QUOTA_PAUSE_MAX_MS, QUOTA_PAUSE_BASE_MS * 2 ** Math.max(0, this.quotaStreak - 1));
+    this.pause = {
+      reason: 'quota',
+      since: current?.since ?? now,
+      until: Math.max(now + waitMs, current?.until ?? 0),
+    };
   }
 
   private expire(now: number): void {
-    if (this.pause?.until !== undefined && now >= this.pause.until) this.pause = undefined;
+    if (this.pause !== undefined && now >= this.pause.until) {
+      if (this.pause.reason === 'quota') this.quotaProbe = { id: undefined };
+      this.pause = undefined;
+    }
     for (const [kind, budget] of this.learnedBudgets) {
       if (budget.expired(now)) this.learnedBudgets.delete(kind);
     }
