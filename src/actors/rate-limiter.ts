@@ -22,6 +22,8 @@ export type RateLimiterMessage =
       readonly group: string;
       readonly priority: number;
       readonly estimatedTokens: number;
+      /** The input part of `estimatedTokens` (see `AdmitRequest`). */
+      readonly estimatedInputTokens: number;
       readonly replyTo: ActorRef<GateReply>;
     }
   /** The requester gave up: drops a waiting request, or releases one already granted. */
@@ -85,6 +87,7 @@ function handle(
         group: message.group,
         priority: message.priority,
         tokens: message.estimatedTokens,
+        inputTokens: message.estimatedInputTokens,
       });
       break;
     case 'cancel':

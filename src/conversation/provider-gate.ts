@@ -10,6 +10,11 @@ export interface AdmitRequest {
   readonly priority: number;
   /** Tokens to reserve: the request's estimate plus its `maxTokens`. */
   readonly estimatedTokens: number;
+  /**
+   * The input part of `estimatedTokens` (the rest is `maxTokens`), so that separate input and
+   * output token limits (Anthropic's) are each charged their own part.
+   */
+  readonly estimatedInputTokens: number;
 }
 
 /** Leave to send one request. Must be settled exactly once. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../resilience/clock.js';
 import { decideRetry } from '../resilience/retry-policy.js';
-import { estimateRequestTokens } from '../resilience/token-estimate.js';
+import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
 import type { ChatMessage, Provider, Usage } from '../providers/types.js';
 import type { ErrorData } from '../store/records.js';
@@ -71,7 +71,8 @@ export async function executeTurn(
   // Waiting (for a permit, or a backoff) ends on either signal; a request in flight only on `signal`.
   const waiting = drain ? AbortSignal.any([signal, drain]) : signal;
   const startedAt = deps.clock.now();
-  const estimatedTokens = estimateRequestTokens(spec.messages, spec.maxTokens);
+  const estimatedInputTokens = estimateInputTokens(spec.messages);
+  const estimatedTokens = estimatedInputTokens + spec.maxTokens;
   // `sent` is what the record shows; `counted` is what the retry policy limits. They differ when
   // a failure is not the turn's fault (quota pause, a failed breaker probe).
   let sent = 0;
@@ -83,7 +84,13 @@ export async function executeTurn(
     let permit;
     try {
       permit = await deps.gate.admit(
-        { group: spec.group, model: spec.modelId, priority: spec.remainingTurns, estimatedTokens },
+        {
+          group: spec.group,
+          model: spec.modelId,
+          priority: spec.remainingTurns,
+          estimatedTokens,
+          estimatedInputTokens,
+        },
         waiting,
       );
     } catch (error) {
