@@ -2,7 +2,10 @@
  * The circuit-breaker actor: one per provider account for the whole daemon, a thin
  * shell around `CircuitBreakerCore`. While the breaker is open, requests wait in
  * its queue — they send nothing, so they spend no attempt — and after the
- * cool-down one probe at a time goes through.
+ * cool-down one probe at a time goes through. A request is asked about twice:
+ * before it queues at the rate limiter (`admit`) and, when it was let pass, again
+ * once it holds its permit (`confirm`), since the breaker may have opened while it
+ * queued.
  */
 import type { Logger } from '../log/logger.js';
 import { CircuitBreakerCore } from '../resilience/circuit-breaker.js';
@@ -16,6 +19,11 @@ import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
 /** Messages the circuit breaker accepts. */
 export type CircuitBreakerMessage =
   | { readonly type: 'admit'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
+  /**
+   * A request admitted as a pass now holds its permit: may it leave? `confirmed` if the breaker
+   * is still closed; otherwise `held`, and it waits in the queue again like a new `admit`.
+   */
+  | { readonly type: 'confirm'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
   /** The requester gave up while waiting. */
   | { readonly type: 'cancel'; readonly id: string }
   | { readonly type: 'record'; readonly id: string; readonly kind: BreakerOutcome; readonly probe: boolean }
@@ -79,6 +87,16 @@ function handle(
   switch (message.type) {
     case 'admit':
       state.waiting.push({ id: message.id, replyTo: message.replyTo });
+      break;
+    case 'confirm':
+      // A pass given before the breaker opened must not leave while it is open or probing: the
+      // request waited in the limiter meanwhile. It goes first among the waiting: it came first.
+      if (state.core.state().state === 'closed') {
+        dispatch(message.replyTo, { type: 'confirmed', id: message.id });
+        return state;
+      }
+      dispatch(message.replyTo, { type: 'held', id: message.id });
+      state.waiting.unshift({ id: message.id, replyTo: message.replyTo });
       break;
     case 'cancel':
       state.waiting = state.waiting.filter((w) => w.id !== message.id);

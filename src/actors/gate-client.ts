@@ -1,9 +1,12 @@
 /**
  * The bridge between a conversation's promise-based turn and a provider's two
  * actors: `admit` first asks the circuit breaker to let the request pass, then the
- * rate limiter for a permit; `settle` tells both how the attempt ended. The
- * replies come back to a small actor of this module, which resolves the waiting
- * promise; nothing of a conversation is kept here.
+ * rate limiter for a permit, then — unless it is the breaker's probe — the breaker
+ * again to confirm, since it may have opened while the request queued at the
+ * limiter (a request held there gives its permit back and waits at the breaker).
+ * `settle` tells both how the attempt ended. The replies come back to a small actor
+ * of this module, which resolves the waiting promise; nothing of a conversation is
+ * kept here.
  */
 import { randomUUID } from 'node:crypto';
 import type { AdmitRequest, AttemptOutcome, Permit, ProviderGate } from '../conversation/provider-gate.js';
@@ -15,11 +18,16 @@ import type { RateLimiterMessage } from './rate-limiter.js';
 /** Replies the gate client receives from the breaker and the limiter. */
 export type GateReply =
   | { readonly type: 'admitted'; readonly id: string; readonly probe: boolean }
-  | { readonly type: 'permit-granted'; readonly id: string };
+  | { readonly type: 'permit-granted'; readonly id: string }
+  /** The breaker is still closed: the permitted request may leave. */
+  | { readonly type: 'confirmed'; readonly id: string }
+  /** The breaker opened meanwhile: the request waits at the breaker again (an `admitted` follows). */
+  | { readonly type: 'held'; readonly id: string };
 
 interface Pending {
   readonly request: AdmitRequest;
-  stage: 'breaker' | 'limiter';
+  /** Where the request waits: the breaker's admission, the limiter's permit, the breaker's confirmation. */
+  stage: 'breaker' | 'limiter' | 'confirm';
   probe: boolean;
   readonly resolve: (permit: Permit) => void;
 }
@@ -32,6 +40,10 @@ export function createGateClient(
   breaker: ActorRef<CircuitBreakerMessage>,
 ): ProviderGate {
   const pending = new Map<string, Pending>();
+  const grant = (id: string, waiting: Pending): void => {
+    pending.delete(id);
+    waiting.resolve({ id, probe: waiting.probe });
+  };
   const client: ActorRef<GateReply> = spawnStatelessActor<GateReply>(parent, name, (reply) => {
     const waiting = pending.get(reply.id);
     switch (reply.type) {
@@ -46,12 +58,24 @@ export function createGateClient(
         dispatch(limiter, { type: 'acquire', id: reply.id, ...waiting.request, replyTo: client });
         return;
       case 'permit-granted':
-        if (!waiting) {
-          // Cancelled while the limiter held it; the limiter already took the cancel as a release.
+        // Not waiting: cancelled while the limiter held it; the limiter took the cancel as a release.
+        if (waiting?.stage !== 'limiter') return;
+        // The probe is the one request the breaker expects while it is not closed.
+        if (waiting.probe) {
+          grant(reply.id, waiting);
           return;
         }
-        pending.delete(reply.id);
-        waiting.resolve({ id: reply.id, probe: waiting.probe });
+        waiting.stage = 'confirm';
+        dispatch(breaker, { type: 'confirm', id: reply.id, replyTo: client });
+        return;
+      case 'confirmed':
+        if (waiting?.stage === 'confirm') grant(reply.id, waiting);
+        return;
+      case 'held':
+        if (waiting?.stage !== 'confirm') return;
+        // Nothing was sent: the permit goes back (its reservation stays counted, which is safe).
+        dispatch(limiter, { type: 'cancel', id: reply.id });
+        waiting.stage = 'breaker';
         return;
       default: {
         const unknown: never = reply;
@@ -73,9 +97,14 @@ export function createGateClient(
           if (!waiting) return;
           pending.delete(id);
           if (waiting.stage === 'breaker') dispatch(breaker, { type: 'cancel', id });
-          else {
+          else if (waiting.stage === 'limiter') {
             dispatch(limiter, { type: 'cancel', id });
             dispatch(breaker, { type: 'record', id, kind: 'cancelled', probe: waiting.probe });
+          } else {
+            // Holding a permit while the breaker decides: give both back. A `held` request is
+            // back in the breaker's queue by the time the cancel arrives (same sender, in order).
+            dispatch(limiter, { type: 'cancel', id });
+            dispatch(breaker, { type: 'cancel', id });
           }
           reject(signal.reason as Error);
         };

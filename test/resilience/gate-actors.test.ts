@@ -1,0 +1,139 @@
+/**
+ * The provider gate's actors together (breaker, limiter, gate client) in a real actor system:
+ * what the pure cores cannot show on their own is the order of the messages between them.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker.js';
+import { createGateClient } from '../../src/actors/gate-client.js';
+import type { GateReply } from '../../src/actors/gate-client.js';
+import { dispatch, query, spawnStatelessActor, startSystem, stopActor } from '../../src/actors/nact.js';
+import type { AnyActorRef, SystemRef } from '../../src/actors/nact.js';
+import { spawnRateLimiter } from '../../src/actors/rate-limiter.js';
+import type { RateLimiterMessage } from '../../src/actors/rate-limiter.js';
+import type { AdmitRequest, Permit } from '../../src/conversation/provider-gate.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { systemClock } from '../../src/resilience/clock.js';
+import { DEFAULT_BREAKER_POLICY } from '../../src/resilience/defaults.js';
+import type { LimiterSnapshot } from '../../src/resilience/rate-limiter.js';
+import type { Limits } from '../../src/suite/types.js';
+
+const QUERY_TIMEOUT_MS = 1_000;
+const COOL_DOWN_MS = 300;
+/** How often `expect.poll` asks, in ms: well within the cool-down. */
+const POLL = { interval: 5, timeout: 1_000 };
+const request: AdmitRequest = {
+  group: 'job/m',
+  model: 'm',
+  priority: 1,
+  estimatedTokens: 140,
+  estimatedInputTokens: 40,
+};
+const deps = { provider: 'p', clock: systemClock, log: silentLogger() };
+
+describe('the provider gate: breaker, limiter and gate client', () => {
+  let system: SystemRef;
+  // Top-level actors are spawned under the system, which nact accepts as a parent.
+  const root = (): AnyActorRef => system as unknown as AnyActorRef;
+
+  beforeEach(() => {
+    system = startSystem();
+  });
+  afterEach(() => {
+    stopActor(system);
+  });
+
+  function gateWith(limits: Limits) {
+    const limiter = spawnRateLimiter(root(), 'limiter', { ...deps, limits });
+    const breaker = spawnCircuitBreaker(root(), 'breaker', {
+      ...deps,
+      policy: {
+        ...DEFAULT_BREAKER_POLICY,
+        consecutiveFailures: 1,
+        coolDownMs: COOL_DOWN_MS,
+        probesToClose: 1,
+      },
+    });
+    return { limiter, gate: createGateClient(root(), 'gate', limiter, breaker) };
+  }
+
+  const snapshot = (limiter: ReturnType<typeof gateWith>['limiter']) =>
+    query<RateLimiterMessage, LimiterSnapshot>(
+      limiter,
+      (replyTo) => ({ type: 'get-snapshot', replyTo }),
+      QUERY_TIMEOUT_MS,
+    );
+
+  it('a request that queued at the limiter while the breaker opened waits for the probe, holding no slot', async () => {
+    const { limiter, gate } = gateWith({ maxConcurrency: 1 });
+    const signal = new AbortController().signal;
+    const first = await gate.admit(request, signal);
+    expect(first.probe).toBe(false);
+    // Passed by the closed breaker, it waits for the one concurrency slot.
+    let second: Permit | undefined;
+    const waiting = gate.admit(request, signal).then((permit) => (second = permit));
+    const failedAt = Date.now();
+    gate.settle(first, { kind: 'server_error', headers: {} });
+    // The failure opened the breaker; the limiter then granted the slot, and the breaker held it.
+    await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
+    expect(second).toBeUndefined();
+    await waiting;
+    // It went as the half-open probe, after the cool-down.
+    expect(second?.probe).toBe(true);
+    expect(Date.now() - failedAt).toBeGreaterThanOrEqual(COOL_DOWN_MS);
+  });
+
+  it('a request aborted while the breaker holds it leaves nothing behind', async () => {
+    const { limiter, gate } = gateWith({ maxConcurrency: 1 });
+    const first = await gate.admit(request, new AbortController().signal);
+    const abort = new AbortController();
+    const waiting = gate.admit(request, abort.signal);
+    gate.settle(first, { kind: 'server_error', headers: {} });
+    await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
+    abort.abort();
+    await expect(waiting).rejects.toThrow();
+    // After the cool-down a new request is the probe: the aborted one did not keep it.
+    const next = await gate.admit(request, new AbortController().signal);
+    expect(next.probe).toBe(true);
+    expect((await snapshot(limiter)).waiting).toBe(0);
+  });
+
+  it("the limiter charges Anthropic's input and output token limits each their own part", async () => {
+    const limiter = spawnRateLimiter(root(), 'limiter', { ...deps, limits: undefined });
+    const granted: string[] = [];
+    const replyTo = spawnStatelessActor<GateReply>(root(), 'reply', (reply) => {
+      granted.push(reply.id);
+    });
+    const acquire = (id: string) =>
+      dispatch(limiter, {
+        type: 'acquire',
+        id,
+        group: 'g',
+        priority: 0,
+        estimatedTokens: 140,
+        estimatedInputTokens: 40,
+        replyTo,
+      });
+    acquire('a');
+    const reset = new Date(Date.now() + 60_000).toISOString();
+    dispatch(limiter, {
+      type: 'release',
+      id: 'a',
+      outcome: {
+        kind: 'ok',
+        usage: { inputTokens: 40, outputTokens: 100 },
+        headers: {
+          'anthropic-ratelimit-input-tokens-limit': '1000',
+          'anthropic-ratelimit-input-tokens-remaining': '50',
+          'anthropic-ratelimit-input-tokens-reset': reset,
+          'anthropic-ratelimit-output-tokens-limit': '1000',
+          'anthropic-ratelimit-output-tokens-remaining': '100',
+          'anthropic-ratelimit-output-tokens-reset': reset,
+        },
+      },
+    });
+    // 40 input tokens fit the 50 left, 100 output tokens the 100 left; charged 140 each, neither would.
+    acquire('b');
+    expect(await snapshot(limiter)).toMatchObject({ waiting: 0, inFlight: 1 });
+    await expect.poll(() => granted, POLL).toEqual(['a', 'b']);
+  });
+});
