@@ -17,14 +17,13 @@ import {
   APIError as OpenAIAPIError,
   APIUserAbortError as OpenAIAbortError,
 } from 'openai';
+import { QUOTA_RETRY_AFTER_MS } from '../resilience/defaults.js';
 import { shorten } from './context-summary.js';
 import { headersToRecord } from './headers.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import type { FailureKind } from './types.js';
 import { ProviderError } from './types.js';
 
-/** A 429 that asks to wait longer than this is a spent quota, not a per-minute limit. */
-export const QUOTA_RETRY_AFTER_THRESHOLD_MS = 60 * 60 * 1000;
 /** Longest provider message kept in an error message, in characters. */
 const MAX_PROVIDER_MESSAGE_CHARS = 300;
 /** Keys shorter than this are not searched for in messages (they would match ordinary text). */
@@ -98,7 +97,8 @@ function kindForStatus(status: number, facts: BodyFacts, retryAfterMs: number | 
     (facts.type !== undefined && QUOTA_CODES.has(facts.type));
   if (quota) return 'quota_exhausted';
   if (status === STATUS_TOO_MANY_REQUESTS) {
-    return retryAfterMs !== undefined && retryAfterMs > QUOTA_RETRY_AFTER_THRESHOLD_MS
+    // The same threshold as the retry policy's, so that the turn's error code and the pause agree.
+    return retryAfterMs !== undefined && retryAfterMs >= QUOTA_RETRY_AFTER_MS
       ? 'quota_exhausted'
       : 'rate_limited';
   }
