@@ -103,7 +103,7 @@ const ERROR_CASES: readonly ErrorCase[] = [
       ...SEQUENCES,
     ],
     expected: [
-      'suite.yaml:5:40: models[0].colour: unknown key (expected one of: id, provider, model, temperature, maxTokens, system)',
+      'suite.yaml:5:40: models[0].colour: unknown key (expected one of: id, provider, model, temperature, maxTokens, system, pricePerMillionTokens)',
     ],
   },
   {
@@ -576,5 +576,32 @@ describe('suite formats', () => {
     const problems = await problemsOf(['{"name": "t", # a comment', '}'], 'suite.json');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^suite\.json:1:1[45]: invalid JSON: /);
+  });
+});
+
+describe('model prices', () => {
+  const base = `name: p
+providers:
+  sim: { type: simulated }
+models:
+  - { id: m, provider: sim, model: x, PRICES }
+sequences:
+  - { id: s, prompts: ["a"] }
+`;
+  const parse = (prices: string) =>
+    parseSuite(base.replace('PRICES', prices), 'p.yaml', () => Promise.reject(new Error('none')));
+
+  it('accepts input and output prices per million tokens', async () => {
+    const { suite } = await parse('pricePerMillionTokens: { input: 0.15, output: 0.6 }');
+    expect(suite.models[0]?.pricePerMillionTokens).toEqual({ input: 0.15, output: 0.6 });
+  });
+
+  it('names a missing or negative price', async () => {
+    await expect(parse('pricePerMillionTokens: { input: 0.15 }')).rejects.toThrow(
+      /models\[0\]\.pricePerMillionTokens\.output/,
+    );
+    await expect(parse('pricePerMillionTokens: { input: -1, output: 1 }')).rejects.toThrow(
+      /models\[0\]\.pricePerMillionTokens\.input/,
+    );
   });
 });

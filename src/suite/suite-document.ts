@@ -20,6 +20,7 @@ import {
   isMapping,
   listChoices,
   nonBlankString,
+  nonNegativeNumber,
   numberInRange,
   optionalField,
   positiveInteger,
@@ -28,14 +29,39 @@ import {
   type Checker,
   type FieldPath,
   type Mapping,
+  type Reader,
 } from './schema-check.js';
-import type { ModelConfig, ProviderConfig, SequenceConfig } from './types.js';
+import type { ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
 
 /** The keys a suite document may have at its top level. */
 export const SUITE_KEYS = ['name', 'runs', 'providers', 'models', 'sequences', 'sequencesFile'] as const;
 
 /** The keys of one `models` entry. */
-export const MODEL_KEYS = ['id', 'provider', 'model', 'temperature', 'maxTokens', 'system'] as const;
+export const MODEL_KEYS = [
+  'id',
+  'provider',
+  'model',
+  'temperature',
+  'maxTokens',
+  'system',
+  'pricePerMillionTokens',
+] as const;
+
+const PRICE_KEYS = ['input', 'output'] as const;
+
+/** `{ input, output }`: US dollars per million tokens, both required, each ≥ 0. */
+const pricesReader: Reader<TokenPrices> = {
+  expected: 'a mapping of input and output (US dollars per million tokens)',
+  read(check, value, path) {
+    const before = check.problems.length;
+    const entry = readMapping(check, value, path, PRICE_KEYS);
+    if (entry === undefined) return undefined;
+    const input = requiredField(check, entry, 'input', path, nonNegativeNumber);
+    const output = requiredField(check, entry, 'output', path, nonNegativeNumber);
+    if (check.problems.length > before || input === undefined || output === undefined) return undefined;
+    return { input, output };
+  },
+};
 
 /** An id an inline sequence declares (valid or not the rest of it) and the path of that field. */
 export interface DeclaredSequenceId {
@@ -192,6 +218,7 @@ function readModel(
   const temperature = optionalField(check, entry, 'temperature', path, temperatureReader);
   const maxTokens = optionalField(check, entry, 'maxTokens', path, positiveInteger) ?? DEFAULT_MAX_TOKENS;
   const system = optionalField(check, entry, 'system', path, systemPromptReader);
+  const prices = optionalField(check, entry, 'pricePerMillionTokens', path, pricesReader);
 
   if (provider !== undefined && rawProviders !== undefined) {
     const providerIds = Object.keys(rawProviders);
@@ -225,6 +252,7 @@ function readModel(
     ...(temperature === undefined ? {} : { temperature }),
     maxTokens,
     ...(system === undefined ? {} : { system }),
+    ...(prices === undefined ? {} : { pricePerMillionTokens: prices }),
   };
 }
 

@@ -94,6 +94,14 @@ export interface ModelConfig {
   readonly maxTokens: number;
   /** A system prompt for every conversation of this model (before the sequence's own). */
   readonly system?: string;
+  /** Prices in US dollars per million tokens, for the estimated-cost metric. Default: none (no cost shown). */
+  readonly pricePerMillionTokens?: TokenPrices;
+}
+
+/** Prices of one model, in US dollars per million tokens. */
+export interface TokenPrices {
+  readonly input: number;
+  readonly output: number;
 }
 
 /** One ordered list of prompts that form a conversation. */
