@@ -17,11 +17,28 @@ sequences:
 `;
 
 /** Each case: a suite text (or extra files), what the message must name. */
-const CASES: readonly { name: string; suite: string; expect: readonly (string | RegExp)[]; env?: Record<string, string> }[] = [
+const CASES: readonly {
+  name: string;
+  suite: string;
+  expect: readonly (string | RegExp)[];
+  env?: Record<string, string>;
+}[] = [
   { name: 'invalid YAML', suite: 'name: [unclosed\n', expect: [/suite\.yaml:\d+:\d+/] },
-  { name: 'unknown key', suite: VALID.replace('name: t', 'name: t\nrunz: 2'), expect: ['suite.yaml:2', 'runz', 'runs'] },
-  { name: 'missing field', suite: VALID.replace('model: m }\n  - { id: b', '}\n  - { id: b'), expect: ['models[0].model'] },
-  { name: 'unknown provider', suite: VALID.replace('provider: oai', 'provider: oia'), expect: ['models[1].provider', '"oia"', 'oai'] },
+  {
+    name: 'unknown key',
+    suite: VALID.replace('name: t', 'name: t\nrunz: 2'),
+    expect: ['suite.yaml:2', 'runz', 'runs'],
+  },
+  {
+    name: 'missing field',
+    suite: VALID.replace('model: m }\n  - { id: b', '}\n  - { id: b'),
+    expect: ['models[0].model'],
+  },
+  {
+    name: 'unknown provider',
+    suite: VALID.replace('provider: oai', 'provider: oia'),
+    expect: ['models[1].provider', '"oia"', 'oai'],
+  },
   { name: 'duplicate ids', suite: VALID.replace('id: b,', 'id: a,'), expect: ['models[1].id', 'duplicate'] },
   { name: 'empty prompts', suite: VALID.replace('["one", "two"]', '[]'), expect: ['sequences[0].prompts'] },
   { name: 'blank prompt', suite: VALID.replace('"two"', '"  "'), expect: ['sequences[0].prompts[1]'] },
@@ -51,7 +68,10 @@ describe('bad input: a clear message naming file and field, exit 2, nothing writ
       const suitePath = join(dir.path, 'suite.yaml');
       await writeFile(suitePath, testCase.suite);
       const dataDir = join(dir.path, `data-${testCase.name.replace(/\W+/g, '-')}`);
-      for (const command of [['validate', suitePath], ['run', suitePath, '--data-dir', dataDir]]) {
+      for (const command of [
+        ['validate', suitePath],
+        ['run', suitePath, '--data-dir', dataDir],
+      ]) {
         const result = await runCli(command, testCase.env ?? { TROUPE_TEST_KEY: 'k-test' }, dir.path);
         expect(result.code, `${command[0]}: ${result.stderr}`).toBe(2);
         for (const part of testCase.expect) {

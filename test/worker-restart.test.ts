@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { RESTART_BACKOFF_BASE_MS, RESTART_BACKOFF_MAX_MS, restartDelayMs } from '../src/runtime/worker-pool.js';
+import {
+  RESTART_BACKOFF_BASE_MS,
+  RESTART_BACKOFF_MAX_MS,
+  restartDelayMs,
+} from '../src/runtime/worker-pool.js';
 
 describe('worker restart backoff', () => {
   it('restarts a worker that ran a while at once', () => {
