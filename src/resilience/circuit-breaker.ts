@@ -6,6 +6,7 @@
 import type { FailureKind } from '../providers/types.js';
 import type { BreakerPolicy } from '../suite/types.js';
 import type { Clock } from './clock.js';
+import { SlidingWindowLog } from './sliding-window.js';
 
 /** The breaker's state. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -77,18 +78,16 @@ export function isBreakerFailure(kind: BreakerOutcome): boolean {
   return kind !== 'ok' && FAILURE_KINDS.has(kind);
 }
 
-interface Outcome {
-  readonly at: number;
-  readonly failed: boolean;
-}
-
 /** The circuit breaker of one provider; `now` comes from the injected clock. */
 export class CircuitBreakerCore {
   private mode: BreakerState = 'closed';
   private reason: BreakerReason = 'initial';
   private since: number;
   private consecutive = 0;
-  private window: Outcome[] = [];
+  // Outcomes and failures of the ratio window, with running sums: recording is O(1) amortised,
+  // which matters at thousands of requests per second.
+  private outcomes: SlidingWindowLog;
+  private failures: SlidingWindowLog;
   private coolDownMs: number;
   private openUntil = 0;
   private probeInFlight = false;
@@ -101,6 +100,8 @@ export class CircuitBreakerCore {
   ) {
     this.since = clock.now();
     this.coolDownMs = policy.coolDownMs;
+    this.outcomes = new SlidingWindowLog(Number.POSITIVE_INFINITY, policy.windowMs);
+    this.failures = new SlidingWindowLog(Number.POSITIVE_INFINITY, policy.windowMs);
   }
 
   /** True if a request could go now (closed, or half-open with no probe out). Changes nothing. */
@@ -160,11 +161,11 @@ export class CircuitBreakerCore {
     const failed = isBreakerFailure(outcome);
     if (!failed && outcome !== 'ok') return;
     this.consecutive = failed ? this.consecutive + 1 : 0;
-    this.window.push({ at: now, failed });
-    this.pruneWindow(now);
+    this.outcomes.add(1, now);
+    if (failed) this.failures.add(1, now);
     if (this.consecutive >= this.policy.consecutiveFailures) {
       this.open('consecutive-failures', now);
-    } else if (this.ratioExceeded()) {
+    } else if (this.ratioExceeded(now)) {
       this.open('failure-ratio', now);
     }
   }
@@ -182,18 +183,15 @@ export class CircuitBreakerCore {
     };
   }
 
-  private ratioExceeded(): boolean {
-    const total = this.window.length;
+  private ratioExceeded(now: number): boolean {
+    const total = this.outcomes.used(now);
     if (total < this.policy.minRequests || total === 0) return false;
-    const failures = this.window.reduce((n, o) => n + (o.failed ? 1 : 0), 0);
-    return failures / total >= this.policy.failureRatio;
+    return this.failures.used(now) / total >= this.policy.failureRatio;
   }
 
-  private pruneWindow(now: number): void {
-    const cutoff = now - this.policy.windowMs;
-    let drop = 0;
-    while (drop < this.window.length && this.window[drop]!.at <= cutoff) drop++;
-    if (drop > 0) this.window.splice(0, drop);
+  private resetWindow(): void {
+    this.outcomes = new SlidingWindowLog(Number.POSITIVE_INFINITY, this.policy.windowMs);
+    this.failures = new SlidingWindowLog(Number.POSITIVE_INFINITY, this.policy.windowMs);
   }
 
   /** The cool-down ends by the passing of time, so any read of the state first catches up with it. */
@@ -208,7 +206,7 @@ export class CircuitBreakerCore {
   private open(reason: BreakerReason, now: number): void {
     this.openUntil = now + this.coolDownMs;
     this.consecutive = 0;
-    this.window = [];
+    this.resetWindow();
     this.probeInFlight = false;
     this.transition('open', reason, now, this.coolDownMs);
   }
@@ -216,7 +214,7 @@ export class CircuitBreakerCore {
   private close(now: number): void {
     this.coolDownMs = this.policy.coolDownMs;
     this.consecutive = 0;
-    this.window = [];
+    this.resetWindow();
     this.transition('closed', 'probes-succeeded', now);
   }
 
