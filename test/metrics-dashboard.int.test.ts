@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Metrics, MetricOutcome } from '../src/metrics/metrics.js';
+import { noMetrics } from '../src/metrics/metrics.js';
+import type { Metrics } from '../src/metrics/metrics.js';
+import { PROVIDER_SAMPLE_INTERVAL_MS } from '../src/runtime/provider-metrics.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { startMetricsServer } from '../src/metrics/server.js';
 import type { MetricsServer } from '../src/metrics/server.js';
@@ -22,8 +24,6 @@ import { startSimulator } from '../src/simulator/server.js';
 import type { FaultRule, Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
-import type { CheckpointStore, JobRecord, TurnRecord } from '../src/store/records.js';
-import type { Suite } from '../src/suite/types.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { skipWithout, startPrometheus } from './helpers/prometheus.js';
 import type { PrometheusServer } from './helpers/prometheus.js';
@@ -62,7 +62,7 @@ const FAULTS: readonly FaultRule[] = [
 ];
 /**
  * Metrics that may rightly stay at 0 in this run: no worker (in-process engine), a
- * breaker that stays closed, and the stand-in's permit waits (see below).
+ * breaker that stays closed, and permit waits (the limits may leave nobody waiting).
  */
 const MAY_STAY_ZERO = [
   'troupe_worker_restarts_total',
@@ -72,39 +72,17 @@ const MAY_STAY_ZERO = [
 ];
 /** Panels Grafana draws from an instant query; the others are graphs over the time range. */
 const INSTANT_PANELS = new Set(['stat', 'bargauge']);
-const FEED_INTERVAL_MS = 200;
 const SCRAPED_TIMEOUT_MS = 30_000;
 /** Samples of the job's series Prometheus must hold before the queries are judged. */
 const MIN_SAMPLES = 4;
 
-// ---------------------------------------------------------------------------------------------
-// Stand-in for what the engine does not report yet.
-//
-// The engine is given the metrics (`EngineOptions.metrics`) and makes the calls it knows how to
-// make. For every `Metrics` method the engine has not called (yet), this stand-in makes, from
-// the outside, the observations a running job makes: attempts (answers from the stored turns,
-// failures from what the simulator answered), turns and checkpoint writes (from the store),
-// progress and ETA (from the engine's status), requests in flight (from the simulator), the
-// configured limits, and "no wait" and "closed" for the permit waits and the breaker, which
-// only the gates know. Its observations are held for one round and dropped if the engine has
-// made that call meanwhile, so nothing is counted twice (the turn total below checks it).
-// Once the engine makes every call, the stand-in feeds nothing and can be deleted.
-// ---------------------------------------------------------------------------------------------
-
-/** What the stand-in's cost estimate uses, as `models[].pricePerMillionTokens` would give it. */
-const PRICES_PER_MILLION_TOKENS: Readonly<Record<string, { input: number; output: number }>> = {
-  m1: { input: 0.15, output: 0.6 },
-  m2: { input: 3, output: 15 },
-};
-
-function outcomeOf(status: number): MetricOutcome {
-  if (status === 0 || status === 408) return 'timeout';
-  if (status === 429) return 'rate_limited';
-  if (status >= 500) return 'server_error';
-  return 'client_error';
-}
-
 type MetricsMethod = keyof Metrics;
+
+/** Methods the in-process engine of this test has no reason to call. */
+const NOT_CALLED_HERE: readonly MetricsMethod[] = [
+  'workerRestarted', // no workers: the engine runs in this process
+  'forgetJob', // called minutes after a job ends
+];
 
 /** `target` as the engine sees it: every call goes through, and `called` learns its method. */
 function recordingCalls(target: Metrics, called: Set<MetricsMethod>): Metrics {
@@ -118,172 +96,6 @@ function recordingCalls(target: Metrics, called: Set<MetricsMethod>): Metrics {
       };
     },
   });
-}
-
-/** A store that reports every commit of turns. */
-class ObservedStore implements CheckpointStore {
-  constructor(
-    private readonly inner: CheckpointStore,
-    private readonly committed: (turns: readonly TurnRecord[], seconds: number) => void,
-  ) {}
-  putJob(job: JobRecord): Promise<void> {
-    return this.inner.putJob(job);
-  }
-  getJob(id: string): JobRecord | undefined {
-    return this.inner.getJob(id);
-  }
-  listJobs(): JobRecord[] {
-    return this.inner.listJobs();
-  }
-  async putTurns(turns: readonly TurnRecord[]): Promise<void> {
-    const started = performance.now();
-    await this.inner.putTurns(turns);
-    this.committed(turns, (performance.now() - started) / 1000);
-  }
-  turnsOf(job: string, model?: string, sequence?: string): TurnRecord[] {
-    return this.inner.turnsOf(job, model, sequence);
-  }
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
-class StandInFeed {
-  /** Methods the engine has called. */
-  readonly engineCalls = new Set<MetricsMethod>();
-  /** Methods the stand-in has fed. */
-  readonly fed = new Set<MetricsMethod>();
-  private pending: { method: MetricsMethod; call: () => void }[] = [];
-  private readonly seen = new Set<number>();
-  private readonly modelIdOf: ReadonlyMap<string, string>;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly metrics: Metrics,
-    suite: Suite,
-    private readonly sim: Simulator,
-  ) {
-    this.modelIdOf = new Map(suite.models.map((m) => [m.model, m.id]));
-  }
-
-  /** The metrics to give the engine. */
-  get forEngine(): Metrics {
-    return recordingCalls(this.metrics, this.engineCalls);
-  }
-
-  /** The store committed these turns in `seconds`. */
-  committed(turns: readonly TurnRecord[], seconds: number): void {
-    this.queue('checkpointWrite', (m) => m.checkpointWrite(seconds));
-    for (const turn of turns) {
-      this.queue('turnsRecorded', (m) => m.turnsRecorded(turn.job, turn.model, turn.status, 1));
-      if (turn.status !== 'ok') continue;
-      const inputTokens = turn.usage?.inputTokens ?? 0;
-      const outputTokens = turn.usage?.outputTokens ?? 0;
-      const price = PRICES_PER_MILLION_TOKENS[turn.model];
-      this.queue('permitWait', (m) => m.permitWait(PROVIDER, 0));
-      this.queue('attempt', (m) =>
-        m.attempt({
-          provider: PROVIDER,
-          model: turn.model,
-          outcome: 'ok',
-          latencySeconds: (turn.latencyMs ?? 0) / 1000,
-          inputTokens,
-          outputTokens,
-          costUsd: price && (inputTokens * price.input + outputTokens * price.output) / 1e6,
-        }),
-      );
-    }
-  }
-
-  start(engine: Engine): void {
-    const tick = (): void => {
-      void this.round(engine).finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, FEED_INTERVAL_MS);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  /** Stops feeding (also after a failed test). */
-  halt(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Stops feeding, after two last rounds (the second flushes what the first queued). */
-  async stop(engine: Engine): Promise<void> {
-    this.halt();
-    await new Promise((resolve) => setTimeout(resolve, FEED_INTERVAL_MS));
-    await this.round(engine);
-    await new Promise((resolve) => setTimeout(resolve, FEED_INTERVAL_MS));
-    await this.round(engine, true);
-  }
-
-  private queue(method: MetricsMethod, call: (m: Metrics) => void): void {
-    this.pending.push({ method, call: () => call(this.metrics) });
-  }
-
-  /** Feeds what was queued a round ago (unless the engine made that call since), then looks again. */
-  private async round(engine: Engine, last = false): Promise<void> {
-    const due = this.pending;
-    this.pending = [];
-    for (const { method, call } of due) {
-      if (this.engineCalls.has(method)) continue;
-      this.fed.add(method);
-      call();
-    }
-    if (last) return;
-    this.observeSimulator();
-    await this.observeProgress(engine);
-  }
-
-  private observeSimulator(): void {
-    this.queue('setInFlight', (m) => m.setInFlight(PROVIDER, this.sim.inFlight));
-    this.queue('setPermitsWaiting', (m) => m.setPermitsWaiting(PROVIDER, 0));
-    this.queue('setBreakerState', (m) => m.setBreakerState(PROVIDER, 0));
-    this.queue('setLimit', (m) => {
-      m.setLimit(PROVIDER, 'requests_per_minute', LIMITS.requestsPerMinute);
-      m.setLimit(PROVIDER, 'tokens_per_minute', LIMITS.tokensPerMinute);
-      m.setLimit(PROVIDER, 'concurrency', LIMITS.maxConcurrency);
-    });
-    // Every failed attempt the simulator answered (successes come with their stored turn).
-    for (const record of this.sim.records) {
-      if (record.finishedAt === 0 || record.status === 200 || this.seen.has(record.id)) continue;
-      this.seen.add(record.id);
-      this.queue('permitWait', (m) => m.permitWait(PROVIDER, 0));
-      this.queue('attempt', (m) =>
-        m.attempt({
-          provider: PROVIDER,
-          model: this.modelIdOf.get(record.model) ?? record.model,
-          outcome: outcomeOf(record.status),
-          latencySeconds: (record.finishedAt - record.receivedAt) / 1000,
-          inputTokens: 0,
-          outputTokens: 0,
-        }),
-      );
-    }
-  }
-
-  private async observeProgress(engine: Engine): Promise<void> {
-    const status = await engine.status().catch(() => undefined);
-    for (const job of status?.jobs ?? []) {
-      let recorded = 0;
-      let total = 0;
-      let eta = 0;
-      for (const model of job.models) {
-        const { ok, failed, skipped } = model.counts;
-        this.queue('setTurnsTotal', (m) => m.setTurnsTotal(job.job, model.model, model.counts.total));
-        recorded += ok + failed + skipped;
-        total += model.counts.total;
-        eta = Math.max(eta, model.etaSeconds ?? Number.NaN);
-      }
-      const ratio = total === 0 ? 0 : recorded / total;
-      this.queue('setJobProgress', (m) => m.setJobProgress(job.job, ratio, eta));
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +140,6 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
   let metricsServer: MetricsServer;
   let prometheus: PrometheusServer | undefined;
   let engine: Engine | undefined;
-  let feed: StandInFeed | undefined;
   const logLines: string[] = [];
 
   beforeAll(async () => {
@@ -348,7 +159,6 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
   });
 
   afterAll(async () => {
-    feed?.halt();
     await engine?.close();
     await prometheus?.stop();
     await metricsServer?.close();
@@ -360,7 +170,11 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
   it('every PromQL expression of every panel returns data while a job runs on the simulator', async () => {
     if (!prometheus) throw new Error('Prometheus did not start');
     const prom = prometheus;
-    const suite = await simulatorSuite(sim, { ...SHAPE, providerExtra: PROVIDER_EXTRA });
+    const suite = await simulatorSuite(sim, {
+      ...SHAPE,
+      providerExtra: PROVIDER_EXTRA,
+      modelExtra: 'pricePerMillionTokens: { input: 0.15, output: 0.6 }',
+    });
     const job = await createJob(lmdb, suite, 'metrics.yaml');
     const logs = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -368,19 +182,15 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
         done();
       },
     });
-    feed = new StandInFeed(metrics, suite, sim);
-    const standIn = feed;
-    // A variable, not a literal: it type-checks whether or not EngineOptions has `metrics` yet.
-    const options = {
-      store: new ObservedStore(lmdb, (turns, seconds) => standIn.committed(turns, seconds)),
+    const engineCalls = new Set<MetricsMethod>();
+    engine = await Engine.start({
+      store: lmdb,
       log: pino({ level: 'debug' }, logs),
       clock: systemClock,
       env: { [TEST_KEY_ENV]: TEST_KEY },
-      metrics: standIn.forEngine,
-    };
-    engine = await Engine.start(options);
+      metrics: recordingCalls(metrics, engineCalls),
+    });
     const startedSeconds = Date.now() / 1000;
-    feed.start(engine);
     const running = engine.runJob(job);
     // The provider fails once Prometheus has seen the job's first attempts: an error series
     // that first appears already at 4 would show as a flat 0 in a rate().
@@ -391,11 +201,10 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
     );
     sim.configure({ faults: FAULTS });
     const outcome = await running;
-    await feed.stop(engine);
-    const standIns = [...feed.fed].filter((method) => !feed?.engineCalls.has(method)).sort();
-    if (standIns.length > 0) {
-      console.info(`metrics-dashboard: the engine does not call ${standIns.join(', ')}; a stand-in did`);
-    }
+    // Give the provider sampler one more round, then check the engine made every observation.
+    await new Promise((resolve) => setTimeout(resolve, PROVIDER_SAMPLE_INTERVAL_MS * 2));
+    const allMethods = Object.keys(noMetrics) as MetricsMethod[];
+    expect(allMethods.filter((m) => !engineCalls.has(m) && !NOT_CALLED_HERE.includes(m))).toEqual([]);
     expect(outcome.state).toBe('done');
     // The key was in use: the simulator accepts only requests that carry it.
     expect(sim.records.every((r) => r.authorized)).toBe(true);

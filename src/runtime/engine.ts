@@ -104,6 +104,7 @@ export class Engine {
       },
       options.clock,
       options.log,
+      options.metrics,
     );
     const workers = options.workers ?? 0;
     let pool: WorkerPool | undefined;

@@ -9,6 +9,9 @@ import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
 import type { JobRecord } from '../store/records.js';
 import type { ProviderConfig } from '../suite/types.js';
+import { noMetrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { observedGate } from './observed-gate.js';
 
 /** A provider account's actors and the gate in front of them. */
 export interface ProviderAccount {
@@ -50,11 +53,18 @@ export class GateRegistry {
     private readonly parent: () => AnyActorRef,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly metrics: Metrics = noMetrics,
   ) {}
 
-  /** The gate of `providerId` as `job`'s suite defines it. */
+  /** The gate of `providerId` as `job`'s suite defines it, measured with the job's model prices. */
   gateFor(job: JobRecord, providerId: string): ProviderGate {
-    return this.accountFor(job, providerId).gate;
+    const account = this.accountFor(job, providerId);
+    return observedGate(account.gate, {
+      provider: account.provider,
+      metrics: this.metrics,
+      clock: this.clock,
+      pricesOf: (model) => job.suite.models.find((m) => m.id === model)?.pricePerMillionTokens,
+    });
   }
 
   /** The account of `providerId` as `job`'s suite defines it, created if new. */

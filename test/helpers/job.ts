@@ -10,6 +10,8 @@ export interface SuiteShape {
   readonly runs: number;
   /** Extra YAML lines under the openai provider (limits, retry, breaker), indented by the caller's needs. */
   readonly providerExtra?: string;
+  /** Extra fields in every model's flow mapping, e.g. `pricePerMillionTokens: { input: 1, output: 2 }`. */
+  readonly modelExtra?: string;
 }
 
 /** Env variable the generated suites read their (fake) key from. */
@@ -21,7 +23,8 @@ export const TEST_KEY = 'sk-troupe-test-FAKEKEY-0123456789';
 export async function simulatorSuite(sim: Simulator, shape: SuiteShape): Promise<Suite> {
   const models = Array.from(
     { length: shape.models },
-    (_, i) => `  - { id: m${i + 1}, provider: sim, model: model-${i + 1}, maxTokens: 100 }`,
+    (_, i) =>
+      `  - { id: m${i + 1}, provider: sim, model: model-${i + 1}, maxTokens: 100${shape.modelExtra ? `, ${shape.modelExtra}` : ''} }`,
   );
   const sequences = Array.from(
     { length: shape.sequences },
