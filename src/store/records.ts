@@ -1,5 +1,6 @@
 import type { Usage } from '../providers/types.js';
 import type { Suite } from '../suite/types.js';
+import type { CheckResult, JudgeResult } from '../scoring/types.js';
 
 /** Where one turn sits: (job, model, sequence, run, turn). `run` and `turn` count from 1. */
 export interface TurnKey {
@@ -36,6 +37,10 @@ export interface TurnRecord extends TurnKey {
   readonly finishedAt: string;
   /** SHA-256 (hex) of the request's messages, to prove what context was sent. */
   readonly requestHash: string | null;
+  /** The results of the suite's checks on the answer (absent when the suite has none). */
+  readonly checks?: readonly CheckResult[];
+  /** The judge's grade of the answer (absent until graded, or when the suite has no judge). */
+  readonly judge?: JudgeResult;
 }
 
 /** Life of a job. */

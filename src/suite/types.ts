@@ -1,3 +1,5 @@
+import type { Check, JudgeConfig } from '../scoring/types.js';
+
 /**
  * The validated, resolved form of a suite file. `sequencesFile` has already been
  * read and merged into `sequences`; defaults have been applied. A job stores a
@@ -114,6 +116,8 @@ export interface SequenceConfig {
   readonly category?: string;
   /** Reference answers per prompt (MT-Bench's `reference`), for judging. */
   readonly reference?: readonly string[];
+  /** Checks per prompt (index as in `prompts`): the prompt's own `expect`, then the sequence's. Absent: none. */
+  readonly checks?: readonly (readonly Check[])[];
 }
 
 /** A whole suite, validated and resolved. */
@@ -124,4 +128,6 @@ export interface Suite {
   readonly providers: Readonly<Record<string, ProviderConfig>>;
   readonly models: readonly ModelConfig[];
   readonly sequences: readonly SequenceConfig[];
+  /** The LLM-as-judge that grades every answer; absent: no judging. */
+  readonly judge?: JudgeConfig;
 }
