@@ -13,7 +13,7 @@ import { createJob } from '../../src/runtime/jobs.js';
 import { openLmdbStore } from '../../src/store/lmdb-store.js';
 import type { TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
-import { cpuMsSince, sampleRss } from './memory.js';
+import { cpuMsSince, processPeakRssBytes, sampleRss } from './memory.js';
 import { withTempDir } from './temp-dir.js';
 import { turnsOf } from './suite-text.js';
 
@@ -45,6 +45,8 @@ export interface TroupeJobRun {
   readonly peakRssBytes: number;
   /** CPU time this process used while the job ran, in ms (worker processes not included). */
   readonly cpuMs: number;
+  /** Peak RSS of each worker process, in bytes (empty without workers). */
+  readonly workerPeakRssBytes: readonly number[];
 }
 
 /** Thrown when a job did not end with every turn answered. */
@@ -77,6 +79,7 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
       const started = performance.now();
       let wallMs: number;
       let cpuMs: number;
+      let workerPeakRssBytes: number[] = [];
       try {
         outcome = await withDeadline(engine.runJob(job), options.timeoutMs, () => {
           timedOut = true;
@@ -85,6 +88,10 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
       } finally {
         wallMs = performance.now() - started;
         cpuMs = cpuMsSince(cpu);
+        // Read before close: the workers are gone after it.
+        workerPeakRssBytes = Object.values(engine.pool?.pids() ?? {})
+          .map((pid) => (pid === undefined ? undefined : processPeakRssBytes(pid)))
+          .filter((bytes): bytes is number => bytes !== undefined);
         await engine.close();
         log.flush();
       }
@@ -92,7 +99,7 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
       const peakRssBytes = rss.stop();
       const turns = store.turnsOf(job.id);
       verify(options.suite, outcome, turns, timedOut ? options.timeoutMs : undefined);
-      return { wallMs, startedAtMs, endedAtMs, turns, peakRssBytes, cpuMs };
+      return { wallMs, startedAtMs, endedAtMs, turns, peakRssBytes, cpuMs, workerPeakRssBytes };
     } finally {
       await store.close();
     }

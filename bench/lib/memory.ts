@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** Peak resident set size of this process, sampled while a piece of work runs. */
 
 /** How often the RSS is sampled, in ms. */
@@ -53,4 +54,18 @@ export function lifetimePeakRssBytes(): number {
 /** Bytes as megabytes, rounded. */
 export function mb(bytes: number): number {
   return Math.round(bytes / BYTES_PER_MB);
+}
+
+/**
+ * Peak resident set size of another process (Linux `VmHWM`), in bytes; undefined
+ * where /proc is not available or the process is gone.
+ */
+export function processPeakRssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kib === undefined ? undefined : Number(kib) * 1024;
+  } catch {
+    return undefined;
+  }
 }
