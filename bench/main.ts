@@ -9,9 +9,10 @@ import type { WorkloadFailure } from './lib/report.js';
 import type { Workload, WorkloadResult } from './lib/types.js';
 import { limited } from './workloads/limited.js';
 import { overhead } from './workloads/overhead.js';
+import { recovery } from './workloads/recovery.js';
 import { seed } from './workloads/seed.js';
 
-const WORKLOADS: readonly Workload[] = [seed, limited, overhead];
+const WORKLOADS: readonly Workload[] = [seed, limited, overhead, recovery];
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;

@@ -29,7 +29,8 @@ const COLUMNS: readonly { title: string; cell: (c: CaseResult) => string }[] = [
     cell: (c) =>
       c.cpuMs === undefined || c.turns === 0 ? '–' : String(Math.round((c.cpuMs * 1000) / c.turns)),
   },
-  { title: 'peak RSS', cell: (c) => `${mb(c.peakRssBytes)} MB` },
+  // 0: not measured (the work ran in another process).
+  { title: 'peak RSS', cell: (c) => (c.peakRssBytes > 0 ? `${mb(c.peakRssBytes)} MB` : '–') },
 ];
 
 /** The table and the lines under it, as printed. */
