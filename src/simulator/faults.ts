@@ -27,6 +27,8 @@ export type Fault =
   | { readonly kind: 'malformed' }
   | { readonly kind: 'truncated' }
   | { readonly kind: 'empty' }
+  /** A well-formed answer whose text is `text` (e.g. a judge's reply without a rating). */
+  | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'hang' }
   | { readonly kind: 'reset' };
 

@@ -15,10 +15,14 @@ export interface SimulatedReply {
 /** Characters a streamed text delta aims at; whole words are never split. */
 export const STREAM_CHUNK_CHARS = 16;
 
+/** Models whose name matches this answer with a rating (`Rating: [[N]]`, N from 1 to 10). */
+export const JUDGE_MODEL_PATTERN = /judge/i;
+const MAX_RATING = 10;
+
 /**
  * The answer to request number `id`, e.g.
  * `[gpt-4o-mini #17] turn 3: I saw 1 system, 3 user and 2 assistant messages; you said "Still nothing."`,
- * cut to `maxTokens` when given.
+ * cut to `maxTokens` when given. A judge model's answer ends with `Rating: [[N]]`.
  */
 export function composeReply(
   id: number,
@@ -27,9 +31,11 @@ export function composeReply(
   maxTokens: number | undefined,
 ): SimulatedReply {
   const counts = countRoles(messages);
-  const full =
+  const said =
     `[${model} #${id}] turn ${counts.user}: I saw ${counts.system} system, ${counts.user} user ` +
     `and ${counts.assistant} assistant messages; you said "${shorten(lastUserContent(messages))}"`;
+  // A model named like a judge grades, the MT-Bench way, so judged suites can be rehearsed.
+  const full = JUDGE_MODEL_PATTERN.test(model) ? `${said}\nRating: [[${1 + (id % MAX_RATING)}]]` : said;
   const limited = limitReply(full, maxTokens);
   return {
     text: limited.text,

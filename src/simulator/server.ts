@@ -359,6 +359,12 @@ class RunningSimulator implements Simulator {
         if (request.stream) return this.sendStream(exchange, wire.streamFrames(empty, request));
         return this.send(exchange, STATUS_OK, JSON_TYPE, JSON.stringify(wire.replyBody(empty)));
       }
+      case 'text': {
+        const scripted: ReplyContent = { ...content, text: fault.text, truncated: false };
+        exchange.record.response = fault.text;
+        if (request.stream) return this.sendStream(exchange, wire.streamFrames(scripted, request));
+        return this.send(exchange, STATUS_OK, JSON_TYPE, JSON.stringify(wire.replyBody(scripted)));
+      }
       case 'hang':
         await untilAborted(exchange.gone);
         response.destroy();
