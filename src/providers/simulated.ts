@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { SimulatedProviderConfig } from '../suite/types.js';
 import { countRoles, lastUserContent, shorten } from './context-summary.js';
 import { estimateInputTokens, limitReply } from './token-estimate.js';
+import { abortableSleep } from '../resilience/sleep.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 import { ProviderError } from './types.js';
 
@@ -22,23 +23,6 @@ export interface SimulatedProviderOptions {
 const PROVIDER = 'simulated';
 /** Hex digits of the context hash shown in answers. */
 const CONTEXT_HASH_HEX_CHARS = 4;
-
-const timerSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** A short hash of the whole message list: equal lists, equal hashes. */
 export function contextHash(messages: readonly ChatMessage[]): string {
@@ -63,7 +47,7 @@ export function createSimulatedProvider(
   config: SimulatedProviderConfig,
   options: SimulatedProviderOptions = {},
 ): Provider {
-  const sleep = options.sleep ?? timerSleep;
+  const sleep = options.sleep ?? abortableSleep;
   return {
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       const cancelled = (): ProviderError => new ProviderError('cancelled', `${PROVIDER}: request cancelled`);

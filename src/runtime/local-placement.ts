@@ -10,7 +10,7 @@ import type { Provider } from '../providers/types.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
-import { abortableSleep } from './sleep.js';
+import { abortableSleep } from '../resilience/sleep.js';
 
 /** What sequence actors of one job need, wherever they run. */
 export interface SequenceFactoryDeps {

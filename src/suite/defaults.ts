@@ -3,6 +3,7 @@
  * `types.ts` state the same values for readers of the resolved `Suite`.
  */
 
+import { DEFAULT_BREAKER_POLICY, DEFAULT_RETRY_POLICY } from '../resilience/defaults.js';
 import type { BreakerPolicy, RetryPolicy } from './types.js';
 
 /** Repetitions of every sequence when `runs` is omitted. */
@@ -20,24 +21,11 @@ export const DEFAULT_OPENAI_API_KEY_ENV = 'OPENAI_API_KEY';
 /** Environment variable read for an `anthropic` provider's key when `apiKeyEnv` is omitted. */
 export const DEFAULT_ANTHROPIC_API_KEY_ENV = 'ANTHROPIC_API_KEY';
 
-/** Retry policy fields a provider's `retry` omits. */
-export const DEFAULT_RETRY: RetryPolicy = {
-  maxAttempts: 6,
-  baseDelayMs: 500,
-  maxDelayMs: 30_000,
-  timeoutMs: 120_000,
-};
+/** Retry policy fields a provider's `retry` omits (the resilience defaults). */
+export const DEFAULT_RETRY: RetryPolicy = DEFAULT_RETRY_POLICY;
 
-/** Circuit breaker fields a provider's `breaker` omits. */
-export const DEFAULT_BREAKER: BreakerPolicy = {
-  consecutiveFailures: 5,
-  failureRatio: 0.5,
-  windowMs: 30_000,
-  minRequests: 10,
-  coolDownMs: 5_000,
-  maxCoolDownMs: 120_000,
-  probesToClose: 2,
-};
+/** Circuit breaker fields a provider's `breaker` omits (the resilience defaults). */
+export const DEFAULT_BREAKER: BreakerPolicy = DEFAULT_BREAKER_POLICY;
 
 /** Lowest `temperature` a model may ask for. */
 export const MIN_TEMPERATURE = 0;
