@@ -34,6 +34,40 @@ const stdoutLine = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** Options of the commands that run an engine (`run`, `daemon`). */
+const ENGINE_OPTIONS = {
+  workers: {
+    type: 'number',
+    default: availableParallelism(),
+    describe: 'Worker processes for the conversations (0: all in this process)',
+  },
+  'grace-ms': {
+    type: 'number',
+    default: DEFAULT_SHUTDOWN_GRACE_MS,
+    describe: 'After SIGTERM/SIGINT (Ctrl-C), how long requests in flight may take to finish',
+  },
+  'metrics-port': {
+    type: 'number',
+    describe: 'Serve Prometheus metrics (/metrics, /healthz, /readyz) on this port',
+  },
+  'metrics-host': {
+    type: 'string',
+    default: DEFAULT_METRICS_HOST,
+    describe: 'Address of the metrics endpoint (loopback by default)',
+  },
+} as const;
+
+/** Checks the values of `ENGINE_OPTIONS`; yargs shows the message and the CLI exits 2. */
+function checkEngineOptions(args: { workers: number; 'grace-ms': number }): true {
+  if (!Number.isInteger(args.workers) || args.workers < 0) {
+    throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
+  }
+  if (!Number.isFinite(args['grace-ms']) || args['grace-ms'] < 0) {
+    throw new Error(`--grace-ms: expected a number of milliseconds ≥ 0, found ${String(args['grace-ms'])}`);
+  }
+  return true;
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   await yargs(argv)
@@ -60,29 +94,13 @@ async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'Continue a stored job instead of starting a new one',
           })
-          .option('workers', {
-            type: 'number',
-            default: availableParallelism(),
-            describe: 'Worker processes for the conversations (0: all in this process)',
-          })
-          .option('metrics-port', {
-            type: 'number',
-            describe: 'Serve Prometheus metrics (/metrics, /healthz, /readyz) on this port',
-          })
-          .option('metrics-host', {
-            type: 'string',
-            default: DEFAULT_METRICS_HOST,
-            describe: 'Address of the metrics endpoint (loopback by default)',
-          })
+          .options(ENGINE_OPTIONS)
           .check((args) => {
             if (args.suite === undefined && args.resume === undefined)
               throw new Error('give a suite file or --resume <job>');
             if (args.suite !== undefined && args.resume !== undefined)
               throw new Error('give a suite file or --resume, not both');
-            if (!Number.isInteger(args.workers) || args.workers < 0) {
-              throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
-            }
-            return true;
+            return checkEngineOptions(args);
           }),
       async (args) => {
         exitCode = await runRun(
@@ -92,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
             dataDir: args['data-dir'],
             logLevel: args['log-level'] ?? 'warn',
             workers: args.workers,
-            graceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+            graceMs: args['grace-ms'],
             metricsPort: args['metrics-port'],
             metricsHost: args['metrics-host'],
           },
@@ -103,38 +121,7 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'daemon',
       'Run the headless daemon: resumes unfinished jobs, takes new ones from `troupe submit`',
-      (y) =>
-        y
-          .option('workers', {
-            type: 'number',
-            default: availableParallelism(),
-            describe: 'Worker processes for the conversations (0: all in this process)',
-          })
-          .option('grace-ms', {
-            type: 'number',
-            default: DEFAULT_SHUTDOWN_GRACE_MS,
-            describe: 'After SIGTERM/SIGINT, how long requests in flight may take to finish',
-          })
-          .option('metrics-port', {
-            type: 'number',
-            describe: 'Serve Prometheus metrics (/metrics, /healthz, /readyz) on this port',
-          })
-          .option('metrics-host', {
-            type: 'string',
-            default: DEFAULT_METRICS_HOST,
-            describe: 'Address of the metrics endpoint (loopback by default)',
-          })
-          .check((args) => {
-            if (!Number.isInteger(args.workers) || args.workers < 0) {
-              throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
-            }
-            if (!Number.isFinite(args['grace-ms']) || args['grace-ms'] < 0) {
-              throw new Error(
-                `--grace-ms: expected a number of milliseconds ≥ 0, found ${String(args['grace-ms'])}`,
-              );
-            }
-            return true;
-          }),
+      (y) => y.options(ENGINE_OPTIONS).check(checkEngineOptions),
       async (args) => {
         await runDaemon({
           dataDir: args['data-dir'],
