@@ -8,17 +8,11 @@ import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, ExitError } from '../errors.js';
-import { runResults } from './commands/results.js';
-import { runRun } from './commands/run.js';
-import { runSimulate } from './commands/simulate.js';
-import { runValidate } from './commands/validate.js';
-import { runCancel } from './commands/cancel.js';
-import { runDaemon } from './commands/daemon.js';
-import { runJobs } from './commands/jobs.js';
-import { runStatus } from './commands/status.js';
-import { runSubmit } from './commands/submit.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
+
+// Each command's module is imported when the command runs: a command loads only what it uses,
+// which keeps the daemon's restart (and every short command) quick.
 
 /** Default directory of the store, relative to the working directory. */
 const DEFAULT_DATA_DIR = '.troupe';
@@ -103,7 +97,9 @@ async function main(argv: string[]): Promise<number> {
             return checkEngineOptions(args);
           }),
       async (args) => {
-        exitCode = await runRun(
+        exitCode = await (
+          await import('./commands/run.js')
+        ).runRun(
           {
             suite: args.suite,
             resume: args.resume,
@@ -123,7 +119,9 @@ async function main(argv: string[]): Promise<number> {
       'Run the headless daemon: resumes unfinished jobs, takes new ones from `troupe submit`',
       (y) => y.options(ENGINE_OPTIONS).check(checkEngineOptions),
       async (args) => {
-        await runDaemon({
+        await (
+          await import('./commands/daemon.js')
+        ).runDaemon({
           dataDir: args['data-dir'],
           workers: args.workers,
           graceMs: args['grace-ms'],
@@ -140,7 +138,9 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
       async (args) => {
-        await runSubmit({ suite: args.suite, dataDir: args['data-dir'] }, stdoutLine);
+        await (
+          await import('./commands/submit.js')
+        ).runSubmit({ suite: args.suite, dataDir: args['data-dir'] }, stdoutLine);
       },
     )
     .command(
@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
       "List the daemon's jobs",
       (y) => y,
       async (args) => {
-        await runJobs({ dataDir: args['data-dir'] }, stdoutLine);
+        await (await import('./commands/jobs.js')).runJobs({ dataDir: args['data-dir'] }, stdoutLine);
       },
     )
     .command(
@@ -159,7 +159,9 @@ async function main(argv: string[]): Promise<number> {
           .positional('job', { type: 'string', describe: 'Job id (default: every job)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
       async (args) => {
-        await runStatus({ dataDir: args['data-dir'], job: args.job, json: args.json }, stdoutLine);
+        await (
+          await import('./commands/status.js')
+        ).runStatus({ dataDir: args['data-dir'], job: args.job, json: args.json }, stdoutLine);
       },
     )
     .command(
@@ -167,7 +169,9 @@ async function main(argv: string[]): Promise<number> {
       'Cancel a running job (its finished turns stay readable)',
       (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'Job id' }),
       async (args) => {
-        await runCancel({ dataDir: args['data-dir'], job: args.job }, stdoutLine);
+        await (
+          await import('./commands/cancel.js')
+        ).runCancel({ dataDir: args['data-dir'], job: args.job }, stdoutLine);
       },
     )
     .command(
@@ -176,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
       async (args) => {
-        await runValidate({ suite: args.suite }, stdoutLine);
+        await (await import('./commands/validate.js')).runValidate({ suite: args.suite }, stdoutLine);
       },
     )
     .command(
@@ -189,7 +193,9 @@ async function main(argv: string[]): Promise<number> {
           .option('model', { type: 'string', describe: 'Only this model' })
           .option('sequence', { type: 'string', describe: 'Only this sequence' }),
       async (args) => {
-        await runResults(
+        await (
+          await import('./commands/results.js')
+        ).runResults(
           {
             job: args.job,
             dataDir: args['data-dir'],
@@ -213,7 +219,9 @@ async function main(argv: string[]): Promise<number> {
           .option('tokens-per-minute', { type: 'number', describe: 'Answer 429 above this token rate' })
           .option('api-key', { type: 'string', describe: 'Accept only this key (default: any)' }),
       async (args) => {
-        const simulator = await runSimulate(
+        const simulator = await (
+          await import('./commands/simulate.js')
+        ).runSimulate(
           {
             port: args.port,
             host: args.host,
