@@ -15,6 +15,13 @@ import { ConversationContext, hashMessages, systemPromptOf } from '../conversati
 import { executeTurn } from '../conversation/turn-executor.js';
 import type { TurnExecutorDeps, TurnOutcome } from '../conversation/turn-executor.js';
 import { ERROR_CODES } from '../resilience/errors.js';
+import { runChecks } from '../scoring/checks.js';
+import type { JudgeDeps } from '../scoring/judge.js';
+import type { CheckResult } from '../scoring/types.js';
+import { startJudging, ungradedTurns } from './sequence-judging.js';
+import { internalFailure, promptAt, skippedRecords, summarize, turnRecords } from './sequence-records.js';
+import type { TurnSummary } from './sequence-records.js';
+import type { JudgingMessage, UngradedTurn } from './sequence-judging.js';
 import type { CheckpointStore, ErrorData, TurnRecord } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
@@ -34,18 +41,11 @@ export type SequenceReport =
   /** After `drain`: nothing of this sequence is in flight or being committed any more. */
   | { readonly type: 'sequence-drained'; readonly sequence: string };
 
-/** The part of a recorded turn that progress and summaries need. */
-export interface TurnSummary {
-  readonly run: number;
-  readonly turn: number;
-  readonly status: TurnRecord['status'];
-  readonly latencyMs: number | null;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-}
+export type { TurnSummary } from './sequence-records.js';
 
 /** Messages a sequence actor accepts. */
 export type SequenceMessage =
+  | SequenceOwnMessage
   | { readonly type: 'start' }
   | { readonly type: 'stop-work' }
   /** Start no new turn; let requests in flight finish and commit; then report `sequence-drained`. */
@@ -56,6 +56,8 @@ export type SequenceMessage =
       readonly run: number;
       readonly requestHash: string;
       readonly outcome: TurnOutcome;
+      /** The suite's checks on the answer (absent when the turn has none or did not succeed). */
+      readonly checks?: readonly CheckResult[];
     }
   | {
       readonly type: 'turns-committed';
@@ -64,6 +66,9 @@ export type SequenceMessage =
       readonly commitMs: number;
     }
   | { readonly type: 'commit-failed'; readonly epoch: number; readonly error: ErrorData };
+
+/** Messages of the sequence actor's own promises and of its grading. */
+type SequenceOwnMessage = JudgingMessage;
 
 /** Everything a sequence actor needs; built by whoever spawns it (model actor or worker host). */
 export interface SequenceDeps {
@@ -75,6 +80,8 @@ export interface SequenceDeps {
   readonly replyTo: ActorRef<SequenceReport>;
   readonly store: CheckpointStore;
   readonly executor: TurnExecutorDeps;
+  /** The suite's judge; absent: answers are not graded. */
+  readonly judge?: JudgeDeps;
   /** Logs a problem; never receives prompts, answers or keys. */
   readonly warn: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -102,6 +109,10 @@ interface SequenceState {
   readonly drain: AbortController;
   readonly draining: boolean;
   readonly drainedReported: boolean;
+  /** Answers to grade once started (those the store holds without a grade). */
+  readonly toGrade: readonly UngradedTurn[];
+  /** Gradings in progress. */
+  readonly judging: number;
   readonly finishedReported: boolean;
 }
 
@@ -168,6 +179,8 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
     drain: unlimitedAbortController(),
     draining: false,
     drainedReported: false,
+    toGrade: deps.judge ? ungradedTurns(stored, deps.model, deps.sequence) : [],
+    judging: 0,
     finishedReported: false,
   };
 }
@@ -190,7 +203,15 @@ function handle(
 ): SequenceState {
   switch (message.type) {
     case 'start':
-      return advance(deps, { ...state, started: true }, ctx);
+      return advance(deps, gradeStored(deps, { ...state, started: true }, ctx), ctx);
+    case 'judging-ended':
+      if (message.epoch !== state.epoch) return state;
+      return advance(deps, { ...state, judging: state.judging - 1 }, ctx);
+    case 'judging-failed':
+      if (message.epoch !== state.epoch) return state;
+      state.abort.abort();
+      dispatch(deps.replyTo, { type: 'sequence-halted', sequence: deps.sequence.id, error: message.error });
+      return { ...state, halted: true };
     case 'stop-work':
       state.abort.abort();
       return { ...state, halted: true };
@@ -199,10 +220,10 @@ function handle(
       return reportIfDrained(deps, { ...state, draining: true });
     case 'turn-ended':
       if (message.epoch !== state.epoch || state.halted) return state;
-      return onTurnEnded(deps, state, message.run, message.requestHash, message.outcome, ctx);
+      return onTurnEnded(deps, state, message, ctx);
     case 'turns-committed':
       if (message.epoch !== state.epoch) return state;
-      return advance(deps, applyCommitted(deps, state, message.records, message.commitMs), ctx);
+      return advance(deps, applyCommitted(deps, state, message.records, message.commitMs, ctx), ctx);
     case 'commit-failed':
       if (message.epoch !== state.epoch) return state;
       // A store that cannot write must stop the work: an answer that cannot be
@@ -237,7 +258,7 @@ function advance(
     return { ...run, phase: 'requesting' as const };
   });
   const next = { ...state, runs };
-  if (!next.finishedReported && runs.every((run) => run.phase === 'done')) {
+  if (!next.finishedReported && next.judging === 0 && runs.every((run) => run.phase === 'done')) {
     dispatch(deps.replyTo, { type: 'sequence-finished', sequence: deps.sequence.id });
     return { ...next, finishedReported: true };
   }
@@ -247,6 +268,7 @@ function advance(
 /** While draining: once no run has a request in flight or a write pending, says so (once). */
 function reportIfDrained(deps: SequenceDeps, state: SequenceState): SequenceState {
   if (!state.draining || state.drainedReported) return state;
+  if (state.judging > 0) return state;
   if (state.runs.some((run) => run.phase === 'requesting' || run.phase === 'committing')) return state;
   dispatch(deps.replyTo, { type: 'sequence-drained', sequence: deps.sequence.id });
   return { ...state, drainedReported: true };
@@ -276,9 +298,24 @@ function startTurn(
     remainingTurns: deps.sequence.prompts.length - run.nextTurn + 1,
   };
   const { epoch } = state;
-  executeTurn(deps.executor, spec, state.abort.signal, state.drain.signal).then(
-    (outcome) => dispatch(ctx.self, { type: 'turn-ended', epoch, run: run.run, requestHash, outcome }),
-    (error: unknown) =>
+  const checks = deps.sequence.checks?.[run.nextTurn - 1] ?? [];
+  executeTurn(deps.executor, spec, state.abort.signal, state.drain.signal)
+    .then(async (outcome) => {
+      // Checks run here, in the turn's promise: a slow script check never blocks the mailbox.
+      const results =
+        outcome.status === 'ok' && checks.length > 0
+          ? await runChecks(checks, outcome.text, messages)
+          : undefined;
+      dispatch(ctx.self, {
+        type: 'turn-ended',
+        epoch,
+        run: run.run,
+        requestHash,
+        outcome,
+        ...(results && { checks: results }),
+      });
+    })
+    .then(undefined, (error: unknown) =>
       dispatch(ctx.self, {
         type: 'turn-ended',
         epoch,
@@ -286,78 +323,26 @@ function startTurn(
         requestHash,
         outcome: internalFailure(error, deps.executor.clock.now()),
       }),
-  );
+    );
 }
 
 function onTurnEnded(
   deps: SequenceDeps,
   state: SequenceState,
-  runNumber: number,
-  requestHash: string,
-  outcome: TurnOutcome,
+  ended: Extract<SequenceMessage, { type: 'turn-ended' }>,
   ctx: ActorContext<SequenceMessage>,
 ): SequenceState {
-  const run = state.runs[runNumber - 1];
+  const run = state.runs[ended.run - 1];
   if (run === undefined || run.phase !== 'requesting') return state;
-  if (outcome.status === 'cancelled')
+  if (ended.outcome.status === 'cancelled')
     return reportIfDrained(deps, withRun(state, { ...run, phase: 'waiting' }));
-  const prompt = promptAt(deps, run.nextTurn);
-  const base = {
-    job: deps.job,
-    model: deps.model.id,
-    sequence: deps.sequence.id,
-    run: run.run,
-    turn: run.nextTurn,
-    prompt,
-    attempts: outcome.attempts,
-    startedAt: new Date(outcome.startedAt).toISOString(),
-    finishedAt: new Date(outcome.finishedAt).toISOString(),
-    requestHash,
-  };
-  const records: TurnRecord[] =
-    outcome.status === 'ok'
-      ? [
-          {
-            ...base,
-            response: outcome.text,
-            status: 'ok',
-            error: null,
-            usage: outcome.usage,
-            latencyMs: outcome.latencyMs,
-          },
-        ]
-      : [
-          { ...base, response: null, status: 'failed', error: outcome.error, usage: null, latencyMs: null },
-          // Later turns of this run depend on the failed answer: they are skipped, in the same transaction.
-          ...skippedRecords(deps, run.run, run.nextTurn + 1, outcome.finishedAt),
-        ];
-  commit(deps, state, records, ctx);
+  commit(
+    deps,
+    state,
+    turnRecords(deps, run.run, run.nextTurn, ended.requestHash, ended.outcome, ended.checks),
+    ctx,
+  );
   return withRun(state, { ...run, phase: 'committing' });
-}
-
-function skippedRecords(deps: SequenceDeps, run: number, fromTurn: number, now: number): TurnRecord[] {
-  const at = new Date(now).toISOString();
-  const records: TurnRecord[] = [];
-  for (let turn = fromTurn; turn <= deps.sequence.prompts.length; turn += 1) {
-    records.push({
-      job: deps.job,
-      model: deps.model.id,
-      sequence: deps.sequence.id,
-      run,
-      turn,
-      prompt: promptAt(deps, turn),
-      response: null,
-      status: 'skipped',
-      error: { code: ERROR_CODES.skipped, message: `turn ${fromTurn - 1} of this run failed` },
-      usage: null,
-      latencyMs: null,
-      attempts: 0,
-      startedAt: at,
-      finishedAt: at,
-      requestHash: null,
-    });
-  }
-  return records;
 }
 
 function commit(
@@ -396,15 +381,18 @@ function applyCommitted(
   state: SequenceState,
   records: readonly TurnRecord[],
   commitMs: number,
+  ctx: ActorContext<SequenceMessage>,
 ): SequenceState {
   const first = records[0];
   if (first === undefined) return state;
   const run = state.runs[first.run - 1];
   if (run === undefined) return state;
   let context = run.context;
+  let graded = state;
   for (const record of records) {
-    if (record.status === 'ok' && record.response !== null)
-      context = context.withExchange(record.prompt, record.response);
+    if (record.status !== 'ok' || record.response === null) continue;
+    graded = grade(deps, graded, { record, conversation: context.requestFor(record.prompt) }, ctx);
+    context = context.withExchange(record.prompt, record.response);
   }
   const last = records[records.length - 1] ?? first;
   dispatch(deps.replyTo, {
@@ -413,36 +401,34 @@ function applyCommitted(
     turns: records.map(summarize),
     commitMs,
   });
-  return withRun(state, { ...run, context, nextTurn: last.turn + 1, phase: 'waiting' });
+  return withRun(graded, { ...run, context, nextTurn: last.turn + 1, phase: 'waiting' });
 }
 
-function summarize(record: TurnRecord): TurnSummary {
-  return {
-    run: record.run,
-    turn: record.turn,
-    status: record.status,
-    latencyMs: record.latencyMs,
-    inputTokens: record.usage?.inputTokens ?? 0,
-    outputTokens: record.usage?.outputTokens ?? 0,
-  };
+/** Starts grading an answer, when the suite has a judge. */
+function grade(
+  deps: SequenceDeps,
+  state: SequenceState,
+  turn: UngradedTurn,
+  ctx: ActorContext<SequenceMessage>,
+): SequenceState {
+  if (!deps.judge || state.halted) return state;
+  // A drain or a stop cancels the grading; the answer is graded again after a resume.
+  const signal = AbortSignal.any([state.abort.signal, state.drain.signal]);
+  startJudging(deps.judge, deps.store, deps.sequence, turn, signal, ctx.self, state.epoch);
+  return { ...state, judging: state.judging + 1 };
+}
+
+/** On start: grades the answers the store holds without a grade (a grading lost to a crash). */
+function gradeStored(
+  deps: SequenceDeps,
+  state: SequenceState,
+  ctx: ActorContext<SequenceMessage>,
+): SequenceState {
+  let next: SequenceState = { ...state, toGrade: [] };
+  for (const turn of state.toGrade) next = grade(deps, next, turn, ctx);
+  return next;
 }
 
 function withRun(state: SequenceState, run: RunState): SequenceState {
   return { ...state, runs: state.runs.map((existing) => (existing.run === run.run ? run : existing)) };
-}
-
-function promptAt(deps: SequenceDeps, turn: number): string {
-  const prompt = deps.sequence.prompts[turn - 1];
-  if (prompt === undefined) throw new Error(`sequence ${deps.sequence.id} has no turn ${turn}`);
-  return prompt;
-}
-
-function internalFailure(error: unknown, now: number): TurnOutcome {
-  return {
-    status: 'failed',
-    error: { code: ERROR_CODES.internal, message: error instanceof Error ? error.message : String(error) },
-    attempts: 0,
-    startedAt: now,
-    finishedAt: now,
-  };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { createProvider } from '../providers/create.js';
 import type { Provider } from '../providers/types.js';
 import type { Clock } from '../resilience/clock.js';
+import type { JudgeDeps } from '../scoring/judge.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { abortableSleep } from '../resilience/sleep.js';
@@ -49,16 +50,17 @@ export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
     }
     return provider;
   };
+  const executorFor = (providerId: string): TurnExecutorDeps => ({
+    provider: providerFor(providerId),
+    gate: deps.gateFor(providerId),
+    retry: configOf(deps.job, providerId).retry,
+    clock: deps.clock,
+    random: Math.random,
+    sleep: abortableSleep,
+  });
+  const judge = judgeOf(deps.job, executorFor);
   return (request) => {
-    const providerId = request.model.provider;
-    const executor: TurnExecutorDeps = {
-      provider: providerFor(providerId),
-      gate: deps.gateFor(providerId),
-      retry: configOf(deps.job, providerId).retry,
-      clock: deps.clock,
-      random: Math.random,
-      sleep: abortableSleep,
-    };
+    const executor = executorFor(request.model.provider);
     return spawnSequence(
       request.parent,
       request.name ?? `sequence-${request.sequence.id}`,
@@ -70,6 +72,7 @@ export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
         replyTo: request.replyTo,
         store: deps.store,
         executor,
+        ...(judge && { judge }),
         warn: (text, fields) =>
           deps.log.warn(
             { job: deps.job.id, model: request.model.id, sequence: request.sequence.id, ...fields },
@@ -87,6 +90,18 @@ export function localPlacement(deps: SequenceFactoryDeps): SequencePlacement {
   return {
     place: (request) => spawn(request),
   };
+}
+
+/** The judge of a job whose suite has one: its model, reached through its provider's gate. */
+function judgeOf(
+  job: JobRecord,
+  executorFor: (providerId: string) => TurnExecutorDeps,
+): JudgeDeps | undefined {
+  const config = job.suite.judge;
+  if (!config) return undefined;
+  const model = job.suite.models.find((m) => m.id === config.model);
+  if (!model) throw new Error(`job ${job.id}: the judge names no model of its suite ("${config.model}")`);
+  return { config, model, executor: executorFor(model.provider), group: `${job.id}/judge` };
 }
 
 function configOf(job: JobRecord, providerId: string) {

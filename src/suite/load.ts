@@ -98,7 +98,14 @@ export async function parseSuite(
   if (runs === undefined || providers === undefined || models === undefined) {
     throw new Error(`${fileName}: suite parts missing without a reported problem`);
   }
-  const suite: Suite = { name, runs, providers, models, sequences };
+  const suite: Suite = {
+    name,
+    runs,
+    providers,
+    models,
+    sequences,
+    ...(draft.judge && { judge: draft.judge }),
+  };
   const warnings = draft.unusedProviders.map(
     (providerPath) =>
       placed({ path: providerPath, message: 'no model uses this provider', target: 'key' }).text,

@@ -20,6 +20,7 @@ import {
   isMapping,
   listChoices,
   nonBlankString,
+  nonNegativeInteger,
   nonNegativeNumber,
   numberInRange,
   optionalField,
@@ -32,9 +33,24 @@ import {
   type Reader,
 } from './schema-check.js';
 import type { ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
+import type { JudgeConfig } from '../scoring/types.js';
 
 /** The keys a suite document may have at its top level. */
-export const SUITE_KEYS = ['name', 'runs', 'providers', 'models', 'sequences', 'sequencesFile'] as const;
+export const SUITE_KEYS = [
+  'name',
+  'runs',
+  'providers',
+  'models',
+  'sequences',
+  'sequencesFile',
+  'judge',
+] as const;
+
+/** The keys of `judge`. */
+export const JUDGE_KEYS = ['model', 'rubric', 'maxUnparsableRetries'] as const;
+
+/** Extra judge calls for a reply without a well-formed rating, when `judge.maxUnparsableRetries` is omitted. */
+export const DEFAULT_MAX_UNPARSABLE_RETRIES = 3;
 
 /** The keys of one `models` entry. */
 export const MODEL_KEYS = [
@@ -86,6 +102,8 @@ export interface SuiteDocument {
   readonly sequencesFile: string | undefined;
   /** Providers that no model uses: not an error, but worth a warning. */
   readonly unusedProviders: readonly FieldPath[];
+  /** The judge, if the suite has one and it is valid. */
+  readonly judge: JudgeConfig | undefined;
 }
 
 const temperatureReader = numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE);
@@ -103,6 +121,7 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
       sequenceIds: [],
       sequencesFile: undefined,
       unusedProviders: [],
+      judge: undefined,
     };
   }
   const name = optionalField(check, top, 'name', [], nonBlankString) ?? defaultName;
@@ -115,6 +134,7 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
   const { models, usedProviders } = readModels(check, top, rawProviders);
   const sequencesFile = optionalField(check, top, 'sequencesFile', [], nonBlankString);
   const { sequences, sequenceIds } = readInlineSequences(check, top);
+  const judge = readJudge(check, top, models);
   const unusedProviders = Object.keys(rawProviders ?? {})
     .filter((id) => !usedProviders.has(id))
     .map((id) => ['providers', id]);
@@ -127,7 +147,36 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
     sequenceIds,
     sequencesFile,
     unusedProviders,
+    judge,
   };
+}
+
+/** `judge: { model, rubric?, maxUnparsableRetries? }`, whose model is one of the suite's. */
+function readJudge(
+  check: Checker,
+  top: Mapping,
+  models: readonly ModelConfig[] | undefined,
+): JudgeConfig | undefined {
+  if (!hasKey(top, 'judge')) return undefined;
+  const path = ['judge'];
+  const before = check.problems.length;
+  const entry = readMapping(check, top.judge, path, JUDGE_KEYS);
+  if (entry === undefined) return undefined;
+  const model = requiredField(check, entry, 'model', path, nonBlankString);
+  const rubric = optionalField(check, entry, 'rubric', path, nonBlankString);
+  const retries =
+    optionalField(check, entry, 'maxUnparsableRetries', path, nonNegativeInteger) ??
+    DEFAULT_MAX_UNPARSABLE_RETRIES;
+  if (model !== undefined && models !== undefined && !models.some((m) => m.id === model)) {
+    const ids = models.map((m) => m.id);
+    const suggestion = closestMatch(model, ids);
+    check.report(
+      [...path, 'model'],
+      `unknown model ${describeValue(model)} (expected a model id of this suite: ${listChoices(ids)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`})`,
+    );
+  }
+  if (check.problems.length > before || model === undefined) return undefined;
+  return { model, maxUnparsableRetries: retries, ...(rubric === undefined ? {} : { rubric }) };
 }
 
 /** Runs `read` and returns its result only if it reported no problem. */
