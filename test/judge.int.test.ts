@@ -9,14 +9,18 @@ import { openLmdbStore } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { parseSuite } from '../src/suite/load.js';
 import type { Suite } from '../src/suite/types.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
 
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
 const JUDGE_MODEL = 'judge-model';
 
-async function judgedSuite(sim: Simulator, maxUnparsableRetries: number): Promise<Suite> {
-  const text = `name: judged
+function judgedSuiteText(sim: Simulator, maxUnparsableRetries: number): string {
+  return `name: judged
 runs: 2
 providers:
   sim: { type: openai, baseURL: "${sim.openaiBaseURL}", apiKeyEnv: ${TEST_KEY_ENV} }
@@ -30,7 +34,29 @@ sequences:
   - id: s2
     prompts: ["another question"]
 `;
+}
+
+async function judgedSuite(sim: Simulator, maxUnparsableRetries: number): Promise<Suite> {
+  const text = judgedSuiteText(sim, maxUnparsableRetries);
   return (await parseSuite(text, 'judged.yaml', () => Promise.reject(new Error('none')))).suite;
+}
+
+/** The answer a grading request grades (the conversation before it may quote earlier answers). */
+function gradedAnswerOf(request: Simulator['records'][number]): string | undefined {
+  const text = request.messages[1]?.content ?? '';
+  return /### Assistant \(the answer to grade\):\n([\s\S]*?)\n\[The End of the Conversation\]/.exec(
+    text,
+  )?.[1];
+}
+
+/** Grading requests: the judge model asked with the judge's system prompt. */
+function gradingsOf(sim: Simulator) {
+  return sim.records.filter(
+    (r) =>
+      r.model === JUDGE_MODEL &&
+      r.messages[0]?.role === 'system' &&
+      r.messages[0].content.includes('impartial judge'),
+  );
 }
 
 describe('LLM-as-judge through the real machinery', () => {
@@ -71,9 +97,7 @@ describe('LLM-as-judge through the real machinery', () => {
     );
     expect(gradings.length).toBe(turns.length);
     for (const turn of turns) {
-      expect(
-        gradings.some((r) => r.messages.some((m) => m.content.includes(turn.response ?? '\u0000'))),
-      ).toBe(true);
+      expect(gradings.filter((r) => gradedAnswerOf(r) === turn.response)).toHaveLength(1);
     }
   });
 
@@ -92,6 +116,46 @@ describe('LLM-as-judge through the real machinery', () => {
     const graded = store.turnsOf(job.id).filter((t) => t.model === 'student');
     for (const turn of graded) {
       expect(turn.judge).toMatchObject({ status: 'unparsable', score: null, attempts: 2 });
+    }
+  });
+
+  it('gradings are resumed after kill -9 of the daemon like turns: every answer graded, none graded twice once recorded', async () => {
+    sim.configure({ latencyMs: 80 });
+    const suitePath = join(dir.path, 'judged.yaml');
+    await writeFile(suitePath, judgedSuiteText(sim, 2));
+    const dataDir = join(dir.path, 'daemon-data');
+    await store.close();
+    let daemon = await DaemonProcess.start(dataDir, { [TEST_KEY_ENV]: TEST_KEY }, ['--workers', '1']);
+    try {
+      const submit = await runCli(['submit', suitePath, '--data-dir', dataDir], { [TEST_KEY_ENV]: TEST_KEY });
+      expect(submit.code).toBe(0);
+      const job = submit.stdout.trim();
+      const deadline = Date.now() + 20_000;
+      while (gradingsOf(sim).length < 3) {
+        if (Date.now() > deadline) throw new Error('no gradings before the kill');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await daemon.stop('SIGKILL');
+      const killedAt = Date.now();
+      store = await openLmdbStore(dataDir, { readOnly: true });
+      const gradedBeforeKill = store.turnsOf(job).filter((t) => t.judge !== undefined);
+      daemon = await DaemonProcess.start(dataDir, { [TEST_KEY_ENV]: TEST_KEY }, ['--workers', '1']);
+      while (store.getJob(job)?.state !== 'done') {
+        if (Date.now() > deadline + 20_000) throw new Error('the job did not finish');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const turns = store.turnsOf(job);
+      expect(turns.every((t) => t.judge?.status === 'ok')).toBe(true);
+      // A grade recorded before the kill is never asked for again.
+      const gradingsAfterKill = gradingsOf(sim).filter((r) => r.receivedAt > killedAt);
+      for (const graded of gradedBeforeKill) {
+        const again = gradingsAfterKill.filter((r) => gradedAnswerOf(r) === graded.response);
+        expect(again, `${graded.model}/${graded.sequence}/${graded.run}/${graded.turn} graded again`).toEqual(
+          [],
+        );
+      }
+    } finally {
+      await daemon.stop('SIGTERM').catch(() => undefined);
     }
   });
 });
