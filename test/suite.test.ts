@@ -147,7 +147,7 @@ const ERROR_CASES: readonly ErrorCase[] = [
     ],
     expected: [
       'suite.yaml:2:7: runs: expected a positive integer, found "three"',
-      'suite.yaml:8:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings), found "hello"',
+      'suite.yaml:8:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings, or { prompt, expect }), found "hello"',
     ],
   },
   {
@@ -284,7 +284,7 @@ const ERROR_CASES: readonly ErrorCase[] = [
     name: 'an empty prompts list',
     lines: [...PROVIDERS, ...MODELS, 'sequences:', '  - { id: s1, prompts: [] }'],
     expected: [
-      'suite.yaml:6:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings), found an empty list',
+      'suite.yaml:6:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings, or { prompt, expect }), found an empty list',
     ],
   },
   {
@@ -602,6 +602,82 @@ sequences:
     );
     await expect(parse('pricePerMillionTokens: { input: -1, output: 1 }')).rejects.toThrow(
       /models\[0\]\.pricePerMillionTokens\.input/,
+    );
+  });
+});
+
+describe('checks and the judge in a suite', () => {
+  const base = (extra: string, prompts = '["one", "two"]') => `name: s
+providers:
+  sim: { type: simulated }
+models:
+  - { id: m, provider: sim, model: x }
+sequences:
+  - id: q
+    prompts: ${prompts}
+${extra}`;
+  const parse = (text: string) => parseSuite(text, 'scored.yaml', () => Promise.reject(new Error('none')));
+
+  it('gives every prompt its own checks, then the sequence’s', async () => {
+    const { suite } = await parse(
+      base(
+        '    expect: { maxLength: 100 }\n',
+        '[{ prompt: "one", expect: [{ contains: "a", ignoreCase: true }, { regex: "^x", flags: "i" }] }, "two"]',
+      ),
+    );
+    expect(suite.sequences[0]?.prompts).toEqual(['one', 'two']);
+    expect(suite.sequences[0]?.checks).toEqual([
+      [
+        { kind: 'contains', value: 'a', ignoreCase: true },
+        { kind: 'regex', pattern: '^x', flags: 'i' },
+        { kind: 'maxLength', chars: 100 },
+      ],
+      [{ kind: 'maxLength', chars: 100 }],
+    ]);
+  });
+
+  it('leaves checks out when no prompt asks for any', async () => {
+    const { suite } = await parse(base(''));
+    expect(suite.sequences[0]).not.toHaveProperty('checks');
+  });
+
+  it.each([
+    [
+      'an unknown check kind',
+      '    expect: { contain: "a" }\n',
+      /sequences\[0\]\.expect: expected one check kind/,
+    ],
+    ['two kinds in one check', '    expect: { contains: "a", regex: "b" }\n', /found contains and regex/],
+    [
+      'a bad option',
+      '    expect: { contains: "a", ignorecase: true }\n',
+      /sequences\[0\]\.expect\.ignorecase: .*did you mean "ignoreCase"/,
+    ],
+    [
+      'a regex that does not compile',
+      '    expect: { regex: "(" }\n',
+      /sequences\[0\]\.expect\.regex: expected a valid regular expression/,
+    ],
+    [
+      'bad regex flags',
+      '    expect: { regex: "a", flags: "q" }\n',
+      /sequences\[0\]\.expect\.flags: expected regex flags/,
+    ],
+    [
+      'a json check without a schema object',
+      '    expect: { json: 3 }\n',
+      /sequences\[0\]\.expect\.json: expected true, or \{ schema/,
+    ],
+    ['a missing script', '    expect: { script: ./nope.mjs }\n', /script check "\.\/nope\.mjs": cannot read/],
+  ])('reports %s', async (_name, extra, message) => {
+    await expect(parse(base(extra))).rejects.toThrow(message);
+  });
+
+  it('reads the judge with its defaults, and names an unknown judge model', async () => {
+    const { suite } = await parse(base('judge: { model: m }\n'));
+    expect(suite.judge).toEqual({ model: 'm', maxUnparsableRetries: 3 });
+    await expect(parse(base('judge: { model: n }\n'))).rejects.toThrow(
+      /scored\.yaml:\d+:\d+: judge\.model: unknown model "n" \(expected a model id of this suite: m/,
     );
   });
 });

@@ -44,3 +44,17 @@ export function shorten(text: string, maxChars: number = QUOTE_MAX_CHARS): strin
   if (oneLine.length <= maxChars) return oneLine;
   return oneLine.slice(0, Math.max(0, maxChars - ELLIPSIS.length)).trimEnd() + ELLIPSIS;
 }
+
+/** Simulated models whose name matches this grade like a judge (`Rating: [[N]]`). */
+export const JUDGE_MODEL_PATTERN = /judge/i;
+const MAX_RATING = 10;
+
+/**
+ * A simulated answer, with an MT-Bench rating (1–10, from `seed`) appended when
+ * the model is named like a judge, so judged suites can be rehearsed offline.
+ */
+export function withSimulatedRating(model: string, answer: string, seed: number): string {
+  return JUDGE_MODEL_PATTERN.test(model)
+    ? `${answer}\nRating: [[${1 + (Math.abs(seed) % MAX_RATING)}]]`
+    : answer;
+}

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SimulatedProviderConfig } from '../suite/types.js';
-import { countRoles, lastUserContent, shorten } from './context-summary.js';
+import { countRoles, lastUserContent, shorten, withSimulatedRating } from './context-summary.js';
 import { estimateInputTokens, limitReply } from './token-estimate.js';
 import { abortableSleep } from '../resilience/sleep.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
@@ -36,10 +36,11 @@ export function contextHash(messages: readonly ChatMessage[]): string {
  */
 export function simulatedAnswer(model: string, messages: readonly ChatMessage[]): string {
   const counts = countRoles(messages);
-  return (
+  const hash = contextHash(messages);
+  const answer =
     `[${model}] turn ${counts.user} · context: ${counts.system} system, ${counts.user} user, ` +
-    `${counts.assistant} assistant · ctx#${contextHash(messages)} · re: "${shorten(lastUserContent(messages))}"`
-  );
+    `${counts.assistant} assistant · ctx#${hash} · re: "${shorten(lastUserContent(messages))}"`;
+  return withSimulatedRating(model, answer, Number.parseInt(hash, 16));
 }
 
 /** A provider that answers after `config.latencyMs`, deterministically, without any network. */

@@ -35,6 +35,10 @@ export interface TurnJson {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly requestHash: string | null;
+  /** The suite's checks on the answer, when it has any. */
+  readonly checks?: TurnRecord['checks'];
+  /** The judge's grade, when the suite has a judge. */
+  readonly judge?: TurnRecord['judge'];
 }
 
 /** Rebuilds a turn with exactly the JSONL fields, in order (a stored record may carry others, or order them differently). */
@@ -55,6 +59,9 @@ export function turnJson(turn: TurnRecord): TurnJson {
     startedAt: turn.startedAt,
     finishedAt: turn.finishedAt,
     requestHash: turn.requestHash ?? null,
+    // Scoring, only when the suite asked for it (so unscored results keep their shape).
+    ...(turn.checks && { checks: turn.checks }),
+    ...(turn.judge && { judge: turn.judge }),
   };
 }
 

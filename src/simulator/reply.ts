@@ -1,5 +1,5 @@
 /** The simulator's answers: unique per request and describing the context received. */
-import { countRoles, lastUserContent, shorten } from '../providers/context-summary.js';
+import { countRoles, lastUserContent, shorten, withSimulatedRating } from '../providers/context-summary.js';
 import { estimateInputTokens, limitReply } from '../providers/token-estimate.js';
 import type { ChatMessage } from '../providers/types.js';
 
@@ -14,10 +14,6 @@ export interface SimulatedReply {
 
 /** Characters a streamed text delta aims at; whole words are never split. */
 export const STREAM_CHUNK_CHARS = 16;
-
-/** Models whose name matches this answer with a rating (`Rating: [[N]]`, N from 1 to 10). */
-export const JUDGE_MODEL_PATTERN = /judge/i;
-const MAX_RATING = 10;
 
 /**
  * The answer to request number `id`, e.g.
@@ -34,8 +30,7 @@ export function composeReply(
   const said =
     `[${model} #${id}] turn ${counts.user}: I saw ${counts.system} system, ${counts.user} user ` +
     `and ${counts.assistant} assistant messages; you said "${shorten(lastUserContent(messages))}"`;
-  // A model named like a judge grades, the MT-Bench way, so judged suites can be rehearsed.
-  const full = JUDGE_MODEL_PATTERN.test(model) ? `${said}\nRating: [[${1 + (id % MAX_RATING)}]]` : said;
+  const full = withSimulatedRating(model, said, id);
   const limited = limitReply(full, maxTokens);
   return {
     text: limited.text,

@@ -4,8 +4,9 @@
  * `file:line:col: field.path: expected …, found …`.
  */
 
-import { readFile } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Check } from '../scoring/types.js';
 import { Checker, formatPath, type Problem } from './schema-check.js';
 import { parseSequencesFile } from './sequences-file.js';
 import { formatOf, parseSource, type Position, type SourceDocument } from './source-document.js';
@@ -86,6 +87,10 @@ export async function parseSuite(
     ids.push(...fromFile.ids);
     sequences.push(...fromFile.sequences);
   }
+
+  const scripts = await resolveScriptChecks(sequences, fileName);
+  sequences.splice(0, sequences.length, ...scripts.sequences);
+  fileLines.push(...scripts.problems);
 
   for (const duplicate of duplicateSequenceIds(ids)) {
     if (duplicate.position === undefined) fileLines.push(duplicate.text);
@@ -218,4 +223,46 @@ function describeReadError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code !== undefined) return `${READ_ERROR_REASONS[code] ?? 'read failed'} (${code})`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Script checks name their module relative to the suite file (also in a sequences
+ * file); the resolved suite holds absolute paths, so a job runs the same checks
+ * whatever its working directory. A module that cannot be read is a problem now,
+ * not a failed check later.
+ */
+async function resolveScriptChecks(
+  sequences: readonly SequenceConfig[],
+  fileName: string,
+): Promise<{ sequences: SequenceConfig[]; problems: string[] }> {
+  const problems: string[] = [];
+  const resolved: SequenceConfig[] = [];
+  for (const sequence of sequences) {
+    if (!sequence.checks) {
+      resolved.push(sequence);
+      continue;
+    }
+    const checks: Check[][] = [];
+    for (const [turn, list] of sequence.checks.entries()) {
+      const turnChecks: Check[] = [];
+      for (const check of list) {
+        if (check.kind !== 'script') {
+          turnChecks.push(check);
+          continue;
+        }
+        const absolute = path.resolve(path.dirname(fileName), check.path);
+        try {
+          await access(absolute, constants.R_OK);
+        } catch {
+          problems.push(
+            `${fileName}: sequence ${sequence.id}, prompt ${turn + 1}: script check ${JSON.stringify(check.path)}: cannot read ${absolute} (expected a JS module beside the suite file)`,
+          );
+        }
+        turnChecks.push({ kind: 'script', path: absolute });
+      }
+      checks.push(turnChecks);
+    }
+    resolved.push({ ...sequence, checks });
+  }
+  return { sequences: resolved, problems: [...new Set(problems)] };
 }

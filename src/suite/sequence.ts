@@ -19,10 +19,15 @@ import {
   type FieldPath,
   type Reader,
 } from './schema-check.js';
+import type { Check } from '../scoring/types.js';
+import { expectReader } from './checks-schema.js';
 import type { SequenceConfig } from './types.js';
 
 /** The keys of a sequence in troupe's own form. */
-export const SEQUENCE_KEYS = ['id', 'system', 'prompts', 'category', 'reference'] as const;
+export const SEQUENCE_KEYS = ['id', 'system', 'prompts', 'category', 'reference', 'expect'] as const;
+
+/** The keys of a prompt written as a mapping (to give it checks). */
+export const PROMPT_KEYS = ['prompt', 'expect'] as const;
 
 /** The keys of an MT-Bench question (lm-sys/FastChat `question.jsonl`). */
 export const MT_BENCH_KEYS = ['question_id', 'category', 'turns', 'reference'] as const;
@@ -33,6 +38,32 @@ const promptReader = readerOf(
 );
 const promptsReader = listOf(promptReader, { nonEmpty: true, of: 'non-blank prompts (strings)' });
 const referenceReader = listOf(anyString, { of: 'reference answers (strings), one per prompt' });
+
+/** A prompt in troupe's form: a string, or `{ prompt, expect }` to check its answer. */
+interface PromptItem {
+  readonly text: string;
+  readonly checks: readonly Check[];
+}
+
+const promptItemReader: Reader<PromptItem> = {
+  expected: 'a non-blank prompt (string), or { prompt, expect }',
+  read(check, value, path) {
+    if (!isMapping(value)) {
+      const text = promptReader.read(check, value, path);
+      return text === undefined ? undefined : { text, checks: [] };
+    }
+    const before = check.problems.length;
+    const entry = readMapping(check, value, path, PROMPT_KEYS, 'a prompt with checks');
+    if (entry === undefined) return undefined;
+    const text = requiredField(check, entry, 'prompt', path, promptReader);
+    const checks = optionalField(check, entry, 'expect', path, expectReader) ?? [];
+    return check.problems.length > before || text === undefined ? undefined : { text, checks };
+  },
+};
+const promptItemsReader = listOf(promptItemReader, {
+  nonEmpty: true,
+  of: 'non-blank prompts (strings, or { prompt, expect })',
+});
 
 const questionIdReader: Reader<string> = {
   expected: 'a question number or an id',
@@ -65,11 +96,18 @@ export function readSequence(check: Checker, value: unknown, path: FieldPath): S
   if (entry === undefined) return undefined;
   const id = requiredField(check, entry, 'id', path, idReader);
   const system = optionalField(check, entry, 'system', path, systemPromptReader);
-  const prompts = requiredField(check, entry, 'prompts', path, promptsReader);
+  const items = requiredField(check, entry, 'prompts', path, promptItemsReader);
+  const everyTurn = optionalField(check, entry, 'expect', path, expectReader) ?? [];
+  const prompts = items?.map((item) => item.text);
   const category = optionalField(check, entry, 'category', path, nonBlankString);
   const reference = readReference(check, entry, path, prompts, 'prompts');
-  if (check.problems.length > before || id === undefined || prompts === undefined) return undefined;
-  return compact({ id, system, prompts, category, reference });
+  if (check.problems.length > before || id === undefined || items === undefined || prompts === undefined) {
+    return undefined;
+  }
+  // A prompt's own checks first, then the sequence's; no `checks` at all when none is asked for.
+  const checks = items.map((item) => [...item.checks, ...everyTurn]);
+  const withChecks = checks.some((list) => list.length > 0) ? { checks } : {};
+  return { ...compact({ id, system, prompts, category, reference }), ...withChecks };
 }
 
 /**

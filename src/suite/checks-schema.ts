@@ -1,0 +1,169 @@
+/**
+ * Reads the `expect:` of a suite: one check, or a list of them. A check is a
+ * mapping with one kind key and its options:
+ * `{contains: "x", ignoreCase?}`, `{notContains: "x", ignoreCase?}`,
+ * `{regex: "p", flags?}`, `{equals: "x", trim?}`, `{json: true}` or
+ * `{json: {schema: {...}}}`, `{maxLength: n}`, `{script: "./check.mjs"}`.
+ */
+import type { Check } from '../scoring/types.js';
+import {
+  closestMatch,
+  describeValue,
+  isMapping,
+  listChoices,
+  nonBlankString,
+  optionalField,
+  positiveInteger,
+  readerOf,
+  type Checker,
+  type FieldPath,
+  type Reader,
+} from './schema-check.js';
+
+/** The kinds of check, each the key that names it. */
+export const CHECK_KINDS = [
+  'contains',
+  'notContains',
+  'regex',
+  'equals',
+  'json',
+  'maxLength',
+  'script',
+] as const;
+
+/** Options each kind accepts beside its own key. */
+const OPTIONS: Readonly<Record<(typeof CHECK_KINDS)[number], readonly string[]>> = {
+  contains: ['ignoreCase'],
+  notContains: ['ignoreCase'],
+  regex: ['flags'],
+  equals: ['trim'],
+  json: [],
+  maxLength: [],
+  script: [],
+};
+
+const REGEX_FLAGS = /^[gimsuy]*$/;
+const booleanReader = readerOf('true or false', (v): v is boolean => typeof v === 'boolean');
+const anyText = readerOf('a string', (v): v is string => typeof v === 'string' && v !== '');
+
+/** One check. */
+export const checkReader: Reader<Check> = {
+  expected: `a check: a mapping with one of ${CHECK_KINDS.join(', ')}`,
+  read(check, value, path) {
+    if (!isMapping(value)) {
+      check.expected(path, this.expected, value);
+      return undefined;
+    }
+    const kinds = CHECK_KINDS.filter((kind) => kind in value);
+    if (kinds.length !== 1) {
+      check.report(
+        path,
+        kinds.length === 0
+          ? `expected one check kind (${listChoices(CHECK_KINDS)}), found ${describeValue(value)}`
+          : `expected one check kind per check, found ${kinds.join(' and ')}`,
+      );
+      return undefined;
+    }
+    const kind = kinds[0] as (typeof CHECK_KINDS)[number];
+    const known = [kind, ...OPTIONS[kind]];
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const suggestion = closestMatch(key, known);
+      check.report(
+        [...path, key],
+        `unknown key for a ${kind} check (${suggestion === undefined ? `expected one of: ${listChoices(known)}` : `did you mean "${suggestion}"?`})`,
+        'key',
+      );
+    }
+    return readKind(check, kind, value, path);
+  },
+};
+
+function readKind(
+  check: Checker,
+  kind: (typeof CHECK_KINDS)[number],
+  value: Readonly<Record<string, unknown>>,
+  path: FieldPath,
+): Check | undefined {
+  const at = [...path, kind];
+  switch (kind) {
+    case 'contains':
+    case 'notContains': {
+      const text = anyText.read(check, value[kind], at);
+      const ignoreCase = optionalField(check, value, 'ignoreCase', path, booleanReader) ?? false;
+      return text === undefined ? undefined : { kind, value: text, ignoreCase };
+    }
+    case 'regex': {
+      const pattern = anyText.read(check, value.regex, at);
+      const flags = optionalField(check, value, 'flags', path, nonBlankString) ?? '';
+      if (!REGEX_FLAGS.test(flags)) {
+        check.report(
+          [...path, 'flags'],
+          `expected regex flags among g, i, m, s, u, y, found ${describeValue(flags)}`,
+        );
+        return undefined;
+      }
+      if (pattern === undefined) return undefined;
+      try {
+        new RegExp(pattern, flags);
+      } catch (error) {
+        check.report(
+          at,
+          `expected a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return undefined;
+      }
+      return { kind, pattern, flags };
+    }
+    case 'equals': {
+      const text = readerOf('a string', (v): v is string => typeof v === 'string').read(
+        check,
+        value.equals,
+        at,
+      );
+      const trim = optionalField(check, value, 'trim', path, booleanReader) ?? true;
+      return text === undefined ? undefined : { kind, value: text, trim };
+    }
+    case 'json': {
+      const spec = value.json;
+      if (spec === true) return { kind };
+      if (isMapping(spec) && Object.keys(spec).every((key) => key === 'schema') && isMapping(spec.schema)) {
+        return { kind, schema: spec.schema };
+      }
+      check.expected(at, 'true, or { schema: <a JSON Schema object> }', spec);
+      return undefined;
+    }
+    case 'maxLength': {
+      const chars = positiveInteger.read(check, value.maxLength, at);
+      return chars === undefined ? undefined : { kind, chars };
+    }
+    case 'script': {
+      // The path is resolved against the suite file and checked by the loader.
+      const scriptPath = nonBlankString.read(check, value.script, at);
+      return scriptPath === undefined ? undefined : { kind, path: scriptPath };
+    }
+    default: {
+      const unknown: never = kind;
+      return unknown;
+    }
+  }
+}
+
+/** `expect:`: one check or a list of them. */
+export const expectReader: Reader<Check[]> = {
+  expected: 'a check or a list of checks',
+  read(check, value, path) {
+    if (!Array.isArray(value)) {
+      const one = checkReader.read(check, value, path);
+      return one === undefined ? undefined : [one];
+    }
+    const checks: Check[] = [];
+    let allRead = true;
+    value.forEach((entry: unknown, index) => {
+      const read = checkReader.read(check, entry, [...path, index]);
+      if (read === undefined) allRead = false;
+      else checks.push(read);
+    });
+    return allRead ? checks : undefined;
+  },
+};
