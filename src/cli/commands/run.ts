@@ -4,6 +4,8 @@ import { ExitCode, InputError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
 import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
+import { formatScoreTable } from '../../scoring/score-table.js';
+import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { MetricsEndpoint } from '../../runtime/metrics-endpoint.js';
@@ -178,11 +180,14 @@ async function driveJob(
 }
 
 function printSummary(job: JobRecord, store: CheckpointStore, io: RunIo) {
+  const turns = store.turnsOf(job.id);
   const summary = summarizeByModel(
-    store.turnsOf(job.id),
+    turns,
     job.suite.models.map((model) => model.id),
   );
   io.stdout.write(`${formatSummaryTable(summary)}\n`);
+  const scores = summarizeScores(turns, job.suite);
+  if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
   io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
   return summary;
 }
