@@ -2,15 +2,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { AnthropicProviderConfig } from '../suite/types.js';
-import { classifyFailure, malformedAnswer } from './classify.js';
-import { RequestDeadline } from './deadline.js';
-import { headersToRecord } from './headers.js';
+import { malformedAnswer } from './classify.js';
+import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'anthropic';
-/** The SDK takes whole, positive milliseconds. */
-const MIN_SDK_TIMEOUT_MS = 1;
 /** Separates several system messages once joined into the one `system` parameter. */
 const SYSTEM_SEPARATOR = '\n\n';
 
@@ -64,36 +61,24 @@ export function createAnthropicProvider(config: AnthropicProviderConfig, apiKey:
   // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
   const client = new Anthropic({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 });
   return {
-    async complete(request: CompletionRequest): Promise<CompletionResult> {
-      const deadline = new RequestDeadline(request.timeoutMs, request.signal);
-      try {
-        const { data, response } = await client.messages
-          .create(
-            {
-              model: request.model,
-              max_tokens: request.maxTokens,
-              ...toAnthropicRequest(request.messages),
-            },
-            {
-              signal: deadline.signal,
-              timeout: Math.max(MIN_SDK_TIMEOUT_MS, Math.ceil(request.timeoutMs)),
-              maxRetries: 0,
-            },
-          )
-          .withResponse();
-        return readAnswer(data, request, response.status, headersToRecord(response.headers));
-      } catch (error) {
-        throw classifyFailure(error, {
-          provider: PROVIDER,
-          cancelled: deadline.cancelled,
-          timedOut: deadline.timedOut,
-          timeoutMs: request.timeoutMs,
-          apiKey,
-          nowMs: Date.now(),
-        });
-      } finally {
-        deadline.dispose();
-      }
+    complete(request: CompletionRequest): Promise<CompletionResult> {
+      return callSdk(
+        PROVIDER,
+        apiKey,
+        request,
+        (options) =>
+          client.messages
+            .create(
+              {
+                model: request.model,
+                max_tokens: request.maxTokens,
+                ...toAnthropicRequest(request.messages),
+              },
+              options,
+            )
+            .withResponse(),
+        (data, status, headers) => readAnswer(data, request, status, headers),
+      );
     },
   };
 }

@@ -2,15 +2,12 @@
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { OpenAIProviderConfig } from '../suite/types.js';
-import { classifyFailure, malformedAnswer } from './classify.js';
-import { RequestDeadline } from './deadline.js';
-import { headersToRecord } from './headers.js';
+import { malformedAnswer } from './classify.js';
+import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'openai';
-/** The SDK takes whole, positive milliseconds. */
-const MIN_SDK_TIMEOUT_MS = 1;
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -67,37 +64,25 @@ function readAnswer(
 export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
   const client = new OpenAI({ apiKey, baseURL: config.baseURL, maxRetries: 0 });
   return {
-    async complete(request: CompletionRequest): Promise<CompletionResult> {
-      const deadline = new RequestDeadline(request.timeoutMs, request.signal);
-      try {
-        const { data, response } = await client.chat.completions
-          .create(
-            {
-              model: request.model,
-              messages: request.messages.map(toOpenAIMessage),
-              max_tokens: request.maxTokens,
-              temperature: request.temperature,
-            },
-            {
-              signal: deadline.signal,
-              timeout: Math.max(MIN_SDK_TIMEOUT_MS, Math.ceil(request.timeoutMs)),
-              maxRetries: 0,
-            },
-          )
-          .withResponse();
-        return readAnswer(data, request, response.status, headersToRecord(response.headers));
-      } catch (error) {
-        throw classifyFailure(error, {
-          provider: PROVIDER,
-          cancelled: deadline.cancelled,
-          timedOut: deadline.timedOut,
-          timeoutMs: request.timeoutMs,
-          apiKey,
-          nowMs: Date.now(),
-        });
-      } finally {
-        deadline.dispose();
-      }
+    complete(request: CompletionRequest): Promise<CompletionResult> {
+      return callSdk(
+        PROVIDER,
+        apiKey,
+        request,
+        (options) =>
+          client.chat.completions
+            .create(
+              {
+                model: request.model,
+                messages: request.messages.map(toOpenAIMessage),
+                max_tokens: request.maxTokens,
+                temperature: request.temperature,
+              },
+              options,
+            )
+            .withResponse(),
+        (data, status, headers) => readAnswer(data, request, status, headers),
+      );
     },
   };
 }
