@@ -66,8 +66,8 @@ export interface ModelDeps {
   readonly model: ModelConfig;
   readonly sequences: readonly SequenceConfig[];
   readonly runs: number;
-  /** Counts of turns already recorded when the actor starts (a resumed job). */
-  readonly recorded: ModelCounts;
+  /** Every turn of the model: sequences' prompts × runs. */
+  readonly totalTurns: number;
   readonly placement: SequencePlacement;
   readonly replyTo: ActorRef<ModelReport>;
   /** Restarts allowed per sequence actor before it is stopped. */
@@ -77,6 +77,12 @@ export interface ModelDeps {
 
 interface ModelState {
   readonly counts: ModelCounts;
+  /**
+   * Every recorded turn, by sequence and `run/turn`: counting by key makes reports
+   * idempotent, so a sequence re-created elsewhere (its worker died) can report what
+   * the store holds without counting a turn twice, or missing one whose report died.
+   */
+  readonly recorded: ReadonlyMap<string, TurnSummary>;
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
   readonly unfinished: ReadonlySet<string>;
   readonly finishedReported: boolean;
@@ -92,7 +98,8 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
       initialState: () => ({
-        counts: deps.recorded,
+        counts: { ok: 0, failed: 0, skipped: 0, total: deps.totalTurns, inputTokens: 0, outputTokens: 0 },
+        recorded: new Map(),
         sequences: new Map(),
         unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
         finishedReported: false,
@@ -123,16 +130,26 @@ function handle(
       undrained.delete(message.sequence);
       return reportIfDrained(deps, { ...state, undrained });
     }
-    case 'turns-recorded': {
-      const counts = addTurns(state.counts, message.turns);
+    case 'turns-recorded':
+    case 'sequence-restored': {
+      const recorded = new Map(state.recorded);
+      let counts = state.counts;
+      for (const turn of message.turns) {
+        const key = `${message.sequence}/${turn.run}/${turn.turn}`;
+        const previous = recorded.get(key);
+        if (previous) counts = addTurn(counts, previous, -1);
+        counts = addTurn(counts, turn, 1);
+        recorded.set(key, turn);
+      }
+      if (message.type === 'sequence-restored' && message.turns.length === 0) return state;
       dispatch(deps.replyTo, {
         type: 'model-progress',
         job: deps.job,
         model: deps.model.id,
         counts,
-        commitMs: message.commitMs,
+        commitMs: message.type === 'turns-recorded' ? message.commitMs : 0,
       });
-      return { ...state, counts };
+      return { ...state, counts, recorded };
     }
     case 'sequence-finished': {
       const unfinished = new Set(state.unfinished);
@@ -195,14 +212,14 @@ function finishIfDone(deps: ModelDeps, state: ModelState): ModelState {
   return { ...state, finishedReported: true };
 }
 
-function addTurns(counts: ModelCounts, turns: readonly TurnSummary[]): ModelCounts {
-  let { ok, failed, skipped, inputTokens, outputTokens } = counts;
-  for (const turn of turns) {
-    if (turn.status === 'ok') ok += 1;
-    else if (turn.status === 'failed') failed += 1;
-    else skipped += 1;
-    inputTokens += turn.inputTokens;
-    outputTokens += turn.outputTokens;
-  }
-  return { ...counts, ok, failed, skipped, inputTokens, outputTokens };
+/** `counts` with `turn` added (`sign` 1) or taken back (`sign` -1). */
+function addTurn(counts: ModelCounts, turn: TurnSummary, sign: 1 | -1): ModelCounts {
+  return {
+    ...counts,
+    ok: counts.ok + (turn.status === 'ok' ? sign : 0),
+    failed: counts.failed + (turn.status === 'failed' ? sign : 0),
+    skipped: counts.skipped + (turn.status === 'skipped' ? sign : 0),
+    inputTokens: counts.inputTokens + sign * turn.inputTokens,
+    outputTokens: counts.outputTokens + sign * turn.outputTokens,
+  };
 }

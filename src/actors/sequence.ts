@@ -38,6 +38,8 @@ export type SequenceReport =
     }
   | { readonly type: 'sequence-finished'; readonly sequence: string }
   | { readonly type: 'sequence-halted'; readonly sequence: string; readonly error: ErrorData }
+  /** At start: the turns the store already holds (a resumed job, or a sequence re-created elsewhere). */
+  | { readonly type: 'sequence-restored'; readonly sequence: string; readonly turns: readonly TurnSummary[] }
   /** After `drain`: nothing of this sequence is in flight or being committed any more. */
   | { readonly type: 'sequence-drained'; readonly sequence: string };
 
@@ -113,6 +115,8 @@ interface SequenceState {
   readonly toGrade: readonly UngradedTurn[];
   /** Gradings in progress. */
   readonly judging: number;
+  /** The stored turns found at start, reported once on `start`. */
+  readonly restored: readonly TurnSummary[];
   readonly finishedReported: boolean;
 }
 
@@ -180,6 +184,7 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
     draining: false,
     drainedReported: false,
     toGrade: deps.judge ? ungradedTurns(stored, deps.model, deps.sequence) : [],
+    restored: stored.map(summarize),
     judging: 0,
     finishedReported: false,
   };
@@ -203,7 +208,14 @@ function handle(
 ): SequenceState {
   switch (message.type) {
     case 'start':
-      return advance(deps, gradeStored(deps, { ...state, started: true }, ctx), ctx);
+      if (state.restored.length > 0) {
+        dispatch(deps.replyTo, {
+          type: 'sequence-restored',
+          sequence: deps.sequence.id,
+          turns: state.restored,
+        });
+      }
+      return advance(deps, gradeStored(deps, { ...state, started: true, restored: [] }, ctx), ctx);
     case 'judging-ended':
       if (message.epoch !== state.epoch) return state;
       return advance(deps, { ...state, judging: state.judging - 1 }, ctx);

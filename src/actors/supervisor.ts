@@ -89,6 +89,12 @@ interface ModelEntry {
   readonly ref: ActorRef<ModelMessage>;
   readonly provider: string;
   readonly counts: ModelCounts;
+  /**
+   * Turns by status already added to the metrics: the most ever counted. A model's
+   * counts rebuild from its sequences' reports after a resume, so they may pass
+   * through lower values; only what exceeds this mark is new.
+   */
+  readonly exported: Readonly<Record<(typeof TURN_STATUSES)[number], number>>;
   readonly rate: RateEstimator;
   readonly finished: boolean;
 }
@@ -161,12 +167,19 @@ function handle(
     case 'model-progress': {
       const next = updateModel(state, message.job, message.model, (model) => {
         const done = message.counts.ok + message.counts.failed + message.counts.skipped;
+        // While a resumed model's counts rebuild from its sequences' reports, they are below
+        // what the store already held: progress shows the higher figure until they catch up.
+        if (done < model.counts.ok + model.counts.failed + model.counts.skipped) return model;
         model.rate.record(deps.clock.now(), done);
+        const exported = { ...model.exported };
         for (const status of TURN_STATUSES) {
-          const added = message.counts[status] - model.counts[status];
-          if (added > 0) deps.metrics.turnsRecorded(message.job, message.model, status, added);
+          const added = message.counts[status] - exported[status];
+          if (added > 0) {
+            deps.metrics.turnsRecorded(message.job, message.model, status, added);
+            exported[status] = message.counts[status];
+          }
         }
-        return { ...model, counts: message.counts };
+        return { ...model, counts: message.counts, exported };
       });
       deps.metrics.checkpointWrite(message.commitMs / 1000);
       exportJobProgress(deps, next, message.job);
@@ -259,7 +272,7 @@ function runJob(
       model,
       sequences: job.suite.sequences,
       runs: job.suite.runs,
-      recorded,
+      totalTurns: recorded.total,
       placement: runtime,
       replyTo: ctx.self,
       maxSequenceRestarts: deps.maxSequenceRestarts,
@@ -267,7 +280,14 @@ function runJob(
     });
     const rate = new RateEstimator();
     rate.record(deps.clock.now(), recorded.ok + recorded.failed + recorded.skipped);
-    models.set(model.id, { ref, provider: model.provider, counts: recorded, rate, finished: false });
+    models.set(model.id, {
+      ref,
+      provider: model.provider,
+      counts: recorded,
+      exported: { ok: recorded.ok, failed: recorded.failed, skipped: recorded.skipped },
+      rate,
+      finished: false,
+    });
   }
   for (const [modelId, model] of models) {
     deps.metrics.setTurnsTotal(job.id, modelId, model.counts.total);
