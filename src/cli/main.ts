@@ -208,6 +208,36 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'report <job>',
+      'Write one self-contained HTML report of a job: scores, charts, conversations side by side',
+      (y) =>
+        y
+          .positional('job', { type: 'string', demandOption: true, describe: 'Job id' })
+          .option('out', { type: 'string', default: 'report.html', describe: 'The HTML file to write' }),
+      async (args) => {
+        await (
+          await import('./commands/report.js')
+        ).runReport({ job: args.job, dataDir: args['data-dir'], out: args.out }, stdoutLine);
+      },
+    )
+    .command(
+      'compare <before> <after>',
+      'What got better or worse between two jobs, per model and sequence',
+      (y) =>
+        y
+          .positional('before', { type: 'string', demandOption: true, describe: 'Job id (before)' })
+          .positional('after', { type: 'string', demandOption: true, describe: 'Job id (after)' })
+          .option('format', { choices: ['table', 'json'] as const, default: 'table' as const }),
+      async (args) => {
+        await (
+          await import('./commands/compare.js')
+        ).runCompare(
+          { before: args.before, after: args.after, dataDir: args['data-dir'], format: args.format },
+          stdoutLine,
+        );
+      },
+    )
+    .command(
       'simulate',
       'Serve the OpenAI and Anthropic APIs locally with simulated models (rehearse a suite for free)',
       (y) =>
