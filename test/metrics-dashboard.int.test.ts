@@ -1,33 +1,39 @@
 /**
- * The Grafana dashboard against real data: a job runs on the simulator in an
- * in-process Engine, and the provider starts answering 429s, 503s and a 400 once
- * the job is under way. PrometheusMetrics is served on a loopback port, a real
+ * The Grafana dashboard against real data: a real `troupe daemon` (two workers) runs
+ * a job on the simulator, and the provider starts answering 429s, 503s and a 400 once
+ * the job is under way. The daemon serves its metrics on a loopback port, a real
  * Prometheus scrapes it every second, and then every PromQL expression of every
  * panel is evaluated as Grafana would (graphs over the run, stats now) and must
  * return data; unless its metric may stay at 0 in this run, not only zeros.
  * A panel that shows nothing, or a flat 0 while things happened, is a bug.
  */
-import { readFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noMetrics } from '../src/metrics/metrics.js';
-import type { Metrics } from '../src/metrics/metrics.js';
-import { PROVIDER_SAMPLE_INTERVAL_MS } from '../src/runtime/provider-metrics.js';
-import { PrometheusMetrics } from '../src/metrics/prometheus.js';
-import { startMetricsServer } from '../src/metrics/server.js';
-import type { MetricsServer } from '../src/metrics/server.js';
-import { systemClock } from '../src/resilience/clock.js';
-import { Engine } from '../src/runtime/engine.js';
-import { createJob } from '../src/runtime/jobs.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { FaultRule, Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
-import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { runCli } from './helpers/cli.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { skipWithout, startPrometheus } from './helpers/prometheus.js';
 import type { PrometheusServer } from './helpers/prometheus.js';
 import { tempDir } from './helpers/temp.js';
+
+/** A TCP port free on loopback now (the daemon binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
 
 const skip = skipWithout('prometheus');
 if (skip) console.warn(`metrics-dashboard: ${skip}`);
@@ -61,8 +67,8 @@ const FAULTS: readonly FaultRule[] = [
   { fault: { kind: 'status', status: 400 }, times: 1, model: 'model-2' },
 ];
 /**
- * Metrics that may rightly stay at 0 in this run: no worker (in-process engine), a
- * breaker that stays closed, and permit waits (the limits may leave nobody waiting).
+ * Metrics that may rightly stay at 0 in this run: no worker restarted, a breaker that
+ * stays closed, and permit waits (the limits may leave nobody waiting).
  */
 const MAY_STAY_ZERO = [
   'troupe_worker_restarts_total',
@@ -75,30 +81,6 @@ const INSTANT_PANELS = new Set(['stat', 'bargauge']);
 const SCRAPED_TIMEOUT_MS = 30_000;
 /** Samples of the job's series Prometheus must hold before the queries are judged. */
 const MIN_SAMPLES = 4;
-
-type MetricsMethod = keyof Metrics;
-
-/** Methods the in-process engine of this test has no reason to call. */
-const NOT_CALLED_HERE: readonly MetricsMethod[] = [
-  'workerRestarted', // no workers: the engine runs in this process
-  'forgetJob', // called minutes after a job ends
-];
-
-/** `target` as the engine sees it: every call goes through, and `called` learns its method. */
-function recordingCalls(target: Metrics, called: Set<MetricsMethod>): Metrics {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value: unknown = Reflect.get(object, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        called.add(property as MetricsMethod);
-        return (value as (...a: unknown[]) => unknown).apply(object, args);
-      };
-    },
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 
 interface Target {
   readonly panel: string;
@@ -132,66 +114,52 @@ function substitute(expr: string, variables: Readonly<Record<string, string>>): 
   return result;
 }
 
-describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
+describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a real daemon', () => {
   let sim: Simulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let lmdb: LmdbCheckpointStore;
-  let metrics: PrometheusMetrics;
-  let metricsServer: MetricsServer;
+  let metricsPort: number;
   let prometheus: PrometheusServer | undefined;
-  let engine: Engine | undefined;
-  const logLines: string[] = [];
+  let daemon: DaemonProcess | undefined;
+  const env = { [TEST_KEY_ENV]: TEST_KEY };
 
   beforeAll(async () => {
     sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY });
     dir = await tempDir();
-    lmdb = await openLmdbStore(dir.path);
-    metrics = new PrometheusMetrics();
-    metricsServer = await startMetricsServer({
-      port: 0,
-      registry: metrics.registry,
-      ready: () => ({ ok: true, reasons: [] }),
-    });
-    prometheus = await startPrometheus({
-      targets: [`127.0.0.1:${metricsServer.port}`],
-      scrapeIntervalSeconds: 1,
-    });
+    metricsPort = await freePort();
+    prometheus = await startPrometheus({ targets: [`127.0.0.1:${metricsPort}`], scrapeIntervalSeconds: 1 });
+    daemon = await DaemonProcess.start(join(dir.path, 'data'), env, [
+      '--workers',
+      '2',
+      '--metrics-port',
+      String(metricsPort),
+      '--log-level',
+      'debug',
+    ]);
   });
 
   afterAll(async () => {
-    await engine?.close();
+    await daemon?.stop('SIGTERM').catch(() => daemon?.stop('SIGKILL'));
     await prometheus?.stop();
-    await metricsServer?.close();
-    await lmdb?.close();
     await sim?.close();
     await dir?.cleanup();
   });
 
-  it('every PromQL expression of every panel returns data while a job runs on the simulator', async () => {
+  it('every PromQL expression of every panel returns data while the daemon runs a job on the simulator', async () => {
     if (!prometheus) throw new Error('Prometheus did not start');
     const prom = prometheus;
+    const dataDir = join(dir.path, 'data');
     const suite = await simulatorSuite(sim, {
       ...SHAPE,
       providerExtra: PROVIDER_EXTRA,
       modelExtra: 'pricePerMillionTokens: { input: 0.15, output: 0.6 }',
     });
-    const job = await createJob(lmdb, suite, 'metrics.yaml');
-    const logs = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    });
-    const engineCalls = new Set<MetricsMethod>();
-    engine = await Engine.start({
-      store: lmdb,
-      log: pino({ level: 'debug' }, logs),
-      clock: systemClock,
-      env: { [TEST_KEY_ENV]: TEST_KEY },
-      metrics: recordingCalls(metrics, engineCalls),
-    });
+    // A resolved suite is a valid suite file too (JSON).
+    const suitePath = join(dir.path, 'metrics.json');
+    await writeFile(suitePath, JSON.stringify(suite));
     const startedSeconds = Date.now() / 1000;
-    const running = engine.runJob(job);
+    const submitted = await runCli(['submit', suitePath, '--data-dir', dataDir], env);
+    expect(submitted.stderr).toBe('');
+    const jobId = submitted.stdout.trim();
     // The provider fails once Prometheus has seen the job's first attempts: an error series
     // that first appears already at 4 would show as a flat 0 in a rate().
     await prom.waitFor(
@@ -200,12 +168,16 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
       SCRAPED_TIMEOUT_MS,
     );
     sim.configure({ faults: FAULTS });
-    const outcome = await running;
-    // Give the provider sampler one more round, then check the engine made every observation.
-    await new Promise((resolve) => setTimeout(resolve, PROVIDER_SAMPLE_INTERVAL_MS * 2));
-    const allMethods = Object.keys(noMetrics) as MetricsMethod[];
-    expect(allMethods.filter((m) => !engineCalls.has(m) && !NOT_CALLED_HERE.includes(m))).toEqual([]);
-    expect(outcome.state).toBe('done');
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    const store = await openLmdbStore(dataDir, { readOnly: true });
+    await prom.waitFor(
+      'the job to finish',
+      async () => store.getJob(jobId)?.state === 'done',
+      SCRAPED_TIMEOUT_MS,
+    );
+    const turns = store.turnsOf(jobId);
+    await store.close();
     // The key was in use: the simulator accepts only requests that carry it.
     expect(sim.records.every((r) => r.authorized)).toBe(true);
 
@@ -213,12 +185,11 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
     const statuses = sim.records.map((r) => r.status);
     expect(statuses.filter((s) => s === 429)).toHaveLength(4);
     expect(statuses.filter((s) => s === 503)).toHaveLength(3);
-    const turns = lmdb.turnsOf(job.id);
     expect(turns).toHaveLength(TOTAL_TURNS);
     expect(turns.filter((t) => t.status === 'failed')).toHaveLength(1);
 
     // Prometheus has scraped the whole job, several times.
-    const jobSelector = `job_id="${job.id}"`;
+    const jobSelector = `job_id="${jobId}"`;
     await prom.waitFor(
       `all ${TOTAL_TURNS} turns scraped`,
       async () =>
@@ -238,7 +209,7 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
     );
 
     const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as DashboardJson;
-    const variables = { ...GRAFANA_VARIABLES, $job: job.id };
+    const variables = { ...GRAFANA_VARIABLES, $job: jobId };
     const targets: Target[] = [];
     for (const panel of panelsOf(dashboard)) {
       expect(panel.targets?.length ?? 0, `panel "${panel.title}" has no query`).toBeGreaterThan(0);
@@ -279,26 +250,19 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus', () => {
       const match = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition ?? '');
       expect(match, `variable ${variable.name}: ${variable.definition}`).not.toBeNull();
       const values = await prom.labelValues(match?.[2] ?? '', match?.[1]);
-      expect(values).toContain(variable.name === 'job' ? job.id : PROVIDER);
+      expect(values).toContain(variable.name === 'job' ? jobId : PROVIDER);
     }
 
     // Neither the metrics, nor what Prometheus stored, nor the logs carry the key.
-    const exposition = await (await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`)).text();
+    const exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(exposition).toContain('troupe_worker_restarts_total');
     expect(exposition).not.toContain(TEST_KEY);
     const labelNames = await prom.labelNames();
     expect(labelNames).toContain('job_id');
     for (const label of labelNames) {
       for (const value of await prom.labelValues(label)) expect(value, label).not.toContain(TEST_KEY);
     }
-    expect(logLines.length).toBeGreaterThan(0);
-    expect(logLines.join('')).not.toContain(TEST_KEY);
-
-    // A forgotten job's series go stale in Prometheus.
-    metrics.forgetJob(job.id);
-    await prom.waitFor(
-      "the forgotten job's series to go",
-      async () => (await prom.query(`troupe_job_progress_ratio{${jobSelector}}`)).samples.length === 0,
-      SCRAPED_TIMEOUT_MS,
-    );
+    expect(daemon?.logs.length ?? 0).toBeGreaterThan(0);
+    expect(JSON.stringify(daemon?.logs)).not.toContain(TEST_KEY);
   }, 120_000);
 });
