@@ -1,39 +1,26 @@
 /**
- * The Grafana dashboard against real data: a real `troupe daemon` (two workers) runs
- * a job on the simulator, and the provider starts answering 429s, 503s and a 400 once
- * the job is under way. The daemon serves its metrics on a loopback port, a real
+ * The Grafana dashboard against real data: a real `troupe daemon` child process (two
+ * workers) runs a job handed to it with `troupe submit` on the simulator, which runs in
+ * this process; the provider starts answering 429s, 503s and a 400 once the job is
+ * under way. The daemon serves its metrics on a loopback port, a real
  * Prometheus scrapes it every second, and then every PromQL expression of every
  * panel is evaluated as Grafana would (graphs over the run, stats now) and must
  * return data; unless its metric may stay at 0 in this run, not only zeros.
  * A panel that shows nothing, or a flat 0 while things happened, is a bug.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../src/simulator/server.js';
 import type { FaultRule, Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
+import type { TurnRecord } from '../src/store/records.js';
 import { runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
-import { skipWithout, startPrometheus } from './helpers/prometheus.js';
+import { freePort, skipWithout, startPrometheus } from './helpers/prometheus.js';
 import type { PrometheusServer } from './helpers/prometheus.js';
 import { tempDir } from './helpers/temp.js';
-
-/** A TCP port free on loopback now (the daemon binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 const skip = skipWithout('prometheus');
 if (skip) console.warn(`metrics-dashboard: ${skip}`);
@@ -81,6 +68,80 @@ const INSTANT_PANELS = new Set(['stat', 'bargauge']);
 const SCRAPED_TIMEOUT_MS = 30_000;
 /** Samples of the job's series Prometheus must hold before the queries are judged. */
 const MIN_SAMPLES = 4;
+/** Worker processes of the daemon. */
+const WORKERS = 2;
+/** Longest the job may take once submitted (it takes a few seconds). */
+const JOB_TIMEOUT_MS = 60_000;
+/** How often the store and `/readyz` are polled while the job runs. */
+const POLL_MS = 250;
+/** Bound of one request to the daemon's metrics endpoint. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Tries at starting the daemon (the free port may be taken before it binds it). */
+const DAEMON_START_ATTEMPTS = 3;
+/** After SIGTERM, how long the daemon may take to exit before it is killed. */
+const DAEMON_STOP_GRACE_MS = 10_000;
+
+/**
+ * `troupe daemon --metrics-port <free port> --workers 2` on a data directory of its own
+ * (one per try: a try that failed may leave its lock behind).
+ */
+async function startDaemon(
+  root: string,
+  env: Record<string, string>,
+): Promise<{ daemon: DaemonProcess; dataDir: string; metricsPort: number }> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < DAEMON_START_ATTEMPTS; attempt++) {
+    const metricsPort = await freePort();
+    const dataDir = join(root, `data-${attempt}`);
+    try {
+      const daemon = await DaemonProcess.start(dataDir, env, [
+        '--metrics-port',
+        String(metricsPort),
+        '--workers',
+        String(WORKERS),
+        // Every line the daemon may log is checked for the key.
+        '--log-level',
+        'debug',
+      ]);
+      return { daemon, dataDir, metricsPort };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** A job's state in the daemon's store, read without disturbing the daemon. */
+async function jobState(dataDir: string, job: string): Promise<string | undefined> {
+  const store = await openLmdbStore(dataDir, { readOnly: true });
+  try {
+    return store.getJob(job)?.state;
+  } finally {
+    await store.close();
+  }
+}
+
+async function turnsOf(dataDir: string, job: string): Promise<readonly TurnRecord[]> {
+  const store = await openLmdbStore(dataDir, { readOnly: true });
+  try {
+    return store.turnsOf(job);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs every step even when one fails; rethrows the first failure. */
+async function allSteps(steps: readonly (() => Promise<unknown> | undefined)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}
 
 interface Target {
   readonly panel: string;
@@ -115,40 +176,37 @@ function substitute(expr: string, variables: Readonly<Record<string, string>>): 
 }
 
 describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a real daemon', () => {
-  let sim: Simulator;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let sim: Simulator | undefined;
+  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let daemon: DaemonProcess | undefined;
+  let dataDir: string;
   let metricsPort: number;
   let prometheus: PrometheusServer | undefined;
-  let daemon: DaemonProcess | undefined;
-  const env = { [TEST_KEY_ENV]: TEST_KEY };
+  /** Only the daemon has the key: `troupe submit` does not need it. */
+  const daemonEnv = { [TEST_KEY_ENV]: TEST_KEY };
 
   beforeAll(async () => {
     sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY });
     dir = await tempDir();
-    metricsPort = await freePort();
+    ({ daemon, dataDir, metricsPort } = await startDaemon(dir.path, daemonEnv));
     prometheus = await startPrometheus({ targets: [`127.0.0.1:${metricsPort}`], scrapeIntervalSeconds: 1 });
-    daemon = await DaemonProcess.start(join(dir.path, 'data'), env, [
-      '--workers',
-      '2',
-      '--metrics-port',
-      String(metricsPort),
-      '--log-level',
-      'debug',
-    ]);
-  });
+  }, 120_000);
 
   afterAll(async () => {
-    await daemon?.stop('SIGTERM').catch(() => daemon?.stop('SIGKILL'));
-    await prometheus?.stop();
-    await sim?.close();
-    await dir?.cleanup();
-  });
+    await allSteps([
+      () => daemon?.terminate(DAEMON_STOP_GRACE_MS),
+      () => prometheus?.stop(),
+      () => sim?.close(),
+      () => dir?.cleanup(),
+    ]);
+  }, 60_000);
 
   it('every PromQL expression of every panel returns data while the daemon runs a job on the simulator', async () => {
-    if (!prometheus) throw new Error('Prometheus did not start');
+    if (!prometheus || !daemon || !sim || !dir) throw new Error('the daemon or Prometheus did not start');
     const prom = prometheus;
-    const dataDir = join(dir.path, 'data');
-    const suite = await simulatorSuite(sim, {
+    const simulator = sim;
+    expect(daemon.logs.find((line) => line.msg === 'metrics served')?.port).toBe(metricsPort);
+    const suite = await simulatorSuite(simulator, {
       ...SHAPE,
       providerExtra: PROVIDER_EXTRA,
       modelExtra: 'pricePerMillionTokens: { input: 0.15, output: 0.6 }',
@@ -157,9 +215,11 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
     const suitePath = join(dir.path, 'metrics.json');
     await writeFile(suitePath, JSON.stringify(suite));
     const startedSeconds = Date.now() / 1000;
-    const submitted = await runCli(['submit', suitePath, '--data-dir', dataDir], env);
+    const submitted = await runCli(['submit', suitePath, '--data-dir', dataDir]);
     expect(submitted.stderr).toBe('');
+    expect(submitted.code).toBe(0);
     const jobId = submitted.stdout.trim();
+    expect(jobId).not.toBe('');
     // The provider fails once Prometheus has seen the job's first attempts: an error series
     // that first appears already at 4 would show as a flat 0 in a rate().
     await prom.waitFor(
@@ -167,22 +227,36 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
       async () => Number((await prom.query('sum(troupe_requests_total)')).samples[0]?.value[1]) > 0,
       SCRAPED_TIMEOUT_MS,
     );
-    sim.configure({ faults: FAULTS });
-    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
-    expect(ready.status).toBe(200);
-    const store = await openLmdbStore(dataDir, { readOnly: true });
-    await prom.waitFor(
-      'the job to finish',
-      async () => store.getJob(jobId)?.state === 'done',
-      SCRAPED_TIMEOUT_MS,
-    );
-    const turns = store.turnsOf(jobId);
-    await store.close();
+    simulator.configure({ faults: FAULTS });
+
+    // Until the job is done, the daemon says it is ready every time it is asked.
+    const readiness: { status: number; body: string; state: string | undefined }[] = [];
+    const until = Date.now() + JOB_TIMEOUT_MS;
+    let state: string | undefined;
+    for (;;) {
+      const answer = await fetch(`http://127.0.0.1:${metricsPort}/readyz`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const body = await answer.text();
+      // Read after the answer: still running now means running when it answered.
+      state = await jobState(dataDir, jobId);
+      readiness.push({ status: answer.status, body, state });
+      if (state !== 'running' || Date.now() > until) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    expect(state, `job ${jobId} within ${JOB_TIMEOUT_MS} ms`).toBe('done');
+    const whileRunning = readiness.filter((r) => r.state === 'running');
+    expect(whileRunning.length).toBeGreaterThan(0);
+    expect(whileRunning.filter((r) => r.status !== 200 || !r.body.includes('"ok":true'))).toEqual([]);
+    // The conversations ran in the daemon's workers.
+    expect(daemon.workerPids().length).toBeGreaterThanOrEqual(WORKERS);
+
+    const turns = await turnsOf(dataDir, jobId);
     // The key was in use: the simulator accepts only requests that carry it.
-    expect(sim.records.every((r) => r.authorized)).toBe(true);
+    expect(simulator.records.every((r) => r.authorized)).toBe(true);
 
     // The run had what the error panels show.
-    const statuses = sim.records.map((r) => r.status);
+    const statuses = simulator.records.map((r) => r.status);
     expect(statuses.filter((s) => s === 429)).toHaveLength(4);
     expect(statuses.filter((s) => s === 503)).toHaveLength(3);
     expect(turns).toHaveLength(TOTAL_TURNS);
@@ -220,27 +294,38 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
     }
     expect(targets.length).toBeGreaterThanOrEqual(30);
 
-    const empty: string[] = [];
-    const flat: string[] = [];
     const endSeconds = Date.now() / 1000;
-    for (const target of targets) {
-      const expr = substitute(target.expr, variables);
-      expect(expr, `panel "${target.panel}": a variable left in ${expr}`).not.toContain('$');
-      // Emptiness as the panel shows it (stats: now; graphs: over the run); zeros over the run.
+    /** Emptiness as the panel shows it (stats: now; graphs: over the run); zeros over the run. */
+    async function judge(panelType: string, expr: string): Promise<'empty' | 'flat' | 'ok'> {
       const overTheRun = (await prom.queryRange(expr, startedSeconds, endSeconds, 1)).flatMap((series) =>
         series.values.map((point) => Number(point[1])),
       );
-      const shown = INSTANT_PANELS.has(target.panelType)
+      const shown = INSTANT_PANELS.has(panelType)
         ? (await prom.query(expr)).samples.length
         : overTheRun.length;
-      const what = `"${target.panel}": ${expr}`;
-      if (shown === 0) empty.push(what);
-      else if (
+      if (shown === 0) return 'empty';
+      if (
         !overTheRun.some((v) => v !== 0 && !Number.isNaN(v)) &&
         !MAY_STAY_ZERO.some((metric) => expr.includes(metric))
       ) {
-        flat.push(what);
+        return 'flat';
       }
+      return 'ok';
+    }
+    // The judge itself: a misspelled metric shows nothing, a zeroed one a flat 0.
+    expect(await judge('timeseries', 'sum(rate(troupe_requests_totl[1m]))')).toBe('empty');
+    expect(await judge('stat', 'troupe_requests_totl')).toBe('empty');
+    expect(await judge('timeseries', '0 * sum(troupe_requests_total)')).toBe('flat');
+
+    const empty: string[] = [];
+    const flat: string[] = [];
+    for (const target of targets) {
+      const expr = substitute(target.expr, variables);
+      expect(expr, `panel "${target.panel}": a variable left in ${expr}`).not.toContain('$');
+      const verdict = await judge(target.panelType, expr);
+      const what = `"${target.panel}": ${expr}`;
+      if (verdict === 'empty') empty.push(what);
+      else if (verdict === 'flat') flat.push(what);
     }
     expect(empty, `queries that return nothing:\n${empty.join('\n')}`).toEqual([]);
     expect(flat, `queries that return only 0 or NaN:\n${flat.join('\n')}`).toEqual([]);
@@ -253,16 +338,26 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
       expect(values).toContain(variable.name === 'job' ? jobId : PROVIDER);
     }
 
+    // Worker restarts are counted (none is expected, so 0 is fine), and scraped.
+    const exposition = await (
+      await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      })
+    ).text();
+    expect(exposition).toMatch(/^troupe_worker_restarts_total \d+$/m);
+    const restarts = (await prom.query('troupe_worker_restarts_total')).samples;
+    expect(restarts).toHaveLength(1);
+    expect(Number(restarts[0]?.value[1])).toBeGreaterThanOrEqual(0);
+
     // Neither the metrics, nor what Prometheus stored, nor the logs carry the key.
-    const exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(exposition).toContain('troupe_worker_restarts_total');
     expect(exposition).not.toContain(TEST_KEY);
     const labelNames = await prom.labelNames();
     expect(labelNames).toContain('job_id');
     for (const label of labelNames) {
       for (const value of await prom.labelValues(label)) expect(value, label).not.toContain(TEST_KEY);
     }
-    expect(daemon?.logs.length ?? 0).toBeGreaterThan(0);
-    expect(JSON.stringify(daemon?.logs)).not.toContain(TEST_KEY);
+    expect(submitted.stdout).not.toContain(TEST_KEY);
+    expect(daemon.logs.length).toBeGreaterThan(0);
+    expect(JSON.stringify(daemon.logs)).not.toContain(TEST_KEY);
   }, 120_000);
 });

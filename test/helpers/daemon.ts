@@ -37,7 +37,13 @@ export class DaemonProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const daemon = new DaemonProcess(child);
-    await daemon.waitForLog('daemon started');
+    try {
+      await daemon.waitForLog('daemon started');
+    } catch (error) {
+      // Not left running when it did not start in time.
+      child.kill('SIGKILL');
+      throw error;
+    }
     return daemon;
   }
 
@@ -63,6 +69,18 @@ export class DaemonProcess {
   async stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     this.child.kill(signal);
     return this.exited();
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves (bounded) once it is gone. */
+  async terminate(graceMs = 10_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    try {
+      this.child.kill('SIGTERM');
+      await this.exited();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Waits (bounded) for the process to exit. */
