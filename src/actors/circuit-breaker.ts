@@ -37,6 +37,19 @@ export interface CircuitBreakerDeps {
   readonly policy: BreakerPolicy;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Kept equal to the breaker's state on every transition (see `BreakerView`). */
+  readonly view?: BreakerView;
+}
+
+/**
+ * The breaker's last state, readable without a message by the gate of the same
+ * provider, in this process. It spares a `confirm` round trip while the breaker is
+ * closed: under load that message would wait behind every queued `admit`
+ * (head-of-line blocking), delaying each request by the whole queue. Only the
+ * breaker writes it; a reader that sees anything but `closed` asks with `confirm`.
+ */
+export interface BreakerView {
+  state: BreakerStatus['state'];
 }
 
 interface Waiting {
@@ -62,17 +75,29 @@ export function spawnCircuitBreaker(
     name,
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
-      initialState: () => ({
-        core: new CircuitBreakerCore(deps.policy, deps.clock, {
-          onTransition: (t) =>
-            deps.log[t.to === 'closed' ? 'info' : 'warn'](
-              { provider: deps.provider, from: t.from, to: t.to, reason: t.reason, coolDownMs: t.coolDownMs },
-              `circuit ${t.to}`,
-            ),
-        }),
-        waiting: [],
-        timer: undefined,
-      }),
+      initialState: () => {
+        // A (re)started breaker starts closed; so does its view.
+        if (deps.view) deps.view.state = 'closed';
+        return {
+          core: new CircuitBreakerCore(deps.policy, deps.clock, {
+            onTransition: (t) => {
+              if (deps.view) deps.view.state = t.to;
+              deps.log[t.to === 'closed' ? 'info' : 'warn'](
+                {
+                  provider: deps.provider,
+                  from: t.from,
+                  to: t.to,
+                  reason: t.reason,
+                  coolDownMs: t.coolDownMs,
+                },
+                `circuit ${t.to}`,
+              );
+            },
+          }),
+          waiting: [],
+          timer: undefined,
+        };
+      },
       afterStop: (state) => clearTimeout(state.timer),
     },
   );

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AdmitRequest, AttemptOutcome, Permit, ProviderGate } from '../conversation/provider-gate.js';
-import type { CircuitBreakerMessage } from './circuit-breaker.js';
+import type { BreakerView, CircuitBreakerMessage } from './circuit-breaker.js';
 import { dispatch, spawnStatelessActor } from './nact.js';
 import type { ActorRef, AnyActorRef } from './nact.js';
 import type { RateLimiterMessage } from './rate-limiter.js';
@@ -38,6 +38,8 @@ export function createGateClient(
   name: string,
   limiter: ActorRef<RateLimiterMessage>,
   breaker: ActorRef<CircuitBreakerMessage>,
+  /** The breaker's state as it publishes it; without one, every permit is confirmed by message. */
+  breakerView?: BreakerView,
 ): ProviderGate {
   const pending = new Map<string, Pending>();
   const grant = (id: string, waiting: Pending): void => {
@@ -60,8 +62,9 @@ export function createGateClient(
       case 'permit-granted':
         // Not waiting: cancelled while the limiter held it; the limiter took the cancel as a release.
         if (waiting?.stage !== 'limiter') return;
-        // The probe is the one request the breaker expects while it is not closed.
-        if (waiting.probe) {
+        // The probe is the one request the breaker expects while it is not closed; and while the
+        // breaker is closed (its view says so, as of now) there is nothing to confirm.
+        if (waiting.probe || breakerView?.state === 'closed') {
           grant(reply.id, waiting);
           return;
         }

@@ -1,5 +1,5 @@
 import { spawnCircuitBreaker } from '../actors/circuit-breaker.js';
-import type { CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import type { BreakerView, CircuitBreakerMessage } from '../actors/circuit-breaker.js';
 import { createGateClient } from '../actors/gate-client.js';
 import type { AnyActorRef, ActorRef } from '../actors/nact.js';
 import { spawnRateLimiter } from '../actors/rate-limiter.js';
@@ -79,11 +79,14 @@ export class GateRegistry {
     const parent = this.parent();
     const deps = { provider: providerId, clock: this.clock, log: this.log };
     const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, { ...deps, limits: config.limits });
+    // The gate reads the breaker's state from this view instead of asking it for every permit.
+    const view: BreakerView = { state: 'closed' };
     const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, {
       ...deps,
       policy: config.breaker,
+      view,
     });
-    const gate = createGateClient(parent, `${name}-gate`, limiter, breaker);
+    const gate = createGateClient(parent, `${name}-gate`, limiter, breaker, view);
     const account = { key, provider: providerId, limiter, breaker, gate };
     this.accounts.set(key, account);
     return account;
