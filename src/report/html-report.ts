@@ -1,185 +1,232 @@
 /**
- * `troupe report`: one self-contained HTML file for a job — inline CSS and SVG, no
- * script or font from anywhere, so it opens the same offline, in a mail, in years.
- * Every text from a model is escaped: answers are untrusted input.
+ * `troupe report`: one self-contained HTML file for a job. Inline CSS, inline SVG charts and a
+ * small inline script; nothing is fetched when it is viewed (its Content-Security-Policy forbids
+ * it), so it opens the same offline, from a mail, in years. The whole job is embedded as JSON.
+ * Every text from a model or a suite is escaped: answers are untrusted input.
  */
-import { summarizeByModel } from '../results/summary.js';
-import type { ModelSummary } from '../results/summary.js';
-import { summarizeScores } from '../scoring/statistics.js';
-import type { ModelScores } from '../scoring/statistics.js';
+import { turnJson } from '../results/format.js';
+import type { TurnJson } from '../results/format.js';
+import { MAX_RATING } from '../scoring/judge-prompt.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
+import { barChart, fixedAxis, niceAxis, pairedBarChart } from './charts.js';
+import { sequenceView } from './conversations.js';
+import { escapeHtml, fixed, jsonForScript, percent } from './html.js';
+import { modelRows } from './model-rows.js';
+import type { ModelRow } from './model-rows.js';
+import { REPORT_DATA_ID, REPORT_SCRIPT, REPORT_STYLE, contentSecurityPolicy } from './page-assets.js';
+import type { ScoreSummary } from '../scoring/statistics.js';
 
-/** Width and bar height of the SVG charts, in px. */
-const CHART_WIDTH = 560;
-const BAR_HEIGHT = 22;
-const LABEL_WIDTH = 140;
-/** The judge's scale. */
-const MAX_SCORE = 10;
+export { escapeHtml, jsonForScript } from './html.js';
+export { REPORT_DATA_ID } from './page-assets.js';
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+/** What the report embeds in its JSON block: the job as stored, and every turn (as `troupe results` prints them). */
+export interface ReportData {
+  readonly job: JobRecord;
+  readonly turns: readonly TurnJson[];
 }
 
-const percent = (value: number | undefined): string =>
-  value === undefined ? '–' : `${(value * 100).toFixed(1)} %`;
+/** Ticks of the judge axis (its scale is 1 to `MAX_RATING`). */
+const JUDGE_TICKS = [0, 2, 4, 6, 8, 10].filter((t) => t <= MAX_RATING);
+const PASS_RATE_TICKS = [0, 0.25, 0.5, 0.75, 1];
 
-/** The report of `job` from its stored `turns`. */
+/** The report of `job` from its stored `turns`, as one HTML document. */
 export function renderReport(job: JobRecord, turns: readonly TurnRecord[]): string {
   const suite = job.suite;
-  const summaries = summarizeByModel(
-    turns,
-    suite.models.map((m) => m.id),
-  );
-  const scores = summarizeScores(turns, suite);
-  const ok = turns.filter((t) => t.status === 'ok').length;
-  const failed = turns.filter((t) => t.status === 'failed').length;
-  const skipped = turns.filter((t) => t.status === 'skipped').length;
+  const { rows, scores: summary } = modelRows(turns, suite);
+  // What the suite asks for, or what the turns carry (a suite edited in between, a record from elsewhere).
+  const scores: ScoreSummary = {
+    ...summary,
+    hasChecks: summary.hasChecks || turns.some((t) => (t.checks?.length ?? 0) > 0),
+    hasJudge: summary.hasJudge || turns.some((t) => t.judge !== undefined),
+  };
+  const data: ReportData = { job, turns: turns.map(turnJson) };
   const body = [
-    `<header><h1>${escapeHtml(suite.name)}</h1>`,
-    `<p>job <code>${escapeHtml(job.id)}</code> · ${escapeHtml(job.state)} · created ${escapeHtml(job.createdAt)}${job.finishedAt ? ` · finished ${escapeHtml(job.finishedAt)}` : ''}</p>`,
-    `<p>${turns.length} turns recorded: ${ok} ok, ${failed} failed, ${skipped} skipped</p></header>`,
-    '<section><h2>Models</h2>',
-    modelTable(job, summaries, scores.models),
-    scores.hasJudge
-      ? `<h3>Mean judge score (95 % interval over sequences)</h3>${judgeChart(scores.models)}`
-      : scores.hasChecks
-        ? `<h3>Checks passed</h3>${passRateChart(scores.models)}`
-        : '<p class="note">This suite has no checks and no judge: no scores.</p>',
-    `<h3>Latency (p50 and p95)</h3>${latencyChart(summaries)}`,
+    header(job, turns),
+    '<section id="scores"><h2>Models</h2>',
+    modelTable(rows, scores),
+    scoreChart(rows, scores),
+    latencyChart(rows),
     '</section>',
-    '<section><h2>Sequences</h2>',
-    ...suite.sequences.map((sequence) => sequenceView(job, sequence.id, turns)),
+    '<section id="sequences"><h2>Sequences</h2>',
+    scoreNote(scores),
+    filters(),
+    ...suite.sequences.map((sequence) => sequenceView(suite, sequence, turns)),
     '</section>',
   ];
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="troupe">
 <title>troupe report · ${escapeHtml(suite.name)} · ${escapeHtml(job.id)}</title>
-<style>${STYLE}</style></head>
-<body>${body.join('\n')}</body></html>
+<style>${REPORT_STYLE}</style></head>
+<body>
+${body.join('\n')}
+<script type="application/json" id="${REPORT_DATA_ID}">${jsonForScript(data)}</script>
+<script>${REPORT_SCRIPT}</script>
+</body></html>
 `;
 }
 
-function modelTable(
-  job: JobRecord,
-  summaries: readonly ModelSummary[],
-  scores: readonly ModelScores[],
-): string {
-  const rows = summaries.map((summary) => {
-    const score = scores.find((s) => s.model === summary.model);
-    const model = job.suite.models.find((m) => m.id === summary.model);
-    const prices = model?.pricePerMillionTokens;
-    const cost = prices
-      ? `$${((summary.inputTokens * prices.input + summary.outputTokens * prices.output) / 1_000_000).toFixed(4)}`
-      : '–';
-    const judge = score?.judge
-      ? `${score.judge.mean.toFixed(2)}${score.judge.halfWidth === undefined ? '' : ` ± ${score.judge.halfWidth.toFixed(2)}`}`
-      : '–';
-    return `<tr><th>${escapeHtml(summary.model)}</th><td>${summary.ok}</td><td>${summary.failed}</td><td>${summary.skipped}</td><td>${percent(score?.passRate)}</td><td>${judge}</td><td>${summary.latencyP50Ms ?? '–'}</td><td>${summary.latencyP95Ms ?? '–'}</td><td>${summary.inputTokens}</td><td>${summary.outputTokens}</td><td>${cost}</td></tr>`;
+function header(job: JobRecord, turns: readonly TurnRecord[]): string {
+  const suite = job.suite;
+  const planned =
+    suite.models.length * suite.runs * suite.sequences.reduce((n, s) => n + s.prompts.length, 0);
+  const count = (status: TurnRecord['status']): number => turns.filter((t) => t.status === status).length;
+  const facts = [
+    `job <code>${escapeHtml(job.id)}</code>`,
+    `state ${escapeHtml(job.state)}`,
+    `suite <code>${escapeHtml(job.suitePath)}</code>`,
+    `created ${escapeHtml(job.createdAt)}`,
+    `finished ${job.finishedAt ? escapeHtml(job.finishedAt) : '–'}`,
+  ];
+  const shape = `${suite.models.length} models × ${suite.sequences.length} sequences × ${suite.runs} runs`;
+  const judge = suite.judge ? ` · judged by <code>${escapeHtml(suite.judge.model)}</code>` : '';
+  return (
+    `<header><h1>${escapeHtml(suite.name)}</h1><p class="facts">${facts.map((f) => `<span>${f}</span>`).join('')}</p>` +
+    `<p>${turns.length} of ${planned} turns recorded (${shape}): <b>${count('ok')}</b> ok, <b>${count('failed')}</b> failed, <b>${count('skipped')}</b> skipped${judge}</p></header>`
+  );
+}
+
+/** A column of the model table: its header, its cell, and whether the suite has what it shows. */
+interface ModelColumn {
+  readonly header: string;
+  readonly cell: (row: ModelRow) => string | number;
+  readonly shown?: (has: Present) => boolean;
+}
+
+/** What a job has to show. */
+interface Present {
+  readonly checks: boolean;
+  readonly judge: boolean;
+  readonly prices: boolean;
+}
+
+const hasChecks = (has: Present): boolean => has.checks;
+const hasJudge = (has: Present): boolean => has.judge;
+
+const MODEL_COLUMNS: readonly ModelColumn[] = [
+  { header: 'ok', cell: (r) => r.summary.ok },
+  { header: 'failed', cell: (r) => r.summary.failed },
+  { header: 'skipped', cell: (r) => r.summary.skipped },
+  { header: 'checks passed', cell: (r) => percent(r.scores?.passRate), shown: hasChecks },
+  { header: 'check errors', cell: (r) => r.scores?.checkErrors ?? '–', shown: hasChecks },
+  { header: 'runs agree', cell: (r) => percent(r.runAgreement), shown: hasChecks },
+  {
+    header: 'judge mean (95 % CI)',
+    cell: ({ scores: s }) =>
+      s?.judge
+        ? `${s.judge.mean.toFixed(2)}${s.judge.halfWidth === undefined ? '' : ` ± ${s.judge.halfWidth.toFixed(2)}`} <span class="muted">(${s.judge.n} seq.)</span>`
+        : '–',
+    shown: hasJudge,
+  },
+  { header: 'ungraded', cell: (r) => r.scores?.ungraded ?? '–', shown: hasJudge },
+  { header: 'p50 ms', cell: (r) => fixed(r.summary.latencyP50Ms, 0) },
+  { header: 'p95 ms', cell: (r) => fixed(r.summary.latencyP95Ms, 0) },
+  { header: 'tokens in', cell: (r) => r.summary.inputTokens },
+  { header: 'tokens out', cell: (r) => r.summary.outputTokens },
+  {
+    header: 'est. cost',
+    cell: (r) => (r.costUsd === undefined ? '–' : `$${r.costUsd.toFixed(4)}`),
+    shown: (has) => has.prices,
+  },
+];
+
+function modelTable(rows: readonly ModelRow[], scores: ScoreSummary): string {
+  const has = {
+    checks: scores.hasChecks,
+    judge: scores.hasJudge,
+    prices: rows.some((r) => r.costUsd !== undefined),
+  };
+  const columns = MODEL_COLUMNS.filter((c) => c.shown?.(has) ?? true);
+  const headers = ['model', ...columns.map((c) => c.header)];
+  const body = rows.map((row) => {
+    const cells = columns.map((c) => `<td class="num">${c.cell(row)}</td>`).join('');
+    return `<tr data-model="${escapeHtml(row.summary.model)}"><th scope="row">${escapeHtml(row.summary.model)}</th>${cells}</tr>`;
   });
-  return `<table><thead><tr><th>model</th><th>ok</th><th>failed</th><th>skipped</th><th>checks passed</th><th>judge</th><th>p50 ms</th><th>p95 ms</th><th>tokens in</th><th>tokens out</th><th>est. cost</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
-}
-
-/** Horizontal bars, one per model, with an optional whisker (the interval). */
-function barChart(
-  bars: readonly { label: string; value: number; whisker?: number; text: string }[],
-  max: number,
-): string {
-  const plot = CHART_WIDTH - LABEL_WIDTH - 80;
-  const x = (value: number): number => LABEL_WIDTH + (Math.max(0, Math.min(value, max)) / max) * plot;
-  const rows = bars.map((bar, index) => {
-    const y = index * (BAR_HEIGHT + 8) + 4;
-    const whisker =
-      bar.whisker === undefined
-        ? ''
-        : `<line class="whisker" x1="${x(bar.value - bar.whisker)}" x2="${x(bar.value + bar.whisker)}" y1="${y + BAR_HEIGHT / 2}" y2="${y + BAR_HEIGHT / 2}"/>`;
-    return `<text x="0" y="${y + BAR_HEIGHT * 0.7}">${escapeHtml(bar.label)}</text><rect x="${LABEL_WIDTH}" y="${y}" width="${x(bar.value) - LABEL_WIDTH}" height="${BAR_HEIGHT}"/>${whisker}<text x="${x(bar.value) + 6}" y="${y + BAR_HEIGHT * 0.7}">${escapeHtml(bar.text)}</text>`;
-  });
-  const height = bars.length * (BAR_HEIGHT + 8) + 8;
-  return `<svg class="chart" width="${CHART_WIDTH}" height="${height}" viewBox="0 0 ${CHART_WIDTH} ${height}" role="img">${rows.join('')}</svg>`;
-}
-
-function judgeChart(scores: readonly ModelScores[]): string {
-  return barChart(
-    scores.map((s) => ({
-      label: s.model,
-      value: s.judge?.mean ?? 0,
-      whisker: s.judge?.halfWidth,
-      text: s.judge ? s.judge.mean.toFixed(2) : 'no grades',
-    })),
-    MAX_SCORE,
+  const notes = [
+    scores.hasChecks ? '' : 'This suite has no checks.',
+    scores.hasJudge ? '' : 'This suite has no judge.',
+    has.prices ? '' : 'No model has prices (models[].pricePerMillionTokens): no cost.',
+  ].filter((n) => n !== '');
+  return (
+    `<table id="models"><thead><tr>${headers.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>` +
+    (notes.length > 0 ? `<p class="note">${notes.join(' ')}</p>` : '')
   );
 }
 
-function passRateChart(scores: readonly ModelScores[]): string {
-  return barChart(
-    scores.map((s) => ({ label: s.model, value: s.passRate ?? 0, text: percent(s.passRate) })),
-    1,
-  );
-}
-
-function latencyChart(summaries: readonly ModelSummary[]): string {
-  const max = Math.max(1, ...summaries.map((s) => s.latencyP95Ms ?? 0));
-  return barChart(
-    summaries.flatMap((s) => [
-      { label: `${s.model} p50`, value: s.latencyP50Ms ?? 0, text: `${s.latencyP50Ms ?? '–'} ms` },
-      { label: `${s.model} p95`, value: s.latencyP95Ms ?? 0, text: `${s.latencyP95Ms ?? '–'} ms` },
-    ]),
-    max,
-  );
-}
-
-/** One sequence: per turn, every model's and run's answer side by side, failed checks marked. */
-function sequenceView(job: JobRecord, sequenceId: string, turns: readonly TurnRecord[]): string {
-  const sequence = job.suite.sequences.find((s) => s.id === sequenceId);
-  if (!sequence) return '';
-  const own = turns.filter((t) => t.sequence === sequenceId);
-  const columns = job.suite.models.flatMap((model) =>
-    Array.from({ length: job.suite.runs }, (_, i) => ({ model: model.id, run: i + 1 })),
-  );
-  const header = columns.map((c) => `<th>${escapeHtml(c.model)} · run ${c.run}</th>`).join('');
-  const rows = sequence.prompts.map((prompt, index) => {
-    const cells = columns.map(({ model, run }) => {
-      const turn = own.find((t) => t.model === model && t.run === run && t.turn === index + 1);
-      return `<td>${turn ? turnCell(turn) : '<span class="missing">not recorded</span>'}</td>`;
+function scoreChart(rows: readonly ModelRow[], scores: ScoreSummary): string {
+  if (scores.hasJudge) {
+    const bars = rows.map(({ summary, scores: s }) => {
+      const judge = s?.judge;
+      const half = judge?.halfWidth;
+      return {
+        label: summary.model,
+        value: judge?.mean,
+        ...(judge && half !== undefined ? { low: judge.mean - half, high: judge.mean + half } : {}),
+        text: judge
+          ? `${judge.mean.toFixed(2)}${half === undefined ? '' : ` ± ${half.toFixed(2)}`}`
+          : 'no grades',
+      };
     });
-    return `<tr><th class="prompt">${index + 1}. ${escapeHtml(prompt)}</th>${cells.join('')}</tr>`;
-  });
-  const failedChecks = own.filter((t) => t.checks?.some((c) => c.passed === false)).length;
-  const summary = `${escapeHtml(sequence.id)} — ${sequence.prompts.length} prompts${failedChecks > 0 ? `, ${failedChecks} answers with failed checks` : ''}`;
-  return `<details class="sequence" data-sequence="${escapeHtml(sequence.id)}"><summary>${summary}</summary><div class="scroll"><table class="conversation"><thead><tr><th>prompt</th>${header}</tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
-}
-
-function turnCell(turn: TurnRecord): string {
-  if (turn.status !== 'ok') {
-    return `<div class="${turn.status}">${escapeHtml(turn.status)}${turn.error ? `: ${escapeHtml(turn.error.message)}` : ''}</div>`;
+    return (
+      '<h3>Mean judge score per model, with its 95 % confidence interval over sequences</h3>' +
+      barChart(bars, fixedAxis(MAX_RATING, JUDGE_TICKS, String), 'Mean judge score per model')
+    );
   }
-  const checks = (turn.checks ?? [])
-    .map(
-      (c) =>
-        `<li class="${c.passed === null ? 'error' : c.passed ? 'pass' : 'fail'}">${escapeHtml(c.kind)}: ${escapeHtml(c.reason)}</li>`,
-    )
-    .join('');
-  const judge = turn.judge
-    ? `<details class="judge"><summary>judge: ${turn.judge.score ?? escapeHtml(turn.judge.status)}</summary><pre>${escapeHtml(turn.judge.explanation)}</pre></details>`
-    : '';
-  return `<pre class="answer">${escapeHtml(turn.response ?? '')}</pre>${checks ? `<ul class="checks">${checks}</ul>` : ''}${judge}`;
+  if (scores.hasChecks) {
+    const bars = rows.map(({ summary, scores: s }) => ({
+      label: summary.model,
+      value: s?.passRate,
+      text: s?.passRate === undefined ? 'no checks ran' : percent(s.passRate),
+    }));
+    return (
+      '<h3>Checks passed per model</h3><p class="note">No judge in this suite: the chart shows the check pass rate.</p>' +
+      barChart(
+        bars,
+        fixedAxis(1, PASS_RATE_TICKS, (v) => `${Math.round(v * 100)} %`),
+        'Check pass rate per model',
+      )
+    );
+  }
+  return '<h3>Scores</h3><p class="note">This suite has no checks and no judge: there are no scores to chart.</p>';
 }
 
-const STYLE = `
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}
-h1{margin:0 0 .3rem}h2{margin-top:2rem;border-bottom:1px solid #ccd}code{font-size:13px}
-table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #dde;padding:.3rem .5rem;vertical-align:top;text-align:left}
-thead th{background:#f3f4f8}.note{color:#667}
-.chart text{font-size:12px;fill:#1d2330}.chart rect{fill:#5b7bd5}.chart .whisker{stroke:#1d2330;stroke-width:2}
-.sequence{margin:.4rem 0}.sequence>summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto}
-.conversation td{min-width:16rem;max-width:28rem}.prompt{max-width:18rem;font-weight:500}
-pre{white-space:pre-wrap;word-break:break-word;margin:0;font:12px/1.4 ui-monospace,monospace}
-.checks{margin:.3rem 0 0;padding-left:1.1rem;font-size:12px}.pass{color:#1f7a3a}.fail{color:#b3261e;font-weight:600}.error{color:#a05a00}
-.failed{color:#b3261e}.skipped,.missing{color:#889}.judge summary{cursor:pointer;font-size:12px;color:#445}
-`;
+function latencyChart(rows: readonly ModelRow[]): string {
+  const max = Math.max(0, ...rows.map((r) => r.summary.latencyP95Ms ?? 0));
+  const bars = rows.map(({ summary }) => ({
+    label: summary.model,
+    centre: summary.latencyP50Ms ?? undefined,
+    tail: summary.latencyP95Ms ?? undefined,
+    text:
+      summary.latencyP50Ms === null
+        ? 'no answers'
+        : `p50 ${fixed(summary.latencyP50Ms, 0)} · p95 ${fixed(summary.latencyP95Ms, 0)} ms`,
+  }));
+  return (
+    '<h3>Latency per model (answered turns)</h3>' +
+    '<p class="legend"><span class="swatch centre"></span>p50<span class="swatch tail"></span>p95</p>' +
+    pairedBarChart(
+      bars,
+      niceAxis(max, (v) => `${v} ms`),
+      'Latency p50 and p95 per model, in ms',
+    )
+  );
+}
+
+function scoreNote(scores: ScoreSummary): string {
+  if (scores.hasChecks && scores.hasJudge) return '';
+  const missing = [scores.hasChecks ? '' : 'no checks', scores.hasJudge ? '' : 'no judge'].filter(Boolean);
+  return `<p class="note">This suite has ${missing.join(' and ')}: the answers below carry ${scores.hasChecks || scores.hasJudge ? 'only what it has' : 'no scores'}.</p>`;
+}
+
+function filters(): string {
+  return (
+    '<div id="filters" hidden>' +
+    '<label>model <select id="filter-model"><option value="">all</option></select></label>' +
+    '<label>sequence <select id="filter-sequence"><option value="">all</option></select></label>' +
+    '<label><input type="checkbox" id="filter-problems"> only failed turns or checks</label>' +
+    '<button type="button" id="expand-all">expand all</button><button type="button" id="collapse-all">collapse all</button>' +
+    '<span id="filter-count" class="muted"></span></div>'
+  );
+}
