@@ -1,75 +1,109 @@
 /**
- * `troupe compare`: what got better or worse between two jobs, per model and per
- * sequence — check pass rate, mean judge score, failed turns — matching models
- * and sequences by id; those in only one job are listed apart.
+ * `troupe compare`: what got better or worse between two jobs, per model and per (model,
+ * sequence) — check pass rate, mean judge score, failed turns — matching models and sequences
+ * by id; those found in only one job are listed apart. Pure: the command reads the store.
  */
-import { renderTable } from '../results/text-table.js';
+import { oneLine, renderTable } from '../results/text-table.js';
+import type { TextColumn } from '../results/text-table.js';
+import { summarizeScores } from '../scoring/statistics.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
+import type { Suite } from '../suite/types.js';
 
-/** One figure in both jobs, and how it moved. */
+/** One figure in both jobs, and how it moved (null where a job has no such figure). */
 export interface Change {
-  readonly before: number | undefined;
-  readonly after: number | undefined;
+  readonly before: number | null;
+  readonly after: number | null;
   /** after − before, when both exist. */
-  readonly delta: number | undefined;
+  readonly delta: number | null;
 }
 
-/** The scores of one model (or one model's sequence) in both jobs. */
+/** How a model or a (model, sequence) moved overall. */
+export type Verdict = 'better' | 'worse' | 'mixed' | 'unchanged';
+
+/** The scores of one model (over the sequences both jobs have), or of one model on one sequence. */
 export interface ScoreChange {
   readonly model: string;
   /** Absent for a whole model. */
   readonly sequence?: string;
+  /** Checks passed ÷ checks run (checks that could not run excluded), 0–1. */
   readonly passRate: Change;
+  /** Mean judge score (for a model: the mean of its sequences' means, as in `troupe report`). */
   readonly judgeMean: Change;
+  /** Turns that failed for good. */
   readonly failedTurns: Change;
-  /** `better`, `worse`, `mixed` or `unchanged`: judge and pass rate up is better, failures up is worse. */
-  readonly verdict: 'better' | 'worse' | 'mixed' | 'unchanged';
+  /**
+   * `better` when every figure that moved moved the right way (pass rate or judge up, failures
+   * down), `worse` when every one moved the wrong way, `mixed` otherwise, `unchanged` when none moved.
+   */
+  readonly verdict: Verdict;
 }
 
-/** The comparison of job A (before) with job B (after). */
+/** Model and sequence ids found in one job only. */
+export interface OnlyIn {
+  readonly models: readonly string[];
+  readonly sequences: readonly string[];
+}
+
+/** The comparison of job `before` with job `after`. */
 export interface Comparison {
   readonly before: string;
   readonly after: string;
+  /** One per model of both jobs, over the sequences of both jobs, in the after job's order. */
   readonly models: readonly ScoreChange[];
+  /** One per (model, sequence) of both jobs. */
   readonly sequences: readonly ScoreChange[];
-  readonly onlyBefore: { readonly models: readonly string[]; readonly sequences: readonly string[] };
-  readonly onlyAfter: { readonly models: readonly string[]; readonly sequences: readonly string[] };
+  readonly onlyBefore: OnlyIn;
+  readonly onlyAfter: OnlyIn;
 }
 
+/** A job and its stored turns. */
+export interface StoredJob {
+  readonly job: JobRecord;
+  readonly turns: readonly TurnRecord[];
+}
+
+/** Differences smaller than this (rounding of means) are no change. */
+const EPSILON = 1e-9;
+
 interface Figures {
-  readonly passRate: number | undefined;
-  readonly judgeMean: number | undefined;
+  readonly passRate: number | null;
+  readonly judgeMean: number | null;
   readonly failedTurns: number;
 }
 
-function figuresOf(turns: readonly TurnRecord[]): Figures {
-  let passed = 0;
-  let ran = 0;
-  const scores: number[] = [];
+/** Turns grouped by model, then by sequence. */
+function grouped(turns: readonly TurnRecord[]): Map<string, Map<string, TurnRecord[]>> {
+  const byModel = new Map<string, Map<string, TurnRecord[]>>();
   for (const turn of turns) {
-    for (const check of turn.checks ?? []) {
-      if (check.passed === null) continue;
-      ran += 1;
-      if (check.passed) passed += 1;
-    }
-    if (typeof turn.judge?.score === 'number') scores.push(turn.judge.score);
+    let bySequence = byModel.get(turn.model);
+    if (!bySequence) byModel.set(turn.model, (bySequence = new Map()));
+    const list = bySequence.get(turn.sequence);
+    if (list) list.push(turn);
+    else bySequence.set(turn.sequence, [turn]);
   }
+  return byModel;
+}
+
+function figuresOf(suite: Suite, model: string, sequences: readonly string[], turns: TurnRecord[]): Figures {
+  const narrowed: Suite = {
+    ...suite,
+    models: suite.models.filter((m) => m.id === model),
+    sequences: suite.sequences.filter((s) => sequences.includes(s.id)),
+  };
+  const scores = summarizeScores(turns, narrowed).models[0];
   return {
-    passRate: ran === 0 ? undefined : passed / ran,
-    judgeMean: scores.length === 0 ? undefined : scores.reduce((sum, s) => sum + s, 0) / scores.length,
+    passRate: scores?.passRate ?? null,
+    judgeMean: scores?.judge?.mean ?? null,
     failedTurns: turns.filter((t) => t.status === 'failed').length,
   };
 }
 
-function change(before: number | undefined, after: number | undefined): Change {
-  return { before, after, delta: before === undefined || after === undefined ? undefined : after - before };
+function change(before: number | null, after: number | null): Change {
+  return { before, after, delta: before === null || after === null ? null : after - before };
 }
 
-/** Small differences (rounding of means) are not a change. */
-const EPSILON = 1e-9;
-
-function verdictOf(passRate: Change, judgeMean: Change, failed: Change): ScoreChange['verdict'] {
-  const signs = [passRate.delta ?? 0, judgeMean.delta ?? 0, -(failed.delta ?? 0)]
+function verdictOf(passRate: Change, judgeMean: Change, failedTurns: Change): Verdict {
+  const signs = [passRate.delta ?? 0, judgeMean.delta ?? 0, -(failedTurns.delta ?? 0)]
     .filter((d) => Math.abs(d) > EPSILON)
     .map(Math.sign);
   if (signs.length === 0) return 'unchanged';
@@ -78,17 +112,10 @@ function verdictOf(passRate: Change, judgeMean: Change, failed: Change): ScoreCh
   return 'mixed';
 }
 
-function scoreChange(
-  model: string,
-  sequence: string | undefined,
-  a: readonly TurnRecord[],
-  b: readonly TurnRecord[],
-): ScoreChange {
-  const before = figuresOf(a);
-  const after = figuresOf(b);
-  const passRate = change(before.passRate, after.passRate);
-  const judgeMean = change(before.judgeMean, after.judgeMean);
-  const failedTurns = change(before.failedTurns, after.failedTurns);
+function scoreChange(model: string, sequence: string | undefined, a: Figures, b: Figures): ScoreChange {
+  const passRate = change(a.passRate, b.passRate);
+  const judgeMean = change(a.judgeMean, b.judgeMean);
+  const failedTurns = change(a.failedTurns, b.failedTurns);
   return {
     model,
     ...(sequence === undefined ? {} : { sequence }),
@@ -99,28 +126,37 @@ function scoreChange(
   };
 }
 
-/** Compares job `a` (before) with job `b` (after). */
-export function compareJobs(
-  a: { readonly job: JobRecord; readonly turns: readonly TurnRecord[] },
-  b: { readonly job: JobRecord; readonly turns: readonly TurnRecord[] },
-): Comparison {
-  const ids = (job: JobRecord) => ({
-    models: job.suite.models.map((m) => m.id),
-    sequences: job.suite.sequences.map((s) => s.id),
-  });
-  const idsA = ids(a.job);
-  const idsB = ids(b.job);
-  const models = idsA.models.filter((m) => idsB.models.includes(m));
-  const sequences = idsA.sequences.filter((s) => idsB.sequences.includes(s));
+/** Compares job `before` with job `after`. */
+export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
+  const modelsA = before.job.suite.models.map((m) => m.id);
+  const modelsB = after.job.suite.models.map((m) => m.id);
+  const sequencesA = before.job.suite.sequences.map((s) => s.id);
+  const sequencesB = after.job.suite.sequences.map((s) => s.id);
+  const models = modelsB.filter((m) => modelsA.includes(m));
+  const sequences = sequencesB.filter((s) => sequencesA.includes(s));
+  const turnsA = grouped(before.turns);
+  const turnsB = grouped(after.turns);
+  const of = (
+    job: StoredJob,
+    turns: Map<string, Map<string, TurnRecord[]>>,
+    model: string,
+    only: readonly string[],
+  ): Figures =>
+    figuresOf(
+      job.job.suite,
+      model,
+      only,
+      only.flatMap((s) => turns.get(model)?.get(s) ?? []),
+    );
   return {
-    before: a.job.id,
-    after: b.job.id,
+    before: before.job.id,
+    after: after.job.id,
     models: models.map((model) =>
       scoreChange(
         model,
         undefined,
-        a.turns.filter((t) => t.model === model && sequences.includes(t.sequence)),
-        b.turns.filter((t) => t.model === model && sequences.includes(t.sequence)),
+        of(before, turnsA, model, sequences),
+        of(after, turnsB, model, sequences),
       ),
     ),
     sequences: models.flatMap((model) =>
@@ -128,49 +164,77 @@ export function compareJobs(
         scoreChange(
           model,
           sequence,
-          a.turns.filter((t) => t.model === model && t.sequence === sequence),
-          b.turns.filter((t) => t.model === model && t.sequence === sequence),
+          of(before, turnsA, model, [sequence]),
+          of(after, turnsB, model, [sequence]),
         ),
       ),
     ),
     onlyBefore: {
-      models: idsA.models.filter((m) => !idsB.models.includes(m)),
-      sequences: idsA.sequences.filter((s) => !idsB.sequences.includes(s)),
+      models: modelsA.filter((m) => !modelsB.includes(m)),
+      sequences: sequencesA.filter((s) => !sequencesB.includes(s)),
     },
     onlyAfter: {
-      models: idsB.models.filter((m) => !idsA.models.includes(m)),
-      sequences: idsB.sequences.filter((s) => !idsA.sequences.includes(s)),
+      models: modelsB.filter((m) => !modelsA.includes(m)),
+      sequences: sequencesB.filter((s) => !sequencesA.includes(s)),
     },
   };
 }
 
-const show = (c: Change, format: (n: number) => string): string =>
-  `${c.before === undefined ? '–' : format(c.before)} → ${c.after === undefined ? '–' : format(c.after)}`;
+/** Ids are cut in the table beyond this many code points. */
+const ID_CHARS = 40;
+
+const COLUMNS: readonly TextColumn[] = [
+  { header: 'MODEL' },
+  { header: 'SEQUENCE' },
+  { header: 'CHECKS PASSED', align: 'right' },
+  { header: 'JUDGE', align: 'right' },
+  { header: 'FAILED TURNS', align: 'right' },
+  { header: 'VERDICT' },
+];
+
 const pct = (n: number): string => `${(n * 100).toFixed(1)} %`;
 const score = (n: number): string => n.toFixed(2);
+const signed = (n: number, format: (n: number) => string): string =>
+  Math.abs(n) <= EPSILON ? '±0' : `${n > 0 ? '+' : '−'}${format(Math.abs(n))}`;
 
-/** The comparison for a terminal: models, then the sequences that changed. */
+/** `before → after (+delta)`; `–` stands for a figure a job does not have. */
+function show(c: Change, format: (n: number) => string): string {
+  const side = (n: number | null): string => (n === null ? '–' : format(n));
+  const delta = c.delta === null ? '' : ` (${signed(c.delta, format)})`;
+  return `${side(c.before)} → ${side(c.after)}${delta}`;
+}
+
+/**
+ * The comparison for a terminal: a header line, one row per model, then one row per (model,
+ * sequence) that changed, then the ids found in one job only. No final newline.
+ */
 export function formatComparison(comparison: Comparison): string {
-  const columns = ['MODEL', 'SEQUENCE', 'CHECKS PASSED', 'JUDGE', 'FAILED', 'VERDICT'].map((header) => ({
-    header,
-  }));
   const row = (c: ScoreChange): string[] => [
-    c.model,
-    c.sequence ?? '(all)',
+    oneLine(c.model, ID_CHARS),
+    c.sequence === undefined ? '(all)' : oneLine(c.sequence, ID_CHARS),
     show(c.passRate, pct),
     show(c.judgeMean, score),
     show(c.failedTurns, String),
     c.verdict,
   ];
   const changed = comparison.sequences.filter((c) => c.verdict !== 'unchanged');
+  const unchanged = comparison.sequences.length - changed.length;
   const lines = [
     `${comparison.before} → ${comparison.after}`,
-    ...renderTable(columns, [...comparison.models.map(row), ...changed.map(row)]),
+    ...renderTable(COLUMNS, [...comparison.models.map(row), ...changed.map(row)]),
   ];
-  if (changed.length === 0) lines.push('no sequence changed');
-  const only = (label: string, side: Comparison['onlyBefore']) => {
-    if (side.models.length > 0) lines.push(`models only in ${label}: ${side.models.join(', ')}`);
-    if (side.sequences.length > 0) lines.push(`sequences only in ${label}: ${side.sequences.join(', ')}`);
+  if (comparison.models.length === 0) lines.push('no model in both jobs');
+  if (unchanged > 0) {
+    lines.push(
+      changed.length === 0
+        ? 'no sequence changed'
+        : `${unchanged} (model, sequence) pair${unchanged === 1 ? '' : 's'} unchanged`,
+    );
+  }
+  const only = (label: string, side: OnlyIn): void => {
+    const list = (ids: readonly string[]): string => ids.map((id) => oneLine(id, ID_CHARS)).join(', ');
+    if (side.models.length > 0) lines.push(`models only in ${label}: ${list(side.models)}`);
+    if (side.sequences.length > 0) lines.push(`sequences only in ${label}: ${list(side.sequences)}`);
   };
   only(comparison.before, comparison.onlyBefore);
   only(comparison.after, comparison.onlyAfter);

@@ -4,15 +4,20 @@ import { openLmdbStore } from '../../store/lmdb-store.js';
 
 /** Options of `troupe compare`. */
 export interface CompareOptions {
-  /** The job before. */
+  /** Id of the job before (the baseline). */
   readonly before: string;
-  /** The job after. */
+  /** Id of the job after. */
   readonly after: string;
+  /** The store's directory. */
   readonly dataDir: string;
+  /** `table` for a terminal (default), `json` for machines. */
   readonly format: 'table' | 'json';
 }
 
-/** `troupe compare <jobA> <jobB>`: what got better or worse, per model and sequence. */
+/**
+ * `troupe compare <jobA> <jobB>`: what got better or worse from A to B, per model and per
+ * sequence. An unknown job is an `InputError` naming the latest jobs.
+ */
 export async function runCompare(options: CompareOptions, out: (line: string) => void): Promise<void> {
   const store = await openLmdbStore(options.dataDir, { readOnly: true });
   try {
