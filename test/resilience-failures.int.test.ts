@@ -17,10 +17,11 @@ import { LOG_LEVEL, sameRequest, startHarness, waitFor, type Harness } from './r
 /** Longest a test waits for the job to reach a state it must reach, in ms. */
 const STATE_TIMEOUT_MS = 20_000;
 /**
- * How long a request may take from leaving troupe to arriving at the simulator, in ms: one let
- * through just before the breaker opened may arrive just after.
+ * How long a request may take from leaving troupe to arriving at the simulator, in ms, on a
+ * machine busy with other test files: one let through just before the breaker opened may arrive
+ * just after. Well below the cool-downs, so that most of every open stretch is checked.
  */
-const WIRE_MS = 25;
+const WIRE_MS = 100;
 
 /** How long a paused provider is watched for requests that should not come, in ms. */
 const QUIET_MS = 300;
@@ -60,7 +61,7 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const b = await start({ latencyMs: 20 });
     const extra = [
       `    retry: { maxAttempts: ${maxAttempts}, baseDelayMs: 10, maxDelayMs: 40 }`,
-      `    breaker: { coolDownMs: 150, maxCoolDownMs: 300, probesToClose: ${probesToClose} }`,
+      `    breaker: { coolDownMs: 300, maxCoolDownMs: 600, probesToClose: ${probesToClose} }`,
       '',
     ].join('\n');
     const suite = await providersSuite(
@@ -230,15 +231,15 @@ describe('provider failures against the simulator, through the real SDKs', () =>
 
     expect(quotaLog().length).toBeGreaterThan(0);
     expect(quotaLog()[0]).toMatchObject({ provider: 'sim', reason: 'quota' });
-    // The first burst went out before any answer; after it, one request per pause, each no
-    // sooner than the retry-after of the answer before it.
-    const firstRefusal = duringQuota.find((r) => r.status === 429)!;
-    const afterBurst = duringQuota.filter((r) => r.receivedAt > firstRefusal.finishedAt + WIRE_MS);
-    expect(afterBurst.length).toBeGreaterThanOrEqual(3);
-    let previous = duringQuota.filter((r) => r.receivedAt <= firstRefusal.finishedAt + WIRE_MS).at(-1)!;
-    for (const probe of afterBurst) {
-      expect(probe.receivedAt).toBeGreaterThanOrEqual(previous.finishedAt + retryAfterSeconds * 1_000);
-      previous = probe;
+    // The first window went out before any answer; after it, one request per pause, each no
+    // sooner than the retry-after of the answers before it.
+    const arrived = [...duringQuota].sort((x, y) => x.receivedAt - y.receivedAt);
+    const probes = arrived.slice(INITIAL_ADAPTIVE_CONCURRENCY);
+    expect(probes.length).toBeGreaterThanOrEqual(3);
+    for (const [k, probe] of probes.entries()) {
+      const before = arrived.slice(0, INITIAL_ADAPTIVE_CONCURRENCY + k);
+      const lastAnswer = Math.max(...before.map((r) => r.finishedAt));
+      expect(probe.receivedAt).toBeGreaterThanOrEqual(lastAnswer + retryAfterSeconds * 1_000);
     }
     // No turn burned: every turn ended ok, though maxAttempts is 2 and some were refused more often.
     const turns = harness.store.turnsOf(job.id);
@@ -259,13 +260,11 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const pause = harness.logs.find((l) => l.msg.includes('quota exhausted'))!;
     expect(pause).toMatchObject({ provider: 'sim', reason: 'quota' });
     expect(pause.until as number).toBeGreaterThan(pause.time);
-    // Once every request of the first burst has its answer, nothing more comes for a while (the
-    // pause is a minute; this only checks that no retry loop runs meanwhile).
-    await waitFor(() => sim.inFlight === 0, STATE_TIMEOUT_MS, 'the first burst to end');
-    const burst = sim.records.length;
-    expect(burst).toBeLessThanOrEqual(INITIAL_ADAPTIVE_CONCURRENCY);
+    // The first window went out before any answer came back; after it, nothing for a while (the
+    // pause is a minute). A retry loop would have sent hundreds of requests meanwhile.
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-    expect(sim.records).toHaveLength(burst);
+    expect(sim.records.length).toBeLessThanOrEqual(INITIAL_ADAPTIVE_CONCURRENCY);
+    expect(sim.records.every((r) => r.status === 429 || r.status === 0)).toBe(true);
     harness.engine.cancelJob(job.id);
     expect(await done).toEqual({ state: 'cancelled' });
     expect(notOk(harness.store.turnsOf(job.id))).toEqual([]);

@@ -34,9 +34,11 @@ const SCALE = RATE_WINDOW_MS / SIM_MINUTE_MS;
 const SIM_BURST_SECONDS = SCALE;
 /**
  * How much a request's arrival at the simulator may lag behind its grant, in ms (actor hops, the
- * SDK, the loopback socket): arrivals may bunch by that much more than grants.
+ * SDK, the loopback socket, and the event loop of a machine busy with other test files): arrivals
+ * may bunch by that much more than grants. Tens of ms on a quiet machine; a few hundred seen with
+ * five test files at once on two cores. The tight check is the simulator's own: no 429.
  */
-const ARRIVAL_JITTER_MS = 50;
+const ARRIVAL_JITTER_MS = 500;
 
 /**
  * The most units troupe may send in any window of `windowMs` under a per-minute `limit`: its
@@ -150,8 +152,9 @@ describe('rate limits against the simulator, through the real SDKs', () => {
     const turns = harness.store.turnsOf(job.id);
     expectContractHolds(suite, turns, records);
     const refused = records.filter((r) => r.status === 429);
-    // troupe learns the limit from the headers and backs off: refusals stay a small share.
-    expect(refused.length).toBeLessThanOrEqual(turns.length * 0.25);
+    // troupe learns the limit from the headers and backs off: refusals stay a fraction of the
+    // turns (about a tenth on a quiet machine; a retry loop would make them a multiple).
+    expect(refused.length).toBeLessThanOrEqual(turns.length * 0.5);
     for (const r of refused) {
       expect(r.retryAfterMs, `429 #${r.id} carries a retry-after`).toBeGreaterThan(0);
       const again = records.find((next) => next.id > r.id && sameRequest(next, r));
@@ -213,7 +216,8 @@ describe('rate limits against the simulator, through the real SDKs', () => {
     const job = await harness.createJob(suite);
     expect(await harness.engine.runJob(job)).toEqual({ state: 'done' });
     expectContractHolds(suite, harness.store.turnsOf(job.id), sim.records);
-    // Growing by one per window from 8, 800 requests would not take it past about 40.
-    expect(sim.maxInFlight).toBeGreaterThanOrEqual(200);
+    // Growing by one per window from 8, 800 requests would not take it past about 40; slow
+    // start reaches the 256 cap on a quiet machine (a busy one runs out of CPU before).
+    expect(sim.maxInFlight).toBeGreaterThanOrEqual(100);
   });
 });
