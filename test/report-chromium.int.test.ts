@@ -143,6 +143,7 @@ class DevTools {
   }
 
   async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     await this.send('Browser.close').catch(() => this.child.kill('SIGKILL'));
     await exited;

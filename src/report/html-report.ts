@@ -40,6 +40,12 @@ export function renderReport(job: JobRecord, turns: readonly TurnRecord[]): stri
     hasJudge: summary.hasJudge || turns.some((t) => t.judge !== undefined),
   };
   const data: ReportData = { job, turns: turns.map(turnJson) };
+  const bySequence = new Map<string, TurnRecord[]>();
+  for (const turn of turns) {
+    const list = bySequence.get(turn.sequence);
+    if (list) list.push(turn);
+    else bySequence.set(turn.sequence, [turn]);
+  }
   const body = [
     header(job, turns),
     '<section id="scores"><h2>Models</h2>',
@@ -50,7 +56,7 @@ export function renderReport(job: JobRecord, turns: readonly TurnRecord[]): stri
     '<section id="sequences"><h2>Sequences</h2>',
     scoreNote(scores),
     filters(),
-    ...suite.sequences.map((sequence) => sequenceView(suite, sequence, turns)),
+    ...suite.sequences.map((sequence) => sequenceView(suite, sequence, bySequence.get(sequence.id) ?? [])),
     '</section>',
   ];
   return `<!doctype html>
