@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker.js';
 import { createGateClient } from '../../src/actors/gate-client.js';
+import type { BreakerView } from '../../src/actors/circuit-breaker.js';
 import type { GateReply } from '../../src/actors/gate-client.js';
 import { dispatch, query, spawnStatelessActor, startSystem, stopActor } from '../../src/actors/nact.js';
 import type { AnyActorRef, SystemRef } from '../../src/actors/nact.js';
@@ -42,10 +43,12 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     stopActor(system);
   });
 
-  function gateWith(limits: Limits) {
+  /** With `view`, the gate reads the closed breaker's state instead of asking it (as the registry wires it). */
+  function gateWith(limits: Limits, view?: BreakerView) {
     const limiter = spawnRateLimiter(root(), 'limiter', { ...deps, limits });
     const breaker = spawnCircuitBreaker(root(), 'breaker', {
       ...deps,
+      ...(view && { view }),
       policy: {
         ...DEFAULT_BREAKER_POLICY,
         consecutiveFailures: 1,
@@ -53,7 +56,7 @@ describe('the provider gate: breaker, limiter and gate client', () => {
         probesToClose: 1,
       },
     });
-    return { limiter, gate: createGateClient(root(), 'gate', limiter, breaker) };
+    return { limiter, gate: createGateClient(root(), 'gate', limiter, breaker, view) };
   }
 
   const snapshot = (limiter: ReturnType<typeof gateWith>['limiter']) =>
@@ -63,24 +66,30 @@ describe('the provider gate: breaker, limiter and gate client', () => {
       QUERY_TIMEOUT_MS,
     );
 
-  it('a request that queued at the limiter while the breaker opened waits for the probe, holding no slot', async () => {
-    const { limiter, gate } = gateWith({ maxConcurrency: 1 });
-    const signal = new AbortController().signal;
-    const first = await gate.admit(request, signal);
-    expect(first.probe).toBe(false);
-    // Passed by the closed breaker, it waits for the one concurrency slot.
-    let second: Permit | undefined;
-    const waiting = gate.admit(request, signal).then((permit) => (second = permit));
-    const failedAt = Date.now();
-    gate.settle(first, { kind: 'server_error', headers: {} });
-    // The failure opened the breaker; the limiter then granted the slot, and the breaker held it.
-    await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
-    expect(second).toBeUndefined();
-    await waiting;
-    // It went as the half-open probe, after the cool-down.
-    expect(second?.probe).toBe(true);
-    expect(Date.now() - failedAt).toBeGreaterThanOrEqual(COOL_DOWN_MS);
-  });
+  it.each([
+    ['asking the breaker', undefined],
+    ["reading the breaker's view", { state: 'closed' } as BreakerView],
+  ])(
+    'a request that queued at the limiter while the breaker opened waits for the probe, holding no slot (%s)',
+    async (_, view) => {
+      const { limiter, gate } = gateWith({ maxConcurrency: 1 }, view);
+      const signal = new AbortController().signal;
+      const first = await gate.admit(request, signal);
+      expect(first.probe).toBe(false);
+      // Passed by the closed breaker, it waits for the one concurrency slot.
+      let second: Permit | undefined;
+      const waiting = gate.admit(request, signal).then((permit) => (second = permit));
+      const failedAt = Date.now();
+      gate.settle(first, { kind: 'server_error', headers: {} });
+      // The failure opened the breaker; the limiter then granted the slot, and the breaker held it.
+      await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
+      expect(second).toBeUndefined();
+      await waiting;
+      // It went as the half-open probe, after the cool-down.
+      expect(second?.probe).toBe(true);
+      expect(Date.now() - failedAt).toBeGreaterThanOrEqual(COOL_DOWN_MS);
+    },
+  );
 
   it('a request aborted while the breaker holds it leaves nothing behind', async () => {
     const { limiter, gate } = gateWith({ maxConcurrency: 1 });
