@@ -9,6 +9,9 @@ describe('parseRating', () => {
     ['Rating: [[8.0]]', 8],
     ['First [[3]], then on reflection Rating: [[6]]', 6],
     ['Rating: [[ 4 ]]', 4],
+    ['Rating: [[10.0]]', 10],
+    ['Rating: [[5]] — after a second look, Rating: [[9]].', 9],
+    ['The answer says 3 and 12.\n\nRating: [[2]]', 2],
   ])('reads %j as %d', (text, rating) => {
     expect(parseRating(text)).toBe(rating);
   });
@@ -21,6 +24,13 @@ describe('parseRating', () => {
     'Rating: [[11]]',
     'Rating: [[7.5]]',
     'Rating: [[seven]]',
+    'Rating: [[-3]]',
+    'Rating: [[5/10]]',
+    'Rating: [[1e1]]',
+    'Rating: [[100]]',
+    'Rating: [[N]]',
+    'Rating: [[7]], though the scale reads [[1 to 10]]',
+    'Rating: [[8]] [[11]]',
     '',
   ])('refuses %j (never guessed)', (text) => {
     expect(parseRating(text)).toBeUndefined();
@@ -54,5 +64,37 @@ describe('buildJudgeMessages', () => {
     });
     expect(user?.content).toContain('[The Start of Reference Answer]\nTwelve.');
     expect(user?.content).toContain('Be strict.');
+  });
+
+  it('asks for an impartial grade of the last answer on the MT-Bench criteria, ending with the rating format', () => {
+    const [system, user] = buildJudgeMessages({ conversation, answer: '12' });
+    expect(system?.content).toMatch(/impartial judge/);
+    for (const criterion of [
+      'helpfulness',
+      'relevance',
+      'accuracy',
+      'depth',
+      'creativity',
+      'level of detail',
+    ]) {
+      expect(user?.content).toContain(criterion);
+    }
+    expect(user?.content).toMatch(/only the assistant’s answer to the last user question/);
+    expect(user?.content).toMatch(/scale of 1 to 10/);
+    // The conversation comes in order, the graded answer last, after the last question.
+    const text = user?.content ?? '';
+    const order = ['What is 2+2?', '### Assistant:\n4', 'And times 3?', '(the answer to grade):\n12'].map(
+      (part) => text.indexOf(part),
+    );
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] ?? 0)))).toBe(true);
+  });
+
+  it('shows the assistant’s system prompt apart from the conversation', () => {
+    const [, user] = buildJudgeMessages({ conversation, answer: '12' });
+    expect(user?.content).toContain(
+      "[The Start of the Assistant's System Prompt]\nBe brief.\n[The End of the Assistant's System Prompt]",
+    );
+    const [, withoutSystem] = buildJudgeMessages({ conversation: conversation.slice(1), answer: '12' });
+    expect(withoutSystem?.content).not.toContain('System Prompt');
   });
 });
