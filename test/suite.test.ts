@@ -606,78 +606,348 @@ sequences:
   });
 });
 
-describe('checks and the judge in a suite', () => {
-  const base = (extra: string, prompts = '["one", "two"]') => `name: s
-providers:
-  sim: { type: simulated }
-models:
-  - { id: m, provider: sim, model: x }
-sequences:
-  - id: q
-    prompts: ${prompts}
-${extra}`;
-  const parse = (text: string) => parseSuite(text, 'scored.yaml', () => Promise.reject(new Error('none')));
+/** A suite whose one sequence has `sequence` lines (indented as its entry's fields) after its id. */
+function scoredSuite(sequence: readonly string[], extra: readonly string[] = []): string[] {
+  return [...PROVIDERS, ...MODELS, 'sequences:', '  - id: s1', ...sequence, ...extra];
+}
 
-  it('gives every prompt its own checks, then the sequence’s', async () => {
-    const { suite } = await parse(
-      base(
-        '    expect: { maxLength: 100 }\n',
-        '[{ prompt: "one", expect: [{ contains: "a", ignoreCase: true }, { regex: "^x", flags: "i" }] }, "two"]',
+const CHECK_KINDS = 'contains, notContains, regex, equals, json, maxLength, script';
+const SCHEMA_KEYWORDS =
+  'type, properties, required, additionalProperties, items, enum, const, minimum, maximum, minLength, maxLength, minItems, maxItems, anyOf, oneOf, allOf';
+
+const CHECK_ERROR_CASES: readonly ErrorCase[] = [
+  {
+    name: 'a prompt mapping without its prompt',
+    lines: scoredSuite(['    prompts: [{ expect: { contains: a } }]']),
+    expected: [
+      'suite.yaml:7:15: sequences[0].prompts[0].prompt: missing (expected a non-blank prompt (string))',
+    ],
+  },
+  {
+    name: 'an unknown key in a prompt mapping',
+    lines: scoredSuite(['    prompts: [{ prompt: hi, expects: { contains: a } }]']),
+    expected: [
+      'suite.yaml:7:29: sequences[0].prompts[0].expects: unknown key for a prompt with checks (did you mean "expect"?)',
+    ],
+  },
+  {
+    name: 'a blank prompt in a prompt mapping',
+    lines: scoredSuite(['    prompts:', '      - { prompt: " ", expect: { contains: a } }']),
+    expected: [
+      'suite.yaml:8:19: sequences[0].prompts[0].prompt: expected a non-blank prompt (string), found " "',
+    ],
+  },
+  {
+    name: 'an expect that is not a check',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: contains']),
+    expected: [
+      `suite.yaml:8:13: sequences[0].expect: expected a check: a mapping with one of ${CHECK_KINDS}, found "contains"`,
+    ],
+  },
+  {
+    name: 'an unknown check kind',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { contain: a }']),
+    expected: [
+      `suite.yaml:8:13: sequences[0].expect: expected one check kind (${CHECK_KINDS}), found a mapping`,
+    ],
+  },
+  {
+    name: 'two kinds in one check, in a list',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: [{ maxLength: 9 }, { contains: a, regex: b }]']),
+    expected: [
+      'suite.yaml:8:32: sequences[0].expect[1]: expected one check kind per check, found contains and regex',
+    ],
+  },
+  {
+    name: 'a misspelt option, with a suggestion',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { contains: a, ignorecase: true }']),
+    expected: [
+      'suite.yaml:8:28: sequences[0].expect.ignorecase: unknown key for a contains check (did you mean "ignoreCase"?)',
+    ],
+  },
+  {
+    name: 'an option of another kind',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { equals: a, flags: i }']),
+    expected: [
+      'suite.yaml:8:26: sequences[0].expect.flags: unknown key for a equals check (expected one of: equals, trim)',
+    ],
+  },
+  {
+    name: 'an empty contains and a non-boolean ignoreCase',
+    lines: scoredSuite([
+      '    prompts:',
+      '      - { prompt: hi, expect: { notContains: "", ignoreCase: "yes" } }',
+    ]),
+    expected: [
+      'suite.yaml:8:46: sequences[0].prompts[0].expect.notContains: expected a non-empty string, found ""',
+      'suite.yaml:8:62: sequences[0].prompts[0].expect.ignoreCase: expected true or false, found "yes"',
+    ],
+  },
+  {
+    name: 'a regex that does not compile',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { regex: "(" }']),
+    expected: [
+      'suite.yaml:8:22: sequences[0].expect.regex: expected a valid regular expression, found "(" (Invalid regular expression: /(/: Unterminated group)',
+    ],
+  },
+  {
+    name: 'regex flags outside gimsuy, or repeated',
+    lines: scoredSuite([
+      '    prompts: [hi]',
+      '    expect: [{ regex: a, flags: q }, { regex: a, flags: ii }]',
+    ]),
+    expected: [
+      'suite.yaml:8:33: sequences[0].expect[0].flags: expected regex flags: some of g, i, m, s, u, y, each at most once, found "q"',
+      'suite.yaml:8:57: sequences[0].expect[1].flags: expected regex flags: some of g, i, m, s, u, y, each at most once, found "ii"',
+    ],
+  },
+  {
+    name: 'an equals that is not a string, and a trim that is not a boolean',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { equals: 42, trim: 1 }']),
+    expected: [
+      'suite.yaml:8:23: sequences[0].expect.equals: expected a string, found 42',
+      'suite.yaml:8:33: sequences[0].expect.trim: expected true or false, found 1',
+    ],
+  },
+  {
+    name: 'a json check that is neither true nor a schema',
+    lines: scoredSuite([
+      '    prompts: [hi]',
+      '    expect: [{ json: false }, { json: { shema: {} } }, { json: { schema: [] } }]',
+    ]),
+    expected: [
+      'suite.yaml:8:22: sequences[0].expect[0].json: expected true, or { schema: <a JSON Schema> }, found false',
+      'suite.yaml:8:39: sequences[0].expect[1].json.schema: missing (expected a JSON Schema (a mapping))',
+      'suite.yaml:8:41: sequences[0].expect[1].json.shema: unknown key for json check options (did you mean "schema"?)',
+      'suite.yaml:8:74: sequences[0].expect[2].json.schema: expected a JSON Schema (a mapping), found an empty list',
+    ],
+  },
+  {
+    name: 'a JSON Schema keyword the check cannot evaluate, at any depth, and a malformed one',
+    lines: scoredSuite([
+      '    prompts: [hi]',
+      '    expect:',
+      '      json:',
+      '        schema:',
+      '          type: obj',
+      '          properties:',
+      '            email: { type: string, format: email }',
+      '          items: [{ type: string }]',
+      '          $ref: "#/x"',
+    ]),
+    expected: [
+      'suite.yaml:11:17: sequences[0].expect.json.schema.type: expected a type (null, boolean, object, array, number, integer, string) or a list of them, found "obj"',
+      `suite.yaml:13:36: sequences[0].expect.json.schema.properties.email.format: unsupported JSON Schema keyword (troupe checks ${SCHEMA_KEYWORDS})`,
+      'suite.yaml:14:18: sequences[0].expect.json.schema.items: unsupported: items as a list (tuple form); give one schema for every item',
+      `suite.yaml:15:11: sequences[0].expect.json.schema["$ref"]: unsupported JSON Schema keyword (troupe checks ${SCHEMA_KEYWORDS})`,
+    ],
+  },
+  {
+    name: 'a maxLength that is not a positive integer',
+    lines: scoredSuite([
+      '    prompts: [hi]',
+      '    expect: [{ maxLength: 0 }, { maxLength: 2.5 }, { maxLength: "100" }]',
+    ]),
+    expected: [
+      'suite.yaml:8:27: sequences[0].expect[0].maxLength: expected a positive integer, found 0',
+      'suite.yaml:8:45: sequences[0].expect[1].maxLength: expected a positive integer, found 2.5',
+      'suite.yaml:8:65: sequences[0].expect[2].maxLength: expected a positive integer, found "100"',
+    ],
+  },
+  {
+    name: 'a blank script path',
+    lines: scoredSuite(['    prompts: [hi]', '    expect: { script: "" }']),
+    expected: ['suite.yaml:8:23: sequences[0].expect.script: expected a non-blank string, found ""'],
+  },
+  {
+    name: 'a check in a sequences file line, placed at its line and path',
+    lines: [...PROVIDERS, ...MODELS, 'sequencesFile: q.jsonl'],
+    files: {
+      'q.jsonl': [
+        '{"id": "a", "prompts": ["x"], "expect": {"contains": "x"}}',
+        '{"id": "b", "prompts": [{"prompt": "x", "expect": {"regex": "("}}]}',
+        '{"id": "c", "prompts": ["x"], "expect": [{"maxLength": -1}]}',
+        '{"question_id": 9, "turns": ["x"], "expect": {"contains": "x"}}',
+      ].join('\n'),
+    },
+    expected: [
+      'q.jsonl:2: prompts[0].expect.regex: expected a valid regular expression, found "(" (Invalid regular expression: /(/: Unterminated group)',
+      'q.jsonl:3: expect[0].maxLength: expected a positive integer, found -1',
+      'q.jsonl:4: expect: unknown key for an MT-Bench question (expected one of: question_id, category, turns, reference)',
+    ],
+  },
+  {
+    name: 'a judge that is not a mapping',
+    lines: [...VALID, 'judge: m1'],
+    expected: ['suite.yaml:8:8: judge: expected a mapping, found "m1"'],
+  },
+  {
+    name: 'a judge without a model, with an unknown key',
+    lines: [...VALID, 'judge: { rubrik: Be fair. }'],
+    expected: [
+      'suite.yaml:8:8: judge.model: missing (expected a non-blank string)',
+      'suite.yaml:8:10: judge.rubrik: unknown key (did you mean "rubric"?)',
+    ],
+  },
+  {
+    name: 'a judge model that is not a model of the suite, naming the known ones',
+    lines: [
+      ...PROVIDERS,
+      'models:',
+      '  - { id: gpt, provider: sim, model: x }',
+      '  - { id: claude, provider: sim, model: y }',
+      ...SEQUENCES,
+      'judge:',
+      '  model: claud',
+    ],
+    expected: [
+      'suite.yaml:9:10: judge.model: unknown model "claud" (expected a model id of this suite: gpt, claude; did you mean "claude"?)',
+    ],
+  },
+  {
+    name: 'a judge model with nothing close',
+    lines: [...VALID, 'judge: { model: referee }'],
+    expected: [
+      'suite.yaml:8:17: judge.model: unknown model "referee" (expected a model id of this suite: m1)',
+    ],
+  },
+  {
+    name: 'a judge with a blank rubric and a bad retry count',
+    lines: [...VALID, 'judge:', '  model: m1', '  rubric: ""', '  maxUnparsableRetries: -1'],
+    expected: [
+      'suite.yaml:10:11: judge.rubric: expected a non-blank string, found ""',
+      'suite.yaml:11:25: judge.maxUnparsableRetries: expected an integer ≥ 0, found -1',
+    ],
+  },
+];
+
+describe('checks and the judge in a suite', () => {
+  it.each(CHECK_ERROR_CASES)('reports $name', async ({ lines, fileName, files, expected }) => {
+    const problems = await problemsOf(lines, fileName, files);
+    expect(problems).toEqual([...expected]);
+  });
+
+  it('reports a script check whose module cannot be read, where it is named, with the resolved path', async () => {
+    const fileName = `${FIXTURES}suite.yaml`;
+    const problems = await problemsOf(
+      scoredSuite(
+        ['    prompts:', '      - { prompt: hi, expect: { script: ./nope.mjs } }', '      - bye'],
+        ['    expect: [{ script: ./checks }]', 'sequencesFile: q.jsonl'],
       ),
+      fileName,
+      {
+        'q.jsonl':
+          '{"id": "a", "prompts": ["x"]}\n{"id": "b", "prompts": ["x"], "expect": {"script": "gone.mjs"}}\n',
+      },
     );
-    expect(suite.sequences[0]?.prompts).toEqual(['one', 'two']);
-    expect(suite.sequences[0]?.checks).toEqual([
-      [
-        { kind: 'contains', value: 'a', ignoreCase: true },
-        { kind: 'regex', pattern: '^x', flags: 'i' },
-        { kind: 'maxLength', chars: 100 },
-      ],
-      [{ kind: 'maxLength', chars: 100 }],
+    expect(problems).toEqual([
+      `${fileName}:8:41: sequences[0].prompts[0].expect.script: expected a readable JS module (its path relative to the suite file), found "./nope.mjs": cannot read ${FIXTURES}nope.mjs: no such file (ENOENT)`,
+      `${fileName}:10:24: sequences[0].expect[0].script: expected a readable JS module (its path relative to the suite file), found "./checks": cannot read ${FIXTURES}checks: it is not a file`,
+      `${FIXTURES}q.jsonl:2: expect.script: expected a readable JS module (its path relative to the suite file), found "gone.mjs": cannot read ${FIXTURES}gone.mjs: no such file (ENOENT)`,
     ]);
   });
 
-  it('leaves checks out when no prompt asks for any', async () => {
-    const { suite } = await parse(base(''));
-    expect(suite.sequences[0]).not.toHaveProperty('checks');
-  });
-
-  it.each([
-    [
-      'an unknown check kind',
-      '    expect: { contain: "a" }\n',
-      /sequences\[0\]\.expect: expected one check kind/,
-    ],
-    ['two kinds in one check', '    expect: { contains: "a", regex: "b" }\n', /found contains and regex/],
-    [
-      'a bad option',
-      '    expect: { contains: "a", ignorecase: true }\n',
-      /sequences\[0\]\.expect\.ignorecase: .*did you mean "ignoreCase"/,
-    ],
-    [
-      'a regex that does not compile',
-      '    expect: { regex: "(" }\n',
-      /sequences\[0\]\.expect\.regex: expected a valid regular expression/,
-    ],
-    [
-      'bad regex flags',
-      '    expect: { regex: "a", flags: "q" }\n',
-      /sequences\[0\]\.expect\.flags: expected regex flags/,
-    ],
-    [
-      'a json check without a schema object',
-      '    expect: { json: 3 }\n',
-      /sequences\[0\]\.expect\.json: expected true, or \{ schema/,
-    ],
-    ['a missing script', '    expect: { script: ./nope.mjs }\n', /script check "\.\/nope\.mjs": cannot read/],
-  ])('reports %s', async (_name, extra, message) => {
-    await expect(parse(base(extra))).rejects.toThrow(message);
-  });
-
-  it('reads the judge with its defaults, and names an unknown judge model', async () => {
-    const { suite } = await parse(base('judge: { model: m }\n'));
-    expect(suite.judge).toEqual({ model: 'm', maxUnparsableRetries: 3 });
-    await expect(parse(base('judge: { model: n }\n'))).rejects.toThrow(
-      /scored\.yaml:\d+:\d+: judge\.model: unknown model "n" \(expected a model id of this suite: m/,
+  it('gives every prompt its own checks, then the sequence’s, with the options’ defaults', async () => {
+    const { suite } = await parse(
+      scoredSuite([
+        '    prompts:',
+        '      - { prompt: one, expect: [{ contains: a, ignoreCase: true }, { regex: "^x" }] }',
+        '      - two',
+        '      - { prompt: three, expect: { equals: " yes " } }',
+        '    expect: { maxLength: 100 }',
+      ]),
     );
+    expect(suite.sequences[0]?.prompts).toEqual(['one', 'two', 'three']);
+    expect(suite.sequences[0]?.checks).toEqual([
+      [
+        { kind: 'contains', value: 'a', ignoreCase: true },
+        { kind: 'regex', pattern: '^x', flags: '' },
+        { kind: 'maxLength', chars: 100 },
+      ],
+      [{ kind: 'maxLength', chars: 100 }],
+      [
+        { kind: 'equals', value: ' yes ', trim: true },
+        { kind: 'maxLength', chars: 100 },
+      ],
+    ]);
+  });
+
+  it('leaves checks out of a sequence where no prompt asks for any', async () => {
+    const { suite } = await parse(
+      scoredSuite(['    prompts: [one, { prompt: two }]'], ['  - { id: s2, prompts: [three], expect: [] }']),
+    );
+    expect(suite.sequences[0]).toStrictEqual({ id: 's1', prompts: ['one', 'two'] });
+    expect(suite.sequences[1]).toStrictEqual({ id: 's2', prompts: ['three'] });
+  });
+
+  it('reads the same checks and judge from YAML and JSON, the sequences file included', async () => {
+    const fromYaml = await loadSuiteFile(`${FIXTURES}scored.yaml`);
+    const fromJson = await loadSuiteFile(`${FIXTURES}scored.json`);
+    expect(fromJson).toStrictEqual(fromYaml);
+    expect(fromYaml.warnings).toEqual([]);
+    const { sequences, judge } = fromYaml.suite;
+    expect(judge).toStrictEqual({ model: 'judge', maxUnparsableRetries: 3 });
+    expect(sequences).toStrictEqual([
+      { id: 'plain', prompts: ['Hello.'] },
+      {
+        id: 'checked',
+        prompts: ['Say yes.', 'Give JSON.', 'Any answer.'],
+        checks: [
+          [
+            { kind: 'equals', value: 'yes', trim: false },
+            { kind: 'maxLength', chars: 500 },
+            { kind: 'notContains', value: 'As an AI', ignoreCase: true },
+          ],
+          [
+            {
+              kind: 'json',
+              schema: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+            },
+            { kind: 'maxLength', chars: 500 },
+            { kind: 'notContains', value: 'As an AI', ignoreCase: true },
+          ],
+          [
+            { kind: 'maxLength', chars: 500 },
+            { kind: 'notContains', value: 'As an AI', ignoreCase: true },
+          ],
+        ],
+      },
+      {
+        id: 'polite',
+        prompts: ['Ask nicely.'],
+        // The script's path is made absolute, relative to the suite file.
+        checks: [
+          [
+            { kind: 'script', path: `${FIXTURES}checks/polite.mjs` },
+            { kind: 'regex', pattern: 'please', flags: 'i' },
+            { kind: 'contains', value: 'you', ignoreCase: false },
+          ],
+        ],
+      },
+      {
+        id: '101',
+        prompts: ['Who is second?', 'And last?'],
+        category: 'reasoning',
+        reference: ['You are second.', ''],
+      },
+    ]);
+  });
+
+  it('reads the judge with its defaults, or as written', async () => {
+    const { suite } = await parse([...VALID, 'judge: { model: m1 }']);
+    expect(suite.judge).toStrictEqual({ model: 'm1', maxUnparsableRetries: 3 });
+    const written = await parse([
+      ...VALID,
+      'judge:',
+      '  model: m1',
+      '  rubric: Prefer short answers.',
+      '  maxUnparsableRetries: 0',
+    ]);
+    expect(written.suite.judge).toStrictEqual({
+      model: 'm1',
+      rubric: 'Prefer short answers.',
+      maxUnparsableRetries: 0,
+    });
+    expect((await parse(VALID)).suite).not.toHaveProperty('judge');
   });
 });

@@ -5,6 +5,7 @@
  * `{regex: "p", flags?}`, `{equals: "x", trim?}`, `{json: true}` or
  * `{json: {schema: {...}}}`, `{maxLength: n}`, `{script: "./check.mjs"}`.
  */
+import { schemaProblems } from '../scoring/json-schema.js';
 import type { Check } from '../scoring/types.js';
 import {
   closestMatch,
@@ -14,7 +15,9 @@ import {
   nonBlankString,
   optionalField,
   positiveInteger,
+  readMapping,
   readerOf,
+  requiredField,
   type Checker,
   type FieldPath,
   type Reader,
@@ -42,9 +45,21 @@ const OPTIONS: Readonly<Record<(typeof CHECK_KINDS)[number], readonly string[]>>
   script: [],
 };
 
-const REGEX_FLAGS = /^[gimsuy]*$/;
+/** The flags a `regex` check may use (`d` and `v` change nothing a check sees, or need newer engines). */
+const REGEX_FLAGS = 'gimsuy';
 const booleanReader = readerOf('true or false', (v): v is boolean => typeof v === 'boolean');
-const anyText = readerOf('a string', (v): v is string => typeof v === 'string' && v !== '');
+const anyText = readerOf('a non-empty string', (v): v is string => typeof v === 'string' && v !== '');
+const flagsReader = readerOf(
+  `regex flags: some of ${[...REGEX_FLAGS].join(', ')}, each at most once`,
+  (v): v is string =>
+    typeof v === 'string' &&
+    [...v].every((flag) => REGEX_FLAGS.includes(flag)) &&
+    new Set(v).size === v.length,
+);
+const schemaObjectReader = readerOf('a JSON Schema (a mapping)', isMapping);
+
+/** The keys of the `json` check's options. */
+const JSON_OPTION_KEYS = ['schema'] as const;
 
 /** One check. */
 export const checkReader: Reader<Check> = {
@@ -95,21 +110,14 @@ function readKind(
     }
     case 'regex': {
       const pattern = anyText.read(check, value.regex, at);
-      const flags = optionalField(check, value, 'flags', path, nonBlankString) ?? '';
-      if (!REGEX_FLAGS.test(flags)) {
-        check.report(
-          [...path, 'flags'],
-          `expected regex flags among g, i, m, s, u, y, found ${describeValue(flags)}`,
-        );
-        return undefined;
-      }
+      const flags = optionalField(check, value, 'flags', path, flagsReader) ?? '';
       if (pattern === undefined) return undefined;
       try {
         new RegExp(pattern, flags);
       } catch (error) {
         check.report(
           at,
-          `expected a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
+          `expected a valid regular expression, found ${describeValue(pattern)} (${error instanceof Error ? error.message : String(error)})`,
         );
         return undefined;
       }
@@ -124,29 +132,43 @@ function readKind(
       const trim = optionalField(check, value, 'trim', path, booleanReader) ?? true;
       return text === undefined ? undefined : { kind, value: text, trim };
     }
-    case 'json': {
-      const spec = value.json;
-      if (spec === true) return { kind };
-      if (isMapping(spec) && Object.keys(spec).every((key) => key === 'schema') && isMapping(spec.schema)) {
-        return { kind, schema: spec.schema };
-      }
-      check.expected(at, 'true, or { schema: <a JSON Schema object> }', spec);
-      return undefined;
-    }
+    case 'json':
+      return readJsonCheck(check, value.json, at);
     case 'maxLength': {
       const chars = positiveInteger.read(check, value.maxLength, at);
       return chars === undefined ? undefined : { kind, chars };
     }
     case 'script': {
-      // The path is resolved against the suite file and checked by the loader.
       const scriptPath = nonBlankString.read(check, value.script, at);
-      return scriptPath === undefined ? undefined : { kind, path: scriptPath };
+      if (scriptPath === undefined) return undefined;
+      // Resolved against the suite file, and checked to be readable, by the loader.
+      check.refer(at, scriptPath);
+      return { kind, path: scriptPath };
     }
     default: {
       const unknown: never = kind;
       return unknown;
     }
   }
+}
+
+/** `json: true`, or `json: { schema }` with a schema the check can evaluate fully. */
+function readJsonCheck(check: Checker, spec: unknown, path: FieldPath): Check | undefined {
+  if (spec === true) return { kind: 'json' };
+  if (!isMapping(spec)) {
+    check.expected(path, 'true, or { schema: <a JSON Schema> }', spec);
+    return undefined;
+  }
+  const before = check.problems.length;
+  const options = readMapping(check, spec, path, JSON_OPTION_KEYS, 'json check options');
+  if (options === undefined) return undefined;
+  const schema = requiredField(check, options, 'schema', path, schemaObjectReader);
+  if (schema === undefined) return undefined;
+  // A keyword the validator lacks would pass every answer unchecked: refuse it here, where it is written.
+  for (const problem of schemaProblems(schema)) {
+    check.report([...path, 'schema', ...problem.path], problem.message, problem.atKey ? 'key' : 'value');
+  }
+  return check.problems.length > before ? undefined : { kind: 'json', schema };
 }
 
 /** `expect:`: one check or a list of them. */

@@ -4,10 +4,10 @@
  * `file:line:col: field.path: expected …, found …`.
  */
 
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Check } from '../scoring/types.js';
-import { Checker, formatPath, type Problem } from './schema-check.js';
+import { Checker, describeValue, formatPath, type Problem } from './schema-check.js';
 import { parseSequencesFile } from './sequences-file.js';
 import { formatOf, parseSource, type Position, type SourceDocument } from './source-document.js';
 import { readSuiteDocument } from './suite-document.js';
@@ -74,12 +74,18 @@ export async function parseSuite(
   });
   const sequences: SequenceConfig[] = [...draft.sequences];
   const fileLines: string[] = [];
+  const scriptDirectory = path.dirname(fileName);
 
   if (draft.sequencesFile !== undefined) {
     const shownPath = path.isAbsolute(draft.sequencesFile)
       ? draft.sequencesFile
       : path.join(path.dirname(fileName), draft.sequencesFile);
-    const fromFile = await loadSequencesFile(draft.sequencesFile, shownPath, readSequencesFile);
+    const fromFile = await loadSequencesFile(
+      draft.sequencesFile,
+      shownPath,
+      readSequencesFile,
+      scriptDirectory,
+    );
     if (fromFile.suiteProblem !== undefined) {
       lines.push(placed({ path: ['sequencesFile'], message: fromFile.suiteProblem, target: 'value' }));
     }
@@ -88,9 +94,11 @@ export async function parseSuite(
     sequences.push(...fromFile.sequences);
   }
 
-  const scripts = await resolveScriptChecks(sequences, fileName);
-  sequences.splice(0, sequences.length, ...scripts.sequences);
-  fileLines.push(...scripts.problems);
+  for (const reference of check.files) {
+    const problem = await scriptProblem(scriptDirectory, reference.file);
+    if (problem !== undefined)
+      lines.push(placed({ path: reference.path, message: problem, target: 'value' }));
+  }
 
   for (const duplicate of duplicateSequenceIds(ids)) {
     if (duplicate.position === undefined) fileLines.push(duplicate.text);
@@ -108,7 +116,7 @@ export async function parseSuite(
     runs,
     providers,
     models,
-    sequences,
+    sequences: sequences.map((sequence) => withResolvedScripts(sequence, scriptDirectory)),
     ...(draft.judge && { judge: draft.judge }),
   };
   const warnings = draft.unusedProviders.map(
@@ -118,7 +126,7 @@ export async function parseSuite(
   return { suite, warnings };
 }
 
-/** What a sequences file gave: its sequences, their ids, its problems (placed in it). */
+/** What a sequences file gave: its sequences, their ids, its problems (placed in it, in line order). */
 interface SequencesFromFile {
   readonly sequences: readonly SequenceConfig[];
   readonly ids: readonly PlacedId[];
@@ -131,6 +139,7 @@ async function loadSequencesFile(
   relativePath: string,
   shownPath: string,
   readSequencesFile: ReadSequencesFile,
+  scriptDirectory: string,
 ): Promise<SequencesFromFile> {
   let text: string;
   try {
@@ -140,11 +149,18 @@ async function loadSequencesFile(
     return { sequences: [], ids: [], problems: [], suiteProblem };
   }
   const content = parseSequencesFile(text);
-  const problems = content.problems.map(({ line, column, path: fieldPath, message }) => {
+  const lineProblems = content.problems.map(({ line, column, path: fieldPath, message }) => {
     const at = column === undefined ? `${shownPath}:${line}` : `${shownPath}:${line}:${column}`;
     const field = formatPath(fieldPath);
-    return `${at}: ${field === '' ? '' : `${field}: `}${message}`;
+    return { line, text: `${at}: ${field === '' ? '' : `${field}: `}${message}` };
   });
+  for (const { line, path: fieldPath, file } of content.files) {
+    const problem = await scriptProblem(scriptDirectory, file);
+    if (problem !== undefined) {
+      lineProblems.push({ line, text: `${shownPath}:${line}: ${formatPath(fieldPath)}: ${problem}` });
+    }
+  }
+  const problems = lineProblems.sort((a, b) => a.line - b.line).map((problem) => problem.text);
   const ids = content.ids.map(({ id, line, field }) => ({ id, at: `${shownPath}:${line}`, field }));
   const sequences = content.sequences.map((entry) => entry.sequence);
   const empty = sequences.length === 0 && problems.length === 0;
@@ -226,43 +242,36 @@ function describeReadError(error: unknown): string {
 }
 
 /**
- * Script checks name their module relative to the suite file (also in a sequences
- * file); the resolved suite holds absolute paths, so a job runs the same checks
- * whatever its working directory. A module that cannot be read is a problem now,
- * not a failed check later.
+ * Script checks name their module relative to the suite file (in a sequences file
+ * too); the resolved suite holds absolute paths, so a job runs the same checks
+ * whatever its working directory.
  */
-async function resolveScriptChecks(
-  sequences: readonly SequenceConfig[],
-  fileName: string,
-): Promise<{ sequences: SequenceConfig[]; problems: string[] }> {
-  const problems: string[] = [];
-  const resolved: SequenceConfig[] = [];
-  for (const sequence of sequences) {
-    if (!sequence.checks) {
-      resolved.push(sequence);
-      continue;
+function withResolvedScripts(sequence: SequenceConfig, directory: string): SequenceConfig {
+  if (sequence.checks === undefined) return sequence;
+  const checks = sequence.checks.map((list) =>
+    list.map((check): Check =>
+      check.kind === 'script' ? { kind: 'script', path: path.resolve(directory, check.path) } : check,
+    ),
+  );
+  return { ...sequence, checks };
+}
+
+/**
+ * Why the script module `file` (relative to `directory`) cannot serve as a check, if it cannot:
+ * it must be a readable file now, not a failed check on every answer later. It is not imported
+ * here: validating a suite runs none of its code.
+ */
+async function scriptProblem(directory: string, file: string): Promise<string | undefined> {
+  const absolute = path.resolve(directory, file);
+  let reason: string;
+  try {
+    if ((await stat(absolute)).isFile()) {
+      await access(absolute, constants.R_OK);
+      return undefined;
     }
-    const checks: Check[][] = [];
-    for (const [turn, list] of sequence.checks.entries()) {
-      const turnChecks: Check[] = [];
-      for (const check of list) {
-        if (check.kind !== 'script') {
-          turnChecks.push(check);
-          continue;
-        }
-        const absolute = path.resolve(path.dirname(fileName), check.path);
-        try {
-          await access(absolute, constants.R_OK);
-        } catch {
-          problems.push(
-            `${fileName}: sequence ${sequence.id}, prompt ${turn + 1}: script check ${JSON.stringify(check.path)}: cannot read ${absolute} (expected a JS module beside the suite file)`,
-          );
-        }
-        turnChecks.push({ kind: 'script', path: absolute });
-      }
-      checks.push(turnChecks);
-    }
-    resolved.push({ ...sequence, checks });
+    reason = 'it is not a file';
+  } catch (error) {
+    reason = describeReadError(error);
   }
-  return { sequences: resolved, problems: [...new Set(problems)] };
+  return `expected a readable JS module (its path relative to the suite file), found ${describeValue(file)}: cannot read ${absolute}: ${reason}`;
 }

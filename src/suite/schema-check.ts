@@ -17,10 +17,29 @@ export interface Problem {
   readonly target: ProblemTarget;
 }
 
-/** Collects the problems of one document. */
+/** A file a document names (a script check's module), to be checked once reading is done. */
+export interface FileReference {
+  /** The field that names it. */
+  readonly path: FieldPath;
+  /** The path as written (relative to the suite file, or absolute). */
+  readonly file: string;
+}
+
+/**
+ * Collects the problems of one document, and the files it names: readers are
+ * synchronous, so the loader checks those files afterwards and places its findings
+ * at the fields that named them.
+ */
 export class Checker {
   /** Problems in the order they were found. */
   readonly problems: Problem[] = [];
+  /** Files the document names, in the order they were read. */
+  readonly files: FileReference[] = [];
+
+  /** Notes that the field at `path` names `file`. */
+  refer(path: FieldPath, file: string): void {
+    this.files.push({ path, file });
+  }
 
   /** Records a problem at `path`. */
   report(path: FieldPath, message: string, target: ProblemTarget = 'value'): void {

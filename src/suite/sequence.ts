@@ -1,6 +1,7 @@
 /**
- * Reads one sequence, in troupe's own form `{id, system?, prompts, category?, reference?}` or
- * in the MT-Bench question form `{question_id, category, turns, reference?}`.
+ * Reads one sequence, in troupe's own form `{id, system?, prompts, category?, reference?, expect?}`
+ * (a prompt is a string, or `{prompt, expect}` to check its answer) or in the MT-Bench question
+ * form `{question_id, category, turns, reference?}`.
  */
 
 import { idReader, isValidId, systemPromptReader } from './readers.js';

@@ -1,11 +1,11 @@
 /**
  * A suite's `sequencesFile`: JSON Lines, one sequence a line, either in troupe's form
- * `{id, system?, prompts}` or as an MT-Bench question `{question_id, category, turns, reference?}`.
- * Blank lines are skipped.
+ * `{id, system?, prompts, category?, reference?, expect?}` (a prompt may be `{prompt, expect}`)
+ * or as an MT-Bench question `{question_id, category, turns, reference?}`. Blank lines are skipped.
  */
 
 import { declaredSequenceId, readSequenceLine } from './sequence.js';
-import { Checker, type FieldPath } from './schema-check.js';
+import { Checker, type FieldPath, type FileReference } from './schema-check.js';
 import { jsonErrorOffset } from './source-document.js';
 import type { SequenceConfig } from './types.js';
 
@@ -32,12 +32,19 @@ export interface LineProblem {
   readonly message: string;
 }
 
+/** A file named on one line (1-based), e.g. a script check's module; `path` is within that line's object. */
+export interface LineFileReference extends FileReference {
+  readonly line: number;
+}
+
 /** What a sequences file held: the good lines' sequences and the bad lines' problems. */
 export interface SequencesFileContent {
   readonly sequences: readonly SequenceLine[];
   /** The id of every line that declares a valid one, in line order. */
   readonly ids: readonly DeclaredId[];
   readonly problems: readonly LineProblem[];
+  /** The files its lines name, for the loader to check. */
+  readonly files: readonly LineFileReference[];
 }
 
 const BYTE_ORDER_MARK = /^\uFEFF/;
@@ -47,6 +54,7 @@ export function parseSequencesFile(text: string): SequencesFileContent {
   const sequences: SequenceLine[] = [];
   const ids: DeclaredId[] = [];
   const problems: LineProblem[] = [];
+  const files: LineFileReference[] = [];
   text
     .replace(BYTE_ORDER_MARK, '')
     .split(/\r?\n/)
@@ -72,7 +80,8 @@ export function parseSequencesFile(text: string): SequencesFileContent {
       const check = new Checker();
       const sequence = readSequenceLine(check, value, []);
       for (const { path, message } of check.problems) problems.push({ line, path, message });
+      for (const reference of check.files) files.push({ line, ...reference });
       if (sequence !== undefined) sequences.push({ line, sequence });
     });
-  return { sequences, ids, problems };
+  return { sequences, ids, problems, files };
 }
