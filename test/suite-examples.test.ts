@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runValidate } from '../src/cli/commands/validate.js';
@@ -6,12 +6,14 @@ import { InputError } from '../src/errors.js';
 import { apiKeyEnvOf, resolveApiKeys } from '../src/suite/api-keys.js';
 import { loadSuite, loadSuiteFile } from '../src/suite/load.js';
 import { countTurns } from '../src/suite/summary.js';
+import { CHECK_KINDS } from '../src/suite/checks-schema.js';
+import { runChecks } from '../src/scoring/checks.js';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
 const SUITE_FILES = readdirSync(EXAMPLES).filter((name) => /\.(ya?ml|json)$/.test(name));
 
 describe('examples', () => {
-  it('has the five example suites', () => {
+  it('has the example suites', () => {
     expect(SUITE_FILES).toEqual(
       expect.arrayContaining([
         'quickstart.yaml',
@@ -19,6 +21,8 @@ describe('examples', () => {
         'openai-and-anthropic.yaml',
         'local-openai-compatible.yaml',
         'rehearse-with-simulator.yaml',
+        'scored.yaml',
+        'mt-bench-judged.yaml',
       ]),
     );
   });
@@ -65,6 +69,41 @@ describe('examples', () => {
       prompts: 160,
       turns: 160 * suite.models.length,
     });
+  });
+});
+
+describe('scored examples', () => {
+  it('scored: every kind of check, the script resolved beside the suite, and a judge of the suite', async () => {
+    const suite = await loadSuite(`${EXAMPLES}scored.yaml`);
+    const checks = suite.sequences.flatMap((s) => (s.checks ?? []).flat());
+    expect(new Set(checks.map((c) => c.kind))).toEqual(new Set(CHECK_KINDS));
+    const script = checks.find((c) => c.kind === 'script');
+    expect(script).toEqual({ kind: 'script', path: `${EXAMPLES}checks/polite.mjs` });
+    expect(existsSync(script?.kind === 'script' ? script.path : '')).toBe(true);
+    expect(suite.sequences.every((s) => s.checks?.length === s.prompts.length)).toBe(true);
+    expect(suite.judge).toEqual({
+      model: 'judge',
+      rubric: 'Prefer short, correct answers.',
+      maxUnparsableRetries: 3,
+    });
+    expect(suite.models.map((m) => m.id)).toContain(suite.judge?.model);
+  });
+
+  it('scored: its script check runs on an answer', async () => {
+    const suite = await loadSuite(`${EXAMPLES}scored.yaml`);
+    const script = suite.sequences.flatMap((s) => (s.checks ?? []).flat()).filter((c) => c.kind === 'script');
+    const question = [{ role: 'user' as const, content: 'Answer politely.' }];
+    expect(await runChecks(script, 'Thanks for waiting.', question)).toEqual([
+      { kind: 'script', passed: true, score: 1, reason: 'says please or thanks' },
+    ]);
+  });
+
+  it('mt-bench-judged: the 80 questions with their references, judged by a model of the suite', async () => {
+    const suite = await loadSuite(`${EXAMPLES}mt-bench-judged.yaml`);
+    expect(suite.sequences).toHaveLength(80);
+    expect(suite.sequences.some((s) => s.reference !== undefined)).toBe(true);
+    expect(suite.judge).toEqual({ model: 'judge', maxUnparsableRetries: 3 });
+    expect(suite.models.map((m) => m.id)).toContain('judge');
   });
 });
 
