@@ -45,7 +45,7 @@ const OPTIONS: Readonly<Record<(typeof CHECK_KINDS)[number], readonly string[]>>
   script: [],
 };
 
-/** The flags a `regex` check may use (`d` and `v` change nothing a check sees, or need newer engines). */
+/** The flags a `regex` check may use, each at most once. */
 const REGEX_FLAGS = 'gimsuy';
 const booleanReader = readerOf('true or false', (v): v is boolean => typeof v === 'boolean');
 const anyText = readerOf('a non-empty string', (v): v is string => typeof v === 'string' && v !== '');
