@@ -82,7 +82,7 @@ interface ModelState {
    * idempotent, so a sequence re-created elsewhere (its worker died) can report what
    * the store holds without counting a turn twice, or missing one whose report died.
    */
-  readonly recorded: ReadonlyMap<string, TurnSummary>;
+  readonly recorded: Map<string, TurnSummary>;
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
   readonly unfinished: ReadonlySet<string>;
   readonly finishedReported: boolean;
@@ -132,7 +132,9 @@ function handle(
     }
     case 'turns-recorded':
     case 'sequence-restored': {
-      const recorded = new Map(state.recorded);
+      // Updated in place: it is this actor's private state, and copying it on every report
+      // would make a job quadratic in its turns.
+      const recorded = state.recorded;
       let counts = state.counts;
       for (const turn of message.turns) {
         const key = `${message.sequence}/${turn.run}/${turn.turn}`;
