@@ -8,7 +8,6 @@ import { formatScoreTable } from '../../scoring/score-table.js';
 import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
-import { MetricsEndpoint } from '../../runtime/metrics-endpoint.js';
 import { createJob } from '../../runtime/jobs.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
@@ -129,7 +128,10 @@ async function driveJob(
   const endpoint =
     options.metricsPort === undefined
       ? undefined
-      : new MetricsEndpoint({ port: options.metricsPort, host: options.metricsHost });
+      : new (await import('../../runtime/metrics-endpoint.js')).MetricsEndpoint({
+          port: options.metricsPort,
+          host: options.metricsHost,
+        });
   const engine = await Engine.start({
     metrics: endpoint?.metrics,
     store,
