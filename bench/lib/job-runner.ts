@@ -11,7 +11,7 @@ import { systemClock } from '../../src/resilience/clock.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { createJob } from '../../src/runtime/jobs.js';
 import { openLmdbStore } from '../../src/store/lmdb-store.js';
-import type { TurnRecord } from '../../src/store/records.js';
+import type { CheckpointStore, TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
 import { cpuMsSince, processPeakRssBytes, sampleRss } from './memory.js';
 import { withTempDir } from './temp-dir.js';
@@ -30,6 +30,13 @@ export interface TroupeJobOptions {
   readonly logLevel: string;
   /** The job is stopped and the bench fails if it runs longer, in ms. */
   readonly timeoutMs: number;
+  /**
+   * A suite run first, unmeasured, by the same Engine: its worker processes are then as warm
+   * (code optimized by V8, connections open) as a daemon's are after its first minutes.
+   */
+  readonly warmUp?: Suite;
+  /** Called once the Engine is up and warmed, right before the measured job starts. */
+  readonly beforeMeasured?: () => Promise<void>;
 }
 
 /** A finished job, measured. */
@@ -60,7 +67,6 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
     const dataDir = join(dir, 'data');
     const store = await openLmdbStore(dataDir);
     try {
-      const job = await createJob(store, options.suite, `${options.suite.name}.json`);
       const log = createLogger({ level: options.logLevel });
       const engine = await Engine.start({
         store,
@@ -71,6 +77,16 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
         dataDir,
         logLevel: options.logLevel,
       });
+      if (options.warmUp !== undefined) {
+        try {
+          await runWarmUp(engine, store, options.warmUp, options.timeoutMs);
+        } catch (error) {
+          await engine.close();
+          throw error;
+        }
+      }
+      await options.beforeMeasured?.();
+      const job = await createJob(store, options.suite, `${options.suite.name}.json`);
       let outcome: JobOutcome;
       let timedOut = false;
       const rss = sampleRss();
@@ -104,6 +120,22 @@ export function runTroupeJob(options: TroupeJobOptions): Promise<TroupeJobRun> {
       await store.close();
     }
   });
+}
+
+/** Runs `suite` to its end on `engine`, unmeasured; throws unless every turn was answered. */
+async function runWarmUp(
+  engine: Engine,
+  store: CheckpointStore,
+  suite: Suite,
+  timeoutMs: number,
+): Promise<void> {
+  const job = await createJob(store, suite, `${suite.name}.json`);
+  let timedOut = false;
+  const outcome = await withDeadline(engine.runJob(job), timeoutMs, () => {
+    timedOut = true;
+    engine.stopWork();
+  });
+  verify(suite, outcome, store.turnsOf(job.id), timedOut ? timeoutMs : undefined);
 }
 
 /** `work`, or a rejection once `timeoutMs` passed (after `onTimeout` and a grace period). */

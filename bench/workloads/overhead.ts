@@ -25,7 +25,9 @@ const SINGLE_TURN_SEQUENCES = 50;
 const THREE_TURN_SEQUENCES = 50;
 const RUNS = 50;
 const QUICK_RUNS = 5;
-const WARM_UP_RUNS = 1;
+/** Runs of the warm-up job: enough for V8 to have optimized the hot paths of a fresh worker. */
+const WARM_UP_RUNS = 10;
+const QUICK_WARM_UP_RUNS = 1;
 const TARGET_RATIO = 0.8;
 const JOB_TIMEOUT_MS = 600_000;
 
@@ -68,15 +70,20 @@ async function troupeCase(
   options: BenchOptions,
   suite: Suite,
   workerCount: number,
+  warmUp: Suite,
 ): Promise<CaseResult> {
-  await host.reset();
-  const before = await host.stats();
+  let before: SimulatorStats | undefined;
   const run = await runTroupeJob({
     suite,
     env: benchEnv(),
     workers: workerCount,
     logLevel: options.logLevel,
     timeoutMs: JOB_TIMEOUT_MS,
+    warmUp,
+    beforeMeasured: async () => {
+      await host.reset();
+      before = await host.stats();
+    },
   });
   const stats = await host.stats();
   const turns = turnsOf(suite);
@@ -96,7 +103,7 @@ async function troupeCase(
     peakRssBytes: run.peakRssBytes,
     details: {
       requests: stats.requests,
-      ...simulatorCpu(before, stats),
+      ...(before !== undefined && simulatorCpu(before, stats)),
       ...commitGapDetails(run.turns),
       ...workerRss,
     },
@@ -139,14 +146,15 @@ export const overhead: Workload = {
     try {
       const suite = await buildSuite(spec(host, runs));
       const turns = turnsOf(suite);
-      // Warm-up (not measured).
-      const warmSuite = await buildSuite(spec(host, WARM_UP_RUNS));
-      await troupeCase(host, options, warmSuite, 0);
-      await bareCase(host, warmSuite);
+      // Warm-up (not measured): every case runs warm, as a daemon does after its first minutes.
+      // Each troupe case warms its own Engine (its workers are new processes); the bare loop
+      // runs in this process, warmed here.
+      const warmUp = await buildSuite(spec(host, options.quick ? QUICK_WARM_UP_RUNS : WARM_UP_RUNS));
+      await bareCase(host, warmUp);
 
       const [inProcess, withWorkers, bare] = (await bestOfRounds(options.repeat, [
-        () => troupeCase(host, options, suite, 0),
-        () => troupeCase(host, options, suite, TARGET_WORKERS),
+        () => troupeCase(host, options, suite, 0, warmUp),
+        () => troupeCase(host, options, suite, TARGET_WORKERS, warmUp),
         () => bareCase(host, suite),
       ])) as [CaseResult, CaseResult, CaseResult];
       const ratio = withWorkers.turnsPerSecond / bare.turnsPerSecond;
