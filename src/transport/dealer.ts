@@ -89,7 +89,7 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
     private readonly options: DealerOptions<In>,
   ) {
     this.routingId = options.routingId;
-    this.queue = new SendQueue<Buffer>((body) => this.socket.send(body), options);
+    this.queue = new SendQueue<Buffer>((bodies) => this.socket.send([...bodies]), options);
     this.sendControl({ type: 'transport:hello' });
     this.receiving = this.receiveLoop();
   }
@@ -149,8 +149,13 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
     }
   }
 
-  private dispatch(frames: Buffer[]): void {
-    const inbound = readInbound(frames, this.options.isMessage);
+  private dispatch(bodies: readonly Buffer[]): void {
+    if (bodies.length === 0) this.malformedListeners.emit('a message with no body frame');
+    for (const body of bodies) this.dispatchOne(body);
+  }
+
+  private dispatchOne(body: Buffer): void {
+    const inbound = readInbound(body, this.options.isMessage);
     if (inbound.kind === 'malformed') {
       this.malformedListeners.emit(inbound.reason);
       return;

@@ -11,6 +11,8 @@ export const TRANSPORT_DEFAULTS = {
   sendTimeoutMs: 1_000,
   /** Messages a socket's send queue holds at most before `send` rejects with `queue-full`. */
   maxQueuedMessages: 100_000,
+  /** Messages one ZeroMQ send carries at most (frames queued while a send was pending go together). */
+  maxBatchFrames: 256,
   /** How long `close()` lets ZeroMQ keep delivering messages already handed to it, in milliseconds. */
   closeLingerMs: 1_000,
 } as const;

@@ -12,15 +12,14 @@ export type Inbound<In extends Envelope> =
   | { readonly kind: 'control'; readonly control: ControlMessage }
   | { readonly kind: 'malformed'; readonly reason: string };
 
-/** Reads the body frames of one ZeroMQ message (the routing id already removed). Never throws. */
+/**
+ * Reads one body frame (a ZeroMQ message carries one or more, each one message; the routing id
+ * already removed). Never throws.
+ */
 export function readInbound<In extends Envelope>(
-  bodies: readonly Uint8Array[],
+  body: Uint8Array,
   guard: MessageGuard<In> | undefined,
 ): Inbound<In> {
-  const [body] = bodies;
-  if (body === undefined || bodies.length !== 1) {
-    return { kind: 'malformed', reason: `expected one body frame, got ${bodies.length}` };
-  }
   const decoded = decodeMessage(body);
   if (!decoded.ok) return { kind: 'malformed', reason: decoded.reason };
   const { message } = decoded;

@@ -182,7 +182,7 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
   }
 
   private receive(frame: Buffer): void {
-    const inbound = readInbound([frame], this.isMessage);
+    const inbound = readInbound(frame, this.isMessage);
     if (inbound.kind === 'malformed') {
       this.malformedListeners.emit(this.peerId, inbound.reason);
       return;
@@ -272,7 +272,7 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
   }
 
   private receive(frame: Buffer): void {
-    const inbound = readInbound([frame], this.isMessage);
+    const inbound = readInbound(frame, this.isMessage);
     if (inbound.kind === 'malformed') this.malformedListeners.emit(inbound.reason);
     else if (inbound.kind === 'control')
       this.malformedListeners.emit(`a ${inbound.control.type} sent to a worker`);

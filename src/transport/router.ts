@@ -43,11 +43,16 @@ export interface RouterOptions<In extends Envelope> {
   readonly isMessage?: MessageGuard<In>;
 }
 
-type Frames = [routingId: Buffer, body: Buffer];
+/** One queued message: its body and the routing id frame of the peer it is for. */
+interface Outbound {
+  readonly peerId: string;
+  readonly routingFrame: Buffer;
+  readonly body: Buffer;
+}
 
 /** A bound ROUTER socket speaking to many workers; see the module comment. */
 export class RouterTransport<Out extends Envelope, In extends Envelope> implements PrimaryEnd<Out, In> {
-  private readonly queue: SendQueue<Frames>;
+  private readonly queue: SendQueue<Outbound>;
   /** The routing id frame of every peer heard from, so that ids that are not text route back. */
   private readonly routingFrames = new Map<string, Buffer>();
   private readonly messageListeners = new Listeners<[peerId: string, message: In]>();
@@ -109,7 +114,11 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     private readonly socketFile: IpcSocketFile | undefined,
     private readonly options: RouterOptions<In>,
   ) {
-    this.queue = new SendQueue<Frames>((frames) => this.socket.send(frames), options);
+    this.queue = new SendQueue<Outbound>(
+      (batch) => this.sendBatch(batch),
+      options,
+      (outbound) => outbound.peerId,
+    );
     this.heartbeat = setInterval(() => this.beat(), heartbeatIntervalMs);
     // The receive loop keeps the process alive while the socket is open; the timer need not.
     this.heartbeat.unref();
@@ -164,8 +173,15 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   private enqueue(peerId: string, body: Buffer): Promise<void> {
     const routingFrame = this.routingFrames.get(peerId) ?? Buffer.from(peerId, 'utf8');
     return this.queue
-      .enqueue([routingFrame, body])
+      .enqueue({ peerId, routingFrame, body })
       .catch((error: unknown) => Promise.reject(sendFailure(error, peerId, this.closing !== undefined)));
+  }
+
+  /** One batch is bound for one peer: one ZeroMQ message of its routing id, then each body. */
+  private sendBatch(batch: readonly Outbound[]): Promise<void> {
+    const [first] = batch;
+    if (first === undefined) return Promise.resolve();
+    return this.socket.send([first.routingFrame, ...batch.map((outbound) => outbound.body)]);
   }
 
   private beat(): void {
@@ -200,7 +216,12 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   private dispatch([routingFrame, ...bodies]: Buffer[]): void {
     if (routingFrame === undefined) return;
     const peerId = peerIdOf(routingFrame);
-    const inbound = readInbound(bodies, this.options.isMessage);
+    if (bodies.length === 0) this.malformedListeners.emit(peerId, 'a message with no body frame');
+    for (const body of bodies) this.dispatchOne(peerId, routingFrame, body);
+  }
+
+  private dispatchOne(peerId: string, routingFrame: Buffer, body: Buffer): void {
+    const inbound = readInbound(body, this.options.isMessage);
     if (inbound.kind === 'malformed') {
       this.malformedListeners.emit(peerId, inbound.reason);
       return;
