@@ -4,7 +4,7 @@ import { InputError } from '../src/errors.js';
 import { createAnthropicProvider } from '../src/providers/anthropic.js';
 import { classifyFailure } from '../src/providers/classify.js';
 import { createProvider } from '../src/providers/create.js';
-import { createOpenAIProvider } from '../src/providers/openai.js';
+import { createOpenAIProvider, openAIErrorClasses } from '../src/providers/openai.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import type { Sleep } from '../src/providers/simulated.js';
 import type { ChatMessage, CompletionRequest, Provider } from '../src/providers/types.js';
@@ -254,7 +254,7 @@ describe('classifyFailure', () => {
       undefined,
       new Headers({ 'X-Request-Id': 'abc' }),
     );
-    const error = classifyFailure(sdkError, { ...context, apiKey: KEY });
+    const error = classifyFailure(sdkError, { ...context, apiKey: KEY }, openAIErrorClasses(OpenAIErrors));
     expect(error.kind).toBe('client_error');
     expect(error.message).not.toContain(KEY);
     expect(error.message).toContain('invalid_api_key');
@@ -262,16 +262,17 @@ describe('classifyFailure', () => {
   });
 
   it('prefers cancelled over anything the SDK says', () => {
-    const error = classifyFailure(new OpenAIErrors.APIConnectionTimeoutError(), {
-      ...context,
-      cancelled: true,
-    });
+    const error = classifyFailure(
+      new OpenAIErrors.APIConnectionTimeoutError(),
+      { ...context, cancelled: true },
+      openAIErrorClasses(OpenAIErrors),
+    );
     expect(error.kind).toBe('cancelled');
   });
 
   it('passes a ProviderError through', () => {
     const original = new ProviderError('malformed', 'x');
-    expect(classifyFailure(original, context)).toBe(original);
+    expect(classifyFailure(original, context, openAIErrorClasses(OpenAIErrors))).toBe(original);
   });
 });
 

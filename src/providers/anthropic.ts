@@ -1,13 +1,27 @@
 /** The `anthropic` provider: Anthropic's Messages API, through the official SDK. */
-import Anthropic from '@anthropic-ai/sdk';
+import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { AnthropicProviderConfig } from '../suite/types.js';
 import { malformedAnswer } from './classify.js';
+import type { SdkErrorClasses } from './classify.js';
+import { lazyModule } from './lazy-module.js';
 import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'anthropic';
+const loadSdk = lazyModule(() => import('@anthropic-ai/sdk'));
+
+/** The SDK's error classes, for `classifyFailure`. */
+export function anthropicErrorClasses(sdk: typeof AnthropicSdk): SdkErrorClasses {
+  return {
+    base: sdk.AnthropicError,
+    api: sdk.APIError,
+    connection: sdk.APIConnectionError,
+    timeout: sdk.APIConnectionTimeoutError,
+    abort: sdk.APIUserAbortError,
+  };
+}
 /** Separates several system messages once joined into the one `system` parameter. */
 const SYSTEM_SEPARATOR = '\n\n';
 
@@ -59,11 +73,18 @@ function readAnswer(
  */
 export function createAnthropicProvider(config: AnthropicProviderConfig, apiKey: string): Provider {
   // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
-  const client = new Anthropic({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 });
+  const ready = loadSdk().then((sdk) => ({
+    client: new sdk.default({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 }),
+    errors: anthropicErrorClasses(sdk),
+  }));
+  // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
+  ready.catch(() => undefined);
   return {
-    complete(request: CompletionRequest): Promise<CompletionResult> {
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      const { client, errors } = await ready;
       return callSdk(
         PROVIDER,
+        errors,
         apiKey,
         request,
         (options) =>

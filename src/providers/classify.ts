@@ -3,20 +3,6 @@
  * breaker behaviour. Messages are built here from the status and the provider's own
  * message, never from the SDK's text, which may echo request options.
  */
-import {
-  AnthropicError,
-  APIConnectionError as AnthropicConnectionError,
-  APIConnectionTimeoutError as AnthropicTimeoutError,
-  APIError as AnthropicAPIError,
-  APIUserAbortError as AnthropicAbortError,
-} from '@anthropic-ai/sdk';
-import {
-  OpenAIError,
-  APIConnectionError as OpenAIConnectionError,
-  APIConnectionTimeoutError as OpenAITimeoutError,
-  APIError as OpenAIAPIError,
-  APIUserAbortError as OpenAIAbortError,
-} from 'openai';
 import { QUOTA_RETRY_AFTER_MS } from '../resilience/defaults.js';
 import { shorten } from './context-summary.js';
 import { headersToRecord } from './headers.js';
@@ -41,6 +27,30 @@ const STATUS_REQUEST_TIMEOUT = 408;
 const STATUS_CONFLICT = 409;
 const STATUS_TOO_MANY_REQUESTS = 429;
 const LOWEST_SERVER_ERROR = 500;
+
+/** A class an SDK's errors are instances of (only `instanceof` is used on it). */
+export type ErrorClass<E extends Error = Error> = abstract new (...args: never[]) => E;
+
+/** The fields troupe reads of an SDK's HTTP error (`APIError` in both SDKs). */
+export interface SdkApiError extends Error {
+  readonly status: number | undefined;
+  readonly headers: Headers | undefined;
+  readonly error: unknown;
+}
+
+/**
+ * The error classes of one SDK. Each provider module hands its own SDK's classes over, so that
+ * classifying needs neither SDK loaded (each costs 100–200 ms to load; a job loads only its own).
+ */
+export interface SdkErrorClasses {
+  /** Every error the SDK throws itself (`OpenAIError`, `AnthropicError`). */
+  readonly base: ErrorClass;
+  /** An HTTP answer with an error status. */
+  readonly api: ErrorClass<SdkApiError>;
+  readonly connection: ErrorClass;
+  readonly timeout: ErrorClass;
+  readonly abort: ErrorClass;
+}
 
 /** What the adapter knows about the failed attempt besides the error itself. */
 export interface FailureContext {
@@ -108,10 +118,6 @@ function kindForStatus(status: number, facts: BodyFacts, retryAfterMs: number | 
   return 'client_error';
 }
 
-function isAPIError(error: unknown): error is OpenAIAPIError | AnthropicAPIError {
-  return error instanceof OpenAIAPIError || error instanceof AnthropicAPIError;
-}
-
 function causeMessage(error: Error): string {
   const cause = (error as { cause?: unknown }).cause;
   if (cause instanceof Error) {
@@ -136,24 +142,33 @@ export function malformedAnswer(
   );
 }
 
-/** Classifies anything thrown while calling a provider. A `ProviderError` passes through unchanged. */
-export function classifyFailure(error: unknown, context: FailureContext): ProviderError {
+/**
+ * Classifies anything thrown while calling a provider through the SDK whose error classes are
+ * `sdk`. A `ProviderError` passes through unchanged.
+ */
+export function classifyFailure(
+  error: unknown,
+  context: FailureContext,
+  sdk: SdkErrorClasses,
+): ProviderError {
   if (error instanceof ProviderError) return error;
   const { provider, apiKey } = context;
   if (context.cancelled) return new ProviderError('cancelled', `${provider}: request cancelled`);
-  if (context.timedOut || error instanceof OpenAITimeoutError || error instanceof AnthropicTimeoutError) {
+  // Most specific first: in both SDKs the timeout error extends the connection error, and that
+  // and the abort error extend the API error.
+  if (context.timedOut || error instanceof sdk.timeout) {
     return new ProviderError('timeout', `${provider}: no answer within ${context.timeoutMs} ms`);
   }
-  if (error instanceof OpenAIAbortError || error instanceof AnthropicAbortError) {
+  if (error instanceof sdk.abort) {
     return new ProviderError('cancelled', `${provider}: request aborted`);
   }
-  if (error instanceof OpenAIConnectionError || error instanceof AnthropicConnectionError) {
+  if (error instanceof sdk.connection) {
     return new ProviderError(
       'connection',
       redact(`${provider}: connection failed: ${causeMessage(error)}`, apiKey),
     );
   }
-  if (isAPIError(error) && typeof error.status === 'number') {
+  if (error instanceof sdk.api && typeof error.status === 'number') {
     const status = error.status;
     const headers = headersToRecord(error.headers);
     const retryAfterMs = parseRetryAfterMs(headers, context.nowMs);
@@ -172,7 +187,7 @@ export function classifyFailure(error: unknown, context: FailureContext): Provid
   if (error instanceof SyntaxError) {
     return new ProviderError('malformed', `${provider}: the answer is not valid JSON`);
   }
-  if (error instanceof OpenAIError || error instanceof AnthropicError) {
+  if (error instanceof sdk.base) {
     // The SDK refused before sending (bad options): retrying cannot help.
     return new ProviderError('client_error', redact(`${provider}: ${error.message}`, apiKey));
   }

@@ -1,13 +1,27 @@
 /** The `openai` provider: any OpenAI-compatible chat completions API, through the official SDK. */
-import OpenAI from 'openai';
+import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { OpenAIProviderConfig } from '../suite/types.js';
 import { malformedAnswer } from './classify.js';
+import type { SdkErrorClasses } from './classify.js';
+import { lazyModule } from './lazy-module.js';
 import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'openai';
+const loadSdk = lazyModule(() => import('openai'));
+
+/** The SDK's error classes, for `classifyFailure`. */
+export function openAIErrorClasses(sdk: typeof OpenAISdk): SdkErrorClasses {
+  return {
+    base: sdk.OpenAIError,
+    api: sdk.APIError,
+    connection: sdk.APIConnectionError,
+    timeout: sdk.APIConnectionTimeoutError,
+    abort: sdk.APIUserAbortError,
+  };
+}
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -62,11 +76,18 @@ function readAnswer(
  * llama.cpp accept it.
  */
 export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
-  const client = new OpenAI({ apiKey, baseURL: config.baseURL, maxRetries: 0 });
+  const ready = loadSdk().then((sdk) => ({
+    client: new sdk.default({ apiKey, baseURL: config.baseURL, maxRetries: 0 }),
+    errors: openAIErrorClasses(sdk),
+  }));
+  // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
+  ready.catch(() => undefined);
   return {
-    complete(request: CompletionRequest): Promise<CompletionResult> {
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      const { client, errors } = await ready;
       return callSdk(
         PROVIDER,
+        errors,
         apiKey,
         request,
         (options) =>

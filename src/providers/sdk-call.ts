@@ -1,4 +1,5 @@
 import { classifyFailure } from './classify.js';
+import type { SdkErrorClasses } from './classify.js';
 import { RequestDeadline } from './deadline.js';
 import { headersToRecord } from './headers.js';
 import type { CompletionRequest, CompletionResult } from './types.js';
@@ -26,6 +27,7 @@ export interface SdkResponse<T> {
  */
 export async function callSdk<T>(
   provider: string,
+  errors: SdkErrorClasses,
   apiKey: string,
   request: CompletionRequest,
   send: (options: SdkRequestOptions) => Promise<SdkResponse<T>>,
@@ -40,14 +42,18 @@ export async function callSdk<T>(
     });
     return read(data, response.status, headersToRecord(response.headers));
   } catch (error) {
-    throw classifyFailure(error, {
-      provider,
-      cancelled: deadline.cancelled,
-      timedOut: deadline.timedOut,
-      timeoutMs: request.timeoutMs,
-      apiKey,
-      nowMs: Date.now(),
-    });
+    throw classifyFailure(
+      error,
+      {
+        provider,
+        cancelled: deadline.cancelled,
+        timedOut: deadline.timedOut,
+        timeoutMs: request.timeoutMs,
+        apiKey,
+        nowMs: Date.now(),
+      },
+      errors,
+    );
   } finally {
     deadline.dispose();
   }
