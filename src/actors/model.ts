@@ -1,6 +1,7 @@
 /**
  * The model actor: one per (job, model). It places a sequence actor for every
- * sequence of the suite (longest first, which shortens the makespan), counts
+ * sequence of the suite (longest first, which shortens the makespan; a few at a
+ * time, so that the first requests leave while the rest are being set up), counts
  * their turns into progress for the supervisor, and supervises them: a sequence
  * actor that throws is reset and rebuilt from the store; one that keeps throwing
  * is stopped and reported, so one bad conversation never takes down the job.
@@ -45,7 +46,21 @@ export type ModelReport =
 
 /** Messages a model actor accepts: its own commands and its sequences' reports. */
 export type ModelMessage =
-  { readonly type: 'start' } | { readonly type: 'stop-work' } | { readonly type: 'drain' } | SequenceReport;
+  | { readonly type: 'start' }
+  | { readonly type: 'stop-work' }
+  | { readonly type: 'drain' }
+  /** Sent to itself: place the next sequences. */
+  | { readonly type: 'place-more' }
+  | SequenceReport;
+
+/**
+ * Conversations (sequences × runs) placed per step; the model actor yields to the event loop
+ * between steps. Setting up a conversation costs CPU (reading its turns from the store, building
+ * its context, its first admit), and placing a big job at once would keep its first request
+ * waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
+ * conversations took about half a second before the first request left.
+ */
+const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
 
 /** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
 export interface SequencePlacement {
@@ -84,6 +99,8 @@ interface ModelState {
    */
   readonly recorded: Map<string, TurnSummary>;
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
+  /** Sequences still to place, in placement order (none once stopped or draining). */
+  readonly toPlace: readonly SequenceConfig[];
   readonly unfinished: ReadonlySet<string>;
   readonly finishedReported: boolean;
   /** While draining: the sequences that have not reported drained yet (undefined: not draining). */
@@ -101,6 +118,7 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
         counts: { ok: 0, failed: 0, skipped: 0, total: deps.totalTurns, inputTokens: 0, outputTokens: 0 },
         recorded: new Map(),
         sequences: new Map(),
+        toPlace: [],
         unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
         finishedReported: false,
         undrained: undefined,
@@ -116,14 +134,21 @@ function handle(
   ctx: ActorContext<ModelMessage>,
 ): ModelState {
   switch (message.type) {
-    case 'start':
-      return finishIfDone(deps, placeSequences(deps, state, ctx));
+    case 'start': {
+      // Longest first: the conversations that take longest start earliest.
+      const toPlace = [...deps.sequences]
+        .sort((a, b) => b.prompts.length - a.prompts.length)
+        .filter((sequence) => !state.sequences.has(sequence.id));
+      return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
+    }
+    case 'place-more':
+      return placeStep(deps, state, ctx);
     case 'stop-work':
       for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'stop-work' });
-      return state;
+      return { ...state, toPlace: [] };
     case 'drain':
       for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'drain' });
-      return reportIfDrained(deps, { ...state, undrained: new Set(state.sequences.keys()) });
+      return reportIfDrained(deps, { ...state, toPlace: [], undrained: new Set(state.sequences.keys()) });
     case 'sequence-drained': {
       if (!state.undrained) return state;
       const undrained = new Set(state.undrained);
@@ -176,12 +201,15 @@ function handle(
   }
 }
 
-function placeSequences(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): ModelState {
-  // Longest first: the conversations that take longest start earliest.
-  const ordered = [...deps.sequences].sort((a, b) => b.prompts.length - a.prompts.length);
+/** Places the next sequences of `toPlace`, about one step's worth of conversations, then yields. */
+function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): ModelState {
   const sequences = new Map(state.sequences);
-  for (const sequence of ordered) {
-    if (sequences.has(sequence.id)) continue;
+  let placed = 0;
+  let conversations = 0;
+  for (const sequence of state.toPlace) {
+    if (conversations >= CONVERSATIONS_PER_PLACEMENT_STEP) break;
+    placed += 1;
+    conversations += deps.runs;
     const ref = deps.placement.place({
       parent: ctx.self,
       job: deps.job,
@@ -199,7 +227,10 @@ function placeSequences(deps: ModelDeps, state: ModelState, ctx: ActorContext<Mo
     sequences.set(sequence.id, ref);
     dispatch(ref, { type: 'start' });
   }
-  return { ...state, sequences };
+  const toPlace = state.toPlace.slice(placed);
+  // A macrotask, not a message at once: the requests of the sequences just placed go out first.
+  if (toPlace.length > 0) setImmediate(() => dispatch(ctx.self, { type: 'place-more' }));
+  return { ...state, sequences, toPlace };
 }
 
 function reportIfDrained(deps: ModelDeps, state: ModelState): ModelState {

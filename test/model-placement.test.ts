@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnModel } from '../src/actors/model.js';
+import type { ModelReport, SequencePlacement } from '../src/actors/model.js';
+import { spawnStatelessActor, startSystem, stopActor, dispatch } from '../src/actors/nact.js';
+import type { SystemRef } from '../src/actors/nact.js';
+import type { SequenceMessage } from '../src/actors/sequence.js';
+import type { ModelConfig, SequenceConfig } from '../src/suite/types.js';
+
+const RUNS = 100;
+/** 256 conversations per step at 100 runs: three sequences a step. */
+const SEQUENCES_PER_STEP = 3;
+const MODEL: ModelConfig = { id: 'm', provider: 'p', model: 'm-1', maxTokens: 10 };
+/** Sequence i has 1 + (i % 4) prompts, so longest-first is a visible reordering. */
+const SEQUENCES: SequenceConfig[] = Array.from({ length: 20 }, (_, i) => ({
+  id: `s${String(i).padStart(2, '0')}`,
+  prompts: Array.from({ length: 1 + (i % 4) }, (_, p) => `prompt ${p}`),
+}));
+
+let system: SystemRef | undefined;
+afterEach(() => {
+  if (system) stopActor(system);
+  system = undefined;
+});
+
+/** A model actor whose placement records what it places and what each placed sequence is told. */
+function modelWithRecordingPlacement() {
+  system = startSystem();
+  const placed: string[] = [];
+  const told: [string, SequenceMessage['type']][] = [];
+  const placement: SequencePlacement = {
+    place: (request) => {
+      placed.push(request.sequence.id);
+      return spawnStatelessActor<SequenceMessage>(request.parent, `seq-${request.sequence.id}`, (message) => {
+        told.push([request.sequence.id, message.type]);
+      });
+    },
+  };
+  const reports = spawnStatelessActor<ModelReport>(system, 'reports', () => undefined);
+  const model = spawnModel(reports, 'model', {
+    job: 'job',
+    model: MODEL,
+    sequences: SEQUENCES,
+    runs: RUNS,
+    totalTurns: SEQUENCES.reduce((sum, s) => sum + s.prompts.length, 0) * RUNS,
+    placement,
+    replyTo: reports,
+    maxSequenceRestarts: 1,
+    warn: () => undefined,
+  });
+  return { model, placed, told };
+}
+
+/** Waits for `condition`, polling once per event-loop turn, at most `turns` turns. */
+async function eventually(condition: () => boolean, turns = 1_000): Promise<void> {
+  for (let turn = 0; turn < turns && !condition(); turn += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(condition()).toBe(true);
+}
+
+describe('model actor placement', () => {
+  it('places every sequence, longest first, a step of conversations at a time', async () => {
+    const { model, placed, told } = modelWithRecordingPlacement();
+    dispatch(model, { type: 'start' });
+    await eventually(() => placed.length > 0);
+    // The first step alone: the rest waits for a later turn of the event loop.
+    expect(placed).toHaveLength(SEQUENCES_PER_STEP);
+    await eventually(() => placed.length === SEQUENCES.length);
+    const expectedOrder = [...SEQUENCES]
+      .sort((a, b) => b.prompts.length - a.prompts.length)
+      .map((sequence) => sequence.id);
+    expect(placed).toEqual(expectedOrder);
+    await eventually(() => told.length === SEQUENCES.length);
+    expect(told.every(([, type]) => type === 'start')).toBe(true);
+  });
+
+  it('places nothing more once told to stop work', async () => {
+    const { model, placed, told } = modelWithRecordingPlacement();
+    dispatch(model, { type: 'start' });
+    dispatch(model, { type: 'stop-work' });
+    await eventually(() => told.filter(([, type]) => type === 'stop-work').length === SEQUENCES_PER_STEP);
+    // Many event-loop turns later, still only the first step.
+    for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(placed).toHaveLength(SEQUENCES_PER_STEP);
+  });
+});
