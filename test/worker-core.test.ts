@@ -98,6 +98,44 @@ describe('worker core over an in-memory transport', () => {
     core.stop();
   });
 
+  it('sets sequences up a placement step at a time; commands sent before a spawn wait for it, a stop drops it', async () => {
+    // 300 runs: one sequence is more than a placement step of 256 conversations.
+    const { suite } = await parseSuite(
+      SUITE.replace('runs: 2', 'runs: 300').replace(
+        '  - { id: s, prompts: ["first", "second"] }',
+        ['a', 'b', 'c'].map((id) => `  - { id: ${id}, prompts: ["only"] }`).join('\n'),
+      ),
+      'core.yaml',
+      () => Promise.reject(new Error('none')),
+    );
+    const job = await createJob(store, suite, 'core.yaml');
+    const { pair, core, received, waitFor } = harness();
+    const keys = ['a', 'b', 'c'].map((id) => sequenceKey(job.id, 'm', id));
+    for (const key of keys) {
+      const sequence = key.split('/')[2] ?? '';
+      await pair.primary.send('worker-1', { type: 'spawn-sequence', key, job: job.id, model: 'm', sequence });
+      await pair.primary.send('worker-1', { type: 'sequence-command', key, command: 'start' });
+    }
+    await pair.primary.send('worker-1', { type: 'stop-sequence', key: keys[2] ?? '' });
+    // Watch once per turn of the event loop: one step sets up the first sequence alone, the
+    // second comes a turn later (without steps, both would appear in the same turn).
+    const seen: number[] = [];
+    for (let turn = 0; turn < 1_000 && core.hostedCount < 2; turn += 1) {
+      if (seen.at(-1) !== core.hostedCount) seen.push(core.hostedCount);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(seen).toEqual([0, 1]);
+    const finished = (): string[] =>
+      received.flatMap((m) =>
+        m.type === 'sequence-report' && m.report.type === 'sequence-finished' ? [m.report.sequence] : [],
+      );
+    await waitFor('both sequences to finish', () => finished().length === 2);
+    expect(finished().sort()).toEqual(['a', 'b']);
+    expect(core.hostedCount).toBe(2);
+    expect(store.turnsOf(job.id).filter((turn) => turn.status === 'ok')).toHaveLength(600);
+    core.stop();
+  });
+
   it('a sequence of an unknown job is reported failed, not a crash', async () => {
     const { pair, core, received, waitFor } = harness();
     await pair.primary.send('worker-1', {

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashMessages } from '../../src/conversation/context.js';
@@ -52,6 +52,36 @@ async function until(what: string, condition: () => boolean | Promise<boolean>):
     if (Date.now() > deadline) throw new Error(`recovery: timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Pids of the direct children of `pid` (its workers), read from /proc; empty where there is none. */
+async function childPids(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * SIGKILLs the daemon and its workers at once, as a process manager does with the whole group
+ * (systemd's KillMode=control-group, a container stopped), and waits for the daemon's exit.
+ * Killing the primary alone would leave workers that still send the requests they were granted
+ * before they notice, and those would count as requests after the restart.
+ */
+async function killWholeDaemon(daemon: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => daemon.once('exit', resolve));
+  const workers = daemon.pid === undefined ? [] : await childPids(daemon.pid);
+  daemon.kill('SIGKILL');
+  for (const pid of workers) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  await exited;
 }
 
 function startDaemon(
@@ -111,8 +141,7 @@ export const recovery: Workload = {
       const job = await runCli(['submit', suitePath, '--data-dir', dataDir]);
       await until('half the turns', () => sim.records.length >= turns * KILL_AT_FRACTION);
       const openAtSimulator = sim.inFlight;
-      daemon.kill('SIGKILL');
-      await new Promise((resolve) => daemon?.once('exit', resolve));
+      await killWholeDaemon(daemon);
       const killedAt = Date.now();
       const store = await openLmdbStore(dataDir, { readOnly: true });
       const committedAtKill = store.turnsOf(job);
@@ -153,7 +182,7 @@ export const recovery: Workload = {
       const wallMs = doneAt - submittedAt;
       return {
         name: 'recovery',
-        description: `${runs * SEQUENCES} conversations × ${TURNS_PER_CONVERSATION} turns (${turns} turns), latency ${LATENCY_MS} ms, maxConcurrency ${CONCURRENCY}, daemon with ${options.workers} workers, SIGKILL at ${KILL_AT_FRACTION * 100} %`,
+        description: `${runs * SEQUENCES} conversations × ${TURNS_PER_CONVERSATION} turns (${turns} turns), latency ${LATENCY_MS} ms, maxConcurrency ${CONCURRENCY}, daemon with ${options.workers} workers, SIGKILL of the daemon and its workers at ${KILL_AT_FRACTION * 100} %`,
         cases: [
           {
             label: 'troupe daemon, killed and restarted',

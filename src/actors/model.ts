@@ -60,7 +60,7 @@ export type ModelMessage =
  * waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
  * conversations took about half a second before the first request left.
  */
-const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
+export const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
 
 /** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
 export interface SequencePlacement {
@@ -73,6 +73,11 @@ export interface SequencePlacement {
     readonly replyTo: ActorRef<SequenceReport>;
     readonly onCrash: CrashHandler<SequenceMessage>;
   }): ActorRef<SequenceMessage>;
+  /**
+   * Resolves once sequences placed here can start without waiting (the SDKs their providers
+   * need are loaded); the model actor places none before. Absent: at once.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** What a model actor needs. */
@@ -139,7 +144,13 @@ function handle(
       const toPlace = [...deps.sequences]
         .sort((a, b) => b.prompts.length - a.prompts.length)
         .filter((sequence) => !state.sequences.has(sequence.id));
-      return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
+      if (deps.placement.ready === undefined) {
+        return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
+      }
+      // Placed either way: a placement that could not get ready lets the turns report why.
+      const placeMore = (): void => dispatch(ctx.self, { type: 'place-more' });
+      deps.placement.ready.then(placeMore, placeMore);
+      return finishIfDone(deps, { ...state, toPlace });
     }
     case 'place-more':
       return placeStep(deps, state, ctx);

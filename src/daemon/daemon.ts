@@ -73,8 +73,10 @@ export class Daemon {
     const endpoint = options.metrics
       ? new (await import('../runtime/metrics-endpoint.js')).MetricsEndpoint(options.metrics)
       : undefined;
+    const unfinished = store.listJobs().filter((job) => job.state === 'running');
     const engine = await Engine.start({
       store,
+      providerTypes: unfinished.flatMap((job) => Object.values(job.suite.providers).map((p) => p.type)),
       log: options.log,
       clock: systemClock,
       env: options.env,
@@ -97,7 +99,6 @@ export class Daemon {
       (event, graceMs) => options.log.info({ event, graceMs }, 'shutdown'),
       () => void daemon.close(),
     );
-    const unfinished = store.listJobs().filter((job) => job.state === 'running');
     for (const job of unfinished) daemon.run(job);
     options.log.info(
       {

@@ -10,7 +10,8 @@ import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'anthropic';
-const loadSdk = lazyModule(() => import('@anthropic-ai/sdk'));
+/** Loads the SDK (once per process); `createProvider` starts it, `loadSdksFor` can start it earlier. */
+export const loadAnthropicSdk = lazyModule(() => import('@anthropic-ai/sdk'));
 
 /** The SDK's error classes, for `classifyFailure`. */
 export function anthropicErrorClasses(sdk: typeof AnthropicSdk): SdkErrorClasses {
@@ -73,7 +74,7 @@ function readAnswer(
  */
 export function createAnthropicProvider(config: AnthropicProviderConfig, apiKey: string): Provider {
   // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
-  const ready = loadSdk().then((sdk) => ({
+  const ready = loadAnthropicSdk().then((sdk) => ({
     client: new sdk.default({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 }),
     errors: anthropicErrorClasses(sdk),
   }));

@@ -1,8 +1,8 @@
 /** Builds the provider client a suite's provider entry asks for. */
 import { InputError } from '../errors.js';
 import type { ProviderConfig } from '../suite/types.js';
-import { createAnthropicProvider } from './anthropic.js';
-import { createOpenAIProvider } from './openai.js';
+import { createAnthropicProvider, loadAnthropicSdk } from './anthropic.js';
+import { createOpenAIProvider, loadOpenAISdk } from './openai.js';
 import { createSimulatedProvider } from './simulated.js';
 import type { Provider } from './types.js';
 
@@ -32,4 +32,18 @@ export function createProvider(config: ProviderConfig, apiKey: string | undefine
       throw new InputError(`unknown provider type ${JSON.stringify((unhandled as { type?: unknown }).type)}`);
     }
   }
+}
+
+/**
+ * Loads the SDKs `providers` use (each once per process). Resolves once they are loaded; never
+ * rejects: should loading fail, the first request of such a provider reports it. Loading an SDK
+ * takes 100–200 ms, most of it on the event loop: started while thousands of conversations are
+ * being set up, it would finish only after them, and so would the first request.
+ */
+export async function loadSdksFor(providers: Iterable<Pick<ProviderConfig, 'type'>>): Promise<void> {
+  const types = new Set(Array.from(providers, (provider) => provider.type));
+  const loads: Promise<unknown>[] = [];
+  if (types.has('openai')) loads.push(loadOpenAISdk());
+  if (types.has('anthropic')) loads.push(loadAnthropicSdk());
+  await Promise.allSettled(loads);
 }

@@ -10,7 +10,8 @@ import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'openai';
-const loadSdk = lazyModule(() => import('openai'));
+/** Loads the SDK (once per process); `createProvider` starts it, `loadSdksFor` can start it earlier. */
+export const loadOpenAISdk = lazyModule(() => import('openai'));
 
 /** The SDK's error classes, for `classifyFailure`. */
 export function openAIErrorClasses(sdk: typeof OpenAISdk): SdkErrorClasses {
@@ -76,7 +77,7 @@ function readAnswer(
  * llama.cpp accept it.
  */
 export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
-  const ready = loadSdk().then((sdk) => ({
+  const ready = loadOpenAISdk().then((sdk) => ({
     client: new sdk.default({ apiKey, baseURL: config.baseURL, maxRetries: 0 }),
     errors: openAIErrorClasses(sdk),
   }));

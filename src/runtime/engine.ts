@@ -4,6 +4,7 @@ import { spawnSupervisor } from '../actors/supervisor.js';
 import type { JobEvent, JobOutcome, StatusSnapshot, SupervisorMessage } from '../actors/supervisor.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
+import type { ProviderConfig } from '../suite/types.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
@@ -42,6 +43,11 @@ export interface EngineOptions {
   readonly metrics?: Metrics;
   /** Heartbeat interval of the workers' transport, in ms (a hung worker is replaced after 3). Default 1 000. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Provider types of the jobs this engine will run first (those a daemon resumes): workers load
+   * their SDKs while they boot instead of when the first sequence arrives. Default: none.
+   */
+  readonly providerTypes?: readonly ProviderConfig['type'][];
 }
 
 /**
@@ -85,7 +91,7 @@ export class Engine {
           clock: options.clock,
           log: options.log,
         });
-        return { place: placement.place, release: () => undefined };
+        return { ...placement, release: () => undefined };
       },
     });
     supervisorRef.current = this.supervisor;
@@ -119,6 +125,7 @@ export class Engine {
         env: options.env,
         metrics: options.metrics ?? noMetrics,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
+        providerTypes: options.providerTypes ?? [],
       });
       if (!(await pool.whenReady(WORKERS_READY_TIMEOUT_MS))) {
         options.log.warn({ workers }, 'not every worker is ready yet; sequences wait for them');

@@ -5,7 +5,7 @@ import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { TurnExecutorDeps } from '../conversation/turn-executor.js';
 import type { Logger } from '../log/logger.js';
-import { createProvider } from '../providers/create.js';
+import { createProvider, loadSdksFor } from '../providers/create.js';
 import type { Provider } from '../providers/types.js';
 import type { Clock } from '../resilience/clock.js';
 import type { JudgeDeps } from '../scoring/judge.js';
@@ -84,11 +84,15 @@ export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
   };
 }
 
-/** Places a job's sequence actors in this process, as children of their model actor. */
+/**
+ * Places a job's sequence actors in this process, as children of their model actor; ready once
+ * the SDKs of the job's providers are loaded.
+ */
 export function localPlacement(deps: SequenceFactoryDeps): SequencePlacement {
   const spawn = sequenceFactory(deps);
   return {
     place: (request) => spawn(request),
+    ready: loadSdksFor(Object.values(deps.job.suite.providers)),
   };
 }
 

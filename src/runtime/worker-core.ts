@@ -1,3 +1,4 @@
+import { CONVERSATIONS_PER_PLACEMENT_STEP } from '../actors/model.js';
 import { sequenceRestartPolicy } from '../actors/restart-policy.js';
 import { dispatch, spawnStatelessActor, startSystem, stopActor } from '../actors/nact.js';
 import type { ActorRef, SystemRef } from '../actors/nact.js';
@@ -5,7 +6,9 @@ import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData } from '../store/records.js';
+import { loadSdksFor } from '../providers/create.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
+import type { ProviderConfig } from '../suite/types.js';
 import type { WorkerEnd } from '../transport/ends.js';
 import type { FromWorker, SequenceKey, ToWorker } from '../transport/protocol.js';
 import { sequenceFactory } from './local-placement.js';
@@ -24,6 +27,14 @@ export interface WorkerCoreDeps {
   readonly maxSequenceRestarts: number;
 }
 
+/** A sequence whose spawn waits for its placement step, with the commands that came meanwhile. */
+interface PendingSpawn {
+  readonly job: string;
+  readonly model: string;
+  readonly sequence: string;
+  readonly commands: Extract<ToWorker, { type: 'sequence-command' }>['command'][];
+}
+
 interface Hosted {
   readonly actor: ActorRef<SequenceMessage>;
   readonly forwarder: ActorRef<SequenceReport>;
@@ -39,6 +50,13 @@ export class WorkerCore {
   private readonly system: SystemRef;
   private readonly gates: RemoteGates;
   private readonly hosted = new Map<SequenceKey, Hosted>();
+  /** Spawns not done yet, in arrival order: done a step at a time (see `spawnStep`). */
+  private readonly pending = new Map<SequenceKey, PendingSpawn>();
+  private stepScheduled = false;
+  /** Jobs whose providers' SDKs are loaded (or failed to: their first requests report it). */
+  private readonly readyJobs = new Set<string>();
+  private readonly loadingJobs = new Set<string>();
+  private stopped = false;
   /** One factory per job: it holds the job's provider clients. */
   private readonly factories = new Map<string, SequenceFactory>();
   private readonly unsubscribe: () => void;
@@ -70,22 +88,33 @@ export class WorkerCore {
 
   /** Stops every hosted actor (their requests are aborted). */
   stop(): void {
+    this.stopped = true;
     this.unsubscribe();
     stopActor(this.system);
     this.hosted.clear();
+    this.pending.clear();
   }
 
   private receive(message: ToWorker): void {
     switch (message.type) {
       case 'spawn-sequence':
-        this.spawn(message.key, message.job, message.model, message.sequence);
+        if (this.hosted.has(message.key) || this.pending.has(message.key)) return;
+        this.pending.set(message.key, {
+          job: message.job,
+          model: message.model,
+          sequence: message.sequence,
+          commands: [],
+        });
+        this.scheduleSpawnStep();
         return;
       case 'sequence-command': {
         const hosted = this.hosted.get(message.key);
         if (hosted) dispatch(hosted.actor, { type: message.command });
+        else this.pending.get(message.key)?.commands.push(message.command);
         return;
       }
       case 'stop-sequence': {
+        this.pending.delete(message.key);
         const hosted = this.hosted.get(message.key);
         if (!hosted) return;
         dispatch(hosted.actor, { type: 'stop-work' });
@@ -107,8 +136,51 @@ export class WorkerCore {
     }
   }
 
-  private spawn(key: SequenceKey, jobId: string, modelId: string, sequenceId: string): void {
-    if (this.hosted.has(key)) return;
+  /**
+   * Spawns the sequences of about one placement step, as the model actor places them, then
+   * yields: after a restart a worker receives every sequence of the jobs it resumes at once,
+   * and setting them all up before sending any admit would keep the first request waiting.
+   */
+  private scheduleSpawnStep(): void {
+    if (this.stepScheduled) return;
+    this.stepScheduled = true;
+    setImmediate(() => {
+      this.stepScheduled = false;
+      if (this.stopped) return;
+      let conversations = 0;
+      for (const [key, pending] of this.pending) {
+        if (conversations >= CONVERSATIONS_PER_PLACEMENT_STEP) break;
+        if (!this.readyJobs.has(pending.job)) {
+          // The rest waits for this job's SDKs: loading them is quick alone, slow behind set-ups.
+          this.loadSdks(pending.job);
+          return;
+        }
+        this.pending.delete(key);
+        conversations += this.spawn(key, pending);
+      }
+      if (this.pending.size > 0) this.scheduleSpawnStep();
+    });
+  }
+
+  private loadSdks(jobId: string): void {
+    if (this.loadingJobs.has(jobId)) return;
+    this.loadingJobs.add(jobId);
+    let providers: ProviderConfig[] = [];
+    try {
+      providers = Object.values(this.deps.store.getJob(jobId)?.suite.providers ?? {});
+    } catch {
+      // Unreadable: the spawn reports it.
+    }
+    void loadSdksFor(providers).then(() => {
+      this.loadingJobs.delete(jobId);
+      this.readyJobs.add(jobId);
+      this.scheduleSpawnStep();
+    });
+  }
+
+  /** Spawns one sequence actor and hands it the commands that waited; returns its conversations. */
+  private spawn(key: SequenceKey, pending: PendingSpawn): number {
+    const { job: jobId, model: modelId, sequence: sequenceId } = pending;
     try {
       const job = this.deps.store.getJob(jobId);
       const model = job?.suite.models.find((m) => m.id === modelId);
@@ -135,11 +207,14 @@ export class WorkerCore {
         }),
       });
       this.hosted.set(key, { actor, forwarder });
+      for (const command of pending.commands) dispatch(actor, { type: command });
+      return job.suite.runs;
     } catch (error) {
       this.failed(key, {
         code: 'troupe:cannot-start',
         message: error instanceof Error ? error.message : String(error),
       });
+      return 1;
     }
   }
 

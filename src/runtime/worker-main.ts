@@ -5,6 +5,9 @@
  * worker core.
  */
 import { createLogger } from '../log/logger.js';
+import { loadSdksFor } from '../providers/create.js';
+import { PROVIDER_TYPES } from '../suite/types.js';
+import type { ProviderConfig } from '../suite/types.js';
 import { systemClock } from '../resilience/clock.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import { DealerTransport } from '../transport/dealer.js';
@@ -13,6 +16,14 @@ import type { FromWorker, ToWorker } from '../transport/protocol.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 import { WorkerCore } from './worker-core.js';
 import { WORKER_ENV } from './worker-pool.js';
+
+/** The provider types named in `text` (comma-separated); unknown names are ignored. */
+function providerTypesFrom(text: string | undefined): { readonly type: ProviderConfig['type'] }[] {
+  return (text ?? '').split(',').flatMap((name) => {
+    const type = PROVIDER_TYPES.find((known) => known === name);
+    return type === undefined ? [] : [{ type }];
+  });
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -37,6 +48,8 @@ async function main(): Promise<void> {
     log,
     maxSequenceRestarts: DEFAULT_MAX_SEQUENCE_RESTARTS,
   });
+  // While the primary resumes its jobs: their sequences then start without waiting for the SDKs.
+  void loadSdksFor(providerTypesFrom(process.env[WORKER_ENV.providerTypes]));
   const shutdown = (): void => {
     core.stop();
     void transport

@@ -9,6 +9,7 @@ import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { AdmitRequest, AttemptOutcome, Permit } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ProviderConfig } from '../suite/types.js';
 import type { JobRecord } from '../store/records.js';
 import { ipcEndpointIn } from '../transport/endpoint.js';
 import type { PrimaryEnd } from '../transport/ends.js';
@@ -33,6 +34,8 @@ export const WORKER_ENV = {
   endpoint: 'TROUPE_WORKER_ENDPOINT',
   dataDir: 'TROUPE_DATA_DIR',
   logLevel: 'TROUPE_LOG_LEVEL',
+  /** Provider types whose SDKs the worker loads as it boots, comma-separated. */
+  providerTypes: 'TROUPE_WORKER_PROVIDER_TYPES',
 } as const;
 
 /** Options of `WorkerPool.start`. */
@@ -49,6 +52,8 @@ export interface WorkerPoolOptions {
   readonly metrics: Metrics;
   /** Heartbeat interval, in ms. Default `WORKER_HEARTBEAT_INTERVAL_MS`. */
   readonly heartbeatIntervalMs?: number;
+  /** Provider types whose SDKs each worker loads as it boots (see `EngineOptions.providerTypes`). */
+  readonly providerTypes: readonly ProviderConfig['type'][];
 }
 
 interface Slot {
@@ -235,6 +240,7 @@ export class WorkerPool {
       [WORKER_ENV.endpoint]: this.endpoint,
       [WORKER_ENV.dataDir]: this.options.dataDir,
       [WORKER_ENV.logLevel]: this.options.logLevel,
+      [WORKER_ENV.providerTypes]: this.options.providerTypes.join(','),
     });
     slot.worker = worker;
     slot.pid = worker.process.pid;

@@ -134,6 +134,7 @@ async function driveJob(
         });
   const engine = await Engine.start({
     metrics: endpoint?.metrics,
+    providerTypes: Object.values(job.suite.providers).map((provider) => provider.type),
     store,
     log,
     clock: systemClock,
