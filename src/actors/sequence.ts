@@ -109,6 +109,8 @@ interface SequenceState {
   readonly halted: boolean;
   /** Aborted by `drain`: turns still waiting give up, requests in flight finish. */
   readonly drain: AbortController;
+  /** Aborts with `abort` or `drain`: ends every wait for a permit or a backoff, and gradings. */
+  readonly stopWaiting: AbortSignal;
   readonly draining: boolean;
   readonly drainedReported: boolean;
   /** Answers to grade once started (those the store holds without a grade). */
@@ -174,13 +176,18 @@ function restoreFromStore(deps: SequenceDeps): SequenceState {
       phase: nextTurn > deps.sequence.prompts.length ? 'done' : 'waiting',
     });
   }
+  const abort = unlimitedAbortController();
+  const drain = unlimitedAbortController();
+  const stopWaiting = AbortSignal.any([abort.signal, drain.signal]);
+  setMaxListeners(0, stopWaiting);
   return {
     epoch: epochCounter,
     runs,
     started: false,
-    abort: unlimitedAbortController(),
+    abort,
     halted: false,
-    drain: unlimitedAbortController(),
+    drain,
+    stopWaiting,
     draining: false,
     drainedReported: false,
     toGrade: deps.judge ? ungradedTurns(stored, deps.model, deps.sequence) : [],
@@ -311,7 +318,7 @@ function startTurn(
   };
   const { epoch } = state;
   const checks = deps.sequence.checks?.[run.nextTurn - 1] ?? [];
-  executeTurn(deps.executor, spec, state.abort.signal, state.drain.signal)
+  executeTurn(deps.executor, spec, state.abort.signal, state.stopWaiting)
     .then(async (outcome) => {
       // Checks run here, in the turn's promise: a slow script check never blocks the mailbox.
       const results =
@@ -425,8 +432,7 @@ function grade(
 ): SequenceState {
   if (!deps.judge || state.halted) return state;
   // A drain or a stop cancels the grading; the answer is graded again after a resume.
-  const signal = AbortSignal.any([state.abort.signal, state.drain.signal]);
-  startJudging(deps.judge, deps.store, deps.sequence, turn, signal, ctx.self, state.epoch);
+  startJudging(deps.judge, deps.store, deps.sequence, turn, state.stopWaiting, ctx.self, state.epoch);
   return { ...state, judging: state.judging + 1 };
 }
 

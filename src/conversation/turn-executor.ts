@@ -63,13 +63,12 @@ export async function executeTurn(
   spec: TurnSpec,
   signal: AbortSignal,
   /**
-   * Drain: when it aborts, a turn that has not sent its request gives up (cancelled)
-   * while one in flight is let finish. Default: never.
+   * Ends waiting (for a permit, or a backoff): a turn that has not sent its request gives up
+   * (cancelled) while one in flight is let finish — a drain. It must abort whenever `signal`
+   * does. Default: `signal`. A caller with many turns combines its signals once, not per turn.
    */
-  drain?: AbortSignal,
+  waiting: AbortSignal = signal,
 ): Promise<TurnOutcome> {
-  // Waiting (for a permit, or a backoff) ends on either signal; a request in flight only on `signal`.
-  const waiting = drain ? AbortSignal.any([signal, drain]) : signal;
   const startedAt = deps.clock.now();
   const estimatedInputTokens = estimateInputTokens(spec.messages);
   const estimatedTokens = estimatedInputTokens + spec.maxTokens;

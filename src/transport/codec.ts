@@ -1,6 +1,7 @@
 /**
- * The wire encoding: one msgpack map per frame. Only the envelope is checked here (a plain object
- * with a non-empty string `type`); what each type carries is the protocol's business.
+ * The wire encoding: a message is one msgpack map, and a frame holds one or more of them back to
+ * back (msgpack values delimit themselves). Only the envelope is checked here (a plain object with
+ * a non-empty string `type`); what each type carries is the protocol's business.
  */
 import { Packr } from 'msgpackr';
 
@@ -13,7 +14,7 @@ export interface Envelope {
 export type DecodeResult =
   { readonly ok: true; readonly message: Envelope } | { readonly ok: false; readonly reason: string };
 
-/** Longest `reason` `decodeMessage` returns, in characters; msgpackr may quote the whole payload. */
+/** Longest `reason` `decodeMessages` gives, in characters; msgpackr may quote the whole payload. */
 export const MAX_REASON_CHARS = 200;
 
 // Records and the extra types would make both ends depend on msgpackr's private extensions; plain
@@ -25,17 +26,41 @@ export function encodeMessage<M extends Envelope>(message: M): Buffer {
   return packr.pack(message);
 }
 
-/** Decodes one frame. Never throws: garbage, a truncated frame or a non-envelope gives `ok: false`. */
-export function decodeMessage(frame: Uint8Array): DecodeResult {
-  if (frame.length === 0) return { ok: false, reason: 'empty frame' };
-  let value: unknown;
+/**
+ * Concatenated encoded messages: one frame that carries them all, in order (`decodeMessages`
+ * reads them back).
+ */
+export function joinEncoded(encoded: readonly Buffer[]): Buffer {
+  const [only] = encoded;
+  return encoded.length === 1 && only !== undefined ? only : Buffer.concat(encoded);
+}
+
+/**
+ * Decodes every message of a frame, in order. Never throws: the first value that is not an
+ * envelope, or garbage, gives one `ok: false` and ends the frame — what follows is not ours.
+ */
+export function decodeMessages(frame: Uint8Array): DecodeResult[] {
+  if (frame.length === 0) return [{ ok: false, reason: 'empty frame' }];
+  const results: DecodeResult[] = [];
   try {
-    value = packr.unpack(frame);
+    packr.unpackMultiple(frame, (value: unknown) => {
+      const result = envelopeOf(value);
+      results.push(result);
+      return result.ok;
+    });
   } catch (error) {
-    return rejected(
-      `not msgpack (${frame.length} bytes): ${error instanceof Error ? error.message : String(error)}`,
-    );
+    results.push(notMsgpack(frame, error));
   }
+  return results;
+}
+
+function notMsgpack(frame: Uint8Array, error: unknown): DecodeResult {
+  return rejected(
+    `not msgpack (${frame.length} bytes): ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+function envelopeOf(value: unknown): DecodeResult {
   if (!isPlainObject(value)) return rejected(`expected a map with a string "type", got ${describe(value)}`);
   const type = value['type'];
   if (typeof type !== 'string' || type.length === 0) {

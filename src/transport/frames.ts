@@ -1,5 +1,6 @@
 /** What both ends do with a frame: read an inbound one into a message, encode an outbound one. */
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessages, encodeMessage } from './codec.js';
+import type { DecodeResult } from './codec.js';
 import type { Envelope } from './codec.js';
 import { isControlType, parseControl } from './control.js';
 import type { ControlMessage } from './control.js';
@@ -13,14 +14,20 @@ export type Inbound<In extends Envelope> =
   | { readonly kind: 'malformed'; readonly reason: string };
 
 /**
- * Reads one body frame (a ZeroMQ message carries one or more, each one message; the routing id
- * already removed). Never throws.
+ * Reads one body frame (the routing id already removed) into the messages it holds, in order: a
+ * frame carries one message or several back to back. Never throws.
  */
 export function readInbound<In extends Envelope>(
   body: Uint8Array,
   guard: MessageGuard<In> | undefined,
+): Inbound<In>[] {
+  return decodeMessages(body).map((decoded) => readDecoded(decoded, guard));
+}
+
+function readDecoded<In extends Envelope>(
+  decoded: DecodeResult,
+  guard: MessageGuard<In> | undefined,
 ): Inbound<In> {
-  const decoded = decodeMessage(body);
   if (!decoded.ok) return { kind: 'malformed', reason: decoded.reason };
   const { message } = decoded;
   if (isControlType(message.type)) {

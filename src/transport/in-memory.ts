@@ -10,6 +10,7 @@
 import type { Envelope } from './codec.js';
 import type { MessageGuard, PeerLostReason, PrimaryEnd, Unsubscribe, WorkerEnd } from './ends.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
+import type { Inbound } from './frames.js';
 import { Listeners } from './listeners.js';
 import { PeerTable } from './peer-table.js';
 import { TransportError } from './transport-error.js';
@@ -182,7 +183,10 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
   }
 
   private receive(frame: Buffer): void {
-    const inbound = readInbound(frame, this.isMessage);
+    for (const inbound of readInbound(frame, this.isMessage)) this.receiveOne(inbound);
+  }
+
+  private receiveOne(inbound: Inbound<In>): void {
     if (inbound.kind === 'malformed') {
       this.malformedListeners.emit(this.peerId, inbound.reason);
       return;
@@ -272,7 +276,10 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
   }
 
   private receive(frame: Buffer): void {
-    const inbound = readInbound(frame, this.isMessage);
+    for (const inbound of readInbound(frame, this.isMessage)) this.receiveOne(inbound);
+  }
+
+  private receiveOne(inbound: Inbound<In>): void {
     if (inbound.kind === 'malformed') this.malformedListeners.emit(inbound.reason);
     else if (inbound.kind === 'control')
       this.malformedListeners.emit(`a ${inbound.control.type} sent to a worker`);

@@ -1,11 +1,19 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 
-import { decodeMessage, encodeMessage, MAX_REASON_CHARS } from '../../src/transport/codec.js';
+import { decodeMessages, encodeMessage, joinEncoded, MAX_REASON_CHARS } from '../../src/transport/codec.js';
+import type { DecodeResult } from '../../src/transport/codec.js';
+
+/** The one result of a frame that holds one message (or fails at once). */
+const decodeMessage = (frame: Uint8Array): DecodeResult | undefined => {
+  const results = decodeMessages(frame);
+  expect(results).toHaveLength(1);
+  return results[0];
+};
 
 const roundTrip = <M extends { type: string }>(message: M): unknown => {
   const decoded = decodeMessage(encodeMessage(message));
-  if (!decoded.ok) throw new Error(decoded.reason);
+  if (!decoded?.ok) throw new Error(decoded?.reason);
   return decoded.message;
 };
 
@@ -58,20 +66,48 @@ describe('codec', () => {
       ['empty type', packr.pack({ type: '' })],
     ];
     for (const [what, frame] of garbage) {
-      const decoded = decodeMessage(frame);
-      expect(decoded.ok, what).toBe(false);
-      if (!decoded.ok) expect(decoded.reason.length, what).toBeLessThanOrEqual(MAX_REASON_CHARS + 1);
+      const decoded = decodeMessages(frame).at(-1);
+      expect(decoded?.ok, what).toBe(false);
+      if (decoded?.ok === false)
+        expect(decoded.reason.length, what).toBeLessThanOrEqual(MAX_REASON_CHARS + 1);
     }
   });
 
   it('survives every truncation and random bytes', () => {
     const valid = encodeMessage({ type: 'x', nested: { list: [1, 'two', null, { three: 3 }] } });
-    for (let end = 0; end < valid.length; end++) expect(decodeMessage(valid.subarray(0, end)).ok).toBe(false);
+    for (let end = 0; end < valid.length; end++)
+      expect(decodeMessages(valid.subarray(0, end)).at(-1)?.ok).toBe(false);
     let seed = 12_345;
     const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
     for (let i = 0; i < 2_000; i++) {
       const bytes = Uint8Array.from({ length: 1 + (next() % 64) }, () => next() % 256);
-      expect(() => decodeMessage(bytes)).not.toThrow();
+      expect(() => decodeMessages(bytes)).not.toThrow();
     }
+  });
+
+  it('reads several messages joined in one frame, in order', () => {
+    const messages = [
+      { type: 'a', n: 1 },
+      { type: 'b', text: 'two' },
+      { type: 'c', list: [3] },
+    ];
+    const frame = joinEncoded(messages.map((message) => encodeMessage(message)));
+    expect(decodeMessages(frame)).toEqual(messages.map((message) => ({ ok: true, message })));
+    const one = encodeMessage({ type: 'only' });
+    expect(joinEncoded([one])).toBe(one);
+  });
+
+  it('ends a frame at its first value that is not a message', () => {
+    const packr = new Packr({ useRecords: false });
+    const frame = Buffer.concat([encodeMessage({ type: 'a' }), packr.pack(42), encodeMessage({ type: 'b' })]);
+    expect(decodeMessages(frame)).toEqual([
+      { ok: true, message: { type: 'a' } },
+      { ok: false, reason: 'expected a map with a string "type", got number 42' },
+    ]);
+    const truncated = Buffer.concat([
+      encodeMessage({ type: 'a' }),
+      encodeMessage({ type: 'b' }).subarray(0, 3),
+    ]);
+    expect(decodeMessages(truncated).map((result) => result.ok)).toEqual([true, false]);
   });
 });

@@ -146,11 +146,11 @@ describe('RouterTransport and DealerTransport', () => {
     while (bodies.length < burst) {
       const frames = await raw.receive();
       zeromqMessages += 1;
-      bodies.push(...frames.map((frame) => packr.unpack(frame)));
+      bodies.push(...frames.flatMap((frame) => packr.unpackMultiple(frame) as unknown[]));
     }
     await Promise.all(sends);
     expect(bodies).toEqual(Array.from({ length: burst }, (_, n) => ({ type: 'echo', n })));
-    // Batches of at most 256.
+    // Batches of at most 256, each one frame of messages back to back.
     expect(zeromqMessages).toBeGreaterThanOrEqual(Math.ceil(burst / 256));
     expect(zeromqMessages).toBeLessThan(burst / 10);
   });
@@ -260,14 +260,15 @@ describe('RouterTransport and DealerTransport', () => {
     await waitFor('every frame', () => malformed.length === garbage.length + 1 && received.length === 2);
     const fromRaw = malformed.filter(([peerId]) => peerId === 'raw').map(([, reason]) => reason);
     expect(fromRaw).toEqual([
-      expect.stringMatching(/^not msgpack/),
+      // Text reads as msgpack numbers ('n' is 110): not an envelope, and the frame ends there.
+      'expected a map with a string "type", got number 110',
       expect.stringMatching(/^not msgpack/),
       expect.stringMatching(/got an array/),
       expect.stringMatching(/non-empty string "type"/),
       expect.stringMatching(/refused by the message guard/),
       'a transport:ping sent to the primary',
       'transport:pong without an integer "seq"',
-      expect.stringMatching(/^not msgpack \(12 bytes\)/),
+      'expected a map with a string "type", got number 115',
       'empty frame',
     ]);
     // A peer without a routing id gets five bytes from ZeroMQ, the first zero: named in hex.
