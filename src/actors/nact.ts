@@ -4,6 +4,18 @@
  * without casts. See LIBRARY-NOTES: nact handles one message at a time and awaits
  * async handlers, so handlers here must return quickly and start long I/O as a
  * promise that reports back with `dispatch(ctx.self, …)`.
+ *
+ * Batching: nact hands an actor one message per turn of the event loop (each in its
+ * own `setImmediate`), so an actor that thousands of turns talk to — a provider's
+ * rate limiter, the gate's reply actor, a model actor — would otherwise handle only
+ * as many messages per second as the loop turns. `dispatch` therefore collects the
+ * messages sent to each of our actors during one synchronous run and hands them to
+ * nact together, at the end of that run (a microtask); the actor's handler folds
+ * them in order, in one turn of the loop. Order per target is kept; one actor's
+ * handling stays one message at a time. One difference from nact alone: when a
+ * message of a batch throws, the messages after it in the batch go to the back of
+ * the mailbox, and a `resume` keeps the state from before the batch. troupe's only
+ * crash policy resets the actor from the store, for which neither matters.
  */
 import * as nact from 'nact';
 
@@ -105,17 +117,27 @@ export function spawnActor<S, M>(
     onCrash: props.onCrash
       ? (message: unknown, error: unknown, ctx: NactSupervisionContext, child?: nact.Ref<unknown>) =>
           toSymbol(
-            props.onCrash?.(message, error, contextOf<M>(ctx), child ? fromNact(child) : undefined) ?? 'stop',
+            props.onCrash?.(
+              crashedMessageOf(message),
+              error,
+              contextOf<M>(ctx),
+              child ? fromNact(child) : undefined,
+            ) ?? 'stop',
             ctx,
           )
       : undefined,
   };
   const ref = nact.spawn(
     toNact(parent),
-    (state: S, message: M, ctx: NactContext) => handler(state, message, contextOf<M>(ctx)),
+    (state: S, message: M | Batch<M>, ctx: NactContext) => {
+      const context = contextOf<M>(ctx);
+      if (!isBatch(message)) return handler(state, message, context);
+      return foldBatch(message, state, (current, one) => handler(current, one, context), context.self);
+    },
     name,
     nactProps as never,
   );
+  ours.add(ref);
   return fromNact<M>(ref);
 }
 
@@ -130,15 +152,135 @@ export function spawnStatelessActor<M>(
 ): ActorRef<M> {
   const ref = nact.spawnStateless(
     toNact(parent),
-    (message: M, ctx: NactContext) => handler(message, contextOf<M>(ctx)),
+    (message: M | Batch<M>, ctx: NactContext) => {
+      const context = contextOf<M>(ctx);
+      if (!isBatch(message)) return handler(message, context);
+      return foldBatch<undefined, M>(
+        message,
+        undefined,
+        (_, one) => {
+          const done = handler(one, context);
+          return isPromiseLike(done) ? done.then(() => undefined) : undefined;
+        },
+        context.self,
+      );
+    },
     name,
   );
+  ours.add(ref);
   return fromNact<M>(ref);
 }
 
-/** Sends a message; never blocks. A message to a stopped actor is silently dropped (nact). */
+/**
+ * Sends a message; never blocks. Messages to one of our actors leave together at the end of
+ * the current synchronous run (see the module comment). A message to a stopped actor is
+ * silently dropped (nact).
+ */
 export function dispatch<M>(ref: ActorRef<M>, message: M): void {
-  nact.dispatch(toNact(ref), message);
+  const target = toNact(ref);
+  // Temporary reply addresses of `query` are nact's own: they take the message as it is.
+  if (!ours.has(target)) {
+    nact.dispatch(target, message);
+    return;
+  }
+  let waiting = outbox.get(target);
+  if (waiting === undefined) {
+    waiting = [];
+    outbox.set(target, waiting);
+  }
+  waiting.push(message);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flushOutbox);
+  }
+}
+
+/** Messages handed to nact as one: the receiving actor handles them in order, in one turn. */
+interface Batch<M> {
+  readonly [BATCH]: readonly M[];
+}
+
+const BATCH = Symbol('troupe.nact.batch');
+/** The actors spawned through this module (their handlers understand batches). */
+const ours = new WeakSet<object>();
+/** Messages dispatched during the current synchronous run, per target, in order. */
+const outbox = new Map<nact.Ref<unknown>, unknown[]>();
+let flushScheduled = false;
+/** The message of a batch whose handling threw, for the actor's crash handler. */
+const crashedMessages = new WeakMap<object, unknown>();
+
+function flushOutbox(): void {
+  flushScheduled = false;
+  const targets = [...outbox];
+  outbox.clear();
+  for (const [target, messages] of targets) flushTo(target, messages);
+}
+
+function flushTo(target: nact.Ref<unknown>, messages: readonly unknown[]): void {
+  const batch: Batch<unknown> = { [BATCH]: messages };
+  nact.dispatch(target, messages.length === 1 ? messages[0] : batch);
+}
+
+/** Hands `target` what waits for it now, so that a message sent after them arrives after them. */
+function flushTarget(target: nact.Ref<unknown>): void {
+  const waiting = outbox.get(target);
+  if (waiting === undefined) return;
+  outbox.delete(target);
+  flushTo(target, waiting);
+}
+
+function isBatch<M>(message: M | Batch<M>): message is Batch<M> {
+  return typeof message === 'object' && message !== null && BATCH in message;
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function crashedMessageOf(message: unknown): unknown {
+  return typeof message === 'object' && message !== null && crashedMessages.has(message)
+    ? crashedMessages.get(message)
+    : message;
+}
+
+/**
+ * Applies `step` to each message of `batch` in order, awaiting it when it returns a promise.
+ * When one throws, the messages after it go back to the actor's mailbox (as nact keeps the
+ * rest of the mailbox after a crash) and the error reaches nact's supervision as that
+ * message's.
+ */
+function foldBatch<S, M>(
+  batch: Batch<M>,
+  state: S,
+  step: (state: S, message: M) => S | Promise<S>,
+  self: ActorRef<M>,
+): S | Promise<S> {
+  const messages = batch[BATCH];
+  const fail = (index: number, error: unknown): never => {
+    crashedMessages.set(batch, messages[index]);
+    for (const rest of messages.slice(index + 1)) dispatch(self, rest);
+    throw error;
+  };
+  const from = (start: number, current: S): S | Promise<S> => {
+    let next = current;
+    for (let index = start; index < messages.length; index += 1) {
+      let result: S | Promise<S>;
+      try {
+        result = step(next, messages[index] as M);
+      } catch (error) {
+        return fail(index, error);
+      }
+      if (isPromiseLike(result)) {
+        return result.then(
+          (resolved) => from(index + 1, resolved),
+          (error: unknown) => fail(index, error),
+        );
+      }
+      next = result;
+    }
+    return next;
+  };
+  return from(0, state);
 }
 
 /**
@@ -150,6 +292,8 @@ export function query<M, R>(
   build: (replyTo: ActorRef<R>) => M,
   timeoutMs: number,
 ): Promise<R> {
+  // Whatever was dispatched to it before is handled before the query.
+  flushTarget(toNact(ref));
   return nact.query(
     toNact(ref),
     (temp: nact.Ref<unknown>) => build(fromNact<R>(temp)),
