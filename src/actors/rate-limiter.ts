@@ -117,15 +117,27 @@ function handle(
   return state;
 }
 
+/**
+ * Permits granted per turn of the event loop, at most; more wait for the next turn. A burst of
+ * permits (a job starting, a restart: hundreds free at once) would otherwise have every request
+ * built before the first one is written to its socket.
+ */
+const MAX_GRANTS_PER_TURN = 32;
+
 function grantAndSchedule(
   deps: RateLimiterDeps,
   state: RateLimiterState,
   ctx: ActorContext<RateLimiterMessage>,
 ): void {
-  for (const grant of state.core.grant()) {
+  const grants = state.core.grant(MAX_GRANTS_PER_TURN);
+  for (const grant of grants) {
     const replyTo = state.replyTo.get(grant.id);
     state.replyTo.delete(grant.id);
     if (replyTo) dispatch(replyTo, { type: 'permit-granted', id: grant.id });
+  }
+  if (grants.length === MAX_GRANTS_PER_TURN) {
+    setImmediate(() => dispatch(ctx.self, { type: 'wake' }));
+    return;
   }
   const wakeAt = state.core.nextWakeAt();
   if (wakeAt === state.timerAt) return;

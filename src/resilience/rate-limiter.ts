@@ -188,14 +188,17 @@ export class RateLimiterCore {
     return this.queue.remove(id) !== undefined;
   }
 
-  /** Lets through every waiter that fits all budgets now, groups in turn, by priority within a group. */
-  grant(): Grant[] {
+  /**
+   * Lets through every waiter that fits all budgets now (at most `max`), groups in turn, by
+   * priority within a group.
+   */
+  grant(max: number = Number.POSITIVE_INFINITY): Grant[] {
     const now = this.clock.now();
     this.expire(now);
     const granted: Grant[] = [];
     // Strict turns: when the waiter whose turn it is does not fit, nobody overtakes it, so that
     // a large request is never starved by a stream of small ones.
-    while (!this.pause && this.inFlight.size < this.concurrencyLimit()) {
+    while (granted.length < max && !this.pause && this.inFlight.size < this.concurrencyLimit()) {
       if (this.quotaProbe?.id !== undefined) break;
       const waiter = this.queue.peek();
       if (!waiter || this.readyAt(waiter, now) > now) break;

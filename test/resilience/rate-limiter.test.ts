@@ -89,6 +89,17 @@ describe('RateLimiterCore: requests per minute', () => {
 });
 
 describe('RateLimiterCore: tokens per minute', () => {
+  it('grants at most the number asked for, the rest on the next call, in the same order', () => {
+    const { limiter, enqueue, ids } = setup({ maxConcurrency: 100 });
+    const waiting = Array.from({ length: 10 }, () => enqueue());
+    const first = ids(limiter.grant(4));
+    const rest = ids(limiter.grant(4));
+    const last = ids(limiter.grant());
+    expect(first).toHaveLength(4);
+    expect(rest).toHaveLength(4);
+    expect([...first, ...rest, ...last]).toEqual(waiting);
+  });
+
   it('reserves the estimate and refunds what the answer did not use', () => {
     const { clock, limiter, enqueue, ids } = setup({ tokensPerMinute: 6_000, maxConcurrency: 10 }); // 100 per s
     enqueue('g', 100);
