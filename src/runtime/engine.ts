@@ -20,9 +20,6 @@ import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 /** How long a status query may take before it is reported as unanswered, in ms. */
 export const STATUS_QUERY_TIMEOUT_MS = 5_000;
 
-/** How long to wait for forked workers to say they are ready, in ms. */
-export const WORKERS_READY_TIMEOUT_MS = 30_000;
-
 /** What an engine needs. */
 export interface EngineOptions {
   readonly store: CheckpointStore;
@@ -98,7 +95,11 @@ export class Engine {
     this.stopSampling = options.metrics ? sampleProviderMetrics(gates, options.metrics) : () => undefined;
   }
 
-  /** Starts an engine; with workers, forks them and waits until they are ready. */
+  /**
+   * Starts an engine; with workers, forks them. It does not wait for them: jobs start at once
+   * (their stored turns counted, their sequences placed), and each sequence waits for a ready
+   * worker — after a restart, that overlaps the workers' boot with the daemon's own work.
+   */
   static async start(options: EngineOptions): Promise<Engine> {
     const supervisorRef: { current: ActorRef<SupervisorMessage> | undefined } = { current: undefined };
     // Each provider's limiter and breaker are spawned under the supervisor on first use,
@@ -127,9 +128,6 @@ export class Engine {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         providerTypes: options.providerTypes ?? [],
       });
-      if (!(await pool.whenReady(WORKERS_READY_TIMEOUT_MS))) {
-        options.log.warn({ workers }, 'not every worker is ready yet; sequences wait for them');
-      }
     }
     return new Engine(options, pool, gates, supervisorRef);
   }

@@ -176,16 +176,6 @@ export class WorkerPool {
     return this.slots.reduce((sum, slot) => sum + slot.restarts, 0);
   }
 
-  /** Resolves once every worker has said it is ready (or `timeoutMs` passed: false). */
-  async whenReady(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.slots.every((slot) => slot.ready)) return true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return false;
-  }
-
   /** The placement of one job's sequences on the workers. */
   placementFor(job: JobRecord): SequencePlacement & { release(): void } {
     this.jobs.set(job.id, job);
@@ -255,6 +245,10 @@ export class WorkerPool {
         const slot = this.slots.find((s) => s.id === peer);
         if (!slot) return;
         slot.ready = true;
+        this.options.log.info(
+          { worker: slot.id, workerPid: slot.pid, startupMs: Date.now() - slot.startedAt },
+          'worker ready',
+        );
         for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
         return;
       }
