@@ -29,6 +29,12 @@ export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
 export const WORKER_HEARTBEAT_MISSES = 3;
 
 /** Environment variables that tell a forked worker who it is and where to connect. */
+/**
+ * How long sequences placed while the first workers boot wait for all of them, in ms; then they
+ * go to whichever are ready (a worker that cannot start must not hold a job up).
+ */
+export const FIRST_BOOT_WAIT_MS = 2_000;
+
 export const WORKER_ENV = {
   id: 'TROUPE_WORKER_ID',
   endpoint: 'TROUPE_WORKER_ENDPOINT',
@@ -115,6 +121,13 @@ export class WorkerPool {
   private readonly admits = new Map<string, RemoteAdmit>();
   private readonly jobs = new Map<string, JobRecord>();
   private stopping = false;
+  /**
+   * True while the first workers boot: sequences wait for all of them (or for
+   * `FIRST_BOOT_WAIT_MS`), else the first worker ready would take every sequence of a job
+   * resumed at start and the others none.
+   */
+  private booting = true;
+  private bootTimer: NodeJS.Timeout | undefined;
   private readonly onExit = (worker: Worker, code: number | null, signal: string | null): void =>
     this.workerExited(worker, code, signal);
 
@@ -158,6 +171,8 @@ export class WorkerPool {
       pool.slots.push(slot);
       pool.fork(slot);
     }
+    pool.bootTimer = setTimeout(() => pool.booted(), FIRST_BOOT_WAIT_MS);
+    pool.bootTimer.unref();
     return pool;
   }
 
@@ -213,6 +228,7 @@ export class WorkerPool {
   /** Stops the workers (SIGTERM, then the cluster reaps them) and closes the transport. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.bootTimer);
     cluster.off('exit', this.onExit);
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
@@ -249,7 +265,8 @@ export class WorkerPool {
           { worker: slot.id, workerPid: slot.pid, startupMs: Date.now() - slot.startedAt },
           'worker ready',
         );
-        for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
+        if (this.booting && this.slots.every((s) => s.ready)) this.booted();
+        else this.assignWaiting();
         return;
       }
       case 'sequence-report': {
@@ -333,9 +350,21 @@ export class WorkerPool {
   }
 
   /** Sends a placed sequence to the least loaded ready worker, or leaves it waiting for one. */
+  /** Ends the first boot: the sequences placed meanwhile go to the workers ready now. */
+  private booted(): void {
+    if (!this.booting) return;
+    this.booting = false;
+    clearTimeout(this.bootTimer);
+    this.assignWaiting();
+  }
+
+  private assignWaiting(): void {
+    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
+  }
+
   private assign(placed: Placed): void {
     const ready = this.slots.filter((slot) => slot.ready);
-    if (ready.length === 0) {
+    if (ready.length === 0 || this.booting) {
       placed.worker = undefined;
       return;
     }
