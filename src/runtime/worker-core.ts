@@ -50,7 +50,7 @@ export class WorkerCore {
   private readonly system: SystemRef;
   private readonly gates: RemoteGates;
   private readonly hosted = new Map<SequenceKey, Hosted>();
-  /** Spawns not done yet, in arrival order: done a step at a time (see `spawnStep`). */
+  /** Spawns not done yet, in arrival order: done a step at a time (see `scheduleSpawnStep`). */
   private readonly pending = new Map<SequenceKey, PendingSpawn>();
   private stepScheduled = false;
   /** Jobs whose providers' SDKs are loaded (or failed to: their first requests report it). */
