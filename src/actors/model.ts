@@ -31,6 +31,8 @@ export type ModelReport =
       readonly job: string;
       readonly model: string;
       readonly counts: ModelCounts;
+      /** Of the turns counted, those found in the store when their sequences started (a resume). */
+      readonly restoredTurns: number;
       /** How long the checkpoint write of the turns just counted took, in ms. */
       readonly commitMs: number;
     }
@@ -103,6 +105,8 @@ interface ModelState {
    * the store holds without counting a turn twice, or missing one whose report died.
    */
   readonly recorded: Map<string, TurnSummary>;
+  /** Keys of `recorded` first known from the store (restored), not recorded by this run. */
+  readonly restored: Set<string>;
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
   /** Sequences still to place, in placement order (none once stopped or draining). */
   readonly toPlace: readonly SequenceConfig[];
@@ -122,6 +126,7 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
       initialState: () => ({
         counts: { ok: 0, failed: 0, skipped: 0, total: deps.totalTurns, inputTokens: 0, outputTokens: 0 },
         recorded: new Map(),
+        restored: new Set(),
         sequences: new Map(),
         toPlace: [],
         unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
@@ -176,6 +181,7 @@ function handle(
         const key = `${message.sequence}/${turn.run}/${turn.turn}`;
         const previous = recorded.get(key);
         if (previous) counts = addTurn(counts, previous, -1);
+        else if (message.type === 'sequence-restored') state.restored.add(key);
         counts = addTurn(counts, turn, 1);
         recorded.set(key, turn);
       }
@@ -185,6 +191,7 @@ function handle(
         job: deps.job,
         model: deps.model.id,
         counts,
+        restoredTurns: state.restored.size,
         commitMs: message.type === 'turns-recorded' ? message.commitMs : 0,
       });
       return { ...state, counts, recorded };

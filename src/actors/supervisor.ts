@@ -90,12 +90,14 @@ interface ModelEntry {
   readonly provider: string;
   readonly counts: ModelCounts;
   /**
-   * Turns by status already added to the metrics: the most ever counted. A model's
-   * counts rebuild from its sequences' reports after a resume, so they may pass
-   * through lower values; only what exceeds this mark is new.
+   * Turns by status already added to the metrics: the most ever counted, so that a
+   * turn is added once (a status that changes on a re-report is not taken back).
    */
   readonly exported: Readonly<Record<(typeof TURN_STATUSES)[number], number>>;
+  /** Throughput of this run's turns: `counts` less `restoredTurns`. */
   readonly rate: RateEstimator;
+  /** Of `counts`, the turns found in the store when their sequences started. */
+  readonly restoredTurns: number;
   readonly finished: boolean;
 }
 
@@ -167,10 +169,10 @@ function handle(
     case 'model-progress': {
       const next = updateModel(state, message.job, message.model, (model) => {
         const done = message.counts.ok + message.counts.failed + message.counts.skipped;
-        // While a resumed model's counts rebuild from its sequences' reports, they are below
-        // what the store already held: progress shows the higher figure until they catch up.
+        // A report overtaken by a later one (never lower counts over the job's life).
         if (done < model.counts.ok + model.counts.failed + model.counts.skipped) return model;
-        model.rate.record(deps.clock.now(), done);
+        // The rate is of this run's turns: the restored ones arrive in a burst as sequences start.
+        model.rate.record(deps.clock.now(), done - message.restoredTurns);
         const exported = { ...model.exported };
         for (const status of TURN_STATUSES) {
           const added = message.counts[status] - exported[status];
@@ -179,7 +181,7 @@ function handle(
             exported[status] = message.counts[status];
           }
         }
-        return { ...model, counts: message.counts, exported };
+        return { ...model, counts: message.counts, exported, restoredTurns: message.restoredTurns };
       });
       deps.metrics.checkpointWrite(message.commitMs / 1000);
       exportJobProgress(deps, next, message.job);
@@ -223,7 +225,7 @@ function exportJobProgress(deps: SupervisorDeps, state: SupervisorState, jobId: 
   for (const model of entry.models.values()) {
     done += model.counts.ok + model.counts.failed + model.counts.skipped;
     total += model.counts.total;
-    eta = Math.max(eta, model.rate.etaSeconds(now, model.counts.total) ?? Number.NaN);
+    eta = Math.max(eta, etaOf(model, now) ?? Number.NaN);
   }
   deps.metrics.setJobProgress(jobId, total === 0 ? 1 : done / total, eta);
 }
@@ -263,39 +265,38 @@ function runJob(
     }
     return state;
   }
-  const stored = deps.store.turnsOf(job.id);
+  // The counts start at zero and rebuild from the model actors' reports, stored turns included
+  // (each sequence reports what the store holds when it starts). Reading every stored turn here
+  // first would delay a resumed job's first request by the time it takes.
+  const totalTurns =
+    job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
   const models = new Map<string, ModelEntry>();
   for (const model of job.suite.models) {
-    const recorded = countRecorded(stored, model.id, job);
     const ref = spawnModel(ctx.self, `job-${job.id}-model-${model.id}`, {
       job: job.id,
       model,
       sequences: job.suite.sequences,
       runs: job.suite.runs,
-      totalTurns: recorded.total,
+      totalTurns,
       placement: runtime,
       replyTo: ctx.self,
       maxSequenceRestarts: deps.maxSequenceRestarts,
       warn: (text, fields) => deps.log.warn({ job: job.id, model: model.id, ...fields }, text),
     });
     const rate = new RateEstimator();
-    rate.record(deps.clock.now(), recorded.ok + recorded.failed + recorded.skipped);
+    rate.record(deps.clock.now(), 0);
     models.set(model.id, {
       ref,
       provider: model.provider,
-      counts: recorded,
-      exported: { ok: recorded.ok, failed: recorded.failed, skipped: recorded.skipped },
+      counts: { ok: 0, failed: 0, skipped: 0, total: totalTurns, inputTokens: 0, outputTokens: 0 },
+      exported: { ok: 0, failed: 0, skipped: 0 },
       rate,
+      restoredTurns: 0,
       finished: false,
     });
   }
-  for (const [modelId, model] of models) {
-    deps.metrics.setTurnsTotal(job.id, modelId, model.counts.total);
-    for (const status of TURN_STATUSES) {
-      if (model.counts[status] > 0) deps.metrics.turnsRecorded(job.id, modelId, status, model.counts[status]);
-    }
-  }
-  deps.log.info({ job: job.id, suite: job.suite.name, resumedTurns: stored.length }, 'job started');
+  for (const modelId of models.keys()) deps.metrics.setTurnsTotal(job.id, modelId, totalTurns);
+  deps.log.info({ job: job.id, suite: job.suite.name }, 'job started');
   for (const model of models.values()) dispatch(model.ref, { type: 'start' });
   return withJob(state, {
     record: job,
@@ -350,27 +351,9 @@ function endJob(
   });
 }
 
-function countRecorded(
-  stored: ReturnType<CheckpointStore['turnsOf']>,
-  model: string,
-  job: JobRecord,
-): ModelCounts {
-  let ok = 0;
-  let failed = 0;
-  let skipped = 0;
-  let inputTokens = 0;
-  let outputTokens = 0;
-  for (const turn of stored) {
-    if (turn.model !== model) continue;
-    if (turn.status === 'ok') ok += 1;
-    else if (turn.status === 'failed') failed += 1;
-    else skipped += 1;
-    inputTokens += turn.usage?.inputTokens ?? 0;
-    outputTokens += turn.usage?.outputTokens ?? 0;
-  }
-  const total =
-    job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
-  return { ok, failed, skipped, total, inputTokens, outputTokens };
+/** Seconds until the model's turns are all recorded, at this run's rate; undefined when unknown. */
+function etaOf(model: ModelEntry, now: number): number | undefined {
+  return model.rate.etaSeconds(now, model.counts.total - model.restoredTurns);
 }
 
 function snapshot(deps: SupervisorDeps, state: SupervisorState): StatusSnapshot {
@@ -384,7 +367,7 @@ function snapshot(deps: SupervisorDeps, state: SupervisorState): StatusSnapshot 
       provider: m.provider,
       counts: m.counts,
       turnsPerSecond: m.rate.perSecond(now),
-      etaSeconds: m.rate.etaSeconds(now, m.counts.total),
+      etaSeconds: etaOf(m, now),
     })),
   }));
   return { jobs };
