@@ -2,9 +2,9 @@ import * as OpenAIErrors from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { createAnthropicProvider } from '../src/providers/anthropic.js';
-import { classifyFailure } from '../src/providers/classify.js';
+import { classifyFailure, sdkErrorClasses } from '../src/providers/classify.js';
 import { createProvider } from '../src/providers/create.js';
-import { createOpenAIProvider, openAIErrorClasses } from '../src/providers/openai.js';
+import { createOpenAIProvider } from '../src/providers/openai.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import type { Sleep } from '../src/providers/simulated.js';
 import type { ChatMessage, CompletionRequest, Provider } from '../src/providers/types.js';
@@ -18,6 +18,8 @@ import type {
   RetryPolicy,
   SimulatedProviderConfig,
 } from '../src/suite/types.js';
+
+const OPENAI_ERRORS = sdkErrorClasses(OpenAIErrors, OpenAIErrors.OpenAIError);
 
 const KEY = 'sk-provider-test-key-9876543210';
 const TIMEOUT_MS = 5_000;
@@ -254,7 +256,7 @@ describe('classifyFailure', () => {
       undefined,
       new Headers({ 'X-Request-Id': 'abc' }),
     );
-    const error = classifyFailure(sdkError, { ...context, apiKey: KEY }, openAIErrorClasses(OpenAIErrors));
+    const error = classifyFailure(sdkError, { ...context, apiKey: KEY }, OPENAI_ERRORS);
     expect(error.kind).toBe('client_error');
     expect(error.message).not.toContain(KEY);
     expect(error.message).toContain('invalid_api_key');
@@ -265,14 +267,14 @@ describe('classifyFailure', () => {
     const error = classifyFailure(
       new OpenAIErrors.APIConnectionTimeoutError(),
       { ...context, cancelled: true },
-      openAIErrorClasses(OpenAIErrors),
+      OPENAI_ERRORS,
     );
     expect(error.kind).toBe('cancelled');
   });
 
   it('passes a ProviderError through', () => {
     const original = new ProviderError('malformed', 'x');
-    expect(classifyFailure(original, context, openAIErrorClasses(OpenAIErrors))).toBe(original);
+    expect(classifyFailure(original, context, OPENAI_ERRORS)).toBe(original);
   });
 });
 

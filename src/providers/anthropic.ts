@@ -1,9 +1,7 @@
 /** The `anthropic` provider: Anthropic's Messages API, through the official SDK. */
-import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { AnthropicProviderConfig } from '../suite/types.js';
-import { malformedAnswer } from './classify.js';
-import type { SdkErrorClasses } from './classify.js';
+import { malformedAnswer, sdkErrorClasses } from './classify.js';
 import { lazyModule } from './lazy-module.js';
 import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
@@ -13,16 +11,6 @@ const PROVIDER = 'anthropic';
 /** Loads the SDK (once per process); `createProvider` starts it, `loadSdksFor` can start it earlier. */
 export const loadAnthropicSdk = lazyModule(() => import('@anthropic-ai/sdk'));
 
-/** The SDK's error classes, for `classifyFailure`. */
-export function anthropicErrorClasses(sdk: typeof AnthropicSdk): SdkErrorClasses {
-  return {
-    base: sdk.AnthropicError,
-    api: sdk.APIError,
-    connection: sdk.APIConnectionError,
-    timeout: sdk.APIConnectionTimeoutError,
-    abort: sdk.APIUserAbortError,
-  };
-}
 /** Separates several system messages once joined into the one `system` parameter. */
 const SYSTEM_SEPARATOR = '\n\n';
 
@@ -76,7 +64,7 @@ export function createAnthropicProvider(config: AnthropicProviderConfig, apiKey:
   // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
   const ready = loadAnthropicSdk().then((sdk) => ({
     client: new sdk.default({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 }),
-    errors: anthropicErrorClasses(sdk),
+    errors: sdkErrorClasses(sdk, sdk.AnthropicError),
   }));
   // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
   ready.catch(() => undefined);

@@ -52,6 +52,25 @@ export interface SdkErrorClasses {
   readonly abort: ErrorClass;
 }
 
+/** The error classes both SDKs export, under the same names. */
+export interface SdkErrorModule {
+  readonly APIError: ErrorClass<SdkApiError>;
+  readonly APIConnectionError: ErrorClass;
+  readonly APIConnectionTimeoutError: ErrorClass;
+  readonly APIUserAbortError: ErrorClass;
+}
+
+/** An SDK's error classes, from its module and its own base error (`OpenAIError`, `AnthropicError`). */
+export function sdkErrorClasses(sdk: SdkErrorModule, base: ErrorClass): SdkErrorClasses {
+  return {
+    base,
+    api: sdk.APIError,
+    connection: sdk.APIConnectionError,
+    timeout: sdk.APIConnectionTimeoutError,
+    abort: sdk.APIUserAbortError,
+  };
+}
+
 /** What the adapter knows about the failed attempt besides the error itself. */
 export interface FailureContext {
   /** Names the provider in messages, e.g. `openai`. */

@@ -1,9 +1,7 @@
 /** The `openai` provider: any OpenAI-compatible chat completions API, through the official SDK. */
-import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { OpenAIProviderConfig } from '../suite/types.js';
-import { malformedAnswer } from './classify.js';
-import type { SdkErrorClasses } from './classify.js';
+import { malformedAnswer, sdkErrorClasses } from './classify.js';
 import { lazyModule } from './lazy-module.js';
 import { callSdk } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
@@ -12,17 +10,6 @@ import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from 
 const PROVIDER = 'openai';
 /** Loads the SDK (once per process); `createProvider` starts it, `loadSdksFor` can start it earlier. */
 export const loadOpenAISdk = lazyModule(() => import('openai'));
-
-/** The SDK's error classes, for `classifyFailure`. */
-export function openAIErrorClasses(sdk: typeof OpenAISdk): SdkErrorClasses {
-  return {
-    base: sdk.OpenAIError,
-    api: sdk.APIError,
-    connection: sdk.APIConnectionError,
-    timeout: sdk.APIConnectionTimeoutError,
-    abort: sdk.APIUserAbortError,
-  };
-}
 
 function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -79,7 +66,7 @@ function readAnswer(
 export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
   const ready = loadOpenAISdk().then((sdk) => ({
     client: new sdk.default({ apiKey, baseURL: config.baseURL, maxRetries: 0 }),
-    errors: openAIErrorClasses(sdk),
+    errors: sdkErrorClasses(sdk, sdk.OpenAIError),
   }));
   // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
   ready.catch(() => undefined);
