@@ -359,22 +359,31 @@ export class WorkerPool {
   }
 
   private assignWaiting(): void {
-    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
+    const load = this.readyLoad();
+    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed, load);
   }
 
-  private assign(placed: Placed): void {
-    const ready = this.slots.filter((slot) => slot.ready);
-    if (ready.length === 0 || this.booting) {
+  /** Sequences placed on each ready worker, by worker id. */
+  private readyLoad(): Map<string, number> {
+    const load = new Map(this.slots.filter((slot) => slot.ready).map((slot) => [slot.id, 0]));
+    for (const placed of this.placed.values()) {
+      if (placed.worker !== undefined && load.has(placed.worker))
+        load.set(placed.worker, (load.get(placed.worker) ?? 0) + 1);
+    }
+    return load;
+  }
+
+  /**
+   * Places `placed` on the least loaded ready worker. A caller assigning many passes one `load`
+   * for all of them (kept up to date here): counting anew for each would be quadratic.
+   */
+  private assign(placed: Placed, load: Map<string, number> = this.readyLoad()): void {
+    const target = this.booting ? undefined : [...load.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+    if (target === undefined) {
       placed.worker = undefined;
       return;
     }
-    const load = new Map(ready.map((slot) => [slot.id, 0]));
-    for (const other of this.placed.values()) {
-      if (other.worker !== undefined && load.has(other.worker))
-        load.set(other.worker, (load.get(other.worker) ?? 0) + 1);
-    }
-    const target = [...load.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
-    if (target === undefined) return;
+    load.set(target, (load.get(target) ?? 0) + 1);
     placed.worker = target;
     this.send(target, {
       type: 'spawn-sequence',
@@ -415,7 +424,8 @@ export class WorkerPool {
     slot.pid = undefined;
     // Its permits go back to the limiter: the requests they covered died with it.
     for (const [id, admit] of this.admits) if (admit.worker === slot.id) this.cancelAdmit(id);
-    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed);
+    const load = this.readyLoad();
+    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed, load);
     const lived = Date.now() - slot.startedAt;
     slot.quickCrashes = lived < QUICK_CRASH_MS ? slot.quickCrashes + 1 : 0;
     const delay =
