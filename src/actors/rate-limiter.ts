@@ -32,6 +32,8 @@ export type RateLimiterMessage =
   /** Ends a quota pause (the user topped up the account). */
   | { readonly type: 'resume' }
   | { readonly type: 'wake' }
+  /** A new turn of the event loop: more permits may be granted (see `MAX_GRANTS_PER_TURN`). */
+  | { readonly type: 'next-turn' }
   | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<LimiterSnapshot> };
 
 /** What a rate-limiter actor needs. */
@@ -49,6 +51,8 @@ interface RateLimiterState {
   readonly replyTo: Map<string, ActorRef<GateReply>>;
   timer: NodeJS.Timeout | undefined;
   timerAt: number | undefined;
+  /** Permits granted in this turn of the event loop; a `next-turn` message resets it. */
+  grantedThisTurn: number;
 }
 
 /** Spawns the rate limiter of one provider account. */
@@ -67,6 +71,7 @@ export function spawnRateLimiter(
         replyTo: new Map(),
         timer: undefined,
         timerAt: undefined,
+        grantedThisTurn: 0,
       }),
       afterStop: (state) => clearTimeout(state.timer),
     },
@@ -105,6 +110,9 @@ function handle(
     case 'wake':
       state.timerAt = undefined;
       break;
+    case 'next-turn':
+      state.grantedThisTurn = 0;
+      break;
     case 'get-snapshot':
       dispatch(message.replyTo, state.core.snapshot());
       return state;
@@ -120,25 +128,27 @@ function handle(
 /**
  * Permits granted per turn of the event loop, at most; more wait for the next turn. A burst of
  * permits (a job starting, a restart: hundreds free at once) would otherwise have every request
- * built before the first one is written to its socket.
+ * built before the first one is written to its socket. The count spans the messages of a turn:
+ * the actor takes a turn's messages as one batch, and each of them may grant.
  */
-const MAX_GRANTS_PER_TURN = 32;
+export const MAX_GRANTS_PER_TURN = 32;
 
 function grantAndSchedule(
   deps: RateLimiterDeps,
   state: RateLimiterState,
   ctx: ActorContext<RateLimiterMessage>,
 ): void {
-  const grants = state.core.grant(MAX_GRANTS_PER_TURN);
+  if (state.grantedThisTurn >= MAX_GRANTS_PER_TURN) return; // `next-turn` grants the rest.
+  const grants = state.core.grant(MAX_GRANTS_PER_TURN - state.grantedThisTurn);
+  if (grants.length > 0 && state.grantedThisTurn === 0)
+    setImmediate(() => dispatch(ctx.self, { type: 'next-turn' }));
+  state.grantedThisTurn += grants.length;
   for (const grant of grants) {
     const replyTo = state.replyTo.get(grant.id);
     state.replyTo.delete(grant.id);
     if (replyTo) dispatch(replyTo, { type: 'permit-granted', id: grant.id });
   }
-  if (grants.length === MAX_GRANTS_PER_TURN) {
-    setImmediate(() => dispatch(ctx.self, { type: 'wake' }));
-    return;
-  }
+  if (state.grantedThisTurn >= MAX_GRANTS_PER_TURN) return;
   const wakeAt = state.core.nextWakeAt();
   if (wakeAt === state.timerAt) return;
   clearTimeout(state.timer);

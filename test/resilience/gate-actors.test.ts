@@ -9,7 +9,7 @@ import type { BreakerView } from '../../src/actors/circuit-breaker.js';
 import type { GateReply } from '../../src/actors/gate-client.js';
 import { dispatch, query, spawnStatelessActor, startSystem, stopActor } from '../../src/actors/nact.js';
 import type { AnyActorRef, SystemRef } from '../../src/actors/nact.js';
-import { spawnRateLimiter } from '../../src/actors/rate-limiter.js';
+import { MAX_GRANTS_PER_TURN, spawnRateLimiter } from '../../src/actors/rate-limiter.js';
 import type { RateLimiterMessage } from '../../src/actors/rate-limiter.js';
 import type { AdmitRequest, Permit } from '../../src/conversation/provider-gate.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -144,5 +144,35 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     acquire('b');
     expect(await snapshot(limiter)).toMatchObject({ waiting: 0, inFlight: 1 });
     await expect.poll(() => granted, POLL).toEqual(['a', 'b']);
+  });
+
+  it('the limiter grants at most MAX_GRANTS_PER_TURN permits per turn of the event loop, even to one batch of requests', async () => {
+    const limiter = spawnRateLimiter(root(), 'limiter', { ...deps, limits: { maxConcurrency: 1_000 } });
+    const granted: string[] = [];
+    const replyTo = spawnStatelessActor<GateReply>(root(), 'reply', (reply) => {
+      granted.push(reply.id);
+    });
+    const requests = MAX_GRANTS_PER_TURN * 3 + 5;
+    // Sent in one synchronous run, they reach the limiter as one batch.
+    for (let i = 0; i < requests; i += 1) {
+      dispatch(limiter, {
+        type: 'acquire',
+        id: `r${i}`,
+        group: 'g',
+        priority: 0,
+        estimatedTokens: 1,
+        estimatedInputTokens: 1,
+        replyTo,
+      });
+    }
+    // Counted once per turn of the loop: each turn's grants reach the reply actor as one batch.
+    const perTurn: number[] = [];
+    for (let turn = 0; turn < 100 && granted.length < requests; turn += 1) {
+      const before = granted.length;
+      await new Promise((resolve) => setImmediate(resolve));
+      perTurn.push(granted.length - before);
+    }
+    expect(granted).toHaveLength(requests);
+    expect(Math.max(...perTurn)).toBe(MAX_GRANTS_PER_TURN);
   });
 });
