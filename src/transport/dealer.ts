@@ -18,6 +18,7 @@ import { joinEncoded } from './codec.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import type { Inbound } from './frames.js';
 import { Listeners } from './listeners.js';
+import { receiveUntilClosed } from './receive-loop.js';
 import { checkRoutingId } from './routing-id.js';
 import { checkQueueBound, SendQueue } from './send-queue.js';
 import { sendFailure, TransportError } from './transport-error.js';
@@ -94,7 +95,11 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
     // A batch leaves as one frame: zeromq.js pays per frame (a reference, a release on the main thread).
     this.queue = new SendQueue<Buffer>((bodies) => this.socket.send(joinEncoded(bodies)), options);
     this.sendControl({ type: 'transport:hello' });
-    this.receiving = this.receiveLoop();
+    this.receiving = receiveUntilClosed(
+      this.socket,
+      () => this.closing !== undefined,
+      (frames) => this.dispatch(frames),
+    );
   }
 
   send(message: Out): Promise<void> {
@@ -132,24 +137,6 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
   // A lost hello or pong needs no report: the router's heartbeat notices a worker it cannot hear.
   private sendControl(message: ControlMessage): void {
     this.queue.enqueue(encodeControl(message)).catch(() => undefined);
-  }
-
-  // Bounded by the socket's life: receive() rejects once the socket is closed.
-  private async receiveLoop(): Promise<void> {
-    while (!this.socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await this.socket.receive();
-      } catch (error) {
-        if (this.closing !== undefined || this.socket.closed) return;
-        // Only closing should end receiving; anything else is a bug that must not pass silently.
-        setImmediate(() => {
-          throw error;
-        });
-        return;
-      }
-      this.dispatch(frames);
-    }
   }
 
   private dispatch(bodies: readonly Buffer[]): void {

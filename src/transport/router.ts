@@ -19,6 +19,7 @@ import { joinEncoded } from './codec.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import type { Inbound } from './frames.js';
 import { Listeners } from './listeners.js';
+import { receiveUntilClosed } from './receive-loop.js';
 import { PeerTable } from './peer-table.js';
 import { peerIdOf } from './routing-id.js';
 import { checkQueueBound, SendQueue } from './send-queue.js';
@@ -124,7 +125,11 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     this.heartbeat = setInterval(() => this.beat(), heartbeatIntervalMs);
     // The receive loop keeps the process alive while the socket is open; the timer need not.
     this.heartbeat.unref();
-    this.receiving = this.receiveLoop();
+    this.receiving = receiveUntilClosed(
+      this.socket,
+      () => this.closing !== undefined,
+      (frames) => this.dispatch(frames),
+    );
   }
 
   send(peerId: string, message: Out): Promise<void> {
@@ -197,24 +202,6 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
       const sent = (): void => this.table.pingSent(peerId);
       // A failed ping (the peer is gone) is left unanswered like any other, and counts as missed.
       this.enqueue(peerId, encodeControl({ type: 'transport:ping', seq: this.pingSeq })).then(sent, sent);
-    }
-  }
-
-  // Bounded by the socket's life: receive() rejects once the socket is closed.
-  private async receiveLoop(): Promise<void> {
-    while (!this.socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await this.socket.receive();
-      } catch (error) {
-        if (this.closing !== undefined || this.socket.closed) return;
-        // Only closing should end receiving; anything else is a bug that must not pass silently.
-        setImmediate(() => {
-          throw error;
-        });
-        return;
-      }
-      this.dispatch(frames);
     }
   }
 
