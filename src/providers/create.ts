@@ -46,4 +46,14 @@ export async function loadSdksFor(providers: Iterable<Pick<ProviderConfig, 'type
   if (types.has('openai')) loads.push(loadOpenAISdk());
   if (types.has('anthropic')) loads.push(loadAnthropicSdk());
   await Promise.allSettled(loads);
+  if (loads.length > 0) loadFetch();
+}
+
+/**
+ * Loads Node's HTTP client, which both SDKs call through the global `fetch`. Node loads it (50 ms
+ * and more) on the first use of `fetch` or of one of its classes, which would otherwise be the
+ * first request after a start, while every granted request waits behind it.
+ */
+function loadFetch(): void {
+  new Headers();
 }
