@@ -1,7 +1,7 @@
 /**
  * The bridge between a conversation's promise-based turn and a provider's two
- * actors: `admit` first asks the circuit breaker to let the request pass, then the
- * rate limiter for a permit, then — unless it is the breaker's probe — the breaker
+ * actors: `admit` first asks the circuit breaker to let the request pass (unless its
+ * published view says it is closed), then the rate limiter for a permit, then — unless it is the breaker's probe — the breaker
  * again to confirm, since it may have opened while the request queued at the
  * limiter (a request held there gives its permit back and waits at the breaker).
  * `settle` tells both how the attempt ended. The replies come back to a small actor
@@ -46,6 +46,10 @@ export function createGateClient(
     pending.delete(id);
     waiting.resolve({ id, probe: waiting.probe });
   };
+  const toLimiter = (id: string, waiting: Pending): void => {
+    waiting.stage = 'limiter';
+    dispatch(limiter, { type: 'acquire', id, ...waiting.request, replyTo: client });
+  };
   const client: ActorRef<GateReply> = spawnStatelessActor<GateReply>(parent, name, (reply) => {
     const waiting = pending.get(reply.id);
     switch (reply.type) {
@@ -55,9 +59,8 @@ export function createGateClient(
           dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled', probe: reply.probe });
           return;
         }
-        waiting.stage = 'limiter';
         waiting.probe = reply.probe;
-        dispatch(limiter, { type: 'acquire', id: reply.id, ...waiting.request, replyTo: client });
+        toLimiter(reply.id, waiting);
         return;
       case 'permit-granted':
         // Not waiting: cancelled while the limiter held it; the limiter took the cancel as a release.
@@ -116,9 +119,14 @@ export function createGateClient(
           signal.removeEventListener('abort', onAbort);
           resolve(permit);
         };
-        pending.set(id, { request, stage: 'breaker', probe: false, resolve: granted });
+        const waiting: Pending = { request, stage: 'breaker', probe: false, resolve: granted };
+        pending.set(id, waiting);
         signal.addEventListener('abort', onAbort, { once: true });
-        dispatch(breaker, { type: 'admit', id, replyTo: client });
+        // A closed breaker admits every request as it comes, with no probe: asking it would only
+        // cost two messages per request. Should it open while the request waits at the limiter,
+        // the permit is confirmed with it all the same.
+        if (breakerView?.state === 'closed') toLimiter(id, waiting);
+        else dispatch(breaker, { type: 'admit', id, replyTo: client });
       });
     },
     settle(permit, outcome: AttemptOutcome) {

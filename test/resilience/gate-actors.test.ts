@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker.js';
 import { createGateClient } from '../../src/actors/gate-client.js';
-import type { BreakerView } from '../../src/actors/circuit-breaker.js';
+import type { BreakerView, CircuitBreakerMessage } from '../../src/actors/circuit-breaker.js';
 import type { GateReply } from '../../src/actors/gate-client.js';
 import { dispatch, query, spawnStatelessActor, startSystem, stopActor } from '../../src/actors/nact.js';
 import type { AnyActorRef, SystemRef } from '../../src/actors/nact.js';
@@ -90,6 +90,24 @@ describe('the provider gate: breaker, limiter and gate client', () => {
       expect(Date.now() - failedAt).toBeGreaterThanOrEqual(COOL_DOWN_MS);
     },
   );
+
+  it('while the breaker says it is closed, a request goes straight to the limiter; otherwise it asks the breaker', async () => {
+    const limiter = spawnRateLimiter(root(), 'limiter', { ...deps, limits: { maxConcurrency: 10 } });
+    const toBreaker: CircuitBreakerMessage['type'][] = [];
+    const breaker = spawnStatelessActor<CircuitBreakerMessage>(root(), 'breaker', (message) => {
+      toBreaker.push(message.type);
+      if (message.type === 'admit')
+        dispatch(message.replyTo, { type: 'admitted', id: message.id, probe: true });
+    });
+    const view: BreakerView = { state: 'closed' };
+    const gate = createGateClient(root(), 'gate', limiter, breaker, view);
+    const signal = new AbortController().signal;
+    expect(await gate.admit(request, signal)).toMatchObject({ probe: false });
+    expect(toBreaker).toEqual([]);
+    view.state = 'half-open';
+    expect(await gate.admit(request, signal)).toMatchObject({ probe: true });
+    expect(toBreaker).toEqual(['admit']);
+  });
 
   it('a request aborted while the breaker holds it leaves nothing behind', async () => {
     const { limiter, gate } = gateWith({ maxConcurrency: 1 });
