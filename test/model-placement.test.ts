@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnModel } from '../src/actors/model.js';
+import { conversationsOfStep, spawnModel } from '../src/actors/model.js';
 import type { ModelReport, SequencePlacement } from '../src/actors/model.js';
 import { spawnStatelessActor, startSystem, stopActor, dispatch } from '../src/actors/nact.js';
 import type { SystemRef } from '../src/actors/nact.js';
 import type { SequenceMessage } from '../src/actors/sequence.js';
 import type { ModelConfig, SequenceConfig } from '../src/suite/types.js';
 
-const RUNS = 100;
-/** 256 conversations per step at 100 runs: three sequences a step. */
-const SEQUENCES_PER_STEP = 3;
+const RUNS = 8;
+/** The first step's 16 conversations at 8 runs: two sequences. */
+const SEQUENCES_OF_FIRST_STEP = 2;
 const MODEL: ModelConfig = { id: 'm', provider: 'p', model: 'm-1', maxTokens: 10 };
 /** Sequence i has 1 + (i % 4) prompts, so longest-first is a visible reordering. */
 const SEQUENCES: SequenceConfig[] = Array.from({ length: 20 }, (_, i) => ({
@@ -59,13 +59,21 @@ async function eventually(condition: () => boolean, turns = 1_000): Promise<void
 }
 
 describe('model actor placement', () => {
+  it('steps start at 16 conversations and double up to 256', () => {
+    expect([0, 1, 2, 3, 4, 5, 10].map(conversationsOfStep)).toEqual([16, 32, 64, 128, 256, 256, 256]);
+  });
+
   it('places every sequence, longest first, a step of conversations at a time', async () => {
     const { model, placed, told } = modelWithRecordingPlacement();
     dispatch(model, { type: 'start' });
-    await eventually(() => placed.length > 0);
-    // The first step alone: the rest waits for a later turn of the event loop.
-    expect(placed).toHaveLength(SEQUENCES_PER_STEP);
-    await eventually(() => placed.length === SEQUENCES.length);
+    // Watched once per turn of the event loop: each step comes in a turn of its own.
+    const seen: number[] = [];
+    for (let turn = 0; turn < 1_000 && placed.length < SEQUENCES.length; turn += 1) {
+      if (seen.at(-1) !== placed.length) seen.push(placed.length);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Steps of 16, 32, 64 and 128 conversations: 2, 4, 8 and (the last) 6 sequences of 8 runs.
+    expect([...seen, placed.length]).toEqual([0, 2, 6, 14, 20]);
     const expectedOrder = [...SEQUENCES]
       .sort((a, b) => b.prompts.length - a.prompts.length)
       .map((sequence) => sequence.id);
@@ -78,9 +86,11 @@ describe('model actor placement', () => {
     const { model, placed, told } = modelWithRecordingPlacement();
     dispatch(model, { type: 'start' });
     dispatch(model, { type: 'stop-work' });
-    await eventually(() => told.filter(([, type]) => type === 'stop-work').length === SEQUENCES_PER_STEP);
+    await eventually(
+      () => told.filter(([, type]) => type === 'stop-work').length === SEQUENCES_OF_FIRST_STEP,
+    );
     // Many event-loop turns later, still only the first step.
     for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
-    expect(placed).toHaveLength(SEQUENCES_PER_STEP);
+    expect(placed).toHaveLength(SEQUENCES_OF_FIRST_STEP);
   });
 });

@@ -136,6 +136,38 @@ describe('worker core over an in-memory transport', () => {
     core.stop();
   });
 
+  it('a burst of spawns starts with a step of 16 conversations, and the steps double', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const { suite } = await parseSuite(
+      SUITE.replace('runs: 2', 'runs: 8').replace(
+        '  - { id: s, prompts: ["first", "second"] }',
+        ids.map((id) => `  - { id: ${id}, prompts: ["only"] }`).join('\n'),
+      ),
+      'core.yaml',
+      () => Promise.reject(new Error('none')),
+    );
+    const job = await createJob(store, suite, 'core.yaml');
+    const { pair, core } = harness();
+    for (const id of ids) {
+      const key = sequenceKey(job.id, 'm', id);
+      await pair.primary.send('worker-1', {
+        type: 'spawn-sequence',
+        key,
+        job: job.id,
+        model: 'm',
+        sequence: id,
+      });
+    }
+    const seen: number[] = [];
+    for (let turn = 0; turn < 1_000 && core.hostedCount < ids.length; turn += 1) {
+      if (seen.at(-1) !== core.hostedCount) seen.push(core.hostedCount);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Steps of 16, 32, 64 and 128 conversations: 2, 4, 8 and (the last) 6 sequences of 8 runs.
+    expect([...seen, core.hostedCount]).toEqual([0, 2, 6, 14, 20]);
+    core.stop();
+  });
+
   it('a sequence of an unknown job is reported failed, not a crash', async () => {
     const { pair, core, received, waitFor } = harness();
     await pair.primary.send('worker-1', {

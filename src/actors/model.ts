@@ -56,13 +56,24 @@ export type ModelMessage =
   | SequenceReport;
 
 /**
- * Conversations (sequences × runs) placed per step; the model actor yields to the event loop
- * between steps. Setting up a conversation costs CPU (reading its turns from the store, building
- * its context, its first admit), and placing a big job at once would keep its first request
- * waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
+ * Conversations (sequences × runs) placed per step, at most; the model actor yields to the event
+ * loop between steps. Setting up a conversation costs CPU (reading its turns from the store,
+ * building its context, its first admit), and placing a big job at once would keep its first
+ * request waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
  * conversations took about half a second before the first request left.
  */
 export const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
+/** Conversations of the first placement step: the first requests leave after a short set-up. */
+export const CONVERSATIONS_OF_FIRST_STEP = 16;
+
+/**
+ * Conversations of placement step `step` (0 for the first): the steps double from
+ * `CONVERSATIONS_OF_FIRST_STEP` up to `CONVERSATIONS_PER_PLACEMENT_STEP`, so that the event loop
+ * stays free for the first requests' messages while they find their way.
+ */
+export function conversationsOfStep(step: number): number {
+  return Math.min(CONVERSATIONS_PER_PLACEMENT_STEP, CONVERSATIONS_OF_FIRST_STEP * 2 ** step);
+}
 
 /** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
 export interface SequencePlacement {
@@ -110,6 +121,8 @@ interface ModelState {
   readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
   /** Sequences still to place, in placement order (none once stopped or draining). */
   readonly toPlace: readonly SequenceConfig[];
+  /** Placement steps taken so far (see `conversationsOfStep`). */
+  readonly placementSteps: number;
   readonly unfinished: ReadonlySet<string>;
   readonly finishedReported: boolean;
   /** While draining: the sequences that have not reported drained yet (undefined: not draining). */
@@ -129,6 +142,7 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
         restored: new Set(),
         sequences: new Map(),
         toPlace: [],
+        placementSteps: 0,
         unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
         finishedReported: false,
         undrained: undefined,
@@ -225,7 +239,7 @@ function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMe
   let placed = 0;
   let conversations = 0;
   for (const sequence of state.toPlace) {
-    if (conversations >= CONVERSATIONS_PER_PLACEMENT_STEP) break;
+    if (conversations >= conversationsOfStep(state.placementSteps)) break;
     placed += 1;
     conversations += deps.runs;
     const ref = deps.placement.place({
@@ -248,7 +262,7 @@ function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMe
   const toPlace = state.toPlace.slice(placed);
   // A macrotask, not a message at once: the requests of the sequences just placed go out first.
   if (toPlace.length > 0) setImmediate(() => dispatch(ctx.self, { type: 'place-more' }));
-  return { ...state, sequences, toPlace };
+  return { ...state, sequences, toPlace, placementSteps: state.placementSteps + 1 };
 }
 
 function reportIfDrained(deps: ModelDeps, state: ModelState): ModelState {

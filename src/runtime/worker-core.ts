@@ -1,4 +1,4 @@
-import { CONVERSATIONS_PER_PLACEMENT_STEP } from '../actors/model.js';
+import { conversationsOfStep } from '../actors/model.js';
 import { sequenceRestartPolicy } from '../actors/restart-policy.js';
 import { dispatch, spawnStatelessActor, startSystem, stopActor } from '../actors/nact.js';
 import type { ActorRef, SystemRef } from '../actors/nact.js';
@@ -53,6 +53,8 @@ export class WorkerCore {
   /** Spawns not done yet, in arrival order: done a step at a time (see `scheduleSpawnStep`). */
   private readonly pending = new Map<SequenceKey, PendingSpawn>();
   private stepScheduled = false;
+  /** Spawn steps since `pending` was last empty: a new burst of spawns starts with a small step. */
+  private stepsInBurst = 0;
   /** Jobs whose providers' SDKs are loaded (or failed to: their first requests report it). */
   private readonly readyJobs = new Set<string>();
   private readonly loadingJobs = new Set<string>();
@@ -148,17 +150,22 @@ export class WorkerCore {
       this.stepScheduled = false;
       if (this.stopped) return;
       let conversations = 0;
+      const stepConversations = conversationsOfStep(this.stepsInBurst);
+      let waitingForSdks = false;
       for (const [key, pending] of this.pending) {
-        if (conversations >= CONVERSATIONS_PER_PLACEMENT_STEP) break;
+        if (conversations >= stepConversations) break;
         if (!this.readyJobs.has(pending.job)) {
           // The rest waits for this job's SDKs: loading them is quick alone, slow behind set-ups.
           this.loadSdks(pending.job);
-          return;
+          waitingForSdks = true;
+          break;
         }
         this.pending.delete(key);
         conversations += this.spawn(key, pending);
       }
-      if (this.pending.size > 0) this.scheduleSpawnStep();
+      if (conversations > 0) this.stepsInBurst += 1;
+      if (this.pending.size === 0) this.stepsInBurst = 0;
+      else if (!waitingForSdks) this.scheduleSpawnStep();
     });
   }
 
