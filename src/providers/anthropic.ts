@@ -3,7 +3,7 @@ import type { Message, MessageParam } from '@anthropic-ai/sdk/resources/messages
 import type { AnthropicProviderConfig } from '../suite/types.js';
 import { malformedAnswer, sdkErrorClasses } from './classify.js';
 import { lazyModule } from './lazy-module.js';
-import { callSdk } from './sdk-call.js';
+import { sdkProvider } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
@@ -61,34 +61,21 @@ function readAnswer(
  * not sent: the API version this SDK pins (2026-10-21) no longer has the parameter.
  */
 export function createAnthropicProvider(config: AnthropicProviderConfig, apiKey: string): Provider {
-  // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
-  const ready = loadAnthropicSdk().then((sdk) => ({
-    client: new sdk.default({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 }),
-    errors: sdkErrorClasses(sdk, sdk.AnthropicError),
-  }));
-  // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
-  ready.catch(() => undefined);
-  return {
-    async complete(request: CompletionRequest): Promise<CompletionResult> {
-      const { client, errors } = await ready;
-      return callSdk(
-        PROVIDER,
-        errors,
-        apiKey,
-        request,
-        (options) =>
-          client.messages
-            .create(
-              {
-                model: request.model,
-                max_tokens: request.maxTokens,
-                ...toAnthropicRequest(request.messages),
-              },
-              options,
-            )
-            .withResponse(),
-        (data, status, headers) => readAnswer(data, request, status, headers),
-      );
-    },
-  };
+  return sdkProvider({
+    provider: PROVIDER,
+    apiKey,
+    ready: loadAnthropicSdk().then((sdk) => ({
+      // authToken: null keeps an ANTHROPIC_AUTH_TOKEN in the environment from joining the key.
+      client: new sdk.default({ apiKey, authToken: null, baseURL: config.baseURL, maxRetries: 0 }),
+      errors: sdkErrorClasses(sdk, sdk.AnthropicError),
+    })),
+    send: (client, request, options) =>
+      client.messages
+        .create(
+          { model: request.model, max_tokens: request.maxTokens, ...toAnthropicRequest(request.messages) },
+          options,
+        )
+        .withResponse(),
+    read: readAnswer,
+  });
 }

@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resource
 import type { OpenAIProviderConfig } from '../suite/types.js';
 import { malformedAnswer, sdkErrorClasses } from './classify.js';
 import { lazyModule } from './lazy-module.js';
-import { callSdk } from './sdk-call.js';
+import { sdkProvider } from './sdk-call.js';
 import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
@@ -64,34 +64,25 @@ function readAnswer(
  * llama.cpp accept it.
  */
 export function createOpenAIProvider(config: OpenAIProviderConfig, apiKey: string): Provider {
-  const ready = loadOpenAISdk().then((sdk) => ({
-    client: new sdk.default({ apiKey, baseURL: config.baseURL, maxRetries: 0 }),
-    errors: sdkErrorClasses(sdk, sdk.OpenAIError),
-  }));
-  // Loading starts now; should it fail, the first request says so (not an unhandled rejection).
-  ready.catch(() => undefined);
-  return {
-    async complete(request: CompletionRequest): Promise<CompletionResult> {
-      const { client, errors } = await ready;
-      return callSdk(
-        PROVIDER,
-        errors,
-        apiKey,
-        request,
-        (options) =>
-          client.chat.completions
-            .create(
-              {
-                model: request.model,
-                messages: request.messages.map(toOpenAIMessage),
-                max_tokens: request.maxTokens,
-                temperature: request.temperature,
-              },
-              options,
-            )
-            .withResponse(),
-        (data, status, headers) => readAnswer(data, request, status, headers),
-      );
-    },
-  };
+  return sdkProvider({
+    provider: PROVIDER,
+    apiKey,
+    ready: loadOpenAISdk().then((sdk) => ({
+      client: new sdk.default({ apiKey, baseURL: config.baseURL, maxRetries: 0 }),
+      errors: sdkErrorClasses(sdk, sdk.OpenAIError),
+    })),
+    send: (client, request, options) =>
+      client.chat.completions
+        .create(
+          {
+            model: request.model,
+            messages: request.messages.map(toOpenAIMessage),
+            max_tokens: request.maxTokens,
+            temperature: request.temperature,
+          },
+          options,
+        )
+        .withResponse(),
+    read: readAnswer,
+  });
 }

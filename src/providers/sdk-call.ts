@@ -2,7 +2,7 @@ import { classifyFailure } from './classify.js';
 import type { SdkErrorClasses } from './classify.js';
 import { RequestDeadline } from './deadline.js';
 import { headersToRecord } from './headers.js';
-import type { CompletionRequest, CompletionResult } from './types.js';
+import type { CompletionRequest, CompletionResult, Provider } from './types.js';
 
 /** The SDKs take whole, positive milliseconds. */
 const MIN_SDK_TIMEOUT_MS = 1;
@@ -57,4 +57,45 @@ export async function callSdk<T>(
   } finally {
     deadline.dispose();
   }
+}
+
+/** How a provider built on an official SDK sends a request and reads its answer. */
+export interface SdkProviderSpec<Client, Answer> {
+  /** The provider type's name, for errors. */
+  readonly provider: string;
+  readonly apiKey: string;
+  /** The client and the SDK's error classes, once the SDK is loaded (the load has started). */
+  readonly ready: Promise<{ readonly client: Client; readonly errors: SdkErrorClasses }>;
+  readonly send: (
+    client: Client,
+    request: CompletionRequest,
+    options: SdkRequestOptions,
+  ) => Promise<SdkResponse<Answer>>;
+  /** The answer's text and usage; throws a `malformed` error when the answer lacks them. */
+  readonly read: (
+    data: Answer,
+    request: CompletionRequest,
+    status: number,
+    headers: Record<string, string>,
+  ) => CompletionResult;
+}
+
+/** A provider whose every request goes through `callSdk`, once its SDK is loaded. */
+export function sdkProvider<Client, Answer>(spec: SdkProviderSpec<Client, Answer>): Provider {
+  const { provider, apiKey, ready, send, read } = spec;
+  // Should loading fail, the first request says so (not an unhandled rejection).
+  ready.catch(() => undefined);
+  return {
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      const { client, errors } = await ready;
+      return callSdk(
+        provider,
+        errors,
+        apiKey,
+        request,
+        (options) => send(client, request, options),
+        (data, status, headers) => read(data, request, status, headers),
+      );
+    },
+  };
 }
