@@ -38,9 +38,9 @@ describe('troupe compare', () => {
     expect(pair('alpha', 'greet')).toEqual({
       model: 'alpha',
       sequence: 'greet',
-      passRate: { before: 0.5, after: 1, delta: 0.5 },
-      judgeMean: { before: 5, after: 8, delta: 3 },
-      failedTurns: { before: 0, after: 0, delta: 0 },
+      passRate: { before: 0.5, after: 1, delta: 0.5, significant: null },
+      judgeMean: { before: 5, after: 8, delta: 3, significant: null },
+      failedTurns: { before: 0, after: 0, delta: 0, significant: null },
       verdict: 'better',
     });
   });
@@ -99,8 +99,8 @@ describe('troupe compare', () => {
     };
     const c = compareJobs(unscored, before).models.find((m) => m.model === 'alpha');
     // Mean of the sequence means: greet (4, 6 → 5) and count (6).
-    expect(c?.judgeMean).toEqual({ before: null, after: 5.5, delta: null });
-    expect(c?.passRate).toEqual({ before: null, after: 2 / 3, delta: null });
+    expect(c?.judgeMean).toEqual({ before: null, after: 5.5, delta: null, significant: null });
+    expect(c?.passRate).toEqual({ before: null, after: 2 / 3, delta: null, significant: null });
     expect(c?.verdict).toBe('unchanged');
   });
 
@@ -118,6 +118,40 @@ describe('troupe compare', () => {
     expect(text).toContain('sequences only in before: count');
     expect(text).toContain('models only in after: gamma');
     expect(text).toContain('sequences only in after: new-one');
+  });
+
+  it("tests a model's change over the sequences both jobs have, and marks a significant one", () => {
+    const suite = {
+      ...SCORED_SUITE,
+      sequences: ['s1', 's2', 's3'].map((id) => ({ id, prompts: ['q'] })),
+    } as Suite;
+    const judged = (job: string, model: string, scores: readonly number[]) =>
+      scores.map((score, i) => scoredTurn(job, model, `s${i + 1}`, 1, 1, { judge: grade(score) }));
+    const a = {
+      job: jobOf('a', suite),
+      turns: [...judged('a', 'alpha', [4, 5, 6]), ...judged('a', 'beta', [5, 5, 5])],
+    };
+    // alpha gains 2 on every sequence: significant. beta gains on one, loses on another: noise.
+    const b = {
+      job: jobOf('b', suite),
+      turns: [...judged('b', 'alpha', [6, 7, 8]), ...judged('b', 'beta', [9, 1, 6])],
+    };
+    const result = compareJobs(a, b);
+    const model = (id: string) => result.models.find((c) => c.model === id);
+    expect(model('alpha')?.judgeMean).toEqual({ before: 5, after: 7, delta: 2, significant: true });
+    expect(model('beta')?.judgeMean.delta).toBeCloseTo(1 / 3);
+    expect(model('beta')?.judgeMean.significant).toBe(false);
+    // No failed turn in any sequence: no change to find.
+    expect(model('alpha')?.failedTurns.significant).toBe(false);
+    // No checks: nothing to test.
+    expect(model('alpha')?.passRate.significant).toBeNull();
+    const text = formatComparison(result);
+    expect(text).toMatch(/alpha\s+\(all\)\s+–\s+→\s+–\s+5\.00 → 7\.00 \(\+2\.00\)\*/);
+    expect(text).not.toMatch(/beta\s+\(all\).*\*/);
+    expect(text).toContain('* significant at 95 % (paired t-test over the sequences both jobs have)');
+    // With one sequence in common nothing can be told, and nothing is marked.
+    expect(comparison.models.every((c) => c.judgeMean.significant === null)).toBe(true);
+    expect(formatComparison(comparison)).not.toContain('significant at 95 %');
   });
 
   it('gives JSON with every field (null, never missing)', () => {

@@ -5,7 +5,7 @@
  */
 import { oneLine, renderTable } from '../results/text-table.js';
 import type { TextColumn } from '../results/text-table.js';
-import { summarizeScores } from '../scoring/statistics.js';
+import { pairedChangeIsSignificant, summarizeScores } from '../scoring/statistics.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
 import type { Suite } from '../suite/types.js';
 
@@ -15,6 +15,12 @@ export interface Change {
   readonly after: number | null;
   /** after − before, when both exist. */
   readonly delta: number | null;
+  /**
+   * For a whole model: whether the change differs from zero at 95 %, by a paired t-test over
+   * the sequences both jobs have (each sequence's figure in both jobs is a pair). Null for a
+   * (model, sequence) row, and when fewer than two sequences have the figure in both jobs.
+   */
+  readonly significant: boolean | null;
 }
 
 /** How a model or a (model, sequence) moved overall. */
@@ -98,8 +104,15 @@ function figuresOf(suite: Suite, model: string, sequences: readonly string[], tu
   };
 }
 
-function change(before: number | null, after: number | null): Change {
-  return { before, after, delta: before === null || after === null ? null : after - before };
+function change(before: number | null, after: number | null, significant: boolean | null = null): Change {
+  return { before, after, delta: before === null || after === null ? null : after - before, significant };
+}
+
+/** Whether a model's figure moved significantly, from the changes of its sequences. */
+function significanceOver(sequences: readonly ScoreChange[], figure: keyof Figures): boolean | null {
+  return pairedChangeIsSignificant(
+    sequences.flatMap((c) => (c[figure].delta === null ? [] : [c[figure].delta])),
+  );
 }
 
 function verdictOf(passRate: Change, judgeMean: Change, failedTurns: Change): Verdict {
@@ -112,10 +125,22 @@ function verdictOf(passRate: Change, judgeMean: Change, failedTurns: Change): Ve
   return 'mixed';
 }
 
-function scoreChange(model: string, sequence: string | undefined, a: Figures, b: Figures): ScoreChange {
-  const passRate = change(a.passRate, b.passRate);
-  const judgeMean = change(a.judgeMean, b.judgeMean);
-  const failedTurns = change(a.failedTurns, b.failedTurns);
+/**
+ * The change of `model` from figures `a` to `b`: of one of its sequences, or of the whole model,
+ * given the changes of its sequences (`perSequence`), which the significance tests read.
+ */
+function scoreChange(
+  model: string,
+  sequence: string | undefined,
+  a: Figures,
+  b: Figures,
+  perSequence: readonly ScoreChange[] = [],
+): ScoreChange {
+  const significance = (figure: keyof Figures): boolean | null =>
+    sequence === undefined ? significanceOver(perSequence, figure) : null;
+  const passRate = change(a.passRate, b.passRate, significance('passRate'));
+  const judgeMean = change(a.judgeMean, b.judgeMean, significance('judgeMean'));
+  const failedTurns = change(a.failedTurns, b.failedTurns, significance('failedTurns'));
   return {
     model,
     ...(sequence === undefined ? {} : { sequence }),
@@ -148,6 +173,16 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
       only,
       only.flatMap((s) => turns.get(model)?.get(s) ?? []),
     );
+  const perSequence = models.flatMap((model) =>
+    sequences.map((sequence) =>
+      scoreChange(
+        model,
+        sequence,
+        of(before, turnsA, model, [sequence]),
+        of(after, turnsB, model, [sequence]),
+      ),
+    ),
+  );
   return {
     before: before.job.id,
     after: after.job.id,
@@ -157,18 +192,10 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
         undefined,
         of(before, turnsA, model, sequences),
         of(after, turnsB, model, sequences),
+        perSequence.filter((c) => c.model === model),
       ),
     ),
-    sequences: models.flatMap((model) =>
-      sequences.map((sequence) =>
-        scoreChange(
-          model,
-          sequence,
-          of(before, turnsA, model, [sequence]),
-          of(after, turnsB, model, [sequence]),
-        ),
-      ),
-    ),
+    sequences: perSequence,
     onlyBefore: {
       models: modelsA.filter((m) => !modelsB.includes(m)),
       sequences: sequencesA.filter((s) => !sequencesB.includes(s)),
@@ -197,11 +224,14 @@ const score = (n: number): string => n.toFixed(2);
 const signed = (n: number, format: (n: number) => string): string =>
   Math.abs(n) <= EPSILON ? '±0' : `${n > 0 ? '+' : '−'}${format(Math.abs(n))}`;
 
-/** `before → after (+delta)`; `–` stands for a figure a job does not have. */
+/** Marks a model's change that is significant at 95 %. */
+const SIGNIFICANT_MARK = '*';
+
+/** `before → after (+delta)`, `*` after a significant change; `–` stands for a figure a job does not have. */
 function show(c: Change, format: (n: number) => string): string {
   const side = (n: number | null): string => (n === null ? '–' : format(n));
   const delta = c.delta === null ? '' : ` (${signed(c.delta, format)})`;
-  return `${side(c.before)} → ${side(c.after)}${delta}`;
+  return `${side(c.before)} → ${side(c.after)}${delta}${c.significant === true ? SIGNIFICANT_MARK : ''}`;
 }
 
 /**
@@ -224,6 +254,10 @@ export function formatComparison(comparison: Comparison): string {
     ...renderTable(COLUMNS, [...comparison.models.map(row), ...changed.map(row)]),
   ];
   if (comparison.models.length === 0) lines.push('no model in both jobs');
+  const figures = comparison.models.flatMap((c) => [c.passRate, c.judgeMean, c.failedTurns]);
+  if (figures.some((c) => c.significant === true)) {
+    lines.push(`${SIGNIFICANT_MARK} significant at 95 % (paired t-test over the sequences both jobs have)`);
+  }
   if (unchanged > 0) {
     lines.push(
       changed.length === 0
