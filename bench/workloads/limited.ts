@@ -7,9 +7,9 @@ import type { Limits } from '../../src/suite/types.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { runTroupeJob } from '../lib/job-runner.js';
 import { burstOf, lowerBound } from '../lib/lower-bound.js';
-import { breakdownDetails, count429, first429Ms, timeBreakdown } from '../lib/sim-records.js';
+import { first429Ms } from '../lib/sim-records.js';
 import { localSimulator } from '../lib/simulator-host.js';
-import { commitGapDetails } from '../lib/turn-records.js';
+import { troupeCaseRow } from '../lib/troupe-case.js';
 import { benchEnv, buildSuite, maxTurnsOf, sequences, turnsOf } from '../lib/suite-text.js';
 import type { SuiteSpec } from '../lib/suite-text.js';
 import { check } from '../lib/types.js';
@@ -81,28 +81,11 @@ export const limited: Workload = {
           logLevel: options.logLevel,
           timeoutMs,
         });
-        const records = sim.records;
-        const first429 = first429Ms(records, run.startedAtMs);
-        return {
-          label,
-          kind: 'troupe',
-          turns,
-          wallMs: run.wallMs,
-          lowerBoundMs: bound.ms,
-          boundTerm: bound.term,
-          turnsPerSecond: turns / (run.wallMs / 1000),
-          rateLimited: count429(records),
-          maxInFlight: sim.maxInFlight,
-          cpuMs: run.cpuMs,
-          peakRssBytes: run.peakRssBytes,
-          details: {
-            requests: records.length,
-            'attempts max': Math.max(...run.turns.map((turn) => turn.attempts)),
-            ...(first429 !== undefined && { 'first 429 at ms': first429 }),
-            ...breakdownDetails(timeBreakdown(records, run.startedAtMs, run.endedAtMs)),
-            ...commitGapDetails(run.turns),
-          },
-        };
+        const first429 = first429Ms(sim.records, run.startedAtMs);
+        return troupeCaseRow(label, turns, bound, run, sim, {
+          'attempts max': Math.max(...run.turns.map((turn) => turn.attempts)),
+          ...(first429 !== undefined && { 'first 429 at ms': first429 }),
+        });
       };
       const configured = await troupeCase(
         `troupe, limits.requestsPerMinute ${REQUESTS_PER_MINUTE}${workers}`,

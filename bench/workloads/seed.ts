@@ -16,7 +16,7 @@ import { breakdownDetails, count429, timeBreakdown } from '../lib/sim-records.js
 import { localSimulator } from '../lib/simulator-host.js';
 import { benchEnv, buildSuite, maxTurnsOf, sequences, turnsOf } from '../lib/suite-text.js';
 import type { SuiteSpec } from '../lib/suite-text.js';
-import { commitGapDetails } from '../lib/turn-records.js';
+import { troupeCaseRow } from '../lib/troupe-case.js';
 import { check } from '../lib/types.js';
 import type { BenchOptions, CaseResult, Workload } from '../lib/types.js';
 
@@ -63,26 +63,7 @@ async function troupeCase(
     logLevel: options.logLevel,
     timeoutMs: JOB_TIMEOUT_MS,
   });
-  const records = sim.records;
-  const turns = turnsOf(suite);
-  return {
-    label,
-    kind: 'troupe',
-    turns,
-    wallMs: run.wallMs,
-    lowerBoundMs: bound.ms,
-    boundTerm: bound.term,
-    turnsPerSecond: turns / (run.wallMs / 1000),
-    rateLimited: count429(records),
-    maxInFlight: sim.maxInFlight,
-    cpuMs: run.cpuMs,
-    peakRssBytes: run.peakRssBytes,
-    details: {
-      requests: records.length,
-      ...breakdownDetails(timeBreakdown(records, run.startedAtMs, run.endedAtMs)),
-      ...commitGapDetails(run.turns),
-    },
-  };
+  return troupeCaseRow(label, turnsOf(suite), bound, run, sim);
 }
 
 /** The bare SDK loop on the same conversations, every conversation at once. */
