@@ -22,7 +22,8 @@ export interface AdaptiveOptions {
  * probes gently (AIMD with slow start, as TCP does):
  * - slow start, until the first rate limit: every success from a full window adds one, so the
  *   window doubles with each window of successes — a healthy provider reaches hundreds of
- *   requests in flight within a few round trips instead of thousands of requests;
+ *   requests in flight within a few round trips instead of thousands of requests; and a provider
+ *   that publishes how many requests it takes (rate-limit headers) opens it at once (`announced`);
  * - after it: one more per window of successes (additive increase);
  * - on a rate limit: the window shrinks by `decreaseFactor` (multiplicative decrease).
  * Requests are known by their grant sequence number (increasing), which tells the 429s of one
@@ -74,6 +75,18 @@ export class AdaptiveConcurrency {
       this.current = Math.min(this.options.max, this.current + 1);
       this.successes = 0;
     }
+  }
+
+  /**
+   * The provider's headers say it takes `requests` more requests now. While in slow start the
+   * window opens to that many at once (up to the max; it never shrinks here): from then on the
+   * budgets the provider publishes, which the limiter enforces, pace the requests, and doubling
+   * per round trip — seconds, for a language model — would only hold back a provider that said
+   * yes. After a rate limit it changes nothing: the window probes as AIMD does.
+   */
+  announced(requests: number): void {
+    if (!this.slowStart || !Number.isFinite(requests)) return;
+    this.current = Math.max(this.current, Math.min(this.options.max, Math.floor(requests)));
   }
 
   /**

@@ -343,6 +343,8 @@ export class RateLimiterCore {
   private learn(learned: LearnedLimits, flight: InFlight, now: number): void {
     if (Object.keys(learned).length === 0) return;
     this.lastLearned = learned;
+    const requestsLeft = learned.requests?.remaining;
+    if (requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
     const requestLimit = positive(learned.requests?.limit);
     const tokenLimit = positive(learned.tokens?.limit);
     if (requestLimit !== undefined) this.announced.requests = requestLimit;

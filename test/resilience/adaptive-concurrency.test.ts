@@ -25,6 +25,19 @@ describe('AdaptiveConcurrency', () => {
     expect(idle.limit).toBe(4);
   });
 
+  it('opens at once to the requests a provider announces, up to the max, while in slow start', () => {
+    const window = new AdaptiveConcurrency({ initial: 8, max: 256 });
+    window.announced(100);
+    expect(window.limit).toBe(100);
+    window.announced(5_000);
+    expect(window.limit).toBe(256);
+    window.announced(3);
+    expect(window.limit).toBe(256);
+    window.rateLimited(1, 1);
+    window.announced(5_000);
+    expect(window.limit).toBe(128);
+  });
+
   it('leaves slow start at the first rate limit: halves, then adds one per window of successes', () => {
     const window = new AdaptiveConcurrency({ initial: 6, max: 5 });
     expect(window.rateLimited(1, 1)).toBe(true);

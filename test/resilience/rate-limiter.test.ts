@@ -493,12 +493,38 @@ describe('RateLimiterCore: learning from headers', () => {
       ...ok,
       headers: { ...openAI(500, 499, '120ms'), 'x-ratelimit-limit-tokens': '30000' },
     });
+    // The window opens to the 256 cap: 499 requests left, and the 500 per minute pace them.
     expect(limiter.snapshot().limits).toEqual({
       requestsPerMinute: 500,
       tokensPerMinute: 30_000,
-      maxConcurrency: 8,
+      maxConcurrency: 256,
     });
     expect(limiter.snapshot().learned?.requests).toEqual({ limit: 500, remaining: 499, resetAtMs: T0 + 120 });
+  });
+
+  it('opens the adaptive window to the requests the provider says are left, in slow start only', () => {
+    const few = setup();
+    few.enqueue();
+    few.limiter.grant();
+    few.limiter.release('w1', { ...ok, headers: openAI(50, 20, '1s') });
+    expect(few.limiter.snapshot().concurrencyLimit).toBe(20);
+    // Fewer left than the window: it does not shrink (the request budget holds them back).
+    few.enqueue();
+    few.limiter.grant();
+    few.limiter.release('w2', { ...ok, headers: openAI(50, 3, '1s') });
+    expect(few.limiter.snapshot().concurrencyLimit).toBe(20);
+
+    // After a 429 the window probes as AIMD does, whatever the headers say.
+    const limited = setup();
+    limited.enqueue();
+    limited.limiter.grant();
+    limited.limiter.release('w1', { kind: 'rate_limited', retryAfterMs: 0 });
+    expect(limited.limiter.snapshot().concurrencyLimit).toBe(4);
+    limited.enqueue();
+    limited.clock.advance(1);
+    limited.limiter.grant();
+    limited.limiter.release('w2', { ...ok, headers: openAI(10_000, 9_999, '6ms') });
+    expect(limited.limiter.snapshot().concurrencyLimit).toBe(4);
   });
 
   it('never exceeds a configured limit, and lowers it to a smaller announced one', () => {
