@@ -28,13 +28,13 @@ export const RESTART_BACKOFF_MAX_MS = 30_000;
 export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
 export const WORKER_HEARTBEAT_MISSES = 3;
 
-/** Environment variables that tell a forked worker who it is and where to connect. */
 /**
  * How long sequences placed while the first workers boot wait for all of them, in ms; then they
  * go to whichever are ready (a worker that cannot start must not hold a job up).
  */
 export const FIRST_BOOT_WAIT_MS = 2_000;
 
+/** Environment variables that tell a forked worker who it is and where to connect. */
 export const WORKER_ENV = {
   id: 'TROUPE_WORKER_ID',
   endpoint: 'TROUPE_WORKER_ENDPOINT',
@@ -349,7 +349,6 @@ export class WorkerPool {
     else admit.abort.abort();
   }
 
-  /** Sends a placed sequence to the least loaded ready worker, or leaves it waiting for one. */
   /** Ends the first boot: the sequences placed meanwhile go to the workers ready now. */
   private booted(): void {
     if (!this.booting) return;
@@ -374,7 +373,8 @@ export class WorkerPool {
   }
 
   /**
-   * Places `placed` on the least loaded ready worker. A caller assigning many passes one `load`
+   * Places `placed` on the least loaded ready worker, or leaves it waiting for one (none is
+   * ready, or the first workers are still booting). A caller assigning many passes one `load`
    * for all of them (kept up to date here): counting anew for each would be quadratic.
    */
   private assign(placed: Placed, load: Map<string, number> = this.readyLoad()): void {
