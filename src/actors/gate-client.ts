@@ -1,9 +1,10 @@
 /**
  * The bridge between a conversation's promise-based turn and a provider's two
- * actors: `admit` first asks the circuit breaker to let the request pass (unless its
- * published view says it is closed), then the rate limiter for a permit, then — unless it is the breaker's probe — the breaker
- * again to confirm, since it may have opened while the request queued at the
- * limiter (a request held there gives its permit back and waits at the breaker).
+ * actors: `admit` first asks the circuit breaker to let the request pass (unless
+ * its published view says it is closed), then the rate limiter for a permit, then
+ * — unless it is the breaker's probe — the breaker again to confirm, since it may
+ * have opened while the request queued at the limiter (a request held there gives
+ * its permit back and waits at the breaker).
  * `settle` tells both how the attempt ended. The replies come back to a small actor
  * of this module, which resolves the waiting promise; nothing of a conversation is
  * kept here.

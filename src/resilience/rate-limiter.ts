@@ -238,6 +238,9 @@ export class RateLimiterCore {
     if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
     const learned = parseRateLimitHeaders(outcome.headers ?? {}, now);
     this.learn(learned, flight, now);
+    // Only an answer says the provider takes more: a refusal's headers must not widen the window.
+    const requestsLeft = learned.requests?.remaining;
+    if (outcome.kind === 'ok' && requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
     if (outcome.kind !== 'ok') {
       const retryAfterMs = outcome.retryAfterMs ?? learned.retryAfterMs;
       if (isQuotaFailure({ kind: outcome.kind, retryAfterMs })) this.pauseForQuota(flight, retryAfterMs, now);
@@ -343,8 +346,6 @@ export class RateLimiterCore {
   private learn(learned: LearnedLimits, flight: InFlight, now: number): void {
     if (Object.keys(learned).length === 0) return;
     this.lastLearned = learned;
-    const requestsLeft = learned.requests?.remaining;
-    if (requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
     const requestLimit = positive(learned.requests?.limit);
     const tokenLimit = positive(learned.tokens?.limit);
     if (requestLimit !== undefined) this.announced.requests = requestLimit;

@@ -514,11 +514,15 @@ describe('RateLimiterCore: learning from headers', () => {
     few.limiter.release('w2', { ...ok, headers: openAI(50, 3, '1s') });
     expect(few.limiter.snapshot().concurrencyLimit).toBe(20);
 
-    // After a 429 the window probes as AIMD does, whatever the headers say.
+    // A 429 does not open it, whatever its headers say; after one the window probes as AIMD does.
     const limited = setup();
     limited.enqueue();
     limited.limiter.grant();
-    limited.limiter.release('w1', { kind: 'rate_limited', retryAfterMs: 0 });
+    limited.limiter.release('w1', {
+      kind: 'rate_limited',
+      retryAfterMs: 0,
+      headers: openAI(10_000, 9_999, '6ms'),
+    });
     expect(limited.limiter.snapshot().concurrencyLimit).toBe(4);
     limited.enqueue();
     limited.clock.advance(1);
