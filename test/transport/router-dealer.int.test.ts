@@ -7,6 +7,7 @@ import { Dealer } from 'zeromq';
 
 import type { Envelope } from '../../src/transport/codec.js';
 import { DealerTransport } from '../../src/transport/dealer.js';
+import { RECEIVE_BUDGET_MS } from '../../src/transport/receive-loop.js';
 import { ipcEndpointIn } from '../../src/transport/endpoint.js';
 import { RouterTransport } from '../../src/transport/router.js';
 import type { RouterOptions } from '../../src/transport/router.js';
@@ -153,6 +154,29 @@ describe('RouterTransport and DealerTransport', () => {
     // Batches of at most 256, each one frame of messages back to back.
     expect(zeromqMessages).toBeGreaterThanOrEqual(Math.ceil(burst / 256));
     expect(zeromqMessages).toBeLessThan(burst / 10);
+  });
+
+  it('lets the event loop turn once handling the queued ZeroMQ messages took its budget', async () => {
+    const router = await bindRouter('tcp://127.0.0.1:0');
+    const events: string[] = [];
+    router.onMessage((_, message) => {
+      events.push(`message ${String(message.n)}`);
+      setImmediate(() => events.push('turn'));
+      // Each message takes the whole budget: the loop must turn after each.
+      const until = performance.now() + RECEIVE_BUDGET_MS;
+      while (performance.now() < until);
+    });
+    const raw = closer.add(new Dealer({ routingId: 'raw', linger: 0 }));
+    raw.connect(router.endpoint);
+    const packr = new Packr({ useRecords: false });
+    const count = 20;
+    for (let n = 0; n < count; n += 1) await raw.send(packr.pack({ type: 'seq', n }));
+    // Held busy, the router cannot read: the messages queue up at its socket.
+    const until = performance.now() + 50;
+    while (performance.now() < until);
+    await waitFor('every message and its turn', () => events.filter((e) => e === 'turn').length === count);
+    const expected = Array.from({ length: count }, (_, n) => [`message ${n}`, 'turn']).flat();
+    expect(events).toEqual(expected);
   });
 
   it('measures the round trip', async () => {
