@@ -1,13 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log/logger.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { systemClock } from '../src/resilience/clock.js';
 import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
-import { openLmdbStore } from '../src/store/lmdb-store.js';
-import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { parseSuite } from '../src/suite/load.js';
-import { tempDir } from './helpers/temp.js';
+import { useTempStore } from './helpers/temp.js';
 
 /** 2 sequences × 2 prompts × 3 runs = 12 turns of the one model. */
 const SUITE = `name: resume-counts
@@ -34,30 +32,27 @@ async function sample(
 }
 
 describe('a resumed job counts the turns it found in the store once', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let store: LmdbCheckpointStore;
-  beforeEach(async () => {
-    dir = await tempDir();
-    store = await openLmdbStore(dir.path);
-  });
-  afterEach(async () => {
-    await store.close();
-    await dir.cleanup();
-  });
+  const temp = useTempStore();
 
   it('exports every stored turn once, and shows the job complete', async () => {
     const { suite } = await parseSuite(SUITE, 'resume.yaml', () => Promise.reject(new Error('none')));
-    const job = await createJob(store, suite, 'resume.yaml');
+    const job = await createJob(temp.store, suite, 'resume.yaml');
     const start = (metrics?: PrometheusMetrics) =>
-      Engine.start({ store, log: silentLogger(), clock: systemClock, env: {}, ...(metrics && { metrics }) });
+      Engine.start({
+        store: temp.store,
+        log: silentLogger(),
+        clock: systemClock,
+        env: {},
+        ...(metrics && { metrics }),
+      });
 
     const first = await start();
     expect(await first.runJob(job)).toEqual({ state: 'done' });
     await first.close();
-    expect(store.turnsOf(job.id)).toHaveLength(TURNS);
+    expect(temp.store.turnsOf(job.id)).toHaveLength(TURNS);
 
     // As after a crash just before the job's end was written: every turn is stored, the job is not done.
-    await store.putJob({ ...job, state: 'running', finishedAt: null });
+    await temp.store.putJob({ ...job, state: 'running', finishedAt: null });
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     const second = await start(metrics);
     expect(await second.runJob({ ...job, state: 'running' })).toEqual({ state: 'done' });
@@ -68,6 +63,6 @@ describe('a resumed job counts the turns it found in the store once', () => {
     expect(await sample(metrics, 'troupe_turns_planned', labels)).toBe(TURNS);
     expect(await sample(metrics, 'troupe_job_progress_ratio', { job_id: job.id })).toBe(1);
     // Nothing was asked again: the turns all came from the store, at no rate of this run.
-    expect(store.turnsOf(job.id)).toHaveLength(TURNS);
+    expect(temp.store.turnsOf(job.id)).toHaveLength(TURNS);
   });
 });

@@ -1,15 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/resilience/clock.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { WorkerCore } from '../src/runtime/worker-core.js';
-import { openLmdbStore } from '../src/store/lmdb-store.js';
-import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { parseSuite } from '../src/suite/load.js';
 import { createInMemoryPair } from '../src/transport/in-memory.js';
 import { isFromWorker, isToWorker, sequenceKey } from '../src/transport/protocol.js';
 import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
-import { tempDir } from './helpers/temp.js';
+import { useTempStore } from './helpers/temp.js';
 
 const SUITE = `name: core
 runs: 2
@@ -25,16 +23,7 @@ sequences:
 const WAIT_LIMIT_MS = 5_000;
 
 describe('worker core over an in-memory transport', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let store: LmdbCheckpointStore;
-  beforeEach(async () => {
-    dir = await tempDir();
-    store = await openLmdbStore(dir.path);
-  });
-  afterEach(async () => {
-    await store.close();
-    await dir.cleanup();
-  });
+  const temp = useTempStore();
 
   function harness() {
     const pair = createInMemoryPair<ToWorker, FromWorker>({
@@ -52,7 +41,7 @@ describe('worker core over an in-memory transport', () => {
     pair.primary.onMalformed((_peer, reason) => malformed.push(reason));
     const core = new WorkerCore({
       transport: pair.worker,
-      store,
+      store: temp.store,
       env: {},
       clock: systemClock,
       log: silentLogger(),
@@ -70,7 +59,7 @@ describe('worker core over an in-memory transport', () => {
 
   it('hosts a sequence: asks the primary for every permit, reports every turn, commits them to the store', async () => {
     const { suite } = await parseSuite(SUITE, 'core.yaml', () => Promise.reject(new Error('none')));
-    const job = await createJob(store, suite, 'core.yaml');
+    const job = await createJob(temp.store, suite, 'core.yaml');
     const { pair, core, received, waitFor } = harness();
     core.announceReady();
     const key = sequenceKey(job.id, 'm', 's');
@@ -88,7 +77,7 @@ describe('worker core over an in-memory transport', () => {
     expect(received[0]).toEqual({ type: 'worker-ready', pid: process.pid });
     expect(received.filter((m) => m.type === 'gate-admit')).toHaveLength(4);
     expect(received.filter((m) => m.type === 'gate-settle')).toHaveLength(4);
-    const turns = store.turnsOf(job.id);
+    const turns = temp.store.turnsOf(job.id);
     expect(turns.map((t) => [t.run, t.turn, t.status])).toEqual([
       [1, 1, 'ok'],
       [1, 2, 'ok'],
@@ -108,7 +97,7 @@ describe('worker core over an in-memory transport', () => {
       'core.yaml',
       () => Promise.reject(new Error('none')),
     );
-    const job = await createJob(store, suite, 'core.yaml');
+    const job = await createJob(temp.store, suite, 'core.yaml');
     const { pair, core, received, waitFor } = harness();
     const keys = ['a', 'b', 'c'].map((id) => sequenceKey(job.id, 'm', id));
     for (const key of keys) {
@@ -132,7 +121,7 @@ describe('worker core over an in-memory transport', () => {
     await waitFor('both sequences to finish', () => finished().length === 2);
     expect(finished().sort()).toEqual(['a', 'b']);
     expect(core.hostedCount).toBe(2);
-    expect(store.turnsOf(job.id).filter((turn) => turn.status === 'ok')).toHaveLength(600);
+    expect(temp.store.turnsOf(job.id).filter((turn) => turn.status === 'ok')).toHaveLength(600);
     core.stop();
   });
 
@@ -146,7 +135,7 @@ describe('worker core over an in-memory transport', () => {
       'core.yaml',
       () => Promise.reject(new Error('none')),
     );
-    const job = await createJob(store, suite, 'core.yaml');
+    const job = await createJob(temp.store, suite, 'core.yaml');
     const { pair, core } = harness();
     for (const id of ids) {
       const key = sequenceKey(job.id, 'm', id);
