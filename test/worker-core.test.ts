@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/resilience/clock.js';
 import { createJob } from '../src/runtime/jobs.js';
@@ -136,6 +136,7 @@ describe('worker core over an in-memory transport', () => {
       () => Promise.reject(new Error('none')),
     );
     const job = await createJob(temp.store, suite, 'core.yaml');
+    const reads = vi.spyOn(temp.store, 'getJob');
     const { pair, core } = harness();
     for (const id of ids) {
       const key = sequenceKey(job.id, 'm', id);
@@ -154,6 +155,8 @@ describe('worker core over an in-memory transport', () => {
     }
     // Steps of 16, 32, 64 and 128 conversations: 2, 4, 8 and (the last) 6 sequences of 8 runs.
     expect([...seen, core.hostedCount]).toEqual([0, 2, 6, 14, 20]);
+    // The job is read from the store once, not once per sequence.
+    expect(reads).toHaveBeenCalledTimes(1);
     core.stop();
   });
 
