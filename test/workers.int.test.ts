@@ -61,10 +61,15 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const suite = await simulatorSuite(sim, { models: 3, sequences: 4, prompts: 3, runs: 3 });
     const job = await createJob(store, suite, 'generated.yaml');
     const running = await start();
-    expect((await running.runJob(job)).state).toBe('done');
+    const outcome = running.runJob(job);
+    // The 12 sequences (3 models × 4) are shared evenly between the two workers.
+    const placed = (): Record<string, number> => running.pool?.sequencesPerWorker() ?? {};
+    await waitFor('every sequence placed', () => Object.values(placed()).reduce((a, b) => a + b, 0) === 12);
+    expect(placed()).toEqual({ 'worker-1': 6, 'worker-2': 6 });
+    expect((await outcome).state).toBe('done');
     expectContractHolds(suite, store.turnsOf(job.id), sim.records);
-    // Both workers did part of the work.
-    expect(Object.values(running.pool?.pids() ?? {}).filter((pid) => pid !== undefined)).toHaveLength(2);
+    // A finished job's sequences leave the workers.
+    expect(placed()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
   });
 
   it('a worker killed with SIGKILL mid-job is replaced; the job completes, only in-flight requests repeat', async () => {

@@ -119,6 +119,11 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly placed = new Map<SequenceKey, Placed>();
   private readonly admits = new Map<string, RemoteAdmit>();
+  /**
+   * Sequences placed on each worker, by worker id, kept with `placed`: choosing a worker for
+   * each of a job's n sequences by counting them all would cost n².
+   */
+  private readonly placedOn = new Map<string, number>();
   private readonly jobs = new Map<string, JobRecord>();
   private stopping = false;
   /**
@@ -181,6 +186,11 @@ export class WorkerPool {
     return Object.fromEntries(this.slots.map((slot) => [slot.id, slot.pid]));
   }
 
+  /** Sequences placed on each worker now, by worker id (for tests and diagnostics). */
+  sequencesPerWorker(): Record<string, number> {
+    return Object.fromEntries(this.slots.map((slot) => [slot.id, this.placedOn.get(slot.id) ?? 0]));
+  }
+
   /** Ids of the workers that are not ready now (starting, restarting, or hung). */
   notReady(): string[] {
     return this.slots.filter((slot) => !slot.ready).map((slot) => slot.id);
@@ -218,6 +228,7 @@ export class WorkerPool {
         for (const placed of [...this.placed.values()]) {
           if (placed.job !== job.id) continue;
           if (placed.worker) this.send(placed.worker, { type: 'stop-sequence', key: placed.key });
+          this.placeOn(placed, undefined);
           this.placed.delete(placed.key);
         }
         this.jobs.delete(job.id);
@@ -358,33 +369,39 @@ export class WorkerPool {
   }
 
   private assignWaiting(): void {
-    const load = this.readyLoad();
-    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed, load);
+    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
   }
 
-  /** Sequences placed on each ready worker, by worker id. */
-  private readyLoad(): Map<string, number> {
-    const load = new Map(this.slots.filter((slot) => slot.ready).map((slot) => [slot.id, 0]));
-    for (const placed of this.placed.values()) {
-      if (placed.worker !== undefined && load.has(placed.worker))
-        load.set(placed.worker, (load.get(placed.worker) ?? 0) + 1);
+  /** Records that `placed` runs on `worker` now (or nowhere), keeping `placedOn` in step. */
+  private placeOn(placed: Placed, worker: string | undefined): void {
+    if (placed.worker !== undefined)
+      this.placedOn.set(placed.worker, (this.placedOn.get(placed.worker) ?? 1) - 1);
+    if (worker !== undefined) this.placedOn.set(worker, (this.placedOn.get(worker) ?? 0) + 1);
+    placed.worker = worker;
+  }
+
+  /** The ready worker with the fewest sequences (the first of them in slot order), if any. */
+  private leastLoaded(): string | undefined {
+    let best: string | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const slot of this.slots) {
+      const load = this.placedOn.get(slot.id) ?? 0;
+      if (slot.ready && load < bestLoad) {
+        best = slot.id;
+        bestLoad = load;
+      }
     }
-    return load;
+    return best;
   }
 
   /**
    * Places `placed` on the least loaded ready worker, or leaves it waiting for one (none is
-   * ready, or the first workers are still booting). A caller assigning many passes one `load`
-   * for all of them (kept up to date here): counting anew for each would be quadratic.
+   * ready, or the first workers are still booting).
    */
-  private assign(placed: Placed, load: Map<string, number> = this.readyLoad()): void {
-    const target = this.booting ? undefined : [...load.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
-    if (target === undefined) {
-      placed.worker = undefined;
-      return;
-    }
-    load.set(target, (load.get(target) ?? 0) + 1);
-    placed.worker = target;
+  private assign(placed: Placed): void {
+    const target = this.booting ? undefined : this.leastLoaded();
+    this.placeOn(placed, target);
+    if (target === undefined) return;
     this.send(target, {
       type: 'spawn-sequence',
       key: placed.key,
@@ -424,8 +441,7 @@ export class WorkerPool {
     slot.pid = undefined;
     // Its permits go back to the limiter: the requests they covered died with it.
     for (const [id, admit] of this.admits) if (admit.worker === slot.id) this.cancelAdmit(id);
-    const load = this.readyLoad();
-    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed, load);
+    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed);
     const lived = Date.now() - slot.startedAt;
     slot.quickCrashes = lived < QUICK_CRASH_MS ? slot.quickCrashes + 1 : 0;
     const delay =
