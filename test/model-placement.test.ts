@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 /** A model actor whose placement records what it places and what each placed sequence is told. */
-function modelWithRecordingPlacement() {
+function modelWithRecordingPlacement(readyFor?: SequencePlacement['readyFor']) {
   system = startSystem();
   const placed: string[] = [];
   const told: [string, SequenceMessage['type']][] = [];
@@ -34,6 +34,7 @@ function modelWithRecordingPlacement() {
         told.push([request.sequence.id, message.type]);
       });
     },
+    ...(readyFor && { readyFor }),
   };
   const reports = spawnStatelessActor<ModelReport>(system, 'reports', () => undefined);
   const model = spawnModel(reports, 'model', {
@@ -80,6 +81,26 @@ describe('model actor placement', () => {
     expect(placed).toEqual(expectedOrder);
     await eventually(() => told.length === SEQUENCES.length);
     expect(told.every(([, type]) => type === 'start')).toBe(true);
+  });
+
+  it('asks the placement before each step and places nothing while it is not ready', async () => {
+    // Ready at once for the first step; then not until `open` is called.
+    let open: () => void = () => undefined;
+    const later = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const asked: string[] = [];
+    const { model, placed } = modelWithRecordingPlacement((modelId) => {
+      asked.push(modelId);
+      return asked.length === 1 ? undefined : later;
+    });
+    dispatch(model, { type: 'start' });
+    await eventually(() => placed.length === SEQUENCES_OF_FIRST_STEP && asked.length >= 2);
+    for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(placed).toHaveLength(SEQUENCES_OF_FIRST_STEP);
+    expect(new Set(asked)).toEqual(new Set([MODEL.id]));
+    open();
+    await eventually(() => placed.length === SEQUENCES.length);
   });
 
   it('places nothing more once told to stop work', async () => {

@@ -87,10 +87,19 @@ export interface SequencePlacement {
     readonly onCrash: CrashHandler<SequenceMessage>;
   }): ActorRef<SequenceMessage>;
   /**
-   * Resolves once sequences placed here can start without waiting (the SDKs their providers
-   * need are loaded); the model actor places none before. Absent: at once.
+   * Resolves once a sequence of model `model` placed now could start without waiting (say, once
+   * the SDKs its provider needs are loaded). The model actor asks before each placement step and
+   * places none until it resolves. Absent, or undefined: at once.
    */
-  readonly ready?: Promise<void>;
+  readyFor?(model: string): Promise<void> | undefined;
+}
+
+/** Calls `then` once `placement` is ready for `model`'s next step: at once, or when its promise settles. */
+function whenReady(placement: SequencePlacement, model: string, then: () => void): void {
+  const ready = placement.readyFor?.(model);
+  // Placed either way: a placement that could not get ready lets the turns report why.
+  if (ready) ready.then(then, then);
+  else then();
 }
 
 /** What a model actor needs. */
@@ -163,12 +172,10 @@ function handle(
       const toPlace = [...deps.sequences]
         .sort((a, b) => b.prompts.length - a.prompts.length)
         .filter((sequence) => !state.sequences.has(sequence.id));
-      if (deps.placement.ready === undefined) {
-        return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
-      }
-      // Placed either way: a placement that could not get ready lets the turns report why.
+      const ready = deps.placement.readyFor?.(deps.model.id);
+      if (ready === undefined) return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
       const placeMore = (): void => dispatch(ctx.self, { type: 'place-more' });
-      deps.placement.ready.then(placeMore, placeMore);
+      ready.then(placeMore, placeMore);
       return finishIfDone(deps, { ...state, toPlace });
     }
     case 'place-more':
@@ -261,7 +268,10 @@ function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMe
   }
   const toPlace = state.toPlace.slice(placed);
   // A macrotask, not a message at once: the requests of the sequences just placed go out first.
-  if (toPlace.length > 0) setImmediate(() => dispatch(ctx.self, { type: 'place-more' }));
+  if (toPlace.length > 0)
+    setImmediate(() =>
+      whenReady(deps.placement, deps.model.id, () => dispatch(ctx.self, { type: 'place-more' })),
+    );
   return { ...state, sequences, toPlace, placementSteps: state.placementSteps + 1 };
 }
 

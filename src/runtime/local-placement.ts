@@ -90,9 +90,10 @@ export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
  */
 export function localPlacement(deps: SequenceFactoryDeps): SequencePlacement {
   const spawn = sequenceFactory(deps);
+  const sdksLoaded = loadSdksFor(Object.values(deps.job.suite.providers));
   return {
     place: (request) => spawn(request),
-    ready: loadSdksFor(Object.values(deps.job.suite.providers)),
+    readyFor: () => sdksLoaded,
   };
 }
 
