@@ -55,6 +55,8 @@ describe('metrics with cluster workers', () => {
       dataDir: dir.path,
       metrics,
     });
+    // Booted, so that every sequence runs on a worker (none in this process).
+    await engine.pool?.firstBoot;
     const running = engine;
     const counters = ['troupe_requests_total', 'troupe_turns_recorded_total', 'troupe_tokens_total'];
     const samples: number[][] = [];

@@ -44,7 +44,11 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await dir.cleanup();
   });
 
-  const start = async (): Promise<Engine> => {
+  /**
+   * An engine with two workers, once they have booted (as for a job submitted to a running
+   * daemon): every sequence runs on a worker. With `whileBooting`, at once.
+   */
+  const start = async (whileBooting = false): Promise<Engine> => {
     engine = await Engine.start({
       store,
       log: silentLogger(),
@@ -53,9 +57,28 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       workers: 2,
       dataDir: dir.path,
       heartbeatIntervalMs: HEARTBEAT_MS,
+      providerTypes: ['openai'],
     });
+    if (!whileBooting) await engine.pool?.firstBoot;
     return engine;
   };
+
+  it('a job started while the workers boot runs each model’s first 16 conversations here, the rest on the workers', async () => {
+    // 2 models × 20 sequences × 1 run: 16 of each model here, 4 on the workers.
+    const suite = await simulatorSuite(sim, { models: 2, sequences: 20, prompts: 3, runs: 1 });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start(true);
+    expect(running.pool?.isBooting).toBe(true);
+    const outcome = running.runJob(job);
+    const placed = (): Record<string, number> => running.pool?.sequencesPerWorker() ?? {};
+    await waitFor(
+      'the workers’ sequences placed',
+      () => Object.values(placed()).reduce((a, b) => a + b, 0) === 8,
+    );
+    expect(placed()).toEqual({ 'worker-1': 4, 'worker-2': 4 });
+    expect((await outcome).state).toBe('done');
+    expectContractHolds(suite, store.turnsOf(job.id), sim.records);
+  });
 
   it('keeps the contract with two workers: context exact and isolated, every turn once', async () => {
     const suite = await simulatorSuite(sim, { models: 3, sequences: 4, prompts: 3, runs: 3 });

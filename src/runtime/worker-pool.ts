@@ -133,6 +133,11 @@ export class WorkerPool {
    */
   private booting = true;
   private bootTimer: NodeJS.Timeout | undefined;
+  private endBoot: () => void = () => undefined;
+  /** Resolves when the first boot ends: every worker is ready, or `FIRST_BOOT_WAIT_MS` passed. */
+  readonly firstBoot = new Promise<void>((resolve) => {
+    this.endBoot = resolve;
+  });
   private readonly onExit = (worker: Worker, code: number | null, signal: string | null): void =>
     this.workerExited(worker, code, signal);
 
@@ -189,6 +194,11 @@ export class WorkerPool {
   /** Sequences placed on each worker now, by worker id (for tests and diagnostics). */
   sequencesPerWorker(): Record<string, number> {
     return Object.fromEntries(this.slots.map((slot) => [slot.id, this.placedOn.get(slot.id) ?? 0]));
+  }
+
+  /** True until the first boot ends (see `firstBoot`). */
+  get isBooting(): boolean {
+    return this.booting;
   }
 
   /** Ids of the workers that are not ready now (starting, restarting, or hung). */
@@ -366,6 +376,7 @@ export class WorkerPool {
     this.booting = false;
     clearTimeout(this.bootTimer);
     this.assignWaiting();
+    this.endBoot();
   }
 
   private assignWaiting(): void {
