@@ -26,7 +26,7 @@ const MAX_REPEAT = 20;
 /** Parses `argv` (without node and the script). */
 export function parseArgs(argv: readonly string[], known: readonly string[]): BenchArgs {
   let quick = false;
-  let workers = 0;
+  let workers: number | undefined;
   let repeat = 1;
   let logLevel = 'error';
   let simulatorInProcess = false;
@@ -47,10 +47,11 @@ export function parseArgs(argv: readonly string[], known: readonly string[]): Be
         break;
       case '--workers': {
         const text = value();
-        workers = Number(text);
-        if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS) {
+        const count = Number(text);
+        if (!Number.isInteger(count) || count < 0 || count > MAX_WORKERS) {
           throw new UsageError(`--workers: expected an integer from 0 to ${MAX_WORKERS}, found "${text}"`);
         }
+        workers = count;
         break;
       }
       case '--repeat': {
@@ -98,7 +99,7 @@ export function usage(workloads: readonly { name: string; summary: string }[]): 
     '',
     'options:',
     '  --quick                  smaller sizes, for a smoke run',
-    '  --workers N              worker processes for troupe (default 0: one process)',
+    "  --workers N              worker processes for troupe (default 0: one process; recovery: the daemon's default, one per CPU)",
     '  --repeat N               seed, overhead: N rounds of the comparison, each case keeps its fastest',
     '  --log-level L            troupe log level on stderr (default error)',
     '  --simulator-in-process   overhead: run the simulator in this process, not a child',

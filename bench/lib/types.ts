@@ -4,8 +4,11 @@
 export interface BenchOptions {
   /** Smaller sizes, for a smoke run. */
   readonly quick: boolean;
-  /** Worker processes for troupe's sequence actors (0: everything in this process). */
-  readonly workers: number;
+  /**
+   * Worker processes for troupe's sequence actors (0: everything in this process); undefined:
+   * the workload's default (0 for the in-process workloads, the daemon's own for `recovery`).
+   */
+  readonly workers: number | undefined;
   /** Log level of troupe's engine (JSON lines on stderr). */
   readonly logLevel: string;
   /** Rounds of each comparison; every case keeps its fastest. Default 1. */

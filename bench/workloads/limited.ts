@@ -70,14 +70,14 @@ export const limited: Workload = {
         burst,
       });
       const timeoutMs = bound.ms * TIMEOUT_FACTOR + TIMEOUT_SLACK_MS;
-      const workers = options.workers > 0 ? `, ${options.workers} workers` : '';
+      const workers = (options.workers ?? 0) > 0 ? `, ${options.workers} workers` : '';
 
       const troupeCase = async (label: string, suite: typeof configuredSuite): Promise<CaseResult> => {
         sim.reset(); // Also refills the simulator's bucket.
         const run = await runTroupeJob({
           suite,
           env,
-          workers: options.workers,
+          workers: options.workers ?? 0,
           logLevel: options.logLevel,
           timeoutMs,
         });

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { hashMessages } from '../../src/conversation/context.js';
 import { startSimulator } from '../../src/simulator/server.js';
@@ -90,7 +91,16 @@ function startDaemon(
 ): { child: ChildProcess; started: Promise<void> } {
   const child = spawn(
     process.execPath,
-    [CLI, 'daemon', '--data-dir', dataDir, '--workers', String(options.workers), '--log-level', 'info'],
+    [
+      CLI,
+      'daemon',
+      '--data-dir',
+      dataDir,
+      // Unless asked for a number, the daemon's own default, as it would run in production.
+      ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
+      '--log-level',
+      'info',
+    ],
     { env: { ...process.env, ...benchEnv() }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const started = new Promise<void>((resolve, reject) => {
@@ -182,7 +192,7 @@ export const recovery: Workload = {
       const wallMs = doneAt - submittedAt;
       return {
         name: 'recovery',
-        description: `${runs * SEQUENCES} conversations × ${TURNS_PER_CONVERSATION} turns (${turns} turns), latency ${LATENCY_MS} ms, maxConcurrency ${CONCURRENCY}, daemon with ${options.workers} workers, SIGKILL of the daemon and its workers at ${KILL_AT_FRACTION * 100} %`,
+        description: `${runs * SEQUENCES} conversations × ${TURNS_PER_CONVERSATION} turns (${turns} turns), latency ${LATENCY_MS} ms, maxConcurrency ${CONCURRENCY}, daemon with ${options.workers ?? `its default ${availableParallelism()}`} workers, SIGKILL of the daemon and its workers at ${KILL_AT_FRACTION * 100} %`,
         cases: [
           {
             label: 'troupe daemon, killed and restarted',

@@ -59,7 +59,7 @@ async function troupeCase(
   const run = await runTroupeJob({
     suite,
     env: benchEnv(),
-    workers: options.workers,
+    workers: options.workers ?? 0,
     logLevel: options.logLevel,
     timeoutMs: JOB_TIMEOUT_MS,
   });
@@ -106,7 +106,7 @@ export const seed: Workload = {
       await runTroupeJob({
         suite: warmSuite,
         env: benchEnv(),
-        workers: options.workers,
+        workers: options.workers ?? 0,
         logLevel: options.logLevel,
         timeoutMs: JOB_TIMEOUT_MS,
       });
@@ -118,7 +118,7 @@ export const seed: Workload = {
       );
       const turns = turnsOf(adaptiveSuite);
       const bound = lowerBound({ turns, maxTurns: maxTurnsOf(adaptiveSuite), latencyMs: LATENCY_MS });
-      const workers = options.workers > 0 ? `, ${options.workers} workers` : '';
+      const workers = (options.workers ?? 0) > 0 ? `, ${options.workers} workers` : '';
       const [adaptive, generous, bare] = (await bestOfRounds(options.repeat, [
         () => troupeCase(sim, options, `troupe, adaptive concurrency${workers}`, adaptiveSuite, bound),
         () =>
