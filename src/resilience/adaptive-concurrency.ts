@@ -22,8 +22,10 @@ export interface AdaptiveOptions {
  * probes gently (AIMD with slow start, as TCP does):
  * - slow start, until the first rate limit: every success from a full window adds one, so the
  *   window doubles with each window of successes — a healthy provider reaches hundreds of
- *   requests in flight within a few round trips instead of thousands of requests; and a provider
- *   that publishes how many requests it takes (rate-limit headers) opens it at once (`announced`);
+ *   requests in flight within a few round trips instead of thousands of requests; a provider
+ *   that publishes how many requests it takes (rate-limit headers) opens it at once to that
+ *   (`announced`), and one whose answers publish no budget at all, to its max
+ *   (`noBudgetAnnounced`);
  * - after it: one more per window of successes (additive increase);
  * - on a rate limit: the window shrinks by `decreaseFactor` (multiplicative decrease).
  * Requests are known by their grant sequence number (increasing), which tells the 429s of one
@@ -87,6 +89,17 @@ export class AdaptiveConcurrency {
   announced(requests: number): void {
     if (!this.slowStart || !Number.isFinite(requests)) return;
     this.current = Math.max(this.current, Math.min(this.options.max, Math.floor(requests)));
+  }
+
+  /**
+   * An answer carried no rate-limit header at all: the provider publishes no budget. That is
+   * typically a self-hosted server (vLLM, Ollama, llama.cpp), which queues what it cannot run yet
+   * rather than refusing it. While in slow start the window opens to its max at once: doubling
+   * per round trip would take minutes, at a model's latency, to reach what such a server takes.
+   * A provider that does refuse (429) ends slow start, and the window halves per overload.
+   */
+  noBudgetAnnounced(): void {
+    if (this.slowStart) this.current = this.options.max;
   }
 
   /**

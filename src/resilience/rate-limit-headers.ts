@@ -147,6 +147,16 @@ export function parseRateLimitHeaders(headers: Readonly<Record<string, string>>,
   return learned;
 }
 
+/**
+ * True if `headers` hold no rate-limit header of any kind, read here or not (`x-ratelimit-*`,
+ * `anthropic-ratelimit-*`, the IETF draft's `ratelimit-*`, `retry-after*`): the provider
+ * publishes no budget. Judged by name, so that a header this reader cannot parse still counts as
+ * a budget the provider has.
+ */
+export function publishesNoBudget(headers: Readonly<Record<string, string>>): boolean {
+  return !Object.keys(headers).some((name) => /ratelimit|rate-limit|retry-after/i.test(name));
+}
+
 function readLimit(
   h: Readonly<Record<string, string>>,
   names: HeaderNames,

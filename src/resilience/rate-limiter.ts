@@ -20,6 +20,7 @@ import { LearnedBudget } from './learned-budget.js';
 import {
   LIMIT_KINDS,
   parseRateLimitHeaders,
+  publishesNoBudget,
   type LearnedLimits,
   type LimitKind,
 } from './rate-limit-headers.js';
@@ -239,8 +240,12 @@ export class RateLimiterCore {
     const learned = parseRateLimitHeaders(outcome.headers ?? {}, now);
     this.learn(learned, flight, now);
     // Only an answer says the provider takes more: a refusal's headers must not widen the window.
-    const requestsLeft = learned.requests?.remaining;
-    if (outcome.kind === 'ok' && requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
+    if (outcome.kind === 'ok') {
+      const requestsLeft = learned.requests?.remaining;
+      if (requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
+      else if (outcome.headers !== undefined && publishesNoBudget(outcome.headers))
+        this.adaptive.noBudgetAnnounced();
+    }
     if (outcome.kind !== 'ok') {
       const retryAfterMs = outcome.retryAfterMs ?? learned.retryAfterMs;
       if (isQuotaFailure({ kind: outcome.kind, retryAfterMs })) this.pauseForQuota(flight, retryAfterMs, now);

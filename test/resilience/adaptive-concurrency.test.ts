@@ -38,6 +38,16 @@ describe('AdaptiveConcurrency', () => {
     expect(window.limit).toBe(128);
   });
 
+  it('opens to the max while in slow start when the provider publishes no budget; not after a rate limit', () => {
+    const window = new AdaptiveConcurrency({ initial: 8, max: 64 });
+    window.noBudgetAnnounced();
+    expect(window.limit).toBe(64);
+    const refused = new AdaptiveConcurrency({ initial: 8, max: 64 });
+    refused.rateLimited(1, 1);
+    refused.noBudgetAnnounced();
+    expect(refused.limit).toBe(4);
+  });
+
   it('leaves slow start at the first rate limit: halves, then adds one per window of successes', () => {
     const window = new AdaptiveConcurrency({ initial: 6, max: 5 });
     expect(window.rateLimited(1, 1)).toBe(true);

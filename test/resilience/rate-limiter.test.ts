@@ -531,6 +531,33 @@ describe('RateLimiterCore: learning from headers', () => {
     expect(limited.limiter.snapshot().concurrencyLimit).toBe(4);
   });
 
+  it('opens the adaptive window to its max when an answer carries no rate-limit header at all', () => {
+    const bare = setup();
+    bare.enqueue();
+    bare.limiter.grant();
+    bare.limiter.release('w1', { ...ok, headers: { 'content-type': 'application/json' } });
+    expect(bare.limiter.snapshot().concurrencyLimit).toBe(256);
+    // A budget header of any kind, read here or not, keeps slow start: the window grows by successes.
+    for (const headers of [{ 'retry-after': '1' }, { 'ratelimit-policy': '10;w=1' }, openAI(50, 20, '1s')]) {
+      const budgeted = setup();
+      budgeted.enqueue();
+      budgeted.limiter.grant();
+      budgeted.limiter.release('w1', { ...ok, headers });
+      expect(budgeted.limiter.snapshot().concurrencyLimit).toBeLessThanOrEqual(20);
+    }
+    // Nor does an answer without headers (none known) or a refusal without any.
+    const unknown = setup();
+    unknown.enqueue();
+    unknown.limiter.grant();
+    unknown.limiter.release('w1', ok);
+    expect(unknown.limiter.snapshot().concurrencyLimit).toBe(8);
+    const refused = setup();
+    refused.enqueue();
+    refused.limiter.grant();
+    refused.limiter.release('w1', { kind: 'server_error', headers: {} });
+    expect(refused.limiter.snapshot().concurrencyLimit).toBe(8);
+  });
+
   it('never exceeds a configured limit, and lowers it to a smaller announced one', () => {
     const higher = setup({ requestsPerMinute: 100 });
     higher.enqueue();
