@@ -538,7 +538,12 @@ describe('RateLimiterCore: learning from headers', () => {
     bare.limiter.release('w1', { ...ok, headers: { 'content-type': 'application/json' } });
     expect(bare.limiter.snapshot().concurrencyLimit).toBe(256);
     // A budget header of any kind, read here or not, keeps slow start: the window grows by successes.
-    for (const headers of [{ 'retry-after': '1' }, { 'ratelimit-policy': '10;w=1' }, openAI(50, 20, '1s')]) {
+    const budgets: Record<string, string>[] = [
+      { 'retry-after': '1' },
+      { 'ratelimit-policy': '10;w=1' },
+      openAI(50, 20, '1s'),
+    ];
+    for (const headers of budgets) {
       const budgeted = setup();
       budgeted.enqueue();
       budgeted.limiter.grant();
