@@ -114,6 +114,27 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     expectContractHolds(suite, turns, sim.records, turns.length - committedAtKill.length);
   });
 
+  it('a drain does not wait for sequences whose worker died, and their replacement never starts them', async () => {
+    sim.configure({ latencyMs: 100 });
+    const suite = await simulatorSuite(sim, { models: 1, sequences: 4, prompts: 4, runs: 2 });
+    const job = await createJob(store, suite, 'generated.yaml');
+    const running = await start();
+    void running.runJob(job);
+    await waitFor('some turns', () => sim.records.length >= 4);
+    // Both workers die: every sequence waits for a replacement (restarted after a back-off).
+    for (const pid of Object.values(running.pool?.pids() ?? {})) process.kill(pid ?? 0, 'SIGKILL');
+    await waitFor('the sequences to wait for a worker', () => running.pool?.notReady().length === 2);
+    const drainedAt = Date.now();
+    // Nothing is in flight any more: drained before the replacements are even up.
+    expect(await running.drain(10_000)).toBe(true);
+    expect(running.pool?.notReady()).toHaveLength(2);
+    await waitFor('the replacement workers', () => running.pool?.notReady().length === 0);
+    // Long enough for a started sequence to send a request (100 ms latency, one turn at most).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.records.filter((record) => record.receivedAt > drainedAt)).toEqual([]);
+    expect(running.pool?.sequencesPerWorker()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
+  });
+
   it('a hung worker (SIGSTOP) is detected by heartbeats and replaced; the job completes', async () => {
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 4, runs: 2 });

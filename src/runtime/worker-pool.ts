@@ -81,6 +81,11 @@ interface Placed {
   readonly replyTo: ActorRef<SequenceReport>;
   worker: string | undefined;
   started: boolean;
+  /**
+   * The last of `stop-work` or `drain` it was told: then it is never spawned again (say on a
+   * worker that replaces a dead one), or it would run again for a job cancelled or shutting down.
+   */
+  halted: 'stop-work' | 'drain' | undefined;
 }
 
 interface RemoteAdmit {
@@ -225,6 +230,7 @@ export class WorkerPool {
           replyTo: request.replyTo,
           worker: undefined,
           started: false,
+          halted: undefined,
         };
         this.placed.set(key, placed);
         this.assign(placed);
@@ -410,6 +416,13 @@ export class WorkerPool {
    * ready, or the first workers are still booting).
    */
   private assign(placed: Placed): void {
+    if (placed.halted) {
+      // Told to stop or drain: it stays nowhere. Nothing of it is in flight any more (its worker,
+      // if it had one, is gone), so a drain is complete.
+      this.placeOn(placed, undefined);
+      if (placed.halted === 'drain') this.reportDrained(placed);
+      return;
+    }
     const target = this.booting ? undefined : this.leastLoaded();
     this.placeOn(placed, target);
     if (target === undefined) return;
@@ -426,8 +439,15 @@ export class WorkerPool {
   private command(placed: Placed, message: SequenceMessage): void {
     if (message.type !== 'start' && message.type !== 'stop-work' && message.type !== 'drain') return;
     if (message.type === 'start') placed.started = true;
+    else placed.halted = message.type;
     if (placed.worker)
       this.send(placed.worker, { type: 'sequence-command', key: placed.key, command: message.type });
+    // Waiting for a worker: it never runs now, and has nothing in flight.
+    else if (message.type === 'drain') this.reportDrained(placed);
+  }
+
+  private reportDrained(placed: Placed): void {
+    dispatch(placed.replyTo, { type: 'sequence-drained', sequence: placed.sequence });
   }
 
   private workerHung(peer: string): void {
