@@ -6,10 +6,8 @@ import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
-import { openLmdbStore } from '../src/store/lmdb-store.js';
-import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
-import { tempDir } from './helpers/temp.js';
+import { useTempStore } from './helpers/temp.js';
 
 /** How often the test reads the counters while the job runs, in ms. */
 const SAMPLE_EVERY_MS = 20;
@@ -25,34 +23,29 @@ async function counterSum(metrics: PrometheusMetrics, name: string): Promise<num
 
 describe('metrics with cluster workers', () => {
   let sim: Simulator;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let store: LmdbCheckpointStore;
+  const temp = useTempStore();
   let engine: Engine | undefined;
 
   beforeEach(async () => {
     sim = await startSimulator({ latencyMs: 60 });
-    dir = await tempDir();
-    store = await openLmdbStore(dir.path);
   });
   afterEach(async () => {
     await engine?.close();
     engine = undefined;
-    await store.close();
     await sim.close();
-    await dir.cleanup();
   });
 
   it('counters never go down when a worker is killed with SIGKILL; the restart is counted', async () => {
     const metrics = new PrometheusMetrics();
     const suite = await simulatorSuite(sim, { models: 2, sequences: 5, prompts: 4, runs: 2 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     engine = await Engine.start({
-      store,
+      store: temp.store,
       log: silentLogger(),
       clock: systemClock,
       env: { ...process.env, [TEST_KEY_ENV]: TEST_KEY },
       workers: 2,
-      dataDir: dir.path,
+      dataDir: temp.dataDir,
       metrics,
     });
     // Booted, so that every sequence runs on a worker (none in this process).

@@ -3,26 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, formatTurnChunks, formatTurns, TABLE_RESPONSE_CHARS } from '../src/results/format.js';
 import { formatSummaryTable, nearestRank, summarizeByModel } from '../src/results/summary.js';
 import type { TurnRecord } from '../src/store/records.js';
+import { turnRecord } from './helpers/records.js';
 
+/** A stored turn as these tests use it. */
 function turn(overrides: Partial<TurnRecord> = {}): TurnRecord {
-  return {
-    job: '20261126-2350-k3f9q2',
-    model: 'model-a',
-    sequence: 'seq-1',
-    run: 1,
-    turn: 1,
-    prompt: 'Hello?',
-    response: 'Hi.',
-    status: 'ok',
-    error: null,
-    usage: { inputTokens: 10, outputTokens: 20 },
-    latencyMs: 123,
-    attempts: 1,
-    startedAt: '2026-11-26T23:50:00.000Z',
-    finishedAt: '2026-11-26T23:50:01.000Z',
-    requestHash: 'ab12',
-    ...overrides,
-  };
+  return turnRecord({ job: '20261126-2350-k3f9q2', requestHash: 'ab12', ...overrides });
 }
 
 const failed = turn({

@@ -15,6 +15,7 @@ import { FailingStore } from '../src/store/failing-store.js';
 import { openLmdbStore, STORE_FORMAT_VERSION, StoreError } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import type { JobRecord, TurnRecord } from '../src/store/records.js';
+import { turnRecord as turn } from './helpers/records.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/store-child/child.ts', import.meta.url));
 const CHILD_REGISTER = pathToFileURL(
@@ -22,27 +23,6 @@ const CHILD_REGISTER = pathToFileURL(
 ).href;
 /** The unprivileged user a root test run uses to meet a permission error. */
 const NOBODY_ID = 65534;
-
-function turn(overrides: Partial<TurnRecord> = {}): TurnRecord {
-  return {
-    job: 'job-1',
-    model: 'model-a',
-    sequence: 'seq-1',
-    run: 1,
-    turn: 1,
-    prompt: 'Hello?',
-    response: 'Hi.',
-    status: 'ok',
-    error: null,
-    usage: { inputTokens: 10, outputTokens: 20 },
-    latencyMs: 123,
-    attempts: 1,
-    startedAt: '2026-11-26T23:50:00.000Z',
-    finishedAt: '2026-11-26T23:50:01.000Z',
-    requestHash: 'ab'.repeat(32),
-    ...overrides,
-  };
-}
 
 function job(id: string, createdAt: string): JobRecord {
   return {

@@ -5,11 +5,9 @@ import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
-import { openLmdbStore } from '../src/store/lmdb-store.js';
-import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { expectContractHolds, expectNoCommittedTurnRepeated } from './helpers/contract.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
-import { tempDir } from './helpers/temp.js';
+import { useTempStore } from './helpers/temp.js';
 
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
 /** Short heartbeats so a hung worker is found quickly. */
@@ -27,21 +25,16 @@ async function waitFor(what: string, condition: () => boolean): Promise<void> {
 
 describe('sequence actors in worker processes (real cluster workers, real ZeroMQ)', () => {
   let sim: Simulator;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let store: LmdbCheckpointStore;
+  const temp = useTempStore();
   let engine: Engine | undefined;
 
   beforeEach(async () => {
     sim = await startSimulator({ latencyMs: 50 });
-    dir = await tempDir();
-    store = await openLmdbStore(dir.path);
   });
   afterEach(async () => {
     await engine?.close();
     engine = undefined;
-    await store.close();
     await sim.close();
-    await dir.cleanup();
   });
 
   /**
@@ -50,12 +43,12 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
    */
   const start = async (whileBooting = false): Promise<Engine> => {
     engine = await Engine.start({
-      store,
+      store: temp.store,
       log: silentLogger(),
       clock: systemClock,
       env,
       workers: 2,
-      dataDir: dir.path,
+      dataDir: temp.dataDir,
       heartbeatIntervalMs: HEARTBEAT_MS,
       providerTypes: ['openai'],
     });
@@ -66,7 +59,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a job started while the workers boot runs each model’s first 16 conversations here, the rest on the workers', async () => {
     // 2 models × 20 sequences × 1 run: 16 of each model here, 4 on the workers.
     const suite = await simulatorSuite(sim, { models: 2, sequences: 20, prompts: 3, runs: 1 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start(true);
     expect(running.pool?.isBooting).toBe(true);
     const outcome = running.runJob(job);
@@ -77,12 +70,12 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     );
     expect(placed()).toEqual({ 'worker-1': 4, 'worker-2': 4 });
     expect((await outcome).state).toBe('done');
-    expectContractHolds(suite, store.turnsOf(job.id), sim.records);
+    expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
   });
 
   it('keeps the contract with two workers: context exact and isolated, every turn once', async () => {
     const suite = await simulatorSuite(sim, { models: 3, sequences: 4, prompts: 3, runs: 3 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     const outcome = running.runJob(job);
     // The 12 sequences (3 models × 4) are shared evenly between the two workers.
@@ -90,7 +83,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await waitFor('every sequence placed', () => Object.values(placed()).reduce((a, b) => a + b, 0) === 12);
     expect(placed()).toEqual({ 'worker-1': 6, 'worker-2': 6 });
     expect((await outcome).state).toBe('done');
-    expectContractHolds(suite, store.turnsOf(job.id), sim.records);
+    expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
     // A finished job's sequences leave the workers.
     expect(placed()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
   });
@@ -98,18 +91,18 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a worker killed with SIGKILL mid-job is replaced; the job completes, only in-flight requests repeat', async () => {
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 6, prompts: 4, runs: 2 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     const outcome = running.runJob(job);
     await waitFor('a third of the turns', () => sim.records.length >= 32);
     const victim = running.pool?.pids()['worker-1'];
     expect(victim).toBeDefined();
     process.kill(victim ?? 0, 'SIGKILL');
-    const committedAtKill = store.turnsOf(job.id);
+    const committedAtKill = temp.store.turnsOf(job.id);
     expect((await outcome).state).toBe('done');
     expect(running.pool?.restarts).toBe(1);
     expect(running.pool?.pids()['worker-1']).not.toBe(victim);
-    const turns = store.turnsOf(job.id);
+    const turns = temp.store.turnsOf(job.id);
     expectNoCommittedTurnRepeated(suite, committedAtKill, turns, sim.records);
     expectContractHolds(suite, turns, sim.records, turns.length - committedAtKill.length);
   });
@@ -117,12 +110,17 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a drain does not wait for sequences whose worker died, and their replacement never starts them', async () => {
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 1, sequences: 4, prompts: 4, runs: 2 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     void running.runJob(job);
     await waitFor('some turns', () => sim.records.length >= 4);
     // Both workers die: every sequence waits for a replacement (restarted after a back-off).
-    for (const pid of Object.values(running.pool?.pids() ?? {})) process.kill(pid ?? 0, 'SIGKILL');
+    const pids = Object.values(running.pool?.pids() ?? {});
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid as number, 'SIGKILL');
+    }
     await waitFor('the sequences to wait for a worker', () => running.pool?.notReady().length === 2);
     const drainedAt = Date.now();
     // Nothing is in flight any more: drained before the replacements are even up.
@@ -131,6 +129,13 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await waitFor('the replacement workers', () => running.pool?.notReady().length === 0);
     // Long enough for a started sequence to send a request (100 ms latency, one turn at most).
     await new Promise((resolve) => setTimeout(resolve, 300));
+    console.log(
+      'AFTER',
+      drainedAt,
+      sim.records
+        .filter((r) => r.receivedAt > drainedAt - 200)
+        .map((r) => [r.id, r.receivedAt - drainedAt, r.messages.length]),
+    );
     expect(sim.records.filter((record) => record.receivedAt > drainedAt)).toEqual([]);
     expect(running.pool?.sequencesPerWorker()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
   });
@@ -138,13 +143,13 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a hung worker (SIGSTOP) is detected by heartbeats and replaced; the job completes', async () => {
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 4, runs: 2 });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     const outcome = running.runJob(job);
     await waitFor('some turns', () => sim.records.length >= 10);
     const victim = running.pool?.pids()['worker-2'] ?? 0;
     process.kill(victim, 'SIGSTOP');
-    const committedAtStop = store.turnsOf(job.id);
+    const committedAtStop = temp.store.turnsOf(job.id);
     try {
       await waitFor('the hung worker to be replaced', () => (running.pool?.restarts ?? 0) >= 1);
       expect((await outcome).state).toBe('done');
@@ -156,7 +161,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
         // gone
       }
     }
-    const turns = store.turnsOf(job.id);
+    const turns = temp.store.turnsOf(job.id);
     expectNoCommittedTurnRepeated(suite, committedAtStop, turns, sim.records);
     expectContractHolds(suite, turns, sim.records, turns.length - committedAtStop.length);
   });
@@ -170,7 +175,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       runs: 2,
       providerExtra: `    limits: { maxConcurrency: ${limit} }`,
     });
-    const job = await createJob(store, suite, 'generated.yaml');
+    const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     expect((await running.runJob(job)).state).toBe('done');
     expect(sim.maxInFlight).toBeLessThanOrEqual(limit);

@@ -2,6 +2,28 @@ import type { CheckResult, JudgeResult } from '../../src/scoring/types.js';
 import type { JobRecord, TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
 
+/** An answered first turn of a job, with `overrides`. */
+export function turnRecord(overrides: Partial<TurnRecord> = {}): TurnRecord {
+  return {
+    job: 'job-1',
+    model: 'model-a',
+    sequence: 'seq-1',
+    run: 1,
+    turn: 1,
+    prompt: 'Hello?',
+    response: 'Hi.',
+    status: 'ok',
+    error: null,
+    usage: { inputTokens: 10, outputTokens: 20 },
+    latencyMs: 123,
+    attempts: 1,
+    startedAt: '2026-11-26T23:50:00.000Z',
+    finishedAt: '2026-11-26T23:50:01.000Z',
+    requestHash: 'ab'.repeat(32),
+    ...overrides,
+  };
+}
+
 /** A small scored suite: two models, two sequences, two runs. */
 export const SCORED_SUITE = {
   name: 'scored',

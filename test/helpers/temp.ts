@@ -14,10 +14,10 @@ export async function tempDir(
 }
 
 /**
- * A fresh LMDB store in its own temporary directory for each test of the calling `describe`,
- * closed and removed after the test. Read `.store` inside the tests.
+ * A fresh LMDB store in its own temporary directory (`dataDir`) for each test of the calling
+ * `describe`, closed and removed after the test. Read `.store` and `.dataDir` inside the tests.
  */
-export function useTempStore(): { readonly store: LmdbCheckpointStore } {
+export function useTempStore(): { readonly store: LmdbCheckpointStore; readonly dataDir: string } {
   let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
   let store: LmdbCheckpointStore | undefined;
   beforeEach(async () => {
@@ -34,6 +34,10 @@ export function useTempStore(): { readonly store: LmdbCheckpointStore } {
     get store(): LmdbCheckpointStore {
       if (!store) throw new Error('useTempStore: the store exists only while a test runs');
       return store;
+    },
+    get dataDir(): string {
+      if (!dir) throw new Error('useTempStore: the directory exists only while a test runs');
+      return dir.path;
     },
   };
 }
