@@ -129,13 +129,6 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await waitFor('the replacement workers', () => running.pool?.notReady().length === 0);
     // Long enough for a started sequence to send a request (100 ms latency, one turn at most).
     await new Promise((resolve) => setTimeout(resolve, 300));
-    console.log(
-      'AFTER',
-      drainedAt,
-      sim.records
-        .filter((r) => r.receivedAt > drainedAt - 200)
-        .map((r) => [r.id, r.receivedAt - drainedAt, r.messages.length]),
-    );
     expect(sim.records.filter((record) => record.receivedAt > drainedAt)).toEqual([]);
     expect(running.pool?.sequencesPerWorker()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
   });
