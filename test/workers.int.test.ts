@@ -8,6 +8,10 @@ import type { Simulator } from '../src/simulator/server.js';
 import { expectContractHolds, expectNoCommittedTurnRepeated } from './helpers/contract.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { useTempStore } from './helpers/temp.js';
+import { DealerTransport } from '../src/transport/dealer.js';
+import { ipcEndpointIn } from '../src/transport/endpoint.js';
+import { isToWorker } from '../src/transport/protocol.js';
+import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
 
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
 /** Short heartbeats so a hung worker is found quickly. */
@@ -131,6 +135,52 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sim.records.filter((record) => record.receivedAt > drainedAt)).toEqual([]);
     expect(running.pool?.sequencesPerWorker()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
+  });
+
+  it('a message sent by a worker that was replaced is dropped: a late gate-admit takes no permit', async () => {
+    sim.configure({ latencyMs: 100 });
+    // One request at a time: a permit taken and never settled would stall the job.
+    const suite = await simulatorSuite(sim, {
+      models: 1,
+      sequences: 2,
+      prompts: 3,
+      runs: 1,
+      providerExtra: '    limits: { maxConcurrency: 1 }',
+    });
+    const job = await createJob(temp.store, suite, 'generated.yaml');
+    const running = await start();
+    const replaced = running.pool?.peers()['worker-1'];
+    expect(replaced).toBeDefined();
+    process.kill(running.pool?.pids()['worker-1'] ?? Number.NaN, 'SIGKILL');
+    await waitFor('the replacement worker', () => {
+      const peer = running.pool?.peers()['worker-1'];
+      return peer !== undefined && peer !== replaced && running.pool?.notReady().length === 0;
+    });
+    // What the dead worker might have left in the socket: it reaches the primary under its old id.
+    const ghost = await DealerTransport.connect<FromWorker, ToWorker>(
+      ipcEndpointIn(temp.dataDir, 'workers'),
+      { routingId: replaced ?? '', isMessage: isToWorker },
+    );
+    const answers: ToWorker[] = [];
+    ghost.onMessage((message) => answers.push(message));
+    try {
+      const request = {
+        group: `${job.id}/m1`,
+        model: 'm1',
+        priority: 99,
+        estimatedTokens: 10,
+        estimatedInputTokens: 5,
+      };
+      const outcome = running.runJob(job);
+      await waitFor('the job’s first request', () => sim.records.length >= 1);
+      await ghost.send({ type: 'gate-admit', id: 'ghost-1', job: job.id, provider: 'sim', request });
+      // A permit taken for the ghost would never be settled, and the job would stall.
+      const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('stalled'), 10_000).unref());
+      expect(await Promise.race([outcome.then((ended) => ended.state), stalled])).toBe('done');
+      expect(answers).toEqual([]);
+    } finally {
+      await ghost.close();
+    }
   });
 
   it('a hung worker (SIGSTOP) is detected by heartbeats and replaced; the job completes', async () => {

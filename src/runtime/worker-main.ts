@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: process.env[WORKER_ENV.logLevel] ?? 'warn' }).child({ worker: id });
   const store = await openLmdbStore(required(WORKER_ENV.dataDir));
   const transport = await DealerTransport.connect<FromWorker, ToWorker>(required(WORKER_ENV.endpoint), {
-    routingId: id,
+    routingId: required(WORKER_ENV.routingId),
     isMessage: isToWorker,
   });
   const core = new WorkerCore({

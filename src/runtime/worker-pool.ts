@@ -37,6 +37,8 @@ export const FIRST_BOOT_WAIT_MS = 2_000;
 /** Environment variables that tell a forked worker who it is and where to connect. */
 export const WORKER_ENV = {
   id: 'TROUPE_WORKER_ID',
+  /** The routing id of this incarnation of the worker (see `Slot.peer`). */
+  routingId: 'TROUPE_WORKER_ROUTING_ID',
   endpoint: 'TROUPE_WORKER_ENDPOINT',
   dataDir: 'TROUPE_DATA_DIR',
   logLevel: 'TROUPE_LOG_LEVEL',
@@ -64,6 +66,13 @@ export interface WorkerPoolOptions {
 
 interface Slot {
   readonly id: string;
+  /**
+   * The transport's routing id of the live worker: its slot id and a number new at each fork.
+   * A message from a worker that was replaced is then dropped (the primary may read it after the
+   * worker's exit was handled: a late `gate-admit` would take a permit nobody settles), and one
+   * queued for it never reaches its replacement. Undefined while no worker runs.
+   */
+  peer: string | undefined;
   worker: Worker | undefined;
   pid: number | undefined;
   ready: boolean;
@@ -131,6 +140,8 @@ export class WorkerPool {
   private readonly placedOn = new Map<string, number>();
   private readonly jobs = new Map<string, JobRecord>();
   private stopping = false;
+  /** Workers forked so far: numbers each one's routing id. */
+  private forks = 0;
   /**
    * True while the first workers boot: sequences wait for all of them (or for
    * `FIRST_BOOT_WAIT_MS`), else the first worker ready would take every sequence of a job
@@ -175,6 +186,7 @@ export class WorkerPool {
     for (let i = 1; i <= options.workers; i += 1) {
       const slot: Slot = {
         id: `worker-${i}`,
+        peer: undefined,
         worker: undefined,
         pid: undefined,
         ready: false,
@@ -194,6 +206,11 @@ export class WorkerPool {
   /** Pids of the live workers, by worker id (for logs and tests). */
   pids(): Record<string, number | undefined> {
     return Object.fromEntries(this.slots.map((slot) => [slot.id, slot.pid]));
+  }
+
+  /** Routing ids of the live workers, by worker id (for tests and diagnostics). */
+  peers(): Record<string, string | undefined> {
+    return Object.fromEntries(this.slots.map((slot) => [slot.id, slot.peer]));
   }
 
   /** Sequences placed on each worker now, by worker id (for tests and diagnostics). */
@@ -267,9 +284,12 @@ export class WorkerPool {
   }
 
   private fork(slot: Slot): void {
+    this.forks += 1;
+    slot.peer = `${slot.id}#${this.forks}`;
     const worker = cluster.fork({
       ...this.options.env,
       [WORKER_ENV.id]: slot.id,
+      [WORKER_ENV.routingId]: slot.peer,
       [WORKER_ENV.endpoint]: this.endpoint,
       [WORKER_ENV.dataDir]: this.options.dataDir,
       [WORKER_ENV.logLevel]: this.options.logLevel,
@@ -279,14 +299,18 @@ export class WorkerPool {
     slot.pid = worker.process.pid;
     slot.ready = false;
     slot.startedAt = Date.now();
-    this.options.log.info({ worker: slot.id, workerPid: slot.pid }, 'worker started');
+    this.options.log.info({ worker: slot.id, workerPid: slot.pid, peer: slot.peer }, 'worker started');
   }
 
   private receive(peer: string, message: FromWorker): void {
+    const slot = this.slots.find((s) => s.peer === peer);
+    if (!slot) {
+      this.options.log.debug({ peer, type: message.type }, 'message from a replaced worker; dropped');
+      return;
+    }
+    const worker = slot.id;
     switch (message.type) {
       case 'worker-ready': {
-        const slot = this.slots.find((s) => s.id === peer);
-        if (!slot) return;
         slot.ready = true;
         this.options.log.info(
           { worker: slot.id, workerPid: slot.pid, startupMs: Date.now() - slot.startedAt },
@@ -298,7 +322,7 @@ export class WorkerPool {
       }
       case 'sequence-report': {
         const placed = this.placed.get(message.key);
-        if (placed && placed.worker === peer) dispatch(placed.replyTo, message.report);
+        if (placed && placed.worker === worker) dispatch(placed.replyTo, message.report);
         return;
       }
       case 'sequence-failed': {
@@ -312,7 +336,7 @@ export class WorkerPool {
         return;
       }
       case 'gate-admit':
-        this.admit(peer, message.id, message.job, message.provider, message.request);
+        this.admit(worker, message.id, message.job, message.provider, message.request);
         return;
       case 'gate-cancel':
         this.cancelAdmit(message.id);
@@ -326,15 +350,15 @@ export class WorkerPool {
       }
       default: {
         const unknown: never = message;
-        this.options.log.warn({ worker: peer, message: unknown }, 'unknown message from a worker; dropped');
+        this.options.log.warn({ worker, message: unknown }, 'unknown message from a worker; dropped');
       }
     }
   }
 
-  private admit(peer: string, id: string, jobId: string, provider: string, request: AdmitRequest): void {
+  private admit(worker: string, id: string, jobId: string, provider: string, request: AdmitRequest): void {
     const job = this.jobs.get(jobId);
     if (!job) {
-      this.send(peer, {
+      this.send(worker, {
         type: 'gate-refused',
         id,
         error: { code: 'troupe:cannot-start', message: `job ${jobId} is not running` },
@@ -345,14 +369,14 @@ export class WorkerPool {
     try {
       gate = this.options.gates.gateFor(job, provider);
     } catch (error) {
-      this.send(peer, {
+      this.send(worker, {
         type: 'gate-refused',
         id,
         error: { code: 'troupe:internal', message: String(error) },
       });
       return;
     }
-    const admit: RemoteAdmit = { worker: peer, abort: new AbortController(), gate, permit: undefined };
+    const admit: RemoteAdmit = { worker, abort: new AbortController(), gate, permit: undefined };
     this.admits.set(id, admit);
     gate.admit(request, admit.abort.signal).then(
       (permit) => {
@@ -362,7 +386,7 @@ export class WorkerPool {
           return;
         }
         admit.permit = permit;
-        this.send(peer, { type: 'gate-permit', id, probe: permit.probe });
+        this.send(worker, { type: 'gate-permit', id, probe: permit.probe });
       },
       () => this.admits.delete(id), // Aborted: nothing was granted.
     );
@@ -451,10 +475,10 @@ export class WorkerPool {
   }
 
   private workerHung(peer: string): void {
-    const slot = this.slots.find((s) => s.id === peer);
+    const slot = this.slots.find((s) => s.peer === peer);
     if (!slot?.worker) return;
     this.options.log.warn(
-      { worker: peer, workerPid: slot.pid },
+      { worker: slot.id, workerPid: slot.pid },
       'worker stopped answering heartbeats; killing it',
     );
     slot.worker.process.kill('SIGKILL');
@@ -464,6 +488,7 @@ export class WorkerPool {
     const slot = this.slots.find((s) => s.worker === worker);
     if (!slot || this.stopping) return;
     slot.worker = undefined;
+    slot.peer = undefined;
     slot.ready = false;
     this.options.log.warn(
       { worker: slot.id, workerPid: slot.pid, code, signal },
@@ -488,10 +513,13 @@ export class WorkerPool {
     }, delay);
   }
 
-  private send(peer: string, message: ToWorker): void {
+  /** Sends to the live worker of slot `worker`; with none, the message is dropped. */
+  private send(worker: string, message: ToWorker): void {
+    const peer = this.slots.find((slot) => slot.id === worker)?.peer;
+    if (peer === undefined) return;
     this.transport.send(peer, message).catch((error: unknown) => {
       // The worker is gone: its exit event moves its sequences; nothing to do here.
-      this.options.log.debug({ worker: peer, type: message.type, err: error }, 'send to worker failed');
+      this.options.log.debug({ worker, type: message.type, err: error }, 'send to worker failed');
     });
   }
 }
