@@ -68,7 +68,8 @@ describe('metrics with cluster workers', () => {
       if (Date.now() > deadline) throw new Error('timed out waiting for requests');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    process.kill(running.pool?.pids()['worker-1'] ?? 0, 'SIGKILL');
+    // NaN, not 0, if it had no pid: kill(0) would signal this whole process group.
+    process.kill(running.pool?.pids()['worker-1'] ?? Number.NaN, 'SIGKILL');
     expect((await outcome).state).toBe('done');
     await sampling;
     samples.push(await Promise.all(counters.map((name) => counterSum(metrics, name))));

@@ -101,7 +101,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     await waitFor('a third of the turns', () => sim.records.length >= 32);
     const victim = running.pool?.pids()['worker-1'];
     expect(victim).toBeDefined();
-    process.kill(victim ?? 0, 'SIGKILL');
+    process.kill(victim ?? Number.NaN, 'SIGKILL');
     const committedAtKill = temp.store.turnsOf(job.id);
     expect((await outcome).state).toBe('done');
     expect(running.pool?.restarts).toBe(1);
