@@ -190,7 +190,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const running = await start();
     const outcome = running.runJob(job);
     await waitFor('some turns', () => sim.records.length >= 10);
-    const victim = running.pool?.pids()['worker-2'] ?? 0;
+    const victim = running.pool?.pids()['worker-2'] ?? Number.NaN;
     process.kill(victim, 'SIGSTOP');
     const committedAtStop = temp.store.turnsOf(job.id);
     try {
