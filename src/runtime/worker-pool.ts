@@ -327,7 +327,8 @@ export class WorkerPool {
       }
       case 'sequence-failed': {
         const placed = this.placed.get(message.key);
-        if (placed)
+        // Like reports: only from the worker that hosts it now.
+        if (placed && placed.worker === worker)
           dispatch(placed.replyTo, {
             type: 'sequence-halted',
             sequence: placed.sequence,
