@@ -29,10 +29,13 @@ const QUIET_MS = 300;
 /** The turns of a job that did not end `ok`. */
 const notOk = (turns: readonly TurnRecord[]) => turns.filter((t) => t.status !== 'ok');
 
-/** The turn a recorded request asked for: same model and messages. */
-function turnOf(suite: Suite, turns: readonly TurnRecord[], record: RecordedRequest): TurnRecord | undefined {
+/**
+ * The turns that sent `record`'s request. Usually one; but the runs of a sequence send the same
+ * first request, so a request alone does not say which run it was.
+ */
+function turnsSending(suite: Suite, turns: readonly TurnRecord[], record: RecordedRequest): TurnRecord[] {
   const hash = hashMessages(record.messages);
-  return turns.find(
+  return turns.filter(
     (t) => t.requestHash === hash && suite.models.find((m) => m.id === t.model)?.model === record.model,
   );
 }
@@ -194,10 +197,17 @@ describe('provider failures against the simulator, through the real SDKs', () =>
       turns,
       records.filter((r) => !isBad(r)),
     );
+    // Every request that got bad answers was sent again at least as often by the turns sending it.
+    const badPerRequest = new Map<string, RecordedRequest[]>();
     for (const record of bad) {
-      const turn = turnOf(suite, turns, record);
-      expect(turn, `the turn of bad answer #${record.id}`).toBeDefined();
-      expect(turn!.attempts).toBeGreaterThan(1);
+      const key = `${record.model}/${hashMessages(record.messages)}`;
+      badPerRequest.set(key, [...(badPerRequest.get(key) ?? []), record]);
+    }
+    for (const [request, answers] of badPerRequest) {
+      const sending = turnsSending(suite, turns, answers[0]!);
+      expect(sending.length, `the turns of request ${request}`).toBeGreaterThan(0);
+      const retries = sending.reduce((n, t) => n + t.attempts - 1, 0);
+      expect(retries, `retries of request ${request}`).toBeGreaterThanOrEqual(answers.length);
     }
     expect(turns.reduce((n, t) => n + t.attempts, 0)).toBe(records.length);
   });
