@@ -131,6 +131,9 @@ export function workerEntryPath(): string {
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
+  /** The slots by id, and by the routing id of their live worker: every message is looked up here. */
+  private readonly slotsById = new Map<string, Slot>();
+  private readonly slotsByPeer = new Map<string, Slot>();
   private readonly placed = new Map<SequenceKey, Placed>();
   private readonly admits = new Map<string, RemoteAdmit>();
   /**
@@ -196,6 +199,7 @@ export class WorkerPool {
         restartTimer: undefined,
       };
       pool.slots.push(slot);
+      pool.slotsById.set(slot.id, slot);
       pool.fork(slot);
     }
     pool.bootTimer = setTimeout(() => pool.booted(), FIRST_BOOT_WAIT_MS);
@@ -286,6 +290,7 @@ export class WorkerPool {
   private fork(slot: Slot): void {
     this.forks += 1;
     slot.peer = `${slot.id}#${this.forks}`;
+    this.slotsByPeer.set(slot.peer, slot);
     const worker = cluster.fork({
       ...this.options.env,
       [WORKER_ENV.id]: slot.id,
@@ -303,7 +308,7 @@ export class WorkerPool {
   }
 
   private receive(peer: string, message: FromWorker): void {
-    const slot = this.slots.find((s) => s.peer === peer);
+    const slot = this.slotsByPeer.get(peer);
     if (!slot) {
       this.options.log.debug({ peer, type: message.type }, 'message from a replaced worker; dropped');
       return;
@@ -476,7 +481,7 @@ export class WorkerPool {
   }
 
   private workerHung(peer: string): void {
-    const slot = this.slots.find((s) => s.peer === peer);
+    const slot = this.slotsByPeer.get(peer);
     if (!slot?.worker) return;
     this.options.log.warn(
       { worker: slot.id, workerPid: slot.pid },
@@ -489,6 +494,7 @@ export class WorkerPool {
     const slot = this.slots.find((s) => s.worker === worker);
     if (!slot || this.stopping) return;
     slot.worker = undefined;
+    if (slot.peer !== undefined) this.slotsByPeer.delete(slot.peer);
     slot.peer = undefined;
     slot.ready = false;
     this.options.log.warn(
@@ -516,7 +522,7 @@ export class WorkerPool {
 
   /** Sends to the live worker of slot `worker`; with none, the message is dropped. */
   private send(worker: string, message: ToWorker): void {
-    const peer = this.slots.find((slot) => slot.id === worker)?.peer;
+    const peer = this.slotsById.get(worker)?.peer;
     if (peer === undefined) return;
     this.transport.send(peer, message).catch((error: unknown) => {
       // The worker is gone: its exit event moves its sequences; nothing to do here.
