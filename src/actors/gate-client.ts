@@ -11,19 +11,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AdmitRequest, AttemptOutcome, Permit, ProviderGate } from '../conversation/provider-gate.js';
-import type { BreakerView, CircuitBreakerMessage } from './circuit-breaker.js';
+import type { BreakerView, CircuitBreakerMessage } from './circuit-breaker-actor.js';
+import type { GateReply } from './gate-reply.js';
 import { dispatch, spawnStatelessActor } from './nact.js';
 import type { ActorRef, AnyActorRef } from './nact.js';
-import type { RateLimiterMessage } from './rate-limiter.js';
-
-/** Replies the gate client receives from the breaker and the limiter. */
-export type GateReply =
-  | { readonly type: 'admitted'; readonly id: string; readonly probe: boolean }
-  | { readonly type: 'permit-granted'; readonly id: string }
-  /** The breaker is still closed: the permitted request may leave. */
-  | { readonly type: 'confirmed'; readonly id: string }
-  /** The breaker opened meanwhile: the request waits at the breaker again (an `admitted` follows). */
-  | { readonly type: 'held'; readonly id: string };
+import type { RateLimiterMessage } from './rate-limiter-actor.js';
 
 interface Pending {
   readonly request: AdmitRequest;

@@ -4,7 +4,7 @@ import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
 import type { ChatMessage, Provider, Usage } from '../providers/types.js';
 import type { ErrorData } from '../store/records.js';
-import type { RetryPolicy } from '../suite/types.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { AttemptOutcome, ProviderGate } from './provider-gate.js';
 
 /** What the executor needs from the world; injected so tests control time and chance. */

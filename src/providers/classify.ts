@@ -6,7 +6,7 @@
 import { QUOTA_RETRY_AFTER_MS } from '../resilience/defaults.js';
 import { shorten } from './context-summary.js';
 import { headersToRecord } from './headers.js';
-import { parseRetryAfterMs } from './retry-after.js';
+import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { FailureKind } from './types.js';
 import { ProviderError } from './types.js';
 

@@ -1,7 +1,6 @@
 /**
  * Every default and tuning constant of the resilience cores, in one place, with units in the names.
  */
-import type { BreakerPolicy, RetryPolicy } from '../suite/types.js';
 
 /** Length of the window that per-minute limits (`requestsPerMinute`, `tokensPerMinute`) refer to, in ms. */
 export const RATE_WINDOW_MS = 60_000;
@@ -70,7 +69,7 @@ export const REPLY_PRIMING_TOKENS = 3;
 export const BUDGET_EPSILON = 1e-6;
 
 /** Retry policy when a suite says nothing: 6 attempts, 500 ms first ceiling, 30 s cap, 120 s timeout. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+export const DEFAULT_RETRY_POLICY = Object.freeze({
   maxAttempts: 6,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
@@ -78,7 +77,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 /** Breaker policy when a suite says nothing (see `BreakerPolicy` for each field). */
-export const DEFAULT_BREAKER_POLICY: BreakerPolicy = Object.freeze({
+export const DEFAULT_BREAKER_POLICY = Object.freeze({
   consecutiveFailures: 5,
   failureRatio: 0.5,
   windowMs: 30_000,

@@ -2,6 +2,7 @@
  * Reads the rate-limit state a provider announces in its response headers. Malformed or missing
  * values are left out, never thrown: a header is a hint, and a bad hint must not fail a turn.
  */
+import { parseRetryAfterMs } from './retry-after.js';
 
 /** One limit as a provider reported it; each field only when its header was present and valid. */
 export interface LimitReading {
@@ -74,7 +75,6 @@ const MS_PER_UNIT: Readonly<Record<string, number>> = {
 const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|h|m|s)/y;
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-const HTTP_DATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /**
  * Parses a Go-style duration as OpenAI sends it (`6m0s`, `20ms`, `1s`, `1m30.5s`, `0s`, `2h3m`)
@@ -102,27 +102,6 @@ export function parseRfc3339Ms(text: string): number | undefined {
   if (!RFC3339.test(s)) return undefined;
   const ms = Date.parse(s);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-/**
- * The provider's wait hint in ms, from `retry-after-ms` (ms, float) or else `retry-after` (seconds,
- * or an HTTP date, measured from `now`). A date in the past gives 0. Undefined when absent or malformed.
- */
-export function parseRetryAfterMs(
-  headers: Readonly<Record<string, string>>,
-  now: number,
-): number | undefined {
-  const h = lowerCased(headers);
-  const ms = h['retry-after-ms']?.trim();
-  if (ms !== undefined && DECIMAL.test(ms)) return Number(ms);
-  const after = h['retry-after']?.trim();
-  if (after === undefined) return undefined;
-  if (DECIMAL.test(after)) return Number(after) * MS_PER_UNIT.s!;
-  if (HTTP_DATE.test(after)) {
-    const at = Date.parse(after);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  return undefined;
 }
 
 /**

@@ -6,11 +6,18 @@
  * and a failed half-open probe (the breaker reopened; the failure is the outage's).
  */
 import type { FailureKind } from '../providers/types.js';
-import type { RetryPolicy } from '../suite/types.js';
-import { backoffDelayMs } from './backoff.js';
-import { isBreakerFailure } from './circuit-breaker.js';
+import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import { isBreakerFailure } from './circuit-breaker-core.js';
 import { QUOTA_RETRY_AFTER_MS } from './defaults.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+/** How a turn's failed attempts are retried. */
+export interface RetryPolicy extends BackoffPolicy {
+  /** Attempts per turn, the first included. Default 6. */
+  readonly maxAttempts: number;
+  /** Per-request timeout in ms. Default 120 000. */
+  readonly timeoutMs: number;
+}
 
 /** A failed attempt as the retry logic sees it. */
 export interface AttemptFailure {

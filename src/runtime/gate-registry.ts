@@ -1,9 +1,9 @@
-import { spawnCircuitBreaker } from '../actors/circuit-breaker.js';
-import type { BreakerView, CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import { spawnCircuitBreaker } from '../actors/circuit-breaker-actor.js';
+import type { BreakerView, CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
 import { createGateClient } from '../actors/gate-client.js';
 import type { AnyActorRef, ActorRef } from '../actors/nact.js';
-import { spawnRateLimiter } from '../actors/rate-limiter.js';
-import type { RateLimiterMessage } from '../actors/rate-limiter.js';
+import { spawnRateLimiter } from '../actors/rate-limiter-actor.js';
+import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';

@@ -1,9 +1,9 @@
-import type { CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import type { CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
 import { query } from '../actors/nact.js';
-import type { RateLimiterMessage } from '../actors/rate-limiter.js';
+import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { BreakerStateValue, Metrics } from '../metrics/metrics.js';
-import type { BreakerStatus } from '../resilience/circuit-breaker.js';
-import type { LimiterSnapshot } from '../resilience/rate-limiter.js';
+import type { BreakerStatus } from '../resilience/circuit-breaker-core.js';
+import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
 import type { GateRegistry } from './gate-registry.js';
 import { PROVIDER_STATUS_TIMEOUT_MS } from './provider-status.js';
 

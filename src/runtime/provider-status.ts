@@ -1,8 +1,8 @@
-import type { CircuitBreakerMessage } from '../actors/circuit-breaker.js';
+import type { CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
 import { query } from '../actors/nact.js';
-import type { RateLimiterMessage } from '../actors/rate-limiter.js';
-import type { BreakerStatus } from '../resilience/circuit-breaker.js';
-import type { LimiterSnapshot } from '../resilience/rate-limiter.js';
+import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
+import type { BreakerStatus } from '../resilience/circuit-breaker-core.js';
+import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
 import type { ProviderAccount } from './gate-registry.js';
 
 /** How long a provider's actors may take to report their state, in ms. */

@@ -1,50 +1,16 @@
 import type { Check, JudgeConfig } from '../scoring/types.js';
+import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
+import type { Limits } from '../resilience/rate-limiter-core.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
+
+// The policies own their option types; a suite names them.
+export type { BreakerPolicy, Limits, RetryPolicy };
 
 /**
  * The validated, resolved form of a suite file. `sequencesFile` has already been
  * read and merged into `sequences`; defaults have been applied. A job stores a
  * frozen copy of this object, so editing the file never changes a running job.
  */
-
-/** Rate limits of one provider, as the provider's account allows. All optional. */
-export interface Limits {
-  /** Requests allowed in any 60 s window. */
-  readonly requestsPerMinute?: number;
-  /** Input + output tokens allowed in any 60 s window. */
-  readonly tokensPerMinute?: number;
-  /** Requests allowed in flight at once. */
-  readonly maxConcurrency?: number;
-}
-
-/** How a turn's failed attempts are retried. */
-export interface RetryPolicy {
-  /** Attempts per turn, the first included. Default 6. */
-  readonly maxAttempts: number;
-  /** First backoff ceiling in ms (full jitter below it). Default 500. */
-  readonly baseDelayMs: number;
-  /** Largest backoff ceiling in ms. Default 30 000. */
-  readonly maxDelayMs: number;
-  /** Per-request timeout in ms. Default 120 000. */
-  readonly timeoutMs: number;
-}
-
-/** When a provider's circuit breaker opens and how it recovers. */
-export interface BreakerPolicy {
-  /** Consecutive failures (5xx, timeouts, connection errors) that open it. Default 5. */
-  readonly consecutiveFailures: number;
-  /** Failure ratio over `windowMs` that opens it (with at least `minRequests`). Default 0.5. */
-  readonly failureRatio: number;
-  /** Length of the ratio window in ms. Default 30 000. */
-  readonly windowMs: number;
-  /** Requests the window needs before the ratio counts. Default 10. */
-  readonly minRequests: number;
-  /** First cool-down before a half-open probe, in ms; doubles while probes fail. Default 5 000. */
-  readonly coolDownMs: number;
-  /** Largest cool-down in ms. Default 120 000. */
-  readonly maxCoolDownMs: number;
-  /** Probes that must succeed in half-open before it closes. Default 2. */
-  readonly probesToClose: number;
-}
 
 interface ProviderCommon {
   readonly limits?: Limits;

@@ -3,19 +3,19 @@
  * what the pure cores cannot show on their own is the order of the messages between them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker.js';
+import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker-actor.js';
 import { createGateClient } from '../../src/actors/gate-client.js';
-import type { BreakerView, CircuitBreakerMessage } from '../../src/actors/circuit-breaker.js';
-import type { GateReply } from '../../src/actors/gate-client.js';
+import type { BreakerView, CircuitBreakerMessage } from '../../src/actors/circuit-breaker-actor.js';
+import type { GateReply } from '../../src/actors/gate-reply.js';
 import { dispatch, query, spawnStatelessActor, startSystem, stopActor } from '../../src/actors/nact.js';
 import type { AnyActorRef, SystemRef } from '../../src/actors/nact.js';
-import { MAX_GRANTS_PER_TURN, spawnRateLimiter } from '../../src/actors/rate-limiter.js';
-import type { RateLimiterMessage } from '../../src/actors/rate-limiter.js';
+import { MAX_GRANTS_PER_TURN, spawnRateLimiter } from '../../src/actors/rate-limiter-actor.js';
+import type { RateLimiterMessage } from '../../src/actors/rate-limiter-actor.js';
 import type { AdmitRequest, Permit } from '../../src/conversation/provider-gate.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { systemClock } from '../../src/resilience/clock.js';
 import { DEFAULT_BREAKER_POLICY } from '../../src/resilience/defaults.js';
-import type { LimiterSnapshot } from '../../src/resilience/rate-limiter.js';
+import type { LimiterSnapshot } from '../../src/resilience/rate-limiter-core.js';
 import type { Limits } from '../../src/suite/types.js';
 
 const QUERY_TIMEOUT_MS = 1_000;

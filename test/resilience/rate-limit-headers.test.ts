@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   parseDurationMs,
   parseRateLimitHeaders,
-  parseRetryAfterMs,
   parseRfc3339Ms,
 } from '../../src/resilience/rate-limit-headers.js';
 
@@ -53,22 +52,6 @@ describe('parseRfc3339Ms', () => {
       expect(parseRfc3339Ms(text)).toBeUndefined();
     },
   );
-});
-
-describe('parseRetryAfterMs', () => {
-  it.each<[string, Record<string, string>, number | undefined]>([
-    ['retry-after in seconds', { 'retry-after': '20' }, 20_000],
-    ['retry-after with a fraction', { 'retry-after': '0.5' }, 500],
-    ['retry-after-ms wins', { 'retry-after-ms': '1234.5', 'retry-after': '2' }, 1234.5],
-    ['malformed retry-after-ms falls back', { 'retry-after-ms': 'soon', 'retry-after': '2' }, 2_000],
-    ['an HTTP date', { 'retry-after': 'Sat, 25 Oct 2025 12:01:00 GMT' }, 60_000],
-    ['an HTTP date in the past', { 'retry-after': 'Sat, 25 Oct 2025 11:59:00 GMT' }, 0],
-    ['negative', { 'retry-after': '-3' }, undefined],
-    ['garbage', { 'retry-after': 'later' }, undefined],
-    ['absent', {}, undefined],
-  ])('%s', (_name, headers, ms) => {
-    expect(parseRetryAfterMs(headers, NOW)).toBe(ms);
-  });
 });
 
 describe('parseRateLimitHeaders', () => {

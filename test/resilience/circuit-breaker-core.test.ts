@@ -6,7 +6,7 @@ import {
   isBreakerFailure,
   type BreakerOutcome,
   type BreakerTransition,
-} from '../../src/resilience/circuit-breaker.js';
+} from '../../src/resilience/circuit-breaker-core.js';
 
 const policy: BreakerPolicy = {
   consecutiveFailures: 3,

@@ -5,7 +5,6 @@
  * `enqueue`, `release`, `resume` and timer, and sets one timer for `nextWakeAt()`.
  */
 import type { FailureKind, Usage } from '../providers/types.js';
-import type { Limits } from '../suite/types.js';
 import type { Clock } from './clock.js';
 import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
 import {
@@ -27,6 +26,16 @@ import {
 import { isQuotaFailure } from './retry-policy.js';
 import type { WindowEntry } from './sliding-window.js';
 import { WindowBudget } from './window-budget.js';
+
+/** Rate limits of one provider, as the provider's account allows. All optional. */
+export interface Limits {
+  /** Requests allowed in any 60 s window. */
+  readonly requestsPerMinute?: number;
+  /** Input + output tokens allowed in any 60 s window. */
+  readonly tokensPerMinute?: number;
+  /** Requests allowed in flight at once. */
+  readonly maxConcurrency?: number;
+}
 
 /** Options of `RateLimiterCore`. */
 export interface RateLimiterOptions {

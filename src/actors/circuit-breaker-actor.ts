@@ -8,11 +8,11 @@
  * queued.
  */
 import type { Logger } from '../log/logger.js';
-import { CircuitBreakerCore } from '../resilience/circuit-breaker.js';
-import type { BreakerOutcome, BreakerStatus } from '../resilience/circuit-breaker.js';
+import { CircuitBreakerCore } from '../resilience/circuit-breaker-core.js';
+import type { BreakerOutcome, BreakerStatus } from '../resilience/circuit-breaker-core.js';
 import type { Clock } from '../resilience/clock.js';
-import type { BreakerPolicy } from '../suite/types.js';
-import type { GateReply } from './gate-client.js';
+import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
+import type { GateReply } from './gate-reply.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfterMs } from '../src/providers/retry-after.js';
+import { parseRetryAfterMs } from '../../src/resilience/retry-after.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -14,6 +14,7 @@ describe('parseRetryAfterMs', () => {
     ['retry-after-ms before retry-after', { 'retry-after-ms': '120', 'retry-after': '1' }, 120],
     ['an unreadable retry-after-ms falls back', { 'retry-after-ms': 'soon', 'retry-after': '2' }, 2_000],
     ['an HTTP date', { 'retry-after': 'Thu, 01 Jan 2026 00:00:30 GMT' }, 30_000],
+    ['an obsolete RFC 850 date', { 'retry-after': 'Thursday, 01-Jan-26 00:00:10 GMT' }, 10_000],
     ['an HTTP date in the past', { 'retry-after': 'Wed, 31 Dec 2025 23:59:00 GMT' }, 0],
     ['garbage', { 'retry-after': 'later, maybe' }, undefined],
     ['a negative number', { 'retry-after': '-5' }, undefined],

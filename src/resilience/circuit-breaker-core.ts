@@ -4,9 +4,26 @@
  * one probe at a time is let through, and `probesToClose` successful probes close it again.
  */
 import type { FailureKind } from '../providers/types.js';
-import type { BreakerPolicy } from '../suite/types.js';
 import type { Clock } from './clock.js';
 import { SlidingWindowLog } from './sliding-window.js';
+
+/** When a provider's circuit breaker opens and how it recovers. */
+export interface BreakerPolicy {
+  /** Consecutive failures (5xx, timeouts, connection errors) that open it. Default 5. */
+  readonly consecutiveFailures: number;
+  /** Failure ratio over `windowMs` that opens it (with at least `minRequests`). Default 0.5. */
+  readonly failureRatio: number;
+  /** Length of the ratio window in ms. Default 30 000. */
+  readonly windowMs: number;
+  /** Requests the window needs before the ratio counts. Default 10. */
+  readonly minRequests: number;
+  /** First cool-down before a half-open probe, in ms; doubles while probes fail. Default 5 000. */
+  readonly coolDownMs: number;
+  /** Largest cool-down in ms. Default 120 000. */
+  readonly maxCoolDownMs: number;
+  /** Probes that must succeed in half-open before it closes. Default 2. */
+  readonly probesToClose: number;
+}
 
 /** The breaker's state. */
 export type BreakerState = 'closed' | 'open' | 'half-open';

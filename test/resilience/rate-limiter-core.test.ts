@@ -7,7 +7,11 @@ import {
   RATE_LIMIT_PAUSE_BASE_MS,
   RATE_WINDOW_MS,
 } from '../../src/resilience/defaults.js';
-import { RateLimiterCore, type Grant, type RateLimiterOptions } from '../../src/resilience/rate-limiter.js';
+import {
+  RateLimiterCore,
+  type Grant,
+  type RateLimiterOptions,
+} from '../../src/resilience/rate-limiter-core.js';
 import type { Limits } from '../../src/suite/types.js';
 import { seededRandom } from './random.js';
 

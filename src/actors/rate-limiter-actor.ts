@@ -7,10 +7,10 @@
 import type { AttemptOutcome } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
-import { RateLimiterCore } from '../resilience/rate-limiter.js';
-import type { LimiterSnapshot } from '../resilience/rate-limiter.js';
-import type { Limits } from '../suite/types.js';
-import type { GateReply } from './gate-client.js';
+import { RateLimiterCore } from '../resilience/rate-limiter-core.js';
+import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
+import type { Limits } from '../resilience/rate-limiter-core.js';
+import type { GateReply } from './gate-reply.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
 
