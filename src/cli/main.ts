@@ -213,11 +213,18 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('job', { type: 'string', demandOption: true, describe: 'Job id' })
-          .option('out', { type: 'string', default: 'report.html', describe: 'The HTML file to write' }),
+          .option('out', { type: 'string', default: 'report.html', describe: 'The HTML file to write' })
+          .option('compare-to', {
+            type: 'string',
+            describe: 'A baseline job: add the paired tests of this job against it (as troupe compare)',
+          }),
       async (args) => {
         await (
           await import('./commands/report.js')
-        ).runReport({ job: args.job, dataDir: args['data-dir'], out: args.out }, stdoutLine);
+        ).runReport(
+          { job: args.job, dataDir: args['data-dir'], out: args.out, compareTo: args['compare-to'] },
+          stdoutLine,
+        );
       },
     )
     .command(

@@ -5,7 +5,15 @@
  */
 import { oneLine, renderTable } from '../results/text-table.js';
 import type { TextColumn } from '../results/text-table.js';
-import { pairedChangeIsSignificant, summarizeScores } from '../scoring/statistics.js';
+import {
+  addBinaryPair,
+  binaryPairCounts,
+  finishTests,
+  type BinaryPairCounts,
+  type PendingTest,
+  type SignificanceTest,
+} from '../scoring/paired-comparison.js';
+import { summarizeScores } from '../scoring/statistics.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
 import type { Suite } from '../suite/types.js';
 
@@ -16,15 +24,27 @@ export interface Change {
   /** after − before, when both exist. */
   readonly delta: number | null;
   /**
-   * For a whole model: whether the change differs from zero at 95 %, by a paired t-test over
-   * the sequences both jobs have (each sequence's figure in both jobs is a pair). Null for a
-   * (model, sequence) row, and when fewer than two sequences have the figure in both jobs.
+   * For a whole model: whether the paired test found a difference at 95 % after the correction
+   * for the number of tests (`test.verdict` is not `no significant difference`). Null for a
+   * (model, sequence) row, and where nothing could be tested.
    */
   readonly significant: boolean | null;
+  /**
+   * For a whole model: the paired test of the figure over the (model, sequence, run) pairs of both
+   * jobs — McNemar's exact test on each check's pass/fail (pass rate) or each turn's failure
+   * (failed turns), Wilcoxon's signed-rank test on the sequences' mean judge scores. Null for a
+   * (model, sequence) row, and where nothing could be tested (no pair; fewer than two sequences
+   * graded in both jobs).
+   */
+  readonly test: SignificanceTest | null;
 }
 
-/** How a model or a (model, sequence) moved overall. */
-export type Verdict = 'better' | 'worse' | 'mixed' | 'unchanged';
+/**
+ * How a model or a (model, sequence) moved overall. A (model, sequence) row only describes the
+ * figures; a model's verdict comes from its tests: `better` or `worse` when a test says so (and
+ * none says the opposite), `mixed` when tests disagree, `no significant difference` otherwise.
+ */
+export type Verdict = 'better' | 'worse' | 'mixed' | 'unchanged' | 'no significant difference';
 
 /** The scores of one model (over the sequences both jobs have), or of one model on one sequence. */
 export interface ScoreChange {
@@ -38,8 +58,9 @@ export interface ScoreChange {
   /** Turns that failed for good. */
   readonly failedTurns: Change;
   /**
-   * `better` when every figure that moved moved the right way (pass rate or judge up, failures
-   * down), `worse` when every one moved the wrong way, `mixed` otherwise, `unchanged` when none moved.
+   * For a (model, sequence): `better` when every figure that moved moved the right way (pass
+   * rate or judge up, failures down), `worse` when every one moved the wrong way, `mixed`
+   * otherwise, `unchanged` when none moved. For a model: from its tests (see `Verdict`).
    */
   readonly verdict: Verdict;
 }
@@ -104,15 +125,46 @@ function figuresOf(suite: Suite, model: string, sequences: readonly string[], tu
   };
 }
 
-function change(before: number | null, after: number | null, significant: boolean | null = null): Change {
-  return { before, after, delta: before === null || after === null ? null : after - before, significant };
+function change(before: number | null, after: number | null, test: SignificanceTest | null = null): Change {
+  return {
+    before,
+    after,
+    delta: before === null || after === null ? null : after - before,
+    significant: test === null ? null : test.verdict !== 'no significant difference',
+    test,
+  };
 }
 
-/** Whether a model's figure moved significantly, from the changes of its sequences. */
-function significanceOver(sequences: readonly ScoreChange[], figure: keyof Figures): boolean | null {
-  return pairedChangeIsSignificant(
-    sequences.flatMap((c) => (c[figure].delta === null ? [] : [c[figure].delta])),
-  );
+/** The pairs of one model's turns in both jobs: checks' pass/fail and turns' failure. */
+interface ModelPairs {
+  readonly checks: BinaryPairCounts;
+  readonly failures: BinaryPairCounts;
+}
+
+/** Pairs the turns of one (model, sequence) by (run, turn), and their checks by position. */
+function addPairs(pairs: ModelPairs, before: readonly TurnRecord[], after: readonly TurnRecord[]): void {
+  const earlier = new Map(before.map((t) => [`${t.run}/${t.turn}`, t]));
+  for (const b of after) {
+    const a = earlier.get(`${b.run}/${b.turn}`);
+    if (a === undefined) continue;
+    addBinaryPair(pairs.failures, a.status === 'failed', b.status === 'failed');
+    const checksA = a.checks ?? [];
+    (b.checks ?? []).forEach((check, index) => {
+      const passedA = checksA[index]?.passed;
+      if (check.passed !== null && passedA !== undefined && passedA !== null) {
+        addBinaryPair(pairs.checks, passedA, check.passed);
+      }
+    });
+  }
+}
+
+/** A model's verdict from its tests. */
+function testedVerdict(tests: readonly (SignificanceTest | null)[]): Verdict {
+  const said = new Set(tests.map((t) => t?.verdict ?? 'no significant difference'));
+  if (said.has('better') && said.has('worse')) return 'mixed';
+  if (said.has('better')) return 'better';
+  if (said.has('worse')) return 'worse';
+  return 'no significant difference';
 }
 
 function verdictOf(passRate: Change, judgeMean: Change, failedTurns: Change): Verdict {
@@ -125,30 +177,34 @@ function verdictOf(passRate: Change, judgeMean: Change, failedTurns: Change): Ve
   return 'mixed';
 }
 
-/**
- * The change of `model` from figures `a` to `b`: of one of its sequences, or of the whole model,
- * given the changes of its sequences (`perSequence`), which the significance tests read.
- */
-function scoreChange(
-  model: string,
-  sequence: string | undefined,
-  a: Figures,
-  b: Figures,
-  perSequence: readonly ScoreChange[] = [],
-): ScoreChange {
-  const significance = (figure: keyof Figures): boolean | null =>
-    sequence === undefined ? significanceOver(perSequence, figure) : null;
-  const passRate = change(a.passRate, b.passRate, significance('passRate'));
-  const judgeMean = change(a.judgeMean, b.judgeMean, significance('judgeMean'));
-  const failedTurns = change(a.failedTurns, b.failedTurns, significance('failedTurns'));
+/** The change of `model` on one of its sequences, from figures `a` to `b`. */
+function sequenceChange(model: string, sequence: string, a: Figures, b: Figures): ScoreChange {
+  const passRate = change(a.passRate, b.passRate);
+  const judgeMean = change(a.judgeMean, b.judgeMean);
+  const failedTurns = change(a.failedTurns, b.failedTurns);
   return {
     model,
-    ...(sequence === undefined ? {} : { sequence }),
+    sequence,
     passRate,
     judgeMean,
     failedTurns,
     verdict: verdictOf(passRate, judgeMean, failedTurns),
   };
+}
+
+/** Figures tested per model: pass rate, judge score, failed turns. */
+const TESTS_PER_MODEL = 3;
+
+/** The tests of one model before the correction, in the order pass rate, judge, failed turns. */
+function pendingTests(pairs: ModelPairs, perSequence: readonly ScoreChange[]): PendingTest[] {
+  return [
+    { kind: 'mcnemar', counts: pairs.checks, higherIsBetter: true },
+    {
+      kind: 'wilcoxon',
+      differences: perSequence.flatMap((c) => (c.judgeMean.delta === null ? [] : [c.judgeMean.delta])),
+    },
+    { kind: 'mcnemar', counts: pairs.failures, higherIsBetter: false },
+  ];
 }
 
 /** Compares job `before` with job `after`. */
@@ -175,7 +231,7 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
     );
   const perSequence = models.flatMap((model) =>
     sequences.map((sequence) =>
-      scoreChange(
+      sequenceChange(
         model,
         sequence,
         of(before, turnsA, model, [sequence]),
@@ -183,18 +239,35 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
       ),
     ),
   );
+  const pending = models.flatMap((model) => {
+    const pairs: ModelPairs = { checks: binaryPairCounts(), failures: binaryPairCounts() };
+    for (const sequence of sequences) {
+      addPairs(pairs, turnsA.get(model)?.get(sequence) ?? [], turnsB.get(model)?.get(sequence) ?? []);
+    }
+    return pendingTests(
+      pairs,
+      perSequence.filter((c) => c.model === model),
+    );
+  });
+  // One correction over every test of the comparison.
+  const tests = finishTests(pending);
+  const testsOf = (index: number): (SignificanceTest | null)[] =>
+    tests.slice(index * TESTS_PER_MODEL, (index + 1) * TESTS_PER_MODEL);
   return {
     before: before.job.id,
     after: after.job.id,
-    models: models.map((model) =>
-      scoreChange(
+    models: models.map((model, index): ScoreChange => {
+      const a = of(before, turnsA, model, sequences);
+      const b = of(after, turnsB, model, sequences);
+      const [passTest = null, judgeTest = null, failureTest = null] = testsOf(index);
+      return {
         model,
-        undefined,
-        of(before, turnsA, model, sequences),
-        of(after, turnsB, model, sequences),
-        perSequence.filter((c) => c.model === model),
-      ),
-    ),
+        passRate: change(a.passRate, b.passRate, passTest),
+        judgeMean: change(a.judgeMean, b.judgeMean, judgeTest),
+        failedTurns: change(a.failedTurns, b.failedTurns, failureTest),
+        verdict: testedVerdict([passTest, judgeTest, failureTest]),
+      };
+    }),
     sequences: perSequence,
     onlyBefore: {
       models: modelsA.filter((m) => !modelsB.includes(m)),
@@ -224,7 +297,7 @@ const score = (n: number): string => n.toFixed(2);
 const signed = (n: number, format: (n: number) => string): string =>
   Math.abs(n) <= EPSILON ? '±0' : `${n > 0 ? '+' : '−'}${format(Math.abs(n))}`;
 
-/** Marks a model's change that is significant at 95 %. */
+/** Marks a model's change that is significant at 95 % after the correction. */
 const SIGNIFICANT_MARK = '*';
 
 /** `before → after (+delta)`, `*` after a significant change; `–` stands for a figure a job does not have. */
@@ -234,9 +307,56 @@ function show(c: Change, format: (n: number) => string): string {
   return `${side(c.before)} → ${side(c.after)}${delta}${c.significant === true ? SIGNIFICANT_MARK : ''}`;
 }
 
+const TEST_COLUMNS: readonly TextColumn[] = [
+  { header: 'MODEL' },
+  { header: 'FIGURE' },
+  { header: 'EFFECT [INTERVAL]', align: 'right' },
+  { header: 'P (CORRECTED)', align: 'right' },
+  { header: 'TEST' },
+  { header: 'VERDICT' },
+];
+
+/** Percentage points, for a change of a proportion. */
+const points = (n: number): string => `${(n * 100).toFixed(1)} pts`;
+
+/** A p-value to three significant digits, or `< 0.0001`. */
+function pValue(p: number): string {
+  const SMALLEST_SHOWN = 1e-4;
+  return p < SMALLEST_SHOWN ? '< 0.0001' : p.toPrecision(3);
+}
+
+/** `+17.5 pts [−2.1 pts, +37.1 pts]`. */
+function effect(test: SignificanceTest, format: (n: number) => string): string {
+  return `${signed(test.effect, format)} [${signed(test.low, format)}, ${signed(test.high, format)}]`;
+}
+
+function testRows(c: ScoreChange): string[][] {
+  const rows: string[][] = [];
+  const add = (figure: string, test: SignificanceTest | null, format: (n: number) => string): void => {
+    if (test === null) return;
+    const what =
+      test.method === 'mcnemar-exact'
+        ? `McNemar exact, ${test.pairs} pairs`
+        : `Wilcoxon signed-rank, ${test.pairs} sequences`;
+    rows.push([
+      oneLine(c.model, ID_CHARS),
+      figure,
+      effect(test, format),
+      pValue(test.adjustedPValue),
+      what,
+      test.verdict,
+    ]);
+  };
+  add('check pass rate', c.passRate.test, points);
+  add('judge score', c.judgeMean.test, score);
+  add('failed turns (share)', c.failedTurns.test, points);
+  return rows;
+}
+
 /**
  * The comparison for a terminal: a header line, one row per model, then one row per (model,
- * sequence) that changed, then the ids found in one job only. No final newline.
+ * sequence) that changed, then each model's tests (effect, interval, corrected p-value, verdict),
+ * then the ids found in one job only. No final newline.
  */
 export function formatComparison(comparison: Comparison): string {
   const row = (c: ScoreChange): string[] => [
@@ -254,16 +374,26 @@ export function formatComparison(comparison: Comparison): string {
     ...renderTable(COLUMNS, [...comparison.models.map(row), ...changed.map(row)]),
   ];
   if (comparison.models.length === 0) lines.push('no model in both jobs');
-  const figures = comparison.models.flatMap((c) => [c.passRate, c.judgeMean, c.failedTurns]);
-  if (figures.some((c) => c.significant === true)) {
-    lines.push(`${SIGNIFICANT_MARK} significant at 95 % (paired t-test over the sequences both jobs have)`);
-  }
   if (unchanged > 0) {
     lines.push(
       changed.length === 0
         ? 'no sequence changed'
         : `${unchanged} (model, sequence) pair${unchanged === 1 ? '' : 's'} unchanged`,
     );
+  }
+  const tested = comparison.models.flatMap(testRows);
+  const anyTest = comparison.models
+    .flatMap((c) => [c.passRate.test, c.judgeMean.test, c.failedTurns.test])
+    .find((t) => t !== null);
+  if (anyTest !== undefined) {
+    lines.push('', ...renderTable(TEST_COLUMNS, tested));
+    lines.push(
+      `${SIGNIFICANT_MARK} significant at 95 % after a correction for ${anyTest.comparisons} test` +
+        `${anyTest.comparisons === 1 ? '' : 's'} (Bonferroni: p × ${anyTest.comparisons}; intervals at ` +
+        `${(anyTest.level * 100).toFixed(1)} %)`,
+    );
+  } else if (comparison.models.length > 0) {
+    lines.push('nothing to test: no check, turn or graded sequence in both jobs');
   }
   const only = (label: string, side: OnlyIn): void => {
     const list = (ids: readonly string[]): string => ids.map((id) => oneLine(id, ID_CHARS)).join(', ');

@@ -4,6 +4,8 @@
  * it), so it opens the same offline, from a mail, in years. The whole job is embedded as JSON.
  * Every text from a model or a suite is escaped: answers are untrusted input.
  */
+import type { Comparison } from './compare.js';
+import { comparisonSection } from './compare-html.js';
 import { turnJson } from '../results/format.js';
 import type { TurnJson } from '../results/format.js';
 import { MAX_RATING } from '../scoring/judge-prompt.js';
@@ -29,8 +31,11 @@ export interface ReportData {
 const JUDGE_TICKS = [0, 2, 4, 6, 8, 10].filter((t) => t <= MAX_RATING);
 const PASS_RATE_TICKS = [0, 0.25, 0.5, 0.75, 1];
 
-/** The report of `job` from its stored `turns`, as one HTML document. */
-export function renderReport(job: JobRecord, turns: readonly TurnRecord[]): string {
+/**
+ * The report of `job` from its stored `turns`, as one HTML document; with `comparison` (of a
+ * baseline with this job), a section of the paired tests too.
+ */
+export function renderReport(job: JobRecord, turns: readonly TurnRecord[], comparison?: Comparison): string {
   const suite = job.suite;
   const { rows, scores: summary } = modelRows(turns, suite);
   // What the suite asks for, or what the turns carry (a suite edited in between, a record from elsewhere).
@@ -53,6 +58,7 @@ export function renderReport(job: JobRecord, turns: readonly TurnRecord[]): stri
     scoreChart(rows, scores),
     latencyChart(rows),
     '</section>',
+    comparison === undefined ? '' : comparisonSection(comparison),
     '<section id="sequences"><h2>Sequences</h2>',
     scoreNote(scores),
     filters(),

@@ -59,21 +59,6 @@ export function meanWithInterval(values: readonly number[]): MeanWithInterval | 
   return { mean: m, halfWidth: (tCritical95(n - 1) * standardDeviation(values)) / Math.sqrt(n), n };
 }
 
-/**
- * Whether paired `differences` (one per sequence: after − before) differ from zero at 95 %,
- * two-sided: Student's paired t-test, |mean| > t · s / √n (with no spread at all, any
- * non-zero mean difference counts). Null for fewer than two pairs: one sequence cannot tell a
- * change from noise.
- */
-export function pairedChangeIsSignificant(differences: readonly number[]): boolean | null {
-  const n = differences.length;
-  if (n < 2) return null;
-  const m = Math.abs(mean(differences));
-  // Below this a mean difference is the rounding of the figures, not a change.
-  if (m <= 1e-9) return false;
-  return m > (tCritical95(n - 1) * standardDeviation(differences)) / Math.sqrt(n);
-}
-
 /** How consistent the runs of one sequence were, for one model. */
 export interface SequenceConsistency {
   readonly sequence: string;

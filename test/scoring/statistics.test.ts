@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  meanWithInterval,
-  pairedChangeIsSignificant,
-  summarizeScores,
-  tCritical95,
-} from '../../src/scoring/statistics.js';
+import { meanWithInterval, summarizeScores, tCritical95 } from '../../src/scoring/statistics.js';
 import type { CheckResult, JudgeResult } from '../../src/scoring/types.js';
 import type { TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
@@ -67,22 +62,6 @@ describe('score statistics', () => {
     expect(tCritical95(1)).toBe(12.706);
     expect(tCritical95(30)).toBe(2.042);
     expect(tCritical95(31)).toBe(1.96);
-  });
-
-  it('a paired change is significant when |mean| > t · s / √n, computed by hand', () => {
-    expect(pairedChangeIsSignificant([])).toBeNull();
-    expect(pairedChangeIsSignificant([0.5])).toBeNull();
-    // Mean 0.5, s 0.1, n 3: t · s / √n = 4.303 × 0.1 / 1.732 = 0.248 < 0.5.
-    expect(pairedChangeIsSignificant([0.4, 0.5, 0.6])).toBe(true);
-    // Mean 0.267, s 0.569: 4.303 × 0.569 / 1.732 = 1.41 > 0.267.
-    expect(pairedChangeIsSignificant([0.1, 0.9, -0.2])).toBe(false);
-    // Mean 1, s 1.155, n 4: 3.182 × 1.155 / 2 = 1.84 > 1. Four times 0, 2 and a 1: mean 1, s 1, n 9:
-    // 2.306 × 1 / 3 = 0.77 < 1.
-    expect(pairedChangeIsSignificant([0, 2, 0, 2])).toBe(false);
-    expect(pairedChangeIsSignificant([0, 2, 0, 2, 0, 2, 0, 2, 1])).toBe(true);
-    // The same change everywhere is significant; no change never is.
-    expect(pairedChangeIsSignificant([0.25, 0.25])).toBe(true);
-    expect(pairedChangeIsSignificant([0, 0, 0])).toBe(false);
   });
 
   it('mean ± 95 % interval, computed by hand', () => {

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
+import { compareJobs } from '../../report/compare.js';
 import { renderReport } from '../../report/html-report.js';
 import { storedJob } from '../../report/stored-job.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
@@ -12,6 +13,8 @@ export interface ReportOptions {
   readonly dataDir: string;
   /** The HTML file to write (replaced if it exists). */
   readonly out: string;
+  /** A baseline job: the report then compares the job with it (`troupe compare <baseline> <job>`). */
+  readonly compareTo?: string;
 }
 
 /**
@@ -25,8 +28,13 @@ export async function runReport(options: ReportOptions, log: (line: string) => v
   let turnCount: number;
   let jobId: string;
   try {
-    const { job, turns } = storedJob(store, options.job, options.dataDir);
-    html = renderReport(job, turns);
+    const after = storedJob(store, options.job, options.dataDir);
+    const { job, turns } = after;
+    const comparison =
+      options.compareTo === undefined
+        ? undefined
+        : compareJobs(storedJob(store, options.compareTo, options.dataDir), after);
+    html = renderReport(job, turns, comparison);
     turnCount = turns.length;
     jobId = job.id;
   } finally {
