@@ -51,8 +51,9 @@ function request(overrides: Partial<CompletionRequest> = {}): CompletionRequest 
   return { model: 'model-a', messages, maxTokens: 256, timeoutMs: TIMEOUT_MS, ...overrides };
 }
 
+/** The one input-token rule, written out: per message ⌈UTF-8 bytes / 4⌉ + 4, and 3 once. */
 function inputTokens(list: readonly ChatMessage[]): number {
-  return Math.ceil(list.reduce((sum, m) => sum + m.content.length, 0) / 4) + 4 * list.length;
+  return list.reduce((sum, m) => sum + Math.ceil(Buffer.byteLength(m.content) / 4) + 4, 3);
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {

@@ -8,7 +8,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashMessages } from '../src/conversation/context.js';
-import { estimateInputTokens, estimateOutputTokens } from '../src/providers/token-estimate.js';
+import { estimateOutputTokens } from '../src/providers/token-estimate.js';
+import { estimateInputTokens } from '../src/resilience/token-estimate.js';
 import { BURST_WINDOW_MS, RATE_WINDOW_MS } from '../src/resilience/defaults.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { RecordedRequest, Simulator } from '../src/simulator/server.js';

@@ -68,9 +68,9 @@ const anthropicBody = {
   messages: conversation.slice(1),
 };
 
+/** The one input-token rule, written out: per message ⌈UTF-8 bytes / 4⌉ + 4, and 3 once. */
 function inputTokens(messages: readonly { content: string }[]): number {
-  const chars = messages.reduce((sum, m) => sum + m.content.length, 0);
-  return Math.ceil(chars / 4) + 4 * messages.length;
+  return messages.reduce((sum, m) => sum + Math.ceil(Buffer.byteLength(m.content) / 4) + 4, 3);
 }
 
 describe('simulator: OpenAI wire format', () => {

@@ -4,7 +4,8 @@ import type { AnthropicProviderConfig } from '../suite/types.js';
 import { malformedAnswer, sdkErrorClasses } from './classify.js';
 import { lazyModule } from './lazy-module.js';
 import { sdkProvider } from './sdk-call.js';
-import { estimateInputTokens, estimateOutputTokens } from './token-estimate.js';
+import { estimateInputTokens } from '../resilience/token-estimate.js';
+import { estimateOutputTokens } from './token-estimate.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 
 const PROVIDER = 'anthropic';

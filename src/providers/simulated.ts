@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { SimulatedProviderConfig } from '../suite/types.js';
 import { countRoles, lastUserContent, shorten, withSimulatedRating } from './context-summary.js';
-import { estimateInputTokens, limitReply } from './token-estimate.js';
+import { estimateInputTokens } from '../resilience/token-estimate.js';
+import { limitReply } from './token-estimate.js';
 import { abortableSleep } from '../resilience/sleep.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, Provider } from './types.js';
 import { ProviderError } from './types.js';

@@ -1,20 +1,12 @@
 /**
- * Token counts estimated from characters, shared by the simulator and the simulated
- * provider so that both report the same usage for the same conversation.
+ * Output token counts estimated from characters, shared by the simulator and the simulated
+ * provider so that both report the same usage for the same conversation. Input tokens have one
+ * rule, `estimateInputTokens` in resilience/token-estimate.ts, which the limiter reserves with,
+ * the simulators charge with and `troupe plan` forecasts with.
  */
-import type { ChatMessage } from './types.js';
 
 /** Characters counted as one token (the usual rule of thumb for English text). */
 export const CHARS_PER_TOKEN = 4;
-
-/** Tokens of framing (role markers, separators) counted for every message. */
-export const TOKENS_PER_MESSAGE = 4;
-
-/** Estimated input tokens of a request: ceil(all characters / 4) + 4 per message. */
-export function estimateInputTokens(messages: readonly ChatMessage[]): number {
-  const chars = messages.reduce((sum, message) => sum + message.content.length, 0);
-  return Math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * messages.length;
-}
 
 /** Estimated tokens of an answer's text: ceil(characters / 4). */
 export function estimateOutputTokens(text: string): number {

@@ -1,6 +1,7 @@
 /** The simulator's answers: unique per request and describing the context received. */
 import { countRoles, lastUserContent, shorten, withSimulatedRating } from '../providers/context-summary.js';
-import { estimateInputTokens, limitReply } from '../providers/token-estimate.js';
+import { limitReply } from '../providers/token-estimate.js';
+import { estimateInputTokens } from '../resilience/token-estimate.js';
 import type { ChatMessage } from '../providers/types.js';
 
 /** An answer with its usage. */

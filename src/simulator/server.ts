@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { estimateInputTokens } from '../providers/token-estimate.js';
+import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { anthropicWire } from './anthropic-wire.js';
 import { FaultBook } from './faults.js';
 import type { Fault } from './faults.js';
