@@ -38,11 +38,11 @@ function job(id: string, createdAt: string): JobRecord {
 const keyOf = (t: TurnRecord): string => `${t.job}/${t.model}/${t.sequence}/${t.run}/${t.turn}`;
 
 /** A child process running test/fixtures/store-child/child.ts, read line by line. */
-function startChild(args: readonly string[], options: { uid?: number; gid?: number } = {}) {
+function startChild(args: readonly string[]) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     ['--import', CHILD_REGISTER, CHILD_SCRIPT, ...args],
-    { stdio: 'pipe', ...options },
+    { stdio: 'pipe' },
   );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -407,7 +407,9 @@ describe('LMDB checkpoint store', () => {
     } else {
       await chmod(dataDir, 0o000);
     }
-    const child = startChild(['open', dataDir], asRoot ? { uid: NOBODY_ID, gid: NOBODY_ID } : {});
+    // As root, the child loads its modules first and only then becomes nobody: the checkout may lie
+    // under a directory nobody may not enter.
+    const child = startChild(asRoot ? ['open', dataDir, String(NOBODY_ID)] : ['open', dataDir]);
     try {
       const result = JSON.parse(await child.nextLine()) as {
         code: string;
