@@ -185,18 +185,23 @@ describe.each<[Api, string]>([
     expect(await failure(provider.complete(request()))).toMatchObject({ kind: 'server_error', status });
   });
 
-  it.each([400, 403, 404, 422])('classifies %i as client_error with the provider message', async (status) => {
+  it.each([
+    [400, 'client_error'],
+    [403, 'unauthorized'],
+    [404, 'client_error'],
+    [422, 'client_error'],
+  ] as const)('classifies %i as %s with the provider message', async (status, kind) => {
     const { provider } = await setup(api, once({ kind: 'status', status }));
     const error = await failure(provider.complete(request()));
-    expect(error).toMatchObject({ kind: 'client_error', status });
+    expect(error).toMatchObject({ kind, status });
     expect(error.message).toMatch(new RegExp(`^${api} ${status}\\b.*: \\S`));
   });
 
-  it('classifies a wrong key as client_error and never shows a key', async () => {
+  it('classifies a wrong key as unauthorized and never shows a key', async () => {
     sim = await startSimulator({ apiKey: KEY });
     const wrongKey = 'sk-wrong-key-that-must-not-leak-42';
     const error = await failure(providerFor(api, sim, wrongKey).complete(request()));
-    expect(error).toMatchObject({ kind: 'client_error', status: 401 });
+    expect(error).toMatchObject({ kind: 'unauthorized', status: 401 });
     expect(error.message).not.toContain(wrongKey);
     expect(error.message).not.toContain(KEY);
     expect(JSON.stringify(error.headers)).not.toContain(wrongKey);
@@ -258,7 +263,7 @@ describe('classifyFailure', () => {
       new Headers({ 'X-Request-Id': 'abc' }),
     );
     const error = classifyFailure(sdkError, { ...context, apiKey: KEY }, OPENAI_ERRORS);
-    expect(error.kind).toBe('client_error');
+    expect(error.kind).toBe('unauthorized');
     expect(error.message).not.toContain(KEY);
     expect(error.message).toContain('invalid_api_key');
     expect(error.headers).toEqual({ 'x-request-id': 'abc' });

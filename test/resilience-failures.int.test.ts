@@ -124,10 +124,10 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     }
   });
 
-  it('a 401 fails its turn at once with the provider message; the rest of its run is skipped, the others finish', async () => {
+  it('a 400 fails its turn at once with the provider message; the rest of its run is skipped, the others finish', async () => {
     const sim = await start({
       latencyMs: 10,
-      faults: [{ fault: { kind: 'status', status: 401 }, model: 'model-2', times: 1 }],
+      faults: [{ fault: { kind: 'status', status: 400 }, model: 'model-2', times: 1 }],
     });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 3, prompts: 3, runs: 2 });
     const job = await harness.createJob(suite);
@@ -141,8 +141,7 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     // The first request of model-2 is the first turn of one of its conversations.
     expect(turn).toMatchObject({ model: 'm2', turn: 1, attempts: 1, response: null });
     expect(turn!.error?.code).toBe('troupe:client-error');
-    expect(turn!.error?.message).toContain('401');
-    expect(turn!.error?.message).toContain('Incorrect API key provided.');
+    expect(turn!.error?.message).toContain('400');
     expect(turn!.error?.message).not.toContain(TEST_KEY);
     const sameRun = (t: TurnRecord) =>
       t.model === turn!.model && t.sequence === turn!.sequence && t.run === turn!.run;
@@ -154,7 +153,7 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     }
     expect(turns.filter((t) => t.status === 'ok')).toHaveLength(turns.length - 3);
     // Not retried: one request for the failed turn, none for the skipped ones.
-    const refused = sim.records.filter((r) => r.status === 401);
+    const refused = sim.records.filter((r) => r.status === 400);
     expect(refused).toHaveLength(1);
     // Runs of a sequence send the same first turn: one request each, the refused one included.
     const sameFirstTurn = turns.filter(
@@ -162,6 +161,30 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     );
     expect(sim.records.filter((r) => sameRequest(r, refused[0]!))).toHaveLength(sameFirstTurn.length);
     expect(sim.records).toHaveLength(turns.length - 3 + 1);
+  });
+
+  it('a 401 stops the provider at once: one message, few requests, every conversation fails its first turn unsent', async () => {
+    const sim = await start({ latencyMs: 10, apiKey: 'another-key' });
+    const suite = await simulatorSuite(sim, { models: 2, sequences: 10, prompts: 3, runs: 10 });
+    const job = await harness.createJob(suite);
+    expect(await harness.engine.runJob(job)).toEqual({ state: 'done' });
+
+    const turns = harness.store.turnsOf(job.id);
+    expect(turns).toHaveLength(2 * 10 * 3 * 10);
+    const failed = turns.filter((t) => t.status === 'failed');
+    expect(failed).toHaveLength(200);
+    for (const turn of failed) {
+      expect(turn).toMatchObject({ turn: 1, response: null, error: { code: 'troupe:unauthorized' } });
+      expect(turn.error?.message).toContain('401');
+      expect(turn.error?.message).not.toContain(TEST_KEY);
+    }
+    expect(turns.filter((t) => t.status === 'skipped')).toHaveLength(400);
+    // Only the requests that left before the first refusal came back reach the provider.
+    expect(sim.records.length).toBeLessThanOrEqual(INITIAL_ADAPTIVE_CONCURRENCY);
+    expect(failed.filter((t) => t.attempts === 0).length).toBeGreaterThanOrEqual(200 - sim.records.length);
+    const refusals = harness.logs.filter((l) => l.msg.includes('refused the credentials'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.level).toBe(LOG_LEVEL.error);
   });
 
   it('garbage, truncated and empty answers are retried; every turn ends ok, the hit ones after more than one attempt', async () => {

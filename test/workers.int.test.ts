@@ -170,6 +170,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
         priority: 99,
         estimatedTokens: 10,
         estimatedInputTokens: 5,
+        fresh: true,
       };
       const outcome = running.runJob(job);
       await waitFor('the job’s first request', () => sim.records.length >= 1);

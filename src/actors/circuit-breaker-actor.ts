@@ -8,6 +8,7 @@
  * queued.
  */
 import type { Logger } from '../log/logger.js';
+import { ERROR_CODES } from '../resilience/errors.js';
 import { CircuitBreakerCore } from '../resilience/circuit-breaker-core.js';
 import type { BreakerOutcome, BreakerStatus } from '../resilience/circuit-breaker-core.js';
 import type { Clock } from '../resilience/clock.js';
@@ -18,7 +19,13 @@ import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
 
 /** Messages the circuit breaker accepts. */
 export type CircuitBreakerMessage =
-  | { readonly type: 'admit'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
+  | {
+      readonly type: 'admit';
+      readonly id: string;
+      /** True if the request has not failed before: a half-open probe is chosen among these first. */
+      readonly fresh: boolean;
+      readonly replyTo: ActorRef<GateReply>;
+    }
   /**
    * A request admitted as a pass now holds its permit: may it leave? `confirmed` if the breaker
    * is still closed; otherwise `held`, and it waits in the queue again like a new `admit`.
@@ -26,7 +33,16 @@ export type CircuitBreakerMessage =
   | { readonly type: 'confirm'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
   /** The requester gave up while waiting. */
   | { readonly type: 'cancel'; readonly id: string }
-  | { readonly type: 'record'; readonly id: string; readonly kind: BreakerOutcome; readonly probe: boolean }
+  | {
+      readonly type: 'record';
+      readonly id: string;
+      readonly kind: BreakerOutcome;
+      readonly probe: boolean;
+      /** True if the request had not failed before (see `RecordedAttempt.fresh`). */
+      readonly fresh: boolean;
+      /** The provider's message, for a refusal of the credentials. */
+      readonly message?: string;
+    }
   | { readonly type: 'wake' }
   | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerStatus> };
 
@@ -54,6 +70,7 @@ export interface BreakerView {
 
 interface Waiting {
   readonly id: string;
+  readonly fresh: boolean;
   readonly replyTo: ActorRef<GateReply>;
 }
 
@@ -82,6 +99,13 @@ export function spawnCircuitBreaker(
           core: new CircuitBreakerCore(deps.policy, deps.clock, {
             onTransition: (t) => {
               if (deps.view) deps.view.state = t.to;
+              if (t.to === 'refused') {
+                deps.log.error(
+                  { provider: deps.provider },
+                  `${deps.provider}: the provider refused the credentials; none of its remaining turns is sent`,
+                );
+                return;
+              }
               deps.log[t.to === 'closed' ? 'info' : 'warn'](
                 {
                   provider: deps.provider,
@@ -111,7 +135,7 @@ function handle(
 ): CircuitBreakerState {
   switch (message.type) {
     case 'admit':
-      state.waiting.push({ id: message.id, replyTo: message.replyTo });
+      state.waiting.push({ id: message.id, fresh: message.fresh, replyTo: message.replyTo });
       break;
     case 'confirm':
       // A pass given before the breaker opened must not leave while it is open or probing: the
@@ -120,14 +144,30 @@ function handle(
         dispatch(message.replyTo, { type: 'confirmed', id: message.id });
         return state;
       }
+      if (state.core.state().refusal) {
+        dispatch(message.replyTo, { type: 'refused', id: message.id, error: state.core.state().refusal! });
+        return state;
+      }
       dispatch(message.replyTo, { type: 'held', id: message.id });
-      state.waiting.unshift({ id: message.id, replyTo: message.replyTo });
+      // A permit is asked for on a first attempt or a retry alike; the breaker only needs to know
+      // whether it may serve as a probe, and a held request is treated as one that has failed.
+      state.waiting.unshift({ id: message.id, fresh: false, replyTo: message.replyTo });
       break;
     case 'cancel':
       state.waiting = state.waiting.filter((w) => w.id !== message.id);
       break;
     case 'record':
-      state.core.record(message.kind, message.probe ? 'probe' : 'pass');
+      if (message.kind === 'unauthorized') {
+        state.core.refuse({
+          code: ERROR_CODES.unauthorized,
+          message: message.message ?? `${deps.provider}: the provider refused the credentials`,
+        });
+      } else {
+        state.core.record(message.kind, {
+          admission: message.probe ? 'probe' : 'pass',
+          fresh: message.fresh,
+        });
+      }
       break;
     case 'wake':
       state.timer = undefined;
@@ -144,18 +184,35 @@ function handle(
   return state;
 }
 
-/** Lets through, in arrival order, every waiting request the breaker admits now. */
+/**
+ * Lets through, in arrival order, every waiting request the breaker admits now. A half-open probe
+ * is the oldest waiting request that has not failed before, if there is one: a request that keeps
+ * failing on its own would otherwise keep the breaker open for everyone.
+ */
 function admitWaiting(
   deps: CircuitBreakerDeps,
   state: CircuitBreakerState,
   ctx: ActorContext<CircuitBreakerMessage>,
 ): void {
+  const { refusal } = state.core.state();
+  if (refusal) {
+    for (const next of state.waiting)
+      dispatch(next.replyTo, { type: 'refused', id: next.id, error: refusal });
+    state.waiting = [];
+    return;
+  }
   let admitted = 0;
   while (admitted < state.waiting.length) {
     const admission = state.core.admit();
-    if (admission === 'wait') break;
+    if (admission === 'wait' || admission === 'refused') break;
+    if (admission === 'probe') {
+      const fresh = state.waiting.findIndex((w, index) => index >= admitted && w.fresh);
+      const [probe] = state.waiting.splice(fresh === -1 ? admitted : fresh, 1);
+      if (probe) dispatch(probe.replyTo, { type: 'admitted', id: probe.id, probe: true });
+      continue;
+    }
     const next = state.waiting[admitted];
-    if (next) dispatch(next.replyTo, { type: 'admitted', id: next.id, probe: admission === 'probe' });
+    if (next) dispatch(next.replyTo, { type: 'admitted', id: next.id, probe: false });
     admitted += 1;
   }
   if (admitted > 0) state.waiting = state.waiting.slice(admitted);
@@ -167,5 +224,7 @@ function admitWaiting(
       () => dispatch(ctx.self, { type: 'wake' }),
       Math.max(0, probeAt - deps.clock.now()),
     );
+    // A cool-down must not keep a process alive that has nothing else to do (Ctrl-C, shutdown).
+    state.timer.unref();
   }
 }

@@ -10,6 +10,7 @@
  * kept here.
  */
 import { randomUUID } from 'node:crypto';
+import { GateRefusal } from '../conversation/provider-gate.js';
 import type { AdmitRequest, AttemptOutcome, Permit, ProviderGate } from '../conversation/provider-gate.js';
 import type { BreakerView, CircuitBreakerMessage } from './circuit-breaker-actor.js';
 import type { GateReply } from './gate-reply.js';
@@ -23,6 +24,7 @@ interface Pending {
   stage: 'breaker' | 'limiter' | 'confirm';
   probe: boolean;
   readonly resolve: (permit: Permit) => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** Creates the gate of one provider account, given its limiter and breaker actors. */
@@ -35,8 +37,11 @@ export function createGateClient(
   breakerView?: BreakerView,
 ): ProviderGate {
   const pending = new Map<string, Pending>();
+  /** Permits out whose request failed before, until settled (the breaker weighs their failures less). */
+  const retried = new Set<string>();
   const grant = (id: string, waiting: Pending): void => {
     pending.delete(id);
+    if (!waiting.request.fresh) retried.add(id);
     waiting.resolve({ id, probe: waiting.probe });
   };
   const toLimiter = (id: string, waiting: Pending): void => {
@@ -49,7 +54,13 @@ export function createGateClient(
       case 'admitted':
         if (!waiting) {
           // Its turn was cancelled while the breaker held it: give the pass back.
-          dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled', probe: reply.probe });
+          dispatch(breaker, {
+            type: 'record',
+            id: reply.id,
+            kind: 'cancelled',
+            probe: reply.probe,
+            fresh: true,
+          });
           return;
         }
         waiting.probe = reply.probe;
@@ -76,6 +87,13 @@ export function createGateClient(
         dispatch(limiter, { type: 'cancel', id: reply.id });
         waiting.stage = 'breaker';
         return;
+      case 'refused':
+        if (!waiting) return;
+        pending.delete(reply.id);
+        // Holding a permit when the refusal came: nothing was sent, the slot goes back.
+        if (waiting.stage === 'confirm') dispatch(limiter, { type: 'cancel', id: reply.id });
+        waiting.reject(new GateRefusal(reply.error));
+        return;
       default: {
         const unknown: never = reply;
         throw new Error(`gate client: unknown reply ${JSON.stringify(unknown)}`);
@@ -98,7 +116,7 @@ export function createGateClient(
           if (waiting.stage === 'breaker') dispatch(breaker, { type: 'cancel', id });
           else if (waiting.stage === 'limiter') {
             dispatch(limiter, { type: 'cancel', id });
-            dispatch(breaker, { type: 'record', id, kind: 'cancelled', probe: waiting.probe });
+            dispatch(breaker, { type: 'record', id, kind: 'cancelled', probe: waiting.probe, fresh: true });
           } else {
             // Holding a permit while the breaker decides: give both back. A `held` request is
             // back in the breaker's queue by the time the cancel arrives (same sender, in order).
@@ -112,19 +130,37 @@ export function createGateClient(
           signal.removeEventListener('abort', onAbort);
           resolve(permit);
         };
-        const waiting: Pending = { request, stage: 'breaker', probe: false, resolve: granted };
+        const refused = (error: Error): void => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        };
+        const waiting: Pending = {
+          request,
+          stage: 'breaker',
+          probe: false,
+          resolve: granted,
+          reject: refused,
+        };
         pending.set(id, waiting);
         signal.addEventListener('abort', onAbort, { once: true });
         // A closed breaker admits every request as it comes, with no probe: asking it would only
         // cost two messages per request. Should it open while the request waits at the limiter,
         // the permit is confirmed with it all the same.
         if (breakerView?.state === 'closed') toLimiter(id, waiting);
-        else dispatch(breaker, { type: 'admit', id, replyTo: client });
+        else dispatch(breaker, { type: 'admit', id, fresh: request.fresh, replyTo: client });
       });
     },
     settle(permit, outcome: AttemptOutcome) {
       dispatch(limiter, { type: 'release', id: permit.id, outcome });
-      dispatch(breaker, { type: 'record', id: permit.id, kind: outcome.kind, probe: permit.probe });
+      const fresh = !retried.delete(permit.id);
+      dispatch(breaker, {
+        type: 'record',
+        id: permit.id,
+        kind: outcome.kind,
+        probe: permit.probe,
+        fresh,
+        ...(outcome.kind !== 'ok' && outcome.message !== undefined && { message: outcome.message }),
+      });
     },
   };
 }

@@ -10,4 +10,10 @@ export type GateReply =
   /** The breaker is still closed: the permitted request may leave. */
   | { readonly type: 'confirmed'; readonly id: string }
   /** The breaker opened meanwhile: the request waits at the breaker again (an `admitted` follows). */
-  | { readonly type: 'held'; readonly id: string };
+  | { readonly type: 'held'; readonly id: string }
+  /** The provider refused the account's credentials: the request is never sent; the turn fails with `error`. */
+  | {
+      readonly type: 'refused';
+      readonly id: string;
+      readonly error: { readonly code: string; readonly message: string };
+    };

@@ -15,6 +15,12 @@ export interface AdmitRequest {
    * output token limits (Anthropic's) are each charged their own part.
    */
   readonly estimatedInputTokens: number;
+  /**
+   * True if the turn has not failed before (no server error, timeout, connection or unreadable
+   * answer yet): only such a request's failure is evidence against the provider, and half-open
+   * probes are chosen among them.
+   */
+  readonly fresh: boolean;
 }
 
 /** Leave to send one request. Must be settled exactly once. */
@@ -39,7 +45,20 @@ export type AttemptOutcome =
       readonly retryAfterMs?: number;
       /** From sending the request to its failure, in ms (absent if it was never sent). */
       readonly latencyMs?: number;
+      /** The classified failure's message (no secret in it); the breaker shows it when it refuses. */
+      readonly message?: string;
     };
+
+/**
+ * Why a gate will never admit a request (the provider refused the account's credentials, the
+ * job is gone): the turn fails with `error` without sending anything.
+ */
+export class GateRefusal extends Error {
+  constructor(readonly error: { readonly code: string; readonly message: string }) {
+    super(error.message);
+    this.name = 'GateRefusal';
+  }
+}
 
 /**
  * The door to one provider: it opens when the provider's circuit breaker lets a
@@ -50,7 +69,8 @@ export interface ProviderGate {
   /**
    * Resolves with a permit once the request may be sent. Waiting while the
    * breaker is open costs the turn no attempt. Rejects with an `AbortError` if
-   * `signal` aborts first (the gate then forgets the request).
+   * `signal` aborts first (the gate then forgets the request), with a `GateRefusal`
+   * if the request must never be sent.
    */
   admit(request: AdmitRequest, signal: AbortSignal): Promise<Permit>;
   /** Reports the attempt's outcome and frees the permit's concurrency slot. */

@@ -1,10 +1,13 @@
 import type { Clock } from '../resilience/clock.js';
+import { isErrorCode } from '../resilience/errors.js';
 import { decideRetry } from '../resilience/retry-policy.js';
 import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
 import type { ChatMessage, Provider, Usage } from '../providers/types.js';
 import type { ErrorData } from '../store/records.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
+import { isBreakerFailure } from '../resilience/circuit-breaker-core.js';
+import { GateRefusal } from './provider-gate.js';
 import type { AttemptOutcome, ProviderGate } from './provider-gate.js';
 
 /** What the executor needs from the world; injected so tests control time and chance. */
@@ -73,11 +76,14 @@ export async function executeTurn(
   const estimatedInputTokens = estimateInputTokens(spec.messages);
   const estimatedTokens = estimatedInputTokens + spec.maxTokens;
   // `sent` is what the record shows; `counted` is what the retry policy limits. They differ when
-  // a failure is not the turn's fault (quota pause, a failed breaker probe).
+  // a failure is not the turn's fault (an exhausted quota pauses the provider, not the turn).
   let sent = 0;
   let counted = 0;
+  // Failures that speak against the provider; after the first, this turn's failures are its own.
+  let providerFailures = 0;
   // Bounded: every pass sends one request, and the retry policy ends the turn after maxAttempts
-  // counted ones; uncounted ones happen only while the provider itself is paused or probed.
+  // counted ones (a breaker's probe is an attempt of the turn it carries); uncounted ones happen
+  // only while the provider is out of quota, each after a pause.
   for (;;) {
     if (waiting.aborted) return { status: 'cancelled' };
     let permit;
@@ -89,11 +95,16 @@ export async function executeTurn(
           priority: spec.remainingTurns,
           estimatedTokens,
           estimatedInputTokens,
+          fresh: providerFailures === 0,
         },
         waiting,
       );
     } catch (error) {
       if (waiting.aborted) return { status: 'cancelled' };
+      const refusal = refusalOf(error);
+      if (refusal) {
+        return { status: 'failed', error: refusal, attempts: sent, startedAt, finishedAt: deps.clock.now() };
+      }
       throw error;
     }
     sent += 1;
@@ -129,8 +140,9 @@ export async function executeTurn(
     }
     deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt));
     if (failure.kind === 'cancelled') return { status: 'cancelled' };
+    if (isBreakerFailure(failure.kind)) providerFailures += 1;
     const decision = decideRetry(
-      { kind: failure.kind, retryAfterMs: failure.retryAfterMs, probe: permit.probe },
+      { kind: failure.kind, retryAfterMs: failure.retryAfterMs },
       counted + 1,
       deps.retry,
       deps.random,
@@ -154,9 +166,21 @@ export async function executeTurn(
 }
 
 function outcomeOf(failure: ProviderError, latencyMs: number): AttemptOutcome {
-  return failure.retryAfterMs === undefined
-    ? { kind: failure.kind, headers: failure.headers, latencyMs }
-    : { kind: failure.kind, headers: failure.headers, retryAfterMs: failure.retryAfterMs, latencyMs };
+  const outcome = { kind: failure.kind, headers: failure.headers, latencyMs, message: failure.message };
+  return failure.retryAfterMs === undefined ? outcome : { ...outcome, retryAfterMs: failure.retryAfterMs };
+}
+
+/**
+ * The error a gate refused the turn with, if it did: a `GateRefusal`, or its copy from another
+ * process (an error whose `code` is one of troupe's).
+ */
+function refusalOf(error: unknown): ErrorData | undefined {
+  if (error instanceof GateRefusal && isErrorCode(error.error.code)) {
+    return { code: error.error.code, message: error.error.message };
+  }
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof Error && isErrorCode(code)) return { code, message: error.message };
+  return undefined;
 }
 
 function asProviderError(error: unknown, signal: AbortSignal): ProviderError {

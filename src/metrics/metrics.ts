@@ -9,8 +9,8 @@
 /** How an attempt ended, as the `outcome` label shows it. */
 export type MetricOutcome = 'ok' | 'rate_limited' | 'server_error' | 'timeout' | 'client_error' | 'cancelled';
 
-/** A circuit breaker's state as a number: 0 closed, 1 half-open, 2 open. */
-export type BreakerStateValue = 0 | 1 | 2;
+/** A circuit breaker's state as a number: 0 closed, 1 half-open, 2 open, 3 refused (credentials). */
+export type BreakerStateValue = 0 | 1 | 2 | 3;
 
 /** The observations troupe makes. All labels are ids from the suite: never keys, prompts or answers. */
 export interface Metrics {

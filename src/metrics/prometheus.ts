@@ -179,7 +179,7 @@ export class PrometheusMetrics implements Metrics {
     });
     this.breakerState = new Gauge({
       name: 'troupe_circuit_breaker_state',
-      help: "State of the provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
+      help: "State of the provider's circuit breaker: 0 closed, 1 half-open, 2 open, 3 refused (credentials).",
       labelNames: ['provider'],
       registers,
     });

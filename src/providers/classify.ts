@@ -22,7 +22,9 @@ const QUOTA_CODES = new Set([
   'billing_not_active',
   'billing_error',
 ]);
+const STATUS_UNAUTHORIZED = 401;
 const STATUS_PAYMENT_REQUIRED = 402;
+const STATUS_FORBIDDEN = 403;
 const STATUS_REQUEST_TIMEOUT = 408;
 const STATUS_CONFLICT = 409;
 const STATUS_TOO_MANY_REQUESTS = 429;
@@ -134,6 +136,7 @@ function kindForStatus(status: number, facts: BodyFacts, retryAfterMs: number | 
   if (status === STATUS_REQUEST_TIMEOUT || status === STATUS_CONFLICT || status >= LOWEST_SERVER_ERROR) {
     return 'server_error';
   }
+  if (status === STATUS_UNAUTHORIZED || status === STATUS_FORBIDDEN) return 'unauthorized';
   return 'client_error';
 }
 

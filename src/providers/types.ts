@@ -41,7 +41,9 @@ export interface CompletionResult {
  * - `server_error`: 5xx, 408, 409; retried, counts against the breaker.
  * - `timeout`, `connection`: retried, count against the breaker.
  * - `malformed`: a 2xx whose body could not be read as an answer; retried.
- * - `client_error`: 400, 401, 403, 404, 422; never retried, the turn fails at once.
+ * - `client_error`: 400, 404, 422 and other 4xx; never retried, the turn fails at once.
+ * - `unauthorized`: 401, 403: the provider refuses the credentials; never retried, and the
+ *   provider's breaker refuses every further request of the account (one message, not one per turn).
  * - `cancelled`: aborted by troupe itself (cancel, shutdown); not a provider failure.
  */
 export type FailureKind =
@@ -52,6 +54,7 @@ export type FailureKind =
   | 'connection'
   | 'malformed'
   | 'client_error'
+  | 'unauthorized'
   | 'cancelled';
 
 /** A failed attempt, classified. Thrown by `Provider.complete`. */

@@ -2,6 +2,12 @@
  * The circuit breaker of one provider as a pure state machine: closed → open → half-open → closed.
  * While it is open, callers wait (they send nothing, so they lose no attempt); after a cool-down,
  * one probe at a time is let through, and `probesToClose` successful probes close it again.
+ *
+ * It opens on evidence that the *provider* fails, not that a few requests do: only the first
+ * failure of a request (a *fresh* attempt) counts. A request that fails again and again (a poison
+ * prompt, a malformed conversation) counts once, however often it is retried, so a handful of bad
+ * requests among healthy ones never looks like an outage. A refusal of the credentials (401/403)
+ * puts it in `refused`, for good: no request of that account can succeed, so none is sent.
  */
 import type { FailureKind } from '../providers/types.js';
 import type { Clock } from './clock.js';
@@ -9,9 +15,12 @@ import { SlidingWindowLog } from './sliding-window.js';
 
 /** When a provider's circuit breaker opens and how it recovers. */
 export interface BreakerPolicy {
-  /** Consecutive failures (5xx, timeouts, connection errors) that open it. Default 5. */
+  /**
+   * Failures in a row (5xx, timeouts, connection errors, unreadable answers) that open it, each the
+   * first failure of a different request: a request that failed before counts once. Default 5.
+   */
   readonly consecutiveFailures: number;
-  /** Failure ratio over `windowMs` that opens it (with at least `minRequests`). Default 0.5. */
+  /** Ratio of failed requests (first failures only) over `windowMs` that opens it (with at least `minRequests`). Default 0.5. */
   readonly failureRatio: number;
   /** Length of the ratio window in ms. Default 30 000. */
   readonly windowMs: number;
@@ -26,7 +35,7 @@ export interface BreakerPolicy {
 }
 
 /** The breaker's state. */
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'refused';
 
 /** Why the breaker entered its current state. */
 export type BreakerReason =
@@ -35,7 +44,8 @@ export type BreakerReason =
   | 'failure-ratio'
   | 'probe-failed'
   | 'cool-down-elapsed'
-  | 'probes-succeeded';
+  | 'probes-succeeded'
+  | 'credentials-refused';
 
 /** A change of state, for logs and metrics. */
 export interface BreakerTransition {
@@ -63,12 +73,35 @@ export interface BreakerStatus {
   readonly coolDownMs: number;
   /** While open: when the first probe may go, ms since the epoch. */
   readonly nextProbeAt?: number;
-  /** Failures in a row while closed. */
+  /** Failures in a row while closed (first failures of distinct requests). */
   readonly consecutiveFailures: number;
+  /**
+   * Failures that did not count toward opening: retries of requests that had failed before
+   * (failing requests, not an outage). Since the breaker started.
+   */
+  readonly repeatedFailures: number;
+  /** While refused: the provider's answer that refused the credentials. */
+  readonly refusal?: BreakerRefusal;
 }
 
-/** What a caller may do now: send normally, send as the half-open probe, or wait. */
-export type Admission = 'pass' | 'probe' | 'wait';
+/** Why a breaker refuses every request: the provider's answer to the credentials. */
+export interface BreakerRefusal {
+  /** A namespaced error code (`troupe:unauthorized`). */
+  readonly code: string;
+  /** The provider's message, as the turn records show it. */
+  readonly message: string;
+}
+
+/** What the breaker knows of an attempt it records. */
+export interface RecordedAttempt {
+  /** How the attempt was admitted. Default `'pass'`. */
+  readonly admission?: 'pass' | 'probe';
+  /** True if the request had not failed before (its first failure counts; later ones do not). Default true. */
+  readonly fresh?: boolean;
+}
+
+/** What a caller may do now: send normally, send as the half-open probe, wait, or give up (refused). */
+export type Admission = 'pass' | 'probe' | 'wait' | 'refused';
 
 /** The result of an attempt as the breaker records it. */
 export type BreakerOutcome = 'ok' | FailureKind;
@@ -109,6 +142,8 @@ export class CircuitBreakerCore {
   private openUntil = 0;
   private probeInFlight = false;
   private probeSuccesses = 0;
+  private repeated = 0;
+  private refusal: BreakerRefusal | undefined;
 
   constructor(
     private readonly policy: BreakerPolicy,
@@ -130,10 +165,11 @@ export class CircuitBreakerCore {
   /**
    * Asks to send a request: `'pass'` while closed; `'probe'` for the one probe of half-open (the
    * caller must then `record(outcome, 'probe')`); `'wait'` otherwise — ask again at `nextProbeAt()`
-   * or after the probe's outcome is recorded.
+   * or after the probe's outcome is recorded; `'refused'` for good once the credentials were refused.
    */
   admit(): Admission {
     this.refresh();
+    if (this.mode === 'refused') return 'refused';
     if (this.mode === 'closed') return 'pass';
     if (this.mode === 'half-open' && !this.probeInFlight) {
       this.probeInFlight = true;
@@ -155,13 +191,15 @@ export class CircuitBreakerCore {
   }
 
   /**
-   * Records the outcome of an attempt admitted as `admission` (default `'pass'`). Outcomes of
-   * requests passed before the breaker opened are ignored while it is open or half-open: only
-   * probes decide recovery.
+   * Records the outcome of an attempt. Outcomes of requests passed before the breaker opened are
+   * ignored while it is open or half-open: only probes decide recovery. A failure of a request
+   * that failed before (`fresh: false`) neither opens the breaker nor resets its count.
    */
-  record(outcome: BreakerOutcome, admission: Exclude<Admission, 'wait'> = 'pass'): void {
+  record(outcome: BreakerOutcome, attempt: RecordedAttempt = {}): void {
     this.refresh();
     const now = this.clock.now();
+    const admission = attempt.admission ?? 'pass';
+    if (this.mode === 'refused') return;
     if (this.mode === 'half-open' && admission === 'probe') {
       if (!this.probeInFlight) return;
       this.probeInFlight = false;
@@ -177,6 +215,10 @@ export class CircuitBreakerCore {
     if (this.mode !== 'closed') return;
     const failed = isBreakerFailure(outcome);
     if (!failed && outcome !== 'ok') return;
+    if (failed && attempt.fresh === false) {
+      this.repeated++;
+      return;
+    }
     this.consecutive = failed ? this.consecutive + 1 : 0;
     this.outcomes.add(1, now);
     if (failed) this.failures.add(1, now);
@@ -197,7 +239,20 @@ export class CircuitBreakerCore {
       coolDownMs: this.coolDownMs,
       ...(this.mode === 'open' && { nextProbeAt: this.openUntil }),
       consecutiveFailures: this.consecutive,
+      repeatedFailures: this.repeated,
+      ...(this.refusal && { refusal: this.refusal }),
     };
+  }
+
+  /**
+   * The provider refused the credentials (401/403): no request of this account can succeed, so
+   * none is sent any more. Only a new breaker (a restart with other credentials) undoes it.
+   */
+  refuse(refusal: BreakerRefusal): void {
+    if (this.mode === 'refused') return;
+    this.refusal = refusal;
+    this.probeInFlight = false;
+    this.transition('refused', 'credentials-refused', this.clock.now());
   }
 
   private ratioExceeded(now: number): boolean {

@@ -18,8 +18,10 @@ export const ERROR_CODES = {
   connection: 'troupe:connection',
   /** A 2xx whose body could not be read as an answer. */
   malformedReply: 'troupe:malformed-reply',
-  /** The provider refused the request itself (400, 401, 403, 404, 422); never retried. */
+  /** The provider refused the request itself (400, 404, 422, other 4xx); never retried. */
   clientError: 'troupe:client-error',
+  /** The provider refused the credentials (401, 403); the account's other turns are not sent. */
+  unauthorized: 'troupe:unauthorized',
   /** troupe aborted the request (job cancelled, shutdown). */
   cancelled: 'troupe:cancelled',
   /** Every attempt the retry policy allows failed; the message names the last failure. */
@@ -47,6 +49,7 @@ const CODE_OF_KIND: Readonly<Record<FailureKind, ErrorCode>> = {
   connection: ERROR_CODES.connection,
   malformed: ERROR_CODES.malformedReply,
   client_error: ERROR_CODES.clientError,
+  unauthorized: ERROR_CODES.unauthorized,
   cancelled: ERROR_CODES.cancelled,
 };
 

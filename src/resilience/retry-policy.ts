@@ -1,13 +1,13 @@
 /**
  * The retry decision as a value. Who counts attempts: the caller, and only for requests that were
  * actually sent. A turn that waits on an open breaker or a paused limiter sends nothing, so it
- * loses no attempt; two kinds of sent attempt are not counted either, and the decision says so
- * with `countsAttempt: false`: a quota failure (the provider is paused, the turn is not at fault)
- * and a failed half-open probe (the breaker reopened; the failure is the outage's).
+ * loses no attempt; one kind of sent attempt is not counted either, and the decision says so
+ * with `countsAttempt: false`: a quota failure (the provider is paused, the turn is not at fault).
+ * A half-open probe is an attempt of the turn it carries, like any other: so every turn ends
+ * after `maxAttempts`, whatever the provider does.
  */
 import type { FailureKind } from '../providers/types.js';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
-import { isBreakerFailure } from './circuit-breaker-core.js';
 import { QUOTA_RETRY_AFTER_MS } from './defaults.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 
@@ -25,8 +25,6 @@ export interface AttemptFailure {
   readonly kind: FailureKind;
   /** The provider's wait hint in ms (`retry-after-ms` / `retry-after`), when it gave one. */
   readonly retryAfterMs?: number;
-  /** True if the attempt was a half-open probe (the breaker's `admit()` returned `'probe'`). Default false. */
-  readonly probe?: boolean;
 }
 
 /**
@@ -34,12 +32,11 @@ export interface AttemptFailure {
  * - `rate-limited`: a 429; waits the retry-after (or the backoff).
  * - `transient`: 5xx, timeout, connection, malformed reply; waits the backoff (or the retry-after).
  * - `quota`: the provider is paused (`pausesProvider`); the turn waits in the limiter's queue.
- * - `outage`: a failed probe; the turn waits for the breaker's next probe.
  */
-export type RetryReason = 'rate-limited' | 'transient' | 'quota' | 'outage';
+export type RetryReason = 'rate-limited' | 'transient' | 'quota';
 
 /** Why a turn is given up: the provider refused the request itself, troupe cancelled it, or attempts ran out. */
-export type GiveUpReason = 'client-error' | 'cancelled' | 'retries-exhausted';
+export type GiveUpReason = 'client-error' | 'unauthorized' | 'cancelled' | 'retries-exhausted';
 
 /** What to do after a failed attempt. */
 export type RetryDecision =
@@ -63,7 +60,7 @@ export type RetryDecision =
     };
 
 /** True if a failure means an exhausted quota: `quota_exhausted`, or a 429 whose retry-after is an hour or more. */
-export function isQuotaFailure(failure: Omit<AttemptFailure, 'probe'>): boolean {
+export function isQuotaFailure(failure: AttemptFailure): boolean {
   if (failure.kind === 'quota_exhausted') return true;
   return (
     failure.kind === 'rate_limited' &&
@@ -87,11 +84,11 @@ export function decideRetry(
   if (failure.kind === 'client_error') {
     return { retry: false, reason: 'client-error', code: ERROR_CODES.clientError };
   }
+  if (failure.kind === 'unauthorized') {
+    return { retry: false, reason: 'unauthorized', code: ERROR_CODES.unauthorized };
+  }
   if (isQuotaFailure(failure)) {
     return { retry: true, delayMs: 0, reason: 'quota', countsAttempt: false, pausesProvider: true };
-  }
-  if (failure.probe === true && isBreakerFailure(failure.kind)) {
-    return { retry: true, delayMs: 0, reason: 'outage', countsAttempt: false, pausesProvider: false };
   }
   if (attempt >= policy.maxAttempts) {
     return { retry: false, reason: 'retries-exhausted', code: ERROR_CODES.retriesExhausted };

@@ -13,6 +13,7 @@ const OUTCOME_OF: Readonly<Record<'ok' | FailureKind, MetricOutcome>> = {
   malformed: 'server_error',
   timeout: 'timeout',
   client_error: 'client_error',
+  unauthorized: 'client_error',
   cancelled: 'cancelled',
 };
 

@@ -14,6 +14,7 @@ const BREAKER_VALUE: Readonly<Record<BreakerStatus['state'], BreakerStateValue>>
   closed: 0,
   'half-open': 1,
   open: 2,
+  refused: 3,
 };
 
 /**

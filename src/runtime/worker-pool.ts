@@ -6,6 +6,7 @@ import type { SequencePlacement } from '../actors/model.js';
 import { dispatch, spawnStatelessActor } from '../actors/nact.js';
 import type { ActorRef } from '../actors/nact.js';
 import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
+import { GateRefusal } from '../conversation/provider-gate.js';
 import type { AdmitRequest, AttemptOutcome, Permit } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -394,7 +395,12 @@ export class WorkerPool {
         admit.permit = permit;
         this.send(worker, { type: 'gate-permit', id, probe: permit.probe });
       },
-      () => this.admits.delete(id), // Aborted: nothing was granted.
+      (error: unknown) => {
+        // Aborted: nothing was granted. Refused: the turn fails with the gate's reason.
+        if (this.admits.get(id) === admit && error instanceof GateRefusal)
+          this.send(worker, { type: 'gate-refused', id, error: error.error });
+        this.admits.delete(id);
+      },
     );
   }
 

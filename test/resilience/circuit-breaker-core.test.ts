@@ -36,7 +36,7 @@ describe('CircuitBreakerCore', () => {
   const probe = (outcome: BreakerOutcome) => {
     clock.set(breaker.nextProbeAt()!);
     expect(breaker.admit()).toBe('probe');
-    breaker.record(outcome, 'probe');
+    breaker.record(outcome, { admission: 'probe' });
   };
 
   it('starts closed and lets requests pass', () => {
@@ -182,6 +182,38 @@ describe('CircuitBreakerCore', () => {
     expect(breaker.admit()).toBe('probe');
   });
 
+  it('counts a request that failed before once: its retries neither open it nor reset the count', () => {
+    // Poison requests among healthy ones (1 in 4): one first failure each, retried over and over.
+    for (let i = 0; i < 30; i++) {
+      fail(3, 'ok');
+      breaker.record('server_error');
+      breaker.record('server_error', { fresh: false });
+      breaker.record('server_error', { fresh: false });
+    }
+    expect(breaker.state()).toMatchObject({ state: 'closed', repeatedFailures: 60 });
+    breaker.record('ok');
+    fail(2);
+    for (let i = 0; i < 20; i++) breaker.record('server_error', { fresh: false });
+    expect(breaker.state()).toMatchObject({ state: 'closed', consecutiveFailures: 2, repeatedFailures: 80 });
+    // An outage: distinct requests fail one after another.
+    fail(1);
+    expect(breaker.state()).toMatchObject({ state: 'open', reason: 'consecutive-failures' });
+  });
+
+  it('refuses every request for good once the credentials are refused', () => {
+    breaker.refuse({ code: 'troupe:unauthorized', message: 'openai 401: bad key' });
+    expect(breaker.admit()).toBe('refused');
+    expect(breaker.canPass()).toBe(false);
+    clock.advance(10 * 60_000);
+    breaker.record('ok', { admission: 'probe' });
+    expect(breaker.state()).toMatchObject({
+      state: 'refused',
+      reason: 'credentials-refused',
+      refusal: { code: 'troupe:unauthorized', message: 'openai 401: bad key' },
+    });
+    expect(transitions.map((t) => t.to)).toEqual(['refused']);
+  });
+
   it('ignores late outcomes of requests passed before it opened', () => {
     fail(3);
     breaker.record('ok');
@@ -192,8 +224,8 @@ describe('CircuitBreakerCore', () => {
     breaker.record('server_error'); // a straggler, not the probe
     breaker.record('ok');
     expect(breaker.state().state).toBe('half-open');
-    breaker.record('ok', 'probe');
-    breaker.record('ok', 'probe'); // no probe was out: a stray record decides nothing
+    breaker.record('ok', { admission: 'probe' });
+    breaker.record('ok', { admission: 'probe' }); // no probe was out: a stray record decides nothing
     expect(breaker.state().state).toBe('half-open');
   });
 });

@@ -28,6 +28,7 @@ const request: AdmitRequest = {
   priority: 1,
   estimatedTokens: 140,
   estimatedInputTokens: 40,
+  fresh: true,
 };
 const deps = { provider: 'p', clock: systemClock, log: silentLogger() };
 
@@ -107,6 +108,41 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     view.state = 'half-open';
     expect(await gate.admit(request, signal)).toMatchObject({ probe: true });
     expect(toBreaker).toEqual(['admit']);
+  });
+
+  it.each([
+    ['asking the breaker', undefined],
+    ["reading the breaker's view", { state: 'closed' } as BreakerView],
+  ])(
+    'after a refusal of the credentials, waiting and new requests are refused unsent, their slots freed (%s)',
+    async (_, view) => {
+      const { limiter, gate } = gateWith({ maxConcurrency: 1 }, view);
+      const signal = new AbortController().signal;
+      const first = await gate.admit(request, signal);
+      const waiting = gate.admit(request, signal);
+      gate.settle(first, {
+        kind: 'unauthorized',
+        headers: {},
+        message: 'openai 401: Incorrect API key provided.',
+      });
+      const refusal = { code: 'troupe:unauthorized', message: 'openai 401: Incorrect API key provided.' };
+      await expect(waiting).rejects.toMatchObject({ name: 'GateRefusal', error: refusal });
+      await expect(gate.admit(request, signal)).rejects.toMatchObject({ error: refusal });
+      const after = await snapshot(limiter);
+      expect(after).toMatchObject({ inFlight: 0, waiting: 0 });
+    },
+  );
+
+  it('a half-open probe is a request that has not failed before, when one waits', async () => {
+    const { gate } = gateWith({ maxConcurrency: 1 });
+    const first = await gate.admit(request, new AbortController().signal);
+    const retried = gate.admit({ ...request, fresh: false }, new AbortController().signal);
+    const fresh = gate.admit(request, new AbortController().signal);
+    gate.settle(first, { kind: 'server_error', headers: {} });
+    const probe = await fresh;
+    expect(probe.probe).toBe(true);
+    gate.settle(probe, { kind: 'ok', usage: { inputTokens: 1, outputTokens: 1 }, headers: {} });
+    expect((await retried).probe).toBe(false);
   });
 
   it('a request aborted while the breaker holds it leaves nothing behind', async () => {

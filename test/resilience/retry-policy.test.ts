@@ -87,16 +87,10 @@ describe('decideRetry', () => {
       { retry: true, delayMs: 0, reason: 'quota', countsAttempt: false, pausesProvider: true },
     ],
     [
-      'a failed probe costs no attempt',
-      { kind: 'server_error', probe: true },
-      3,
-      { retry: true, delayMs: 0, reason: 'outage', countsAttempt: false, pausesProvider: false },
-    ],
-    [
-      'a probe refused as a client error still fails the turn',
-      { kind: 'client_error', probe: true },
+      'a refusal of the credentials is never retried',
+      { kind: 'unauthorized' },
       1,
-      { retry: false, reason: 'client-error', code: 'troupe:client-error' },
+      { retry: false, reason: 'unauthorized', code: 'troupe:unauthorized' },
     ],
   ])('%s', (_name, failure, attempt, decision) => {
     expect(decideRetry(failure, attempt, policy, half)).toEqual(decision);
