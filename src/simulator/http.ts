@@ -1,5 +1,6 @@
 /** Small helpers over node:http for the simulator. */
 import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Thrown by `readBody` when a body exceeds its limit. */
 export class BodyTooLargeError extends Error {
@@ -31,20 +32,16 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
 }
 
 /** Waits `ms`; resolves true when the time passed, false when `signal` aborted first. */
-export function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+export async function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  if (ms <= 0) return true;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
 }
 
 /** Resolves when `signal` aborts. */
