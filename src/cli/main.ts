@@ -184,6 +184,19 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'plan <suite>',
+      'Forecast a suite before running it: turns, tokens, cost and the least wall time its limits allow (sends nothing)',
+      (y) =>
+        y
+          .positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' })
+          .option('format', { choices: ['table', 'json'] as const, default: 'table' as const }),
+      async (args) => {
+        await (
+          await import('./commands/plan.js')
+        ).runPlan({ suite: args.suite, dataDir: args['data-dir'], format: args.format }, stdoutLine);
+      },
+    )
+    .command(
       'results <job>',
       "Print a job's turns (also while it runs)",
       (y) =>

@@ -6,6 +6,7 @@
  */
 import type { Comparison } from './compare.js';
 import { comparisonSection } from './compare-html.js';
+import { actualsOf, forecastBesideActual } from '../planning/outcome.js';
 import { turnJson } from '../results/format.js';
 import type { TurnJson } from '../results/format.js';
 import { MAX_RATING } from '../scoring/judge-prompt.js';
@@ -96,7 +97,11 @@ function header(job: JobRecord, turns: readonly TurnRecord[]): string {
   const judge = suite.judge ? ` · judged by <code>${escapeHtml(suite.judge.model)}</code>` : '';
   return (
     `<header><h1>${escapeHtml(suite.name)}</h1><p class="facts">${facts.map((f) => `<span>${f}</span>`).join('')}</p>` +
-    `<p>${turns.length} of ${planned} turns recorded (${shape}): <b>${count('ok')}</b> ok, <b>${count('failed')}</b> failed, <b>${count('skipped')}</b> skipped${judge}</p></header>`
+    `<p>${turns.length} of ${planned} turns recorded (${shape}): <b>${count('ok')}</b> ok, <b>${count('failed')}</b> failed, <b>${count('skipped')}</b> skipped${judge}</p>` +
+    forecastBesideActual(job, actualsOf(job, turns, Date.now()))
+      .map((line) => `<p class="forecast">${escapeHtml(line)}</p>`)
+      .join('') +
+    '</header>'
   );
 }
 

@@ -6,16 +6,22 @@ import type { ChatMessage, Usage } from '../providers/types.js';
 import { CHARS_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from './defaults.js';
 
 /**
- * Estimated input tokens of `messages`: per message, its UTF-8 bytes ÷ `CHARS_PER_TOKEN` rounded
- * up plus `MESSAGE_OVERHEAD_TOKENS`, and `REPLY_PRIMING_TOKENS` once. Bytes rather than UTF-16
- * units: equal for ASCII, and less of an under-estimate for scripts that spend a token per character.
+ * Estimated tokens one message adds to a request: its UTF-8 bytes ÷ `CHARS_PER_TOKEN` rounded up
+ * plus `MESSAGE_OVERHEAD_TOKENS`. Bytes rather than UTF-16 units: equal for ASCII, and less of an
+ * under-estimate for scripts that spend a token per character.
+ */
+export function estimateMessageTokens(content: string): number {
+  return Math.ceil(Buffer.byteLength(content, 'utf8') / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+/**
+ * Estimated input tokens of `messages`: `REPLY_PRIMING_TOKENS` once, plus each message's
+ * `estimateMessageTokens`. The one rule: the limiter reserves with it, the simulators charge
+ * with it, `troupe plan` forecasts with it.
  */
 export function estimateInputTokens(messages: readonly ChatMessage[]): number {
   let tokens = REPLY_PRIMING_TOKENS;
-  for (const message of messages) {
-    tokens +=
-      Math.ceil(Buffer.byteLength(message.content, 'utf8') / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS;
-  }
+  for (const message of messages) tokens += estimateMessageTokens(message.content);
   return tokens;
 }
 

@@ -1,8 +1,13 @@
+import { forecastSuite } from '../planning/forecast.js';
+import { readHistory } from '../planning/history.js';
 import { newJobId } from '../store/job-id.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import type { Suite } from '../suite/types.js';
 
-/** Creates a job for `suite` (frozen into the record) and commits it; returns the record. */
+/**
+ * Creates a job for `suite` (frozen into the record, with its forecast from the store's earlier
+ * jobs) and commits it; returns the record.
+ */
 export async function createJob(
   store: CheckpointStore,
   suite: Suite,
@@ -16,6 +21,8 @@ export async function createJob(
     state: 'running',
     createdAt: now.toISOString(),
     finishedAt: null,
+    // Kept with the job so that its outcome can be shown beside what was expected.
+    forecast: forecastSuite(suite, readHistory(store, now.toISOString())),
   };
   await store.putJob(job);
   return job;

@@ -1,3 +1,4 @@
+import type { JobForecast } from '../planning/forecast.js';
 import type { Usage } from '../providers/types.js';
 import type { Suite } from '../suite/types.js';
 import type { CheckResult, JudgeResult } from '../scoring/types.js';
@@ -56,6 +57,8 @@ export interface JobRecord {
   readonly state: JobState;
   readonly createdAt: string;
   readonly finishedAt: string | null;
+  /** What `troupe plan` forecast for the job when it was created (absent in older records). */
+  readonly forecast?: JobForecast;
 }
 
 /** The checkpoint store: where jobs and finished turns live. */

@@ -3,6 +3,7 @@ import type { JobOutcome, JobStatus } from '../../actors/supervisor.js';
 import { ExitCode, InputError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
+import { actualsOf, forecastBesideActual } from '../../planning/outcome.js';
 import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
 import { formatScoreTable } from '../../scoring/score-table.js';
 import { summarizeScores } from '../../scoring/statistics.js';
@@ -189,6 +190,10 @@ function printSummary(job: JobRecord, store: CheckpointStore, io: RunIo) {
     job.suite.models.map((model) => model.id),
   );
   io.stdout.write(`${formatSummaryTable(summary)}\n`);
+  const stored = store.getJob(job.id) ?? job;
+  for (const line of forecastBesideActual(stored, actualsOf(stored, turns, Date.now()))) {
+    io.stdout.write(`${line}\n`);
+  }
   const scores = summarizeScores(turns, job.suite);
   if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
   io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);

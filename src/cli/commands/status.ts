@@ -1,5 +1,8 @@
 import type { JobStatus } from '../../actors/supervisor.js';
 import { callDaemon } from '../../daemon/control-client.js';
+import { forecastBesideActual, wallTimeOf } from '../../planning/outcome.js';
+import { openLmdbStore } from '../../store/lmdb-store.js';
+import type { JobRecord } from '../../store/records.js';
 import { renderTable } from '../../results/text-table.js';
 import { describeProviderStatus } from '../../runtime/provider-status.js';
 import { formatDuration } from '../progress-display.js';
@@ -25,10 +28,37 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
     return;
   }
   if (answer.jobs.length === 0) out('no jobs yet');
+  const records = await jobRecords(options.dataDir, answer.jobs);
   for (const job of answer.jobs) {
     out(`job ${job.job}  suite ${job.suite}  ${job.state}`);
     for (const line of renderTable(COLUMNS, job.models.map(row))) out(`  ${line}`);
+    const record = records.get(job.job);
+    if (record === undefined) continue;
+    const turns = job.models.reduce((sum, m) => sum + m.counts.ok + m.counts.failed + m.counts.skipped, 0);
+    for (const line of forecastBesideActual(record, { turns, wallMs: wallTimeOf(record, Date.now()) })) {
+      out(`  ${line}`);
+    }
   }
+}
+
+/** The stored records of `jobs` (for their forecasts); none when the store cannot be read. */
+async function jobRecords(dataDir: string, jobs: readonly JobStatus[]): Promise<Map<string, JobRecord>> {
+  const records = new Map<string, JobRecord>();
+  let store;
+  try {
+    store = await openLmdbStore(dataDir, { readOnly: true });
+  } catch {
+    return records; // The daemon's answer stands on its own; the forecast is an extra.
+  }
+  try {
+    for (const job of jobs) {
+      const record = store.getJob(job.job);
+      if (record !== undefined) records.set(job.job, record);
+    }
+  } finally {
+    await store.close();
+  }
+  return records;
 }
 
 const COLUMNS = [

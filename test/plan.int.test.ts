@@ -1,0 +1,129 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatWallTime } from '../src/planning/format.js';
+import { actualsOf, forecastBesideActual } from '../src/planning/outcome.js';
+import { renderReport } from '../src/report/html-report.js';
+import { silentLogger } from '../src/log/logger.js';
+import { systemClock } from '../src/resilience/clock.js';
+import { Engine } from '../src/runtime/engine.js';
+import { createJob } from '../src/runtime/jobs.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { openLmdbStore, type LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { parseSuite } from '../src/suite/load.js';
+import { runCli } from './helpers/cli.js';
+import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { tempDir } from './helpers/temp.js';
+
+/** Latency of every simulated answer, in ms. */
+const LATENCY_MS = 100;
+const CONCURRENCY = 2;
+
+function suiteText(sim: Simulator, sequences: number, prompts: number, runs: number): string {
+  const lines = Array.from(
+    { length: sequences },
+    (_, s) =>
+      `  - id: s${s + 1}\n    system: You answer questions about sequence ${s + 1}.\n    prompts: [${Array.from(
+        { length: prompts },
+        (_, p) => `"Question ${p + 1} of sequence ${s + 1}, please answer it briefly."`,
+      ).join(', ')}]`,
+  );
+  return `name: planned
+runs: ${runs}
+providers:
+  sim:
+    type: openai
+    baseURL: "${sim.openaiBaseURL}"
+    apiKeyEnv: ${TEST_KEY_ENV}
+    limits: { maxConcurrency: ${CONCURRENCY} }
+models:
+  - { id: m, provider: sim, model: planned-model, maxTokens: 200, pricePerMillionTokens: { input: 3, output: 15 } }
+sequences:
+${lines.join('\n')}
+`;
+}
+
+describe('troupe plan against a job on the simulator', () => {
+  let sim: Simulator | undefined;
+  let store: LmdbCheckpointStore | undefined;
+  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await sim?.close();
+    await dir?.cleanup();
+  });
+
+  it('forecasts tokens within 10 % and a wall time the job cannot beat, from an earlier job, sending nothing', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: LATENCY_MS });
+    dir = await tempDir('troupe-plan-');
+    store = await openLmdbStore(dir.path);
+    const parse = async (text: string) =>
+      (await parseSuite(text, 'planned.yaml', () => Promise.reject(new Error('none')))).suite;
+    const engine = await Engine.start({
+      store,
+      log: silentLogger(),
+      clock: systemClock,
+      env: { [TEST_KEY_ENV]: TEST_KEY },
+    });
+    try {
+      // An earlier, smaller job of the same model: its answers and latency are the history.
+      const earlier = await createJob(store, await parse(suiteText(sim, 2, 2, 1)), 'earlier.yaml');
+      expect(earlier.forecast?.models[0]).toMatchObject({
+        answerSource: 'maxTokens',
+        latencySource: 'default',
+      });
+      expect(await engine.runJob(earlier)).toEqual({ state: 'done' });
+
+      // The plan from the command line (another process, the store open here too): no key in its
+      // environment, nothing sent.
+      const bigger = suiteText(sim, 4, 3, 2);
+      const suitePath = join(dir.path, 'bigger.yaml');
+      await writeFile(suitePath, bigger);
+      const sentBefore = sim.records.length;
+      const planned = await runCli(['plan', suitePath, '--data-dir', dir.path, '--format', 'json']);
+      expect(planned.stderr).toBe('');
+      expect(planned.code).toBe(0);
+      expect(sim.records.length).toBe(sentBefore);
+      const table = await runCli(['plan', suitePath, '--data-dir', dir.path]);
+      expect(table.stdout).toMatch(/mean of 4 earlier answers/);
+      expect(table.stdout).toMatch(/p50 of earlier jobs/);
+      expect(table.stdout).toMatch(/least wall time: bound by sim's concurrency: ≥ /);
+
+      const job = await createJob(store, await parse(bigger), suitePath);
+      const forecast = job.forecast;
+      expect(forecast).toEqual(JSON.parse(planned.stdout));
+      const model = forecast?.models[0];
+      expect(model).toMatchObject({ turns: 24, answerSource: 'history', latencySource: 'history' });
+      expect(forecast?.binding).toEqual({ provider: 'sim', limit: 'concurrency' });
+      // N·L/C with L the earlier job's median latency.
+      expect(forecast?.boundMs).toBeCloseTo((24 * (model?.latencyMs ?? 0)) / CONCURRENCY, 6);
+
+      const started = Date.now();
+      expect(await engine.runJob(job)).toEqual({ state: 'done' });
+      const wallMs = Date.now() - started;
+      const turns = store.turnsOf(job.id);
+      expect(turns).toHaveLength(24);
+      const input = turns.reduce((sum, t) => sum + (t.usage?.inputTokens ?? 0), 0);
+      const output = turns.reduce((sum, t) => sum + (t.usage?.outputTokens ?? 0), 0);
+      expect(Math.abs(input - (forecast?.inputTokens ?? 0)) / input).toBeLessThan(0.1);
+      expect(Math.abs(output - (forecast?.outputTokens ?? 0)) / output).toBeLessThan(0.1);
+      // A lower bound: the job took at least that long (less a tenth: L is a median of the earlier job).
+      expect(wallMs).toBeGreaterThanOrEqual(0.9 * (forecast?.boundMs ?? 0));
+
+      // The summary, the report and the status show the forecast beside what happened.
+      const stored = store.getJob(job.id);
+      if (stored === undefined) throw new Error('the job is stored');
+      const lines = forecastBesideActual(stored, actualsOf(stored, turns, Date.now()));
+      expect(lines[0]).toMatch(
+        /^forecast: 24 turns, [\d ]+ input \+ [\d ]+ output tokens, \$0\.\d{4}, bound by sim's concurrency: ≥ /,
+      );
+      expect(lines[1]).toBe(
+        `actual:   24 turns, ${input.toLocaleString('en').replaceAll(',', ' ')} input + ${output} output tokens, ` +
+          `$${((input * 3 + output * 15) / 1e6).toFixed(4)}, ${formatWallTime(Date.parse(stored.finishedAt ?? '') - Date.parse(stored.createdAt))}`,
+      );
+      expect(renderReport(stored, turns)).toContain(`<p class="forecast">${lines[1]}</p>`);
+    } finally {
+      await engine.close();
+    }
+  });
+});
