@@ -1,4 +1,5 @@
 /** Aligned plain-text tables for a terminal. */
+import stringWidth from 'string-width';
 
 /** One column of a text table. */
 export interface TextColumn {
@@ -11,12 +12,13 @@ export interface TextColumn {
 const COLUMN_GAP = 2;
 
 /**
- * Renders a header and rows as aligned lines (without line terminators). Widths count code
- * points; the last column is not padded, so lines carry no trailing spaces.
+ * Renders a header and rows as aligned lines (without line terminators). Widths are terminal
+ * columns (a CJK character or an emoji takes two); the last column is not padded, so lines carry
+ * no trailing spaces.
  */
 export function renderTable(columns: readonly TextColumn[], rows: readonly (readonly string[])[]): string[] {
   const widths = columns.map((column, index) =>
-    Math.max(codePoints(column.header), ...rows.map((row) => codePoints(row[index] ?? ''))),
+    Math.max(stringWidth(column.header), ...rows.map((row) => stringWidth(row[index] ?? ''))),
   );
   const gap = ' '.repeat(COLUMN_GAP);
   const line = (cells: readonly string[]): string =>
@@ -25,18 +27,11 @@ export function renderTable(columns: readonly TextColumn[], rows: readonly (read
         const cell = cells[index] ?? '';
         const width = widths[index] ?? 0;
         if (index === columns.length - 1 && column.align !== 'right') return cell;
-        const padding = ' '.repeat(width - codePoints(cell));
+        const padding = ' '.repeat(width - stringWidth(cell));
         return column.align === 'right' ? padding + cell : cell + padding;
       })
       .join(gap);
   return [line(columns.map((column) => column.header)), ...rows.map(line)];
-}
-
-/** Length in code points (a character outside the BMP counts once). */
-export function codePoints(text: string): number {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
 }
 
 // C0 and C1 controls (an LLM's answer may carry terminal escape sequences) and the bidirectional
