@@ -2,7 +2,7 @@
 
 import { formatPath } from './schema-check.js';
 import { SuiteError } from './suite-error.js';
-import type { ProviderConfig, Suite } from './types.js';
+import type { ProviderConfig, SuiteSettings } from './types.js';
 
 /** The environment variable a provider's key is read from, or `undefined` if it needs none. */
 export function apiKeyEnvOf(provider: ProviderConfig): string | undefined {
@@ -24,7 +24,11 @@ export function apiKeyEnvOf(provider: ProviderConfig): string | undefined {
  * Throws a `SuiteError` (exit code 2) naming every provider whose variable is unset or empty;
  * `suitePath` names the file in those messages. A key's value never appears in a message.
  */
-export function resolveApiKeys(suite: Suite, env: NodeJS.ProcessEnv, suitePath: string): Map<string, string> {
+export function resolveApiKeys(
+  suite: SuiteSettings,
+  env: NodeJS.ProcessEnv,
+  suitePath: string,
+): Map<string, string> {
   const used = new Set(suite.models.map((model) => model.provider));
   const keys = new Map<string, string>();
   const problems: string[] = [];

@@ -41,3 +41,18 @@ export const MAX_ID_LENGTH = 128;
 
 /** Problems listed in one error before the rest are only counted. */
 export const MAX_REPORTED_PROBLEMS = 20;
+
+/**
+ * Largest `sequencesFile` in bytes (2 GiB): twenty times a million-conversation MT-Bench-style
+ * file, and still one that a store can hold next to its results.
+ */
+export const MAX_SEQUENCES_FILE_BYTES = 2 * 1024 ** 3;
+
+/** Longest line of a `sequencesFile` in bytes (16 MiB): one sequence, its prompts and references. */
+export const MAX_SEQUENCE_LINE_BYTES = 16 * 1024 ** 2;
+
+/**
+ * Problems of a sequences file kept, in line order, before the rest are only counted: a file of a
+ * million bad lines must not become a million messages in memory.
+ */
+export const MAX_KEPT_FILE_PROBLEMS = 1000;

@@ -4,15 +4,25 @@
  * `file:line:col: field.path: expected …, found …`.
  */
 
-import { access, constants, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Check } from '../scoring/types.js';
-import { Checker, describeValue, formatPath, type Problem } from './schema-check.js';
-import { parseSequencesFile } from './sequences-file.js';
+import { describeReadError, scriptProblem } from './file-problems.js';
+import { SequenceIdRegistry } from './id-registry.js';
+import { Checker, formatPath, type Problem } from './schema-check.js';
+import { withResolvedScripts } from './sequence.js';
+import {
+  fileInput,
+  NO_SEQUENCES,
+  readSequences,
+  scanSequences,
+  textInput,
+  withSequence,
+  type SequencesInput,
+} from './sequences-file.js';
 import { formatOf, parseSource, type Position, type SourceDocument } from './source-document.js';
 import { readSuiteDocument } from './suite-document.js';
 import { SuiteError } from './suite-error.js';
-import type { SequenceConfig, Suite } from './types.js';
+import type { SequenceConfig, SequenceStats, Suite, SuiteSettings } from './types.js';
 
 export { SuiteError };
 
@@ -23,16 +33,42 @@ export interface LoadedSuite {
   readonly warnings: readonly string[];
 }
 
+/**
+ * A validated suite whose sequences are not held: its settings, the sizes of its sequences, and
+ * a way to read them (the suite file's, then its `sequencesFile`'s, read again from disk).
+ */
+export interface SuiteSource {
+  readonly settings: SuiteSettings;
+  readonly stats: SequenceStats;
+  readonly warnings: readonly string[];
+  /**
+   * Every sequence in suite order, in batches of at most `batchSize`. A sequences file that
+   * changed since it was validated is an `InputError` (maybe after some batches).
+   */
+  sequences(batchSize: number): AsyncGenerator<readonly SequenceConfig[], void, undefined>;
+}
+
+/** Sequences per batch when a source is read whole. */
+const COLLECT_BATCH = 1000;
+
 /** Reads the text of a suite's `sequencesFile`, given as written (relative to the suite file). */
 export type ReadSequencesFile = (relativePath: string) => Promise<string>;
 
-/** Loads the suite file at `suitePath`; throws a `SuiteError` listing every problem. */
+/** Loads the suite file at `suitePath` with its sequences in memory; throws a `SuiteError` listing every problem. */
 export async function loadSuite(suitePath: string): Promise<Suite> {
   return (await loadSuiteFile(suitePath)).suite;
 }
 
 /** Like `loadSuite`, and also returns the file's warnings. */
 export async function loadSuiteFile(suitePath: string): Promise<LoadedSuite> {
+  return collectSuite(await openSuite(suitePath));
+}
+
+/**
+ * Validates the suite file at `suitePath` and its `sequencesFile` (streamed: a file of a million
+ * lines is never held), without keeping the sequences; throws a `SuiteError` listing every problem.
+ */
+export async function openSuite(suitePath: string): Promise<SuiteSource> {
   let text: string;
   try {
     text = await readFile(suitePath, 'utf8');
@@ -40,21 +76,55 @@ export async function loadSuiteFile(suitePath: string): Promise<LoadedSuite> {
     throw new SuiteError([`${suitePath}: cannot read the suite file: ${describeReadError(error)}`]);
   }
   const directory = path.dirname(suitePath);
-  return parseSuite(text, suitePath, (relativePath) =>
-    readFile(path.resolve(directory, relativePath), 'utf8'),
+  return parseSuiteSource(text, suitePath, (relativePath) =>
+    fileInput(path.resolve(directory, relativePath)),
   );
 }
 
+/** A suite with its sequences in memory, from a source. */
+export async function collectSuite(source: SuiteSource): Promise<LoadedSuite> {
+  const sequences: SequenceConfig[] = [];
+  for await (const batch of source.sequences(COLLECT_BATCH)) sequences.push(...batch);
+  return { suite: { ...source.settings, sequences }, warnings: source.warnings };
+}
+
+/** A source of a suite already in memory. */
+export function sourceOfSuite(suite: Suite): SuiteSource {
+  const { sequences, ...settings } = suite;
+  return {
+    settings,
+    stats: sequences.reduce((stats, s) => withSequence(stats, s.prompts.length), NO_SEQUENCES),
+    warnings: [],
+    async *sequences(batchSize) {
+      for (let start = 0; start < sequences.length; start += batchSize) {
+        yield sequences.slice(start, start + batchSize);
+      }
+    },
+  };
+}
+
 /**
- * Validates and resolves a suite from its text. `fileName` names the file in messages, picks the
- * format (`.json` is JSON, anything else YAML) and gives the default `name` (its base name);
- * `readSequencesFile` reads the `sequencesFile` it names, if any.
+ * Validates and resolves a suite from its text, its sequences in memory. `fileName` names the
+ * file in messages, picks the format (`.json` is JSON, anything else YAML) and gives the default
+ * `name` (its base name); `readSequencesFile` reads the `sequencesFile` it names, if any.
  */
 export async function parseSuite(
   text: string,
   fileName: string,
   readSequencesFile: ReadSequencesFile,
 ): Promise<LoadedSuite> {
+  const source = await parseSuiteSource(text, fileName, (relativePath) =>
+    textInput(() => readSequencesFile(relativePath)),
+  );
+  return collectSuite(source);
+}
+
+/** Like `parseSuite`, without holding the sequences file: `inputOf` gives its lines (read twice). */
+export async function parseSuiteSource(
+  text: string,
+  fileName: string,
+  inputOf: (relativePath: string) => SequencesInput,
+): Promise<SuiteSource> {
   const parsed = parseSource(text, formatOf(fileName));
   if (!parsed.ok) {
     throw new SuiteError(
@@ -68,31 +138,30 @@ export async function parseSuite(
   const placed = (problem: Problem): PlacedLine => placeProblem(fileName, document, problem);
 
   const lines: PlacedLine[] = check.problems.map(placed);
-  const ids: PlacedId[] = draft.sequenceIds.map(({ id, path: idPath }) => {
-    const position = document.locate(idPath, 'value');
-    return { id, at: place(fileName, position), field: formatPath(idPath), position };
-  });
-  const sequences: SequenceConfig[] = [...draft.sequences];
-  const fileLines: string[] = [];
   const scriptDirectory = path.dirname(fileName);
-
-  if (draft.sequencesFile !== undefined) {
-    const shownPath = path.isAbsolute(draft.sequencesFile)
-      ? draft.sequencesFile
-      : path.join(path.dirname(fileName), draft.sequencesFile);
-    const fromFile = await loadSequencesFile(
-      draft.sequencesFile,
-      shownPath,
-      readSequencesFile,
-      scriptDirectory,
-    );
-    if (fromFile.suiteProblem !== undefined) {
-      lines.push(placed({ path: ['sequencesFile'], message: fromFile.suiteProblem, target: 'value' }));
+  const shownPath =
+    draft.sequencesFile === undefined
+      ? ''
+      : path.isAbsolute(draft.sequencesFile)
+        ? draft.sequencesFile
+        : path.join(path.dirname(fileName), draft.sequencesFile);
+  const ids = new SequenceIdRegistry(shownPath);
+  for (const { id, path: idPath } of draft.sequenceIds) {
+    const position = document.locate(idPath, 'value');
+    const at = place(fileName, position);
+    const first = ids.addInline(id, { at, field: formatPath(idPath) });
+    if (first) {
+      lines.push({
+        position,
+        text: `${at}: ${formatPath(idPath)}: duplicate sequence id "${id}" (first used at ${first.at}, ${first.field})`,
+      });
     }
-    fileLines.push(...fromFile.problems);
-    ids.push(...fromFile.ids);
-    sequences.push(...fromFile.sequences);
   }
+  const inline = draft.sequences.map((sequence) => withResolvedScripts(sequence, scriptDirectory));
+  let stats = inline.reduce((sum, s) => withSequence(sum, s.prompts.length), NO_SEQUENCES);
+  const fileLines: string[] = [];
+  let moreProblems = 0;
+  let file: { input: SequencesInput; sha256: string } | undefined;
 
   for (const reference of check.files) {
     const problem = await scriptProblem(scriptDirectory, reference.file);
@@ -100,75 +169,57 @@ export async function parseSuite(
       lines.push(placed({ path: reference.path, message: problem, target: 'value' }));
   }
 
-  for (const duplicate of duplicateSequenceIds(ids)) {
-    if (duplicate.position === undefined) fileLines.push(duplicate.text);
-    else lines.push(duplicate);
+  if (draft.sequencesFile !== undefined) {
+    const input = inputOf(draft.sequencesFile);
+    const scan = await scanSequences(input, shownPath, scriptDirectory, ids);
+    if (scan.fileProblem !== undefined) {
+      lines.push(placed({ path: ['sequencesFile'], message: scan.fileProblem, target: 'value' }));
+    }
+    fileLines.push(...scan.problems);
+    moreProblems = scan.moreProblems;
+    stats = addStats(stats, scan.stats);
+    file = { input, sha256: scan.sha256 };
   }
+
   const problems = [...sortByPosition(lines).map((line) => line.text), ...fileLines];
-  if (problems.length > 0) throw new SuiteError(problems);
+  if (problems.length > 0) throw new SuiteError(problems, moreProblems);
 
   const { name, runs, providers, models } = draft;
   if (runs === undefined || providers === undefined || models === undefined) {
     throw new Error(`${fileName}: suite parts missing without a reported problem`);
   }
-  const suite: Suite = {
+  const settings: SuiteSettings = {
     name,
     runs,
     providers,
     models,
-    sequences: sequences.map((sequence) => withResolvedScripts(sequence, scriptDirectory)),
     ...(draft.judge && { judge: draft.judge }),
   };
   const warnings = draft.unusedProviders.map(
     (providerPath) =>
       placed({ path: providerPath, message: 'no model uses this provider', target: 'key' }).text,
   );
-  return { suite, warnings };
-}
-
-/** What a sequences file gave: its sequences, their ids, its problems (placed in it, in line order). */
-interface SequencesFromFile {
-  readonly sequences: readonly SequenceConfig[];
-  readonly ids: readonly PlacedId[];
-  readonly problems: readonly string[];
-  /** A problem with the file as a whole, reported at the suite's `sequencesFile` field. */
-  readonly suiteProblem?: string;
-}
-
-async function loadSequencesFile(
-  relativePath: string,
-  shownPath: string,
-  readSequencesFile: ReadSequencesFile,
-  scriptDirectory: string,
-): Promise<SequencesFromFile> {
-  let text: string;
-  try {
-    text = await readSequencesFile(relativePath);
-  } catch (error) {
-    const suiteProblem = `cannot read "${shownPath}": ${describeReadError(error)}`;
-    return { sequences: [], ids: [], problems: [], suiteProblem };
-  }
-  const content = parseSequencesFile(text);
-  const lineProblems = content.problems.map(({ line, column, path: fieldPath, message }) => {
-    const at = column === undefined ? `${shownPath}:${line}` : `${shownPath}:${line}:${column}`;
-    const field = formatPath(fieldPath);
-    return { line, text: `${at}: ${field === '' ? '' : `${field}: `}${message}` };
-  });
-  for (const { line, path: fieldPath, file } of content.files) {
-    const problem = await scriptProblem(scriptDirectory, file);
-    if (problem !== undefined) {
-      lineProblems.push({ line, text: `${shownPath}:${line}: ${formatPath(fieldPath)}: ${problem}` });
-    }
-  }
-  const problems = lineProblems.sort((a, b) => a.line - b.line).map((problem) => problem.text);
-  const ids = content.ids.map(({ id, line, field }) => ({ id, at: `${shownPath}:${line}`, field }));
-  const sequences = content.sequences.map((entry) => entry.sequence);
-  const empty = sequences.length === 0 && problems.length === 0;
   return {
-    sequences,
-    ids,
-    problems,
-    ...(empty ? { suiteProblem: `"${shownPath}" holds no sequences (expected one JSON object a line)` } : {}),
+    settings,
+    stats,
+    warnings,
+    async *sequences(batchSize) {
+      for (let start = 0; start < inline.length; start += batchSize) {
+        yield inline.slice(start, start + batchSize);
+      }
+      if (file) yield* readSequences(file.input, shownPath, scriptDirectory, file.sha256, batchSize);
+    },
+  };
+}
+
+function addStats(a: SequenceStats, b: SequenceStats): SequenceStats {
+  if (a.count === 0) return b;
+  if (b.count === 0) return a;
+  return {
+    count: a.count + b.count,
+    prompts: a.prompts + b.prompts,
+    longest: Math.max(a.longest, b.longest),
+    shortest: Math.min(a.shortest, b.shortest),
   };
 }
 
@@ -199,79 +250,4 @@ function sortByPosition(lines: readonly PlacedLine[]): PlacedLine[] {
     const [lineB, colB] = key(b);
     return lineA === lineB ? colA - colB : lineA - lineB;
   });
-}
-
-/**
- * A declared sequence id and where: `file:line[:col]`, the id's field path, and its position
- * when it is in the suite file (a sequences file's lines are not sorted with the suite's).
- */
-interface PlacedId {
-  readonly id: string;
-  readonly at: string;
-  readonly field: string;
-  readonly position?: Position | undefined;
-}
-
-function duplicateSequenceIds(ids: readonly PlacedId[]): PlacedLine[] {
-  const firstById = new Map<string, PlacedId>();
-  const problems: PlacedLine[] = [];
-  for (const placed of ids) {
-    const first = firstById.get(placed.id);
-    if (first === undefined) firstById.set(placed.id, placed);
-    else {
-      problems.push({
-        position: placed.position,
-        text: `${placed.at}: ${placed.field}: duplicate sequence id "${placed.id}" (first used at ${first.at}, ${first.field})`,
-      });
-    }
-  }
-  return problems;
-}
-
-const READ_ERROR_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a part of the path is not a directory',
-};
-
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined) return `${READ_ERROR_REASONS[code] ?? 'read failed'} (${code})`;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Script checks name their module relative to the suite file (in a sequences file
- * too); the resolved suite holds absolute paths, so a job runs the same checks
- * whatever its working directory.
- */
-function withResolvedScripts(sequence: SequenceConfig, directory: string): SequenceConfig {
-  if (sequence.checks === undefined) return sequence;
-  const checks = sequence.checks.map((list) =>
-    list.map((check): Check =>
-      check.kind === 'script' ? { kind: 'script', path: path.resolve(directory, check.path) } : check,
-    ),
-  );
-  return { ...sequence, checks };
-}
-
-/**
- * Why the script module `file` (relative to `directory`) cannot serve as a check, if it cannot:
- * it must be a readable file now, not a failed check on every answer later. It is not imported
- * here: validating a suite runs none of its code.
- */
-async function scriptProblem(directory: string, file: string): Promise<string | undefined> {
-  const absolute = path.resolve(directory, file);
-  let reason: string;
-  try {
-    if ((await stat(absolute)).isFile()) {
-      await access(absolute, constants.R_OK);
-      return undefined;
-    }
-    reason = 'it is not a file';
-  } catch (error) {
-    reason = describeReadError(error);
-  }
-  return `expected a readable JS module (its path relative to the suite file), found ${describeValue(file)}: cannot read ${absolute}: ${reason}`;
 }

@@ -4,6 +4,8 @@
  * form `{question_id, category, turns, reference?}`.
  */
 
+import path from 'node:path';
+
 import { idReader, isValidId, systemPromptReader } from './readers.js';
 import {
   anyString,
@@ -166,4 +168,19 @@ function compact(sequence: {
     ...(category === undefined ? {} : { category }),
     ...(reference === undefined ? {} : { reference }),
   };
+}
+
+/**
+ * Script checks name their module relative to the suite file (in a sequences file too); the
+ * resolved suite holds absolute paths, so a job runs the same checks whatever its working
+ * directory.
+ */
+export function withResolvedScripts(sequence: SequenceConfig, directory: string): SequenceConfig {
+  if (sequence.checks === undefined) return sequence;
+  const checks = sequence.checks.map((list) =>
+    list.map((check): Check =>
+      check.kind === 'script' ? { kind: 'script', path: path.resolve(directory, check.path) } : check,
+    ),
+  );
+  return { ...sequence, checks };
 }

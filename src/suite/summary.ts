@@ -1,7 +1,7 @@
 /** How much work a suite is, and a short description of it for the terminal. */
 
 import { apiKeyEnvOf } from './api-keys.js';
-import type { ProviderConfig, Suite } from './types.js';
+import type { ProviderConfig, SequenceStats, Suite, SuiteSettings } from './types.js';
 
 /** The sizes of a suite's job. */
 export interface SuiteCounts {
@@ -20,21 +20,30 @@ export interface SuiteCounts {
 
 /** Counts a suite's models, sequences, conversations and turns. */
 export function countTurns(suite: Suite): SuiteCounts {
-  const models = suite.models.length;
-  const sequences = suite.sequences.length;
-  const prompts = suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0);
-  const longestSequence = suite.sequences.reduce(
-    (most, sequence) => Math.max(most, sequence.prompts.length),
-    0,
-  );
+  let stats: SequenceStats = { count: 0, prompts: 0, longest: 0, shortest: 0 };
+  for (const sequence of suite.sequences) {
+    const prompts = sequence.prompts.length;
+    stats = {
+      count: stats.count + 1,
+      prompts: stats.prompts + prompts,
+      longest: Math.max(stats.longest, prompts),
+      shortest: stats.count === 0 ? prompts : Math.min(stats.shortest, prompts),
+    };
+  }
+  return countOf(suite, stats);
+}
+
+/** Counts the models, sequences, conversations and turns of a suite whose sequences are known by `stats`. */
+export function countOf(settings: SuiteSettings, stats: SequenceStats): SuiteCounts {
+  const models = settings.models.length;
   return {
     models,
-    sequences,
-    prompts,
-    runs: suite.runs,
-    conversations: models * sequences * suite.runs,
-    turns: models * prompts * suite.runs,
-    longestSequence,
+    sequences: stats.count,
+    prompts: stats.prompts,
+    runs: settings.runs,
+    conversations: models * stats.count * settings.runs,
+    turns: models * stats.prompts * settings.runs,
+    longestSequence: stats.longest,
   };
 }
 
@@ -52,15 +61,16 @@ function plural(count: number, word: string): string {
 }
 
 /** A few lines describing a suite: providers, models, sequences, runs and the turns they make. */
-export function describeSuite(suite: Suite): string[] {
-  const counts = countTurns(suite);
-  const providers = Object.entries(suite.providers).map(([id, provider]) => describeProvider(id, provider));
-  const models = suite.models.map((model) => `${model.id} (${model.provider}: ${model.model})`);
-  const shortest = suite.sequences.reduce((least, s) => Math.min(least, s.prompts.length), Infinity);
+export function describeSuite(settings: SuiteSettings, stats: SequenceStats): string[] {
+  const counts = countOf(settings, stats);
+  const providers = Object.entries(settings.providers).map(([id, provider]) =>
+    describeProvider(id, provider),
+  );
+  const models = settings.models.map((model) => `${model.id} (${model.provider}: ${model.model})`);
   const promptRange =
-    shortest === counts.longestSequence ? `${shortest}` : `${shortest}–${counts.longestSequence}`;
+    stats.shortest === stats.longest ? `${stats.shortest}` : `${stats.shortest}–${stats.longest}`;
   return [
-    `suite ${suite.name}`,
+    `suite ${settings.name}`,
     `  providers: ${providers.join(', ')}`,
     `  models:    ${models.join(', ')}`,
     `  sequences: ${counts.sequences} (${promptRange} prompts each, ${plural(counts.prompts, 'prompt')} in all)`,

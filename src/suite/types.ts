@@ -86,14 +86,30 @@ export interface SequenceConfig {
   readonly checks?: readonly (readonly Check[])[];
 }
 
-/** A whole suite, validated and resolved. */
-export interface Suite {
+/** A suite's settings: everything but its sequences (a job keeps these in its record, and its sequences apart). */
+export interface SuiteSettings {
   readonly name: string;
   /** Repetitions of every sequence. Default 1. */
   readonly runs: number;
   readonly providers: Readonly<Record<string, ProviderConfig>>;
   readonly models: readonly ModelConfig[];
-  readonly sequences: readonly SequenceConfig[];
   /** The LLM-as-judge that grades every answer; absent: no judging. */
   readonly judge?: JudgeConfig;
+}
+
+/** A whole suite, validated and resolved, its sequences in memory (a small suite, or a test's). */
+export interface Suite extends SuiteSettings {
+  readonly sequences: readonly SequenceConfig[];
+}
+
+/** The sizes of a suite's sequences, known without holding them. */
+export interface SequenceStats {
+  /** Sequences. */
+  readonly count: number;
+  /** Prompts over all sequences (the turns of one run of one model). */
+  readonly prompts: number;
+  /** Prompts of the longest sequence. */
+  readonly longest: number;
+  /** Prompts of the shortest sequence (0 when there is none). */
+  readonly shortest: number;
 }

@@ -1,5 +1,5 @@
 import { resolveApiKeys } from '../../suite/api-keys.js';
-import { loadSuiteFile } from '../../suite/load.js';
+import { openSuite } from '../../suite/load.js';
 import { describeSuite } from '../../suite/summary.js';
 
 /** Options of `troupe validate`. */
@@ -14,9 +14,10 @@ export interface ValidateOptions {
  * code 2) listing every problem; nothing is written anywhere.
  */
 export async function runValidate(options: ValidateOptions, out: (line: string) => void): Promise<void> {
-  const { suite, warnings } = await loadSuiteFile(options.suite);
-  resolveApiKeys(suite, process.env, options.suite);
+  // Streamed: a sequences file of a million lines is validated without being held.
+  const { settings, stats, warnings } = await openSuite(options.suite);
+  resolveApiKeys(settings, process.env, options.suite);
   for (const warning of warnings) out(`warning: ${warning}`);
-  for (const line of describeSuite(suite)) out(line);
+  for (const line of describeSuite(settings, stats)) out(line);
   out(`${options.suite}: ok`);
 }

@@ -1,0 +1,39 @@
+/** Why a file a suite names cannot be used, in the words suite problems use. */
+
+import { access, constants, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describeValue } from './schema-check.js';
+
+const READ_ERROR_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/** A file system error as a short phrase: `no such file (ENOENT)`. */
+export function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined) return `${READ_ERROR_REASONS[code] ?? 'read failed'} (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Why the script module `file` (relative to `directory`) cannot serve as a check, if it cannot:
+ * it must be a readable file now, not a failed check on every answer later. It is not imported
+ * here: validating a suite runs none of its code.
+ */
+export async function scriptProblem(directory: string, file: string): Promise<string | undefined> {
+  const absolute = path.resolve(directory, file);
+  let reason: string;
+  try {
+    if ((await stat(absolute)).isFile()) {
+      await access(absolute, constants.R_OK);
+      return undefined;
+    }
+    reason = 'it is not a file';
+  } catch (error) {
+    reason = describeReadError(error);
+  }
+  return `expected a readable JS module (its path relative to the suite file), found ${describeValue(file)}: cannot read ${absolute}: ${reason}`;
+}
