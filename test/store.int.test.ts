@@ -15,6 +15,7 @@ import { FailingStore } from '../src/store/failing-store.js';
 import { openLmdbStore, STORE_FORMAT_VERSION, StoreError } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import type { JobRecord, TurnRecord } from '../src/store/records.js';
+import { decodeRecord, encodeRecord } from '../src/store/record-codec.js';
 import { turnRecord as turn } from './helpers/records.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/store-child/child.ts', import.meta.url));
@@ -291,9 +292,13 @@ describe('LMDB checkpoint store', () => {
   it('refuses a store of a newer format without modifying it', async () => {
     await (await openLmdbStore(dataDir)).close();
     const raw = open(dataDir, { noSubdir: false });
-    const meta = raw.openDB('meta', {});
-    expect(meta.get('formatVersion')).toBe(STORE_FORMAT_VERSION);
-    await meta.put('formatVersion', STORE_FORMAT_VERSION + 1);
+    const meta = raw.openDB<Buffer, string>('meta', { encoding: 'binary' });
+    const stored = meta.get('formatVersion');
+    expect(stored && decodeRecord('formatVersion', stored)).toEqual({
+      ok: true,
+      value: STORE_FORMAT_VERSION,
+    });
+    await meta.put('formatVersion', encodeRecord('formatVersion', STORE_FORMAT_VERSION + 1));
     await raw.close();
 
     const before = await snapshot(dataDir);
@@ -365,7 +370,7 @@ describe('LMDB checkpoint store', () => {
     await mkdir(truncated);
     const header = (await readFile(join(real, 'data.mdb'))).subarray(0, 1024);
     await writeFile(join(truncated, 'data.mdb'), header);
-    await expectStoreError(openLmdbStore(truncated), 'troupe:store-unrecognized', ExitCode.badInput);
+    await expectStoreError(openLmdbStore(truncated), 'troupe:store-damaged', ExitCode.internal);
   });
 
   it('refuses a file where the directory should be, and a missing store when reading', async () => {

@@ -10,6 +10,7 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode, ExitError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
+import { sanitizeLines } from '../results/terminal-text.js';
 
 // Each command's module is imported when the command runs: a command loads only what it uses,
 // which keeps the daemon's restart (and every short command) quick.
@@ -258,6 +259,28 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'verify',
+      'Check every record of a store (read-only); --salvage --out DIR copies the intact ones into a new store',
+      (y) =>
+        y
+          .option('salvage', {
+            type: 'boolean',
+            default: false,
+            describe: 'Copy every intact record into a new store in --out',
+          })
+          .option('out', { type: 'string', describe: 'With --salvage: a new or empty directory' })
+          .check((args) => {
+            if (args.salvage && args.out === undefined) throw new Error('--salvage needs --out DIR');
+            if (!args.salvage && args.out !== undefined) throw new Error('--out goes with --salvage');
+            return true;
+          }),
+      async (args) => {
+        exitCode = await (
+          await import('./commands/verify.js')
+        ).runVerify({ dataDir: args['data-dir'], salvage: args.salvage, out: args.out }, stdoutLine);
+      },
+    )
+    .command(
       'simulate',
       'Serve the OpenAI and Anthropic APIs locally with simulated models (rehearse a suite for free)',
       (y) =>
@@ -312,7 +335,8 @@ main(hideBin(process.argv)).then(
   },
   (error: unknown) => {
     if (error instanceof ExitError) {
-      process.stderr.write(`troupe: ${error.message}\n`);
+      // Messages name suites, models, jobs and files: printed through the terminal sanitiser.
+      process.stderr.write(`troupe: ${sanitizeLines(error.message)}\n`);
       process.exitCode = error.exitCode;
     } else {
       process.stderr.write(

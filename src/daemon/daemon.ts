@@ -6,6 +6,8 @@ import { Engine } from '../runtime/engine.js';
 import { createJob } from '../runtime/jobs.js';
 import { handleStopSignals } from '../runtime/shutdown.js';
 import type { MetricsEndpoint, MetricsEndpointOptions } from '../runtime/metrics-endpoint.js';
+import { holdJobLease } from '../store/job-lease.js';
+import type { HeldLease } from '../store/job-lease.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
@@ -38,6 +40,7 @@ export interface DaemonOptions {
  */
 export class Daemon {
   private readonly running = new Map<string, Promise<JobOutcome>>();
+  private readonly leases = new Map<string, HeldLease>();
   private stopped: Promise<void>;
   private resolveStopped: () => void = () => undefined;
   private removeSignalHandlers: () => void = () => undefined;
@@ -73,7 +76,18 @@ export class Daemon {
     const endpoint = options.metrics
       ? new (await import('../runtime/metrics-endpoint.js')).MetricsEndpoint(options.metrics)
       : undefined;
-    const unfinished = store.listJobs().filter((job) => job.state === 'running');
+    let unfinished: JobRecord[];
+    const leases = new Map<string, HeldLease>();
+    try {
+      unfinished = store.listJobs().filter((job) => job.state === 'running');
+      // One owner per job: a job another live process runs (`troupe run --resume`) is refused.
+      for (const job of unfinished) leases.set(job.id, Daemon.lease(store, job.id, options.log));
+    } catch (error) {
+      await Promise.all([...leases.values()].map((lease) => lease.release()));
+      await store.close();
+      await lock.release();
+      throw error;
+    }
     const engine = await Engine.start({
       store,
       providerTypes: unfinished.flatMap((job) => Object.values(job.suite.providers).map((p) => p.type)),
@@ -87,6 +101,7 @@ export class Daemon {
     });
     await endpoint?.serve(() => engine.readiness(), options.log);
     const daemon = new Daemon(options, store, engine, lock.release, endpoint);
+    for (const [job, lease] of leases) daemon.leases.set(job, lease);
     daemon.control = await ControlServer.start(
       options.dataDir,
       (request) => daemon.handle(request),
@@ -117,11 +132,22 @@ export class Daemon {
     return this.stopped;
   }
 
+  private static lease(store: LmdbCheckpointStore, job: string, log: Logger): HeldLease {
+    return holdJobLease(store, job, {
+      owner: 'troupe daemon',
+      onLost: (by) => log.error({ job, by }, 'job lease taken over by another process'),
+      onHeartbeatError: (error) => log.warn({ job, error: String(error) }, 'job lease heartbeat not written'),
+    });
+  }
+
   private run(job: JobRecord): void {
     const outcome = this.engine.runJob(job);
     this.running.set(job.id, outcome);
     void outcome.then((result) => {
       this.running.delete(job.id);
+      const lease = this.leases.get(job.id);
+      this.leases.delete(job.id);
+      void lease?.release();
       if (result.state === 'halted')
         this.options.log.error({ job: job.id, error: result.error }, 'job halted');
     });
@@ -137,6 +163,7 @@ export class Daemon {
           // The daemon's environment is where the keys must be: checked before the job exists.
           resolveApiKeys(request.suite, this.options.env, request.suitePath);
           const job = await createJob(this.store, request.suite, request.suitePath);
+          this.leases.set(job.id, Daemon.lease(this.store, job.id, this.options.log));
           this.run(job);
           this.options.log.info({ job: job.id, suite: job.suite.name }, 'job submitted');
           return { type: 'submitted', requestId, job: job.id };
@@ -230,6 +257,8 @@ export class Daemon {
     await this.control?.close();
     await this.engine.close();
     await this.metricsEndpoint?.close();
+    await Promise.all([...this.leases.values()].map((lease) => lease.release()));
+    this.leases.clear();
     await this.store.close();
     await this.releaseLock();
     this.options.log.info('daemon stopped');

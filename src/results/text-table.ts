@@ -1,6 +1,8 @@
 /** Aligned plain-text tables for a terminal. */
 import stringWidth from 'string-width';
 
+import { sanitizeForTerminal } from './terminal-text.js';
+
 /** One column of a text table. */
 export interface TextColumn {
   readonly header: string;
@@ -34,9 +36,6 @@ export function renderTable(columns: readonly TextColumn[], rows: readonly (read
   return [line(columns.map((column) => column.header)), ...rows.map(line)];
 }
 
-// C0 and C1 controls (an LLM's answer may carry terminal escape sequences) and the bidirectional
-// overrides that would reorder the rest of a terminal line.
-const UNSAFE_FOR_TERMINAL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
 const WHITESPACE_RUN = /\s+/gu;
 
 /**
@@ -45,7 +44,7 @@ const WHITESPACE_RUN = /\s+/gu;
  * with an ellipsis.
  */
 export function oneLine(text: string, maxChars: number): string {
-  const flat = text.replace(WHITESPACE_RUN, ' ').trim().replace(UNSAFE_FOR_TERMINAL, '\ufffd');
+  const flat = sanitizeForTerminal(text.replace(WHITESPACE_RUN, ' ').trim());
   const chars = Array.from(flat);
   return chars.length <= maxChars ? flat : `${chars.slice(0, Math.max(maxChars - 1, 0)).join('')}…`;
 }

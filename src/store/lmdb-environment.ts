@@ -4,19 +4,32 @@
  * store, and sharing of one environment per directory within a process.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, lstat, mkdir, realpath, stat } from 'node:fs/promises';
+import { access, link, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
+import { Packr } from 'msgpackr';
 import { open } from 'lmdb';
 import type { Database, DatabaseOptions, Key, RootDatabase, RootDatabaseOptions } from 'lmdb';
 
-import type { JobRecord, TurnRecord } from './records.js';
-import { checkDataFile, LMDB_DATA_FILE } from './lmdb-file-check.js';
+import type { JobLease, JobRecord, TurnRecord } from './records.js';
+import { checkDataFile, LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file-check.js';
+import { decodeRecord, isEnveloped } from './record-codec.js';
+import { RecordDatabase } from './record-database.js';
+import type { DamagedRecord } from './record-database.js';
 import { StoreError } from './store-error.js';
 import type { StoreErrorCode } from './store-error.js';
 
-/** The store format this code reads and writes; kept under `formatVersion` in the `meta` database. */
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * The store format this code reads and writes; kept under `formatVersion` in the `meta` database.
+ * Version 2: every record carries a checksum (record-codec.ts). Version 1 had none.
+ */
+export const STORE_FORMAT_VERSION = 2;
+
+/**
+ * Files troupe keeps in a data directory beside LMDB's: finding one of them (or LMDB's lock file)
+ * without a data file means the store was lost, not that the directory is new.
+ */
+export const TROUPE_SIDE_FILES: readonly string[] = [LMDB_LOCK_FILE, 'daemon.json'];
 
 /** Mode of a data directory troupe creates: results may be sensitive, so only the owner may enter. */
 export const DATA_DIR_MODE = 0o700;
@@ -26,8 +39,17 @@ export const DATA_FILE_MODE = 0o600;
 const META_DB = 'meta';
 const JOBS_DB = 'jobs';
 const TURNS_DB = 'turns';
+const LEASES_DB = 'leases';
 const FORMAT_VERSION_KEY = 'formatVersion';
-const DATABASE_NAMES: ReadonlySet<string> = new Set([META_DB, JOBS_DB, TURNS_DB]);
+/**
+ * Every named database of the store. A new record type adds its database here and to
+ * `LmdbEnvironment` (opened with `openRecordDatabase`): `troupe verify` checks, and
+ * `verify --salvage` copies, exactly the databases listed here.
+ */
+export const DATABASE_NAMES: readonly string[] = [META_DB, JOBS_DB, TURNS_DB, LEASES_DB];
+const DATABASE_NAME_SET: ReadonlySet<string> = new Set(DATABASE_NAMES);
+/** Reads the bare msgpack value a version-1 store keeps as its format version. */
+const legacyPackr = new Packr({ useRecords: false });
 /** Named databases seen in a foreign root are listed in the refusal up to this many. */
 const LISTED_NAMES_MAX = 5;
 
@@ -44,15 +66,21 @@ export interface LmdbEnvironment {
   /** The data directory, resolved (symlinks followed). */
   readonly dir: string;
   readonly root: RootDatabase;
-  readonly meta: Database<unknown, string>;
+  readonly meta: RecordDatabase<unknown, string>;
   /** Job records by job id. */
-  readonly jobs: Database<JobRecord, string>;
+  readonly jobs: RecordDatabase<JobRecord, string>;
   /** Turn records by `[job, model, sequence, run, turn]`. */
-  readonly turns: Database<TurnRecord, Key>;
+  readonly turns: RecordDatabase<TurnRecord, Key>;
+  /** The lease of each job being run, by job id (one owner per job). */
+  readonly leases: RecordDatabase<JobLease, string>;
   /** Whether LMDB was opened for writing (a read-only open shares a writable one already open). */
   readonly writable: boolean;
   /** Asynchronous write transactions this process has committed in this environment. */
   readonly writeTransactions: () => number;
+  /** The first damaged record a read of this process met: from then on, writes are refused. */
+  readonly damage: () => DamagedRecord | undefined;
+  /** Records damage found outside a record's check (LMDB failing a read of its own structure). */
+  readonly reportDamage: (damaged: DamagedRecord) => void;
 }
 
 interface Shared {
@@ -169,10 +197,19 @@ async function openEnvironment(dir: string, dataDir: string, readOnly: boolean):
   const dataFile = path.join(dir, LMDB_DATA_FILE);
   const dataFileState = await inspectDataFile(dataFile, dataDir);
   if (dataFileState === 'none') {
+    const sideFiles = await troupeFilesIn(dir);
+    if (sideFiles.length > 0) {
+      throw refusal(
+        dataDir,
+        'troupe:store-damaged',
+        `${LMDB_DATA_FILE} is missing or empty, yet ${sideFiles.join(' and ')} ${sideFiles.length > 1 ? 'are' : 'is'} there: the store was lost or damaged, it is not a new one. Move the directory aside to start afresh`,
+      );
+    }
     if (readOnly) {
       throw new StoreError('troupe:store-missing', `there is no troupe store in ${dataDir}`, dataDir);
     }
-    return createOrOpenWritable(dir, dataDir);
+    await createStore(dir, dataDir);
+    return openWritable(dir, dataDir);
   }
 
   // Probe read-only first, so that a refused store is never opened for writing at all.
@@ -194,10 +231,6 @@ async function openEnvironment(dir: string, dataDir: string, readOnly: boolean):
     throw refusal(dataDir, verdict.code, verdict.reason);
   }
   if (readOnly) {
-    if (verdict.kind === 'fresh') {
-      await probe.close();
-      throw new StoreError('troupe:store-missing', `the store in ${dataDir} holds no jobs yet`, dataDir);
-    }
     try {
       return environmentOf(dir, probe, false);
     } catch (error) {
@@ -206,7 +239,44 @@ async function openEnvironment(dir: string, dataDir: string, readOnly: boolean):
     }
   }
   await probe.close();
-  return createOrOpenWritable(dir, dataDir);
+  return openWritable(dir, dataDir);
+}
+
+/** The troupe files (other than the data file) present in `dir`. */
+async function troupeFilesIn(dir: string): Promise<string[]> {
+  const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  return TROUPE_SIDE_FILES.filter((name) => names.has(name));
+}
+
+/**
+ * Creates a new store beside the data directory's final place and moves its data file in with a
+ * link that never replaces: a data file only ever appears whole (meta database written), so an
+ * empty or missing one always means a damaged store. Of two processes creating at once, the first
+ * link wins and the other opens what it made.
+ */
+async function createStore(dir: string, dataDir: string): Promise<void> {
+  let scratch: string | undefined;
+  try {
+    scratch = await mkdtemp(path.join(dir, '.creating-'));
+    const root = openRoot(scratch, dataDir, false);
+    try {
+      const env = environmentOf(scratch, root, true);
+      root.transactionSync(() => env.meta.putSync(FORMAT_VERSION_KEY, STORE_FORMAT_VERSION));
+      await root.flushed;
+    } finally {
+      await root.close();
+    }
+    try {
+      await link(path.join(scratch, LMDB_DATA_FILE), path.join(dir, LMDB_DATA_FILE));
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw fileSystemError(dataDir, error, 'cannot create a store in');
+  } finally {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 async function inspectDataFile(dataFile: string, dataDir: string): Promise<'none' | 'lmdb'> {
@@ -223,7 +293,9 @@ async function inspectDataFile(dataFile: string, dataDir: string): Promise<'none
         `${LMDB_DATA_FILE} is not an LMDB file: ${check.reason}`,
       );
     }
-    // An empty data file is what a creation interrupted before its first commit leaves.
+    if (check.kind === 'truncated') {
+      throw refusal(dataDir, 'troupe:store-damaged', `${LMDB_DATA_FILE} is damaged: ${check.reason}`);
+    }
     return check.kind === 'empty' ? 'none' : 'lmdb';
   } catch (error) {
     if (error instanceof StoreError) throw error;
@@ -239,16 +311,43 @@ function refusal(dataDir: string, code: StoreErrorCode, reason: string, cause?: 
 
 type Verdict =
   | { readonly kind: 'current' }
-  | { readonly kind: 'fresh' }
   | { readonly kind: 'refused'; readonly code: StoreErrorCode; readonly reason: string };
 
 /** Reads the meta database of an open root and says whether this code may use the store. */
 function inspectRoot(root: RootDatabase): Verdict {
-  const meta = root.openDB<unknown, string>(META_DB, OPEN_EXISTING);
-  if (meta) return judgeVersion(meta.get(FORMAT_VERSION_KEY));
+  const meta = root.openDB<Buffer, string>(META_DB, { ...OPEN_EXISTING, encoding: 'binary' });
+  if (meta) {
+    const bytes = meta.get(FORMAT_VERSION_KEY);
+    if (bytes === undefined) return judgeVersion(undefined);
+    if (!isEnveloped(bytes)) {
+      let legacy: unknown;
+      try {
+        legacy = legacyPackr.unpack(bytes);
+      } catch {
+        legacy = undefined;
+      }
+      if (legacy === 1) {
+        return {
+          kind: 'refused',
+          code: 'troupe:store-older-format',
+          reason: `it has format version 1 (written by an older troupe, without record checksums), and this troupe reads version ${STORE_FORMAT_VERSION}; read it with the troupe that wrote it`,
+        };
+      }
+      return judgeVersion(legacy);
+    }
+    const decoded = decodeRecord<unknown>(FORMAT_VERSION_KEY, bytes);
+    if (!decoded.ok) {
+      return {
+        kind: 'refused',
+        code: 'troupe:store-damaged',
+        reason: `its format version record is damaged (${decoded.reason})`,
+      };
+    }
+    return judgeVersion(decoded.value);
+  }
 
   const names = [...root.getKeys()].map((key) => String(key));
-  const foreign = names.filter((name) => !DATABASE_NAMES.has(name));
+  const foreign = names.filter((name) => !DATABASE_NAME_SET.has(name));
   if (foreign.length > 0) {
     const listed = foreign.slice(0, LISTED_NAMES_MAX).join(', ');
     return {
@@ -257,17 +356,12 @@ function inspectRoot(root: RootDatabase): Verdict {
       reason: `it holds data (${listed}${foreign.length > LISTED_NAMES_MAX ? ', …' : ''}) but no troupe meta database`,
     };
   }
-  for (const name of [JOBS_DB, TURNS_DB]) {
-    const db = root.openDB(name, OPEN_EXISTING);
-    if (db && db.getCount() > 0) {
-      return {
-        kind: 'refused',
-        code: 'troupe:store-unrecognized',
-        reason: `its ${name} database holds data but its meta database is missing`,
-      };
-    }
-  }
-  return { kind: 'fresh' };
+  // A data file appears only once its meta database is written (createStore): without it, it is damaged.
+  return {
+    kind: 'refused',
+    code: 'troupe:store-damaged',
+    reason: 'its meta database is missing',
+  };
 }
 
 function judgeVersion(version: unknown): Verdict {
@@ -283,6 +377,13 @@ function judgeVersion(version: unknown): Verdict {
       kind: 'refused',
       code: 'troupe:store-newer-format',
       reason: `it has format version ${version}, and this troupe reads up to version ${STORE_FORMAT_VERSION}; upgrade troupe`,
+    };
+  }
+  if (version < STORE_FORMAT_VERSION) {
+    return {
+      kind: 'refused',
+      code: 'troupe:store-older-format',
+      reason: `it has format version ${version}, and this troupe reads version ${STORE_FORMAT_VERSION}; read it with the troupe that wrote it`,
     };
   }
   return { kind: 'current' };
@@ -322,17 +423,11 @@ function lmdbOpenError(dataDir: string, error: unknown): StoreError {
   );
 }
 
-async function createOrOpenWritable(dir: string, dataDir: string): Promise<LmdbEnvironment> {
+async function openWritable(dir: string, dataDir: string): Promise<LmdbEnvironment> {
   const root = openRoot(dir, dataDir, false);
   try {
     const env = environmentOf(dir, root, true);
-    // Checked again inside the write lock: another process may have created the store meanwhile.
-    const found = root.transactionSync(() => {
-      const current = env.meta.get(FORMAT_VERSION_KEY);
-      if (current === undefined) env.meta.putSync(FORMAT_VERSION_KEY, STORE_FORMAT_VERSION);
-      return current ?? STORE_FORMAT_VERSION;
-    });
-    const verdict = judgeVersion(found);
+    const verdict = inspectRoot(root);
     if (verdict.kind === 'refused') throw refusal(dataDir, verdict.code, verdict.reason);
     return env;
   } catch (error) {
@@ -342,22 +437,43 @@ async function createOrOpenWritable(dir: string, dataDir: string): Promise<LmdbE
   }
 }
 
+/**
+ * Opens a named database of checksummed records. Every database of the store is opened here:
+ * its values pass the record codec (a CRC-32 over key and payload, checked on every read).
+ */
+export function openRecordDatabase<V, K extends Key>(
+  root: RootDatabase,
+  name: string,
+  writable: boolean,
+  onDamage: (damaged: DamagedRecord) => void,
+): RecordDatabase<V, K> {
+  const options: DatabaseOptions & { create?: boolean } = { encoding: 'binary' };
+  if (!writable) options.create = false;
+  // lmdb-js returns undefined for a database that does not exist in a read-only open: no record
+  // of that type was ever written, and the record database reads as empty.
+  const db = root.openDB<Buffer, K>(name, options) as Database<Buffer, K> | undefined;
+  return new RecordDatabase<V, K>(name, db, onDamage);
+}
+
 function environmentOf(dir: string, root: RootDatabase, writable: boolean): LmdbEnvironment {
-  const openNamed = <V, K extends Key>(name: string): Database<V, K> => {
-    const db = root.openDB<V, K>(name, writable ? {} : OPEN_EXISTING);
-    // lmdb-js returns undefined for a database that does not exist in a read-only open.
-    if (!db) throw new Error(`the ${name} database is missing`);
-    return db;
-  };
   let writeTransactions = 0;
+  let damage: DamagedRecord | undefined;
+  const onDamage = (damaged: DamagedRecord): void => {
+    damage ??= damaged;
+  };
+  const openNamed = <V, K extends Key>(name: string): RecordDatabase<V, K> =>
+    openRecordDatabase<V, K>(root, name, writable, onDamage);
   const env: LmdbEnvironment = {
     dir,
     root,
     meta: openNamed<unknown, string>(META_DB),
     jobs: openNamed<JobRecord, string>(JOBS_DB),
     turns: openNamed<TurnRecord, Key>(TURNS_DB),
+    leases: openNamed<JobLease, string>(LEASES_DB),
     writable,
     writeTransactions: () => writeTransactions,
+    damage: () => damage,
+    reportDamage: onDamage,
   };
   if (writable) {
     root.on('aftercommit', () => {

@@ -17,7 +17,11 @@ const PAGE_FLAGS_OFFSET = 18;
 const META_MAGIC_OFFSET = 24;
 const META_VERSION_OFFSET = 28;
 const META_PAGE_SIZE_OFFSET = 48;
-const HEADER_BYTES = 64;
+// After the two 48-byte MDB_db records (free space, main) of the meta: the last page used, then
+// the id of the transaction that wrote this meta page.
+const META_LAST_PAGE_OFFSET = 136;
+const META_TXN_ID_OFFSET = 144;
+const HEADER_BYTES = 152;
 const P_META = 0x08;
 const MDB_MAGIC = 0xbeefc0de;
 const MDB_DATA_VERSION = 2;
@@ -31,7 +35,8 @@ const META_PAGES = 2;
 export type DataFileCheck =
   | { readonly kind: 'empty' }
   | { readonly kind: 'lmdb'; readonly pageBytes: number }
-  | { readonly kind: 'invalid'; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'truncated'; readonly reason: string };
 
 /** Reads the first meta page of `file` (an existing LMDB data file path) and says whether LMDB can safely open it. */
 export async function checkDataFile(file: string): Promise<DataFileCheck> {
@@ -58,7 +63,22 @@ export async function checkDataFile(file: string): Promise<DataFileCheck> {
       return { kind: 'invalid', reason: `its page size ${pageBytes} is not a valid LMDB page size` };
     }
     if (size < META_PAGES * pageBytes) {
-      return { kind: 'invalid', reason: `it is truncated (${size} bytes, pages of ${pageBytes})` };
+      return { kind: 'truncated', reason: `it is truncated (${size} bytes, pages of ${pageBytes})` };
+    }
+    // LMDB maps the file and trusts its meta page: a page beyond the end of a shorter file is a
+    // SIGBUS, not an error. The newest meta page (as LMDB picks it) says how long the file must be.
+    const second = Buffer.alloc(HEADER_BYTES);
+    await handle.read(second, 0, HEADER_BYTES, pageBytes);
+    const newest =
+      second.readBigUInt64LE(META_TXN_ID_OFFSET) > header.readBigUInt64LE(META_TXN_ID_OFFSET)
+        ? second
+        : header;
+    const neededBytes = (newest.readBigUInt64LE(META_LAST_PAGE_OFFSET) + 1n) * BigInt(pageBytes);
+    if (BigInt(size) < neededBytes) {
+      return {
+        kind: 'truncated',
+        reason: `it is truncated: ${size} bytes, where its own metadata says ${neededBytes} at least`,
+      };
     }
     return { kind: 'lmdb', pageBytes };
   } finally {

@@ -9,9 +9,11 @@
  */
 import type { Key } from 'lmdb';
 
-import type { CheckpointStore, JobRecord, TurnKey, TurnRecord, TurnStatus } from './records.js';
+import type { CheckpointStore, JobLease, JobRecord, TurnKey, TurnRecord, TurnStatus } from './records.js';
 import { acquireEnvironment, releaseEnvironment } from './lmdb-environment.js';
 import type { LmdbEnvironment } from './lmdb-environment.js';
+import type { DamagedRecord } from './record-database.js';
+import { describeDamage, isDiskFull } from './store-damage.js';
 import { StoreError } from './store-error.js';
 
 export { StoreError } from './store-error.js';
@@ -37,6 +39,12 @@ export interface TurnCounts {
 
 /** Turns per page of `turnPages`, by default. */
 export const DEFAULT_TURN_PAGE_SIZE = 1000;
+
+/** Damaged records named in one error message; the rest are counted. */
+const DAMAGED_LISTED_MAX = 10;
+
+/** Keys read past the end of a range walk to tell a damaged, out-of-order key from the range's true end. */
+const STRAY_LOOKAHEAD = 3;
 
 /** Sorts after every possible key part (ordered-binary never writes 0xff in a string or a number). */
 const AFTER_ALL_KEYS = Uint8Array.of(0xff);
@@ -85,18 +93,30 @@ export class LmdbCheckpointStore implements CheckpointStore {
     return this.write(`job ${job.id}`, () => [this.env.jobs.put(job.id, job)]);
   }
 
-  /** The job with this id, or undefined. */
+  /** The job with this id, or undefined. Throws `troupe:store-damaged` when its record fails its check. */
   getJob(id: string): JobRecord | undefined {
-    return this.read(`job ${id}`, () => this.env.jobs.get(id));
+    const decoded = this.read(`job ${id}`, () => this.env.jobs.get(id));
+    if (decoded === undefined) return undefined;
+    if (!decoded.ok)
+      throw this.damagedError([{ database: 'jobs', key: id, reason: decoded.reason }], 0, 'job');
+    return decoded.value;
   }
 
-  /** Every job, oldest first (by `createdAt`, then id). */
+  /**
+   * Every job, oldest first (by `createdAt`, then id). Throws `troupe:store-damaged`, naming every
+   * damaged job record and how many are intact, when any job record fails its check.
+   */
   listJobs(): JobRecord[] {
-    return this.read('the jobs', () =>
-      Array.from(this.env.jobs.getRange(), (entry) => entry.value).sort(
-        (a, b) => compareStrings(a.createdAt, b.createdAt) || compareStrings(a.id, b.id),
-      ),
-    );
+    const jobs: JobRecord[] = [];
+    const damaged: DamagedRecord[] = [];
+    this.read('the jobs', () => {
+      for (const entry of this.env.jobs.entries()) {
+        if (entry.ok) jobs.push(entry.value);
+        else damaged.push(entry.damaged);
+      }
+    });
+    if (damaged.length > 0) throw this.damagedError(damaged, jobs.length, 'job');
+    return jobs.sort((a, b) => compareStrings(a.createdAt, b.createdAt) || compareStrings(a.id, b.id));
   }
 
   /**
@@ -126,12 +146,16 @@ export class LmdbCheckpointStore implements CheckpointStore {
   /**
    * The same turns as `turnsOf`, in pages of at most `pageSize`, each read from the latest
    * committed state: for big jobs, and for readers that pause between pages (a slow pipe).
+   * A damaged turn record is never yielded: once every intact page is out, the generator throws
+   * `troupe:store-damaged` naming each damaged turn and how many turns were intact.
    */
   *turnPages(
     job: string,
     model?: string,
     sequence?: string,
     pageSize: number = DEFAULT_TURN_PAGE_SIZE,
+    /** When given, damaged records are added here instead of ending the pages with a throw. */
+    damagedSink?: DamagedRecord[],
   ): Generator<TurnRecord[], void, undefined> {
     const prefix: Key[] = [job];
     if (model !== undefined) {
@@ -140,25 +164,56 @@ export class LmdbCheckpointStore implements CheckpointStore {
     }
     const sequenceFilter = model === undefined ? sequence : undefined;
     const end = [...prefix, AFTER_ALL_KEYS];
-    let after: Key | undefined;
+    const damaged: DamagedRecord[] = damagedSink ?? [];
+    let intact = 0;
+    let from: { key: Key; exclusive: boolean } = { key: prefix, exclusive: false };
+    const strays = new OnceSet();
     while (true) {
       const entries = this.read(`the turns of job ${job}`, () =>
         Array.from(
-          this.env.turns.getRange({
-            start: after ?? prefix,
-            exclusiveStart: after !== undefined,
-            end,
-            limit: pageSize,
-          }),
+          this.env.turns.entries({ start: from.key, exclusiveStart: from.exclusive, end, limit: pageSize }),
         ),
       );
       const last = entries.at(-1);
-      if (!last) return;
-      after = last.key;
-      const page = entries.map((entry) => entry.value);
-      yield sequenceFilter === undefined ? page : page.filter((turn) => turn.sequence === sequenceFilter);
-      if (entries.length < pageSize) return;
+      if (last) from = { key: last.key, exclusive: true };
+      const page: TurnRecord[] = [];
+      for (const entry of entries) {
+        if (!entry.ok) damaged.push(entry.damaged);
+        else if (sequenceFilter === undefined || entry.value.sequence === sequenceFilter)
+          page.push(entry.value);
+      }
+      intact += page.length;
+      if (page.length > 0) yield page;
+      if (entries.length < pageSize) {
+        const stray = this.read(`the turns of job ${job}`, () => this.strayKey(prefix, from));
+        // Each stray key once: a walk that meets one again is going round in a damaged tree.
+        if (stray === undefined || !strays.add(JSON.stringify(stray.key))) break;
+        // A key damaged on disk to sort past the range would end the walk early, silently
+        // dropping every turn stored after it: that record is damaged, and the walk goes on
+        // from the next key of the range.
+        damaged.push({ database: 'turns', key: stray.key, reason: 'its key is out of order (damaged)' });
+        from = { key: stray.resume, exclusive: false };
+      }
     }
+    if (damaged.length > 0 && damagedSink === undefined) throw this.damagedError(damaged, intact, 'turn');
+  }
+
+  /**
+   * After a range walk of `prefix` stopped (after `after`), the key that stopped it when keys of the
+   * range follow it (so it is out of order), else undefined: LMDB returns keys in page order, and a
+   * range ends at the first key past its end.
+   */
+  private strayKey(
+    prefix: readonly Key[],
+    from: { key: Key; exclusive: boolean },
+  ): { key: Key; resume: Key } | undefined {
+    const next = Array.from(
+      this.env.turns.keys({ start: from.key, exclusiveStart: from.exclusive, limit: STRAY_LOOKAHEAD }),
+    );
+    const [first, ...rest] = next;
+    if (first === undefined || hasPrefix(first, prefix)) return undefined;
+    const resume = rest.find((key) => hasPrefix(key, prefix));
+    return resume === undefined ? undefined : { key: first, resume };
   }
 
   /** How many turns of a job are stored, by status (optionally narrowed like `turnsOf`). */
@@ -168,6 +223,81 @@ export class LmdbCheckpointStore implements CheckpointStore {
       for (const turn of page) counts[turn.status] += 1;
     }
     return { ...counts, total: counts.ok + counts.failed + counts.skipped };
+  }
+
+  /**
+   * Reads every turn record of a job and throws `troupe:store-damaged` if any fails its check
+   * (the job record too): what `run --resume` does before it writes anything.
+   */
+  checkJob(job: string): TurnCounts {
+    if (this.getJob(job) === undefined) return { ok: 0, failed: 0, skipped: 0, total: 0 };
+    return this.countTurns(job);
+  }
+
+  /** The lease of a job, if any (damaged: throws `troupe:store-damaged`). */
+  getLease(job: string): JobLease | undefined {
+    const decoded = this.read(`the lease of job ${job}`, () => this.env.leases.get(job));
+    if (decoded === undefined) return undefined;
+    if (!decoded.ok)
+      throw this.damagedError([{ database: 'leases', key: job, reason: decoded.reason }], 0, 'lease');
+    return decoded.value;
+  }
+
+  /**
+   * Takes the lease of `lease.job` for the caller, atomically across processes (inside LMDB's write
+   * lock): refuses with `troupe:job-leased` (exit 2), naming the holder, when another holder's
+   * lease is live (`isLive` says so); replaces a stale one.
+   */
+  acquireLease(lease: JobLease, isLive: (held: JobLease) => boolean): void {
+    this.assertOpen();
+    this.assertWritable(`the lease of job ${lease.job}`);
+    let held: JobLease | undefined;
+    try {
+      this.env.root.transactionSync(() => {
+        const current = this.env.leases.get(lease.job);
+        if (current && !current.ok)
+          throw this.damagedError(
+            [{ database: 'leases', key: lease.job, reason: current.reason }],
+            0,
+            'lease',
+          );
+        if (current && current.value.token !== lease.token && isLive(current.value)) {
+          held = current.value;
+          return;
+        }
+        this.env.leases.putSync(lease.job, lease);
+      });
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw this.failure('troupe:store-write-failed', `could not write the lease of job ${lease.job}`, error);
+    }
+    if (held) {
+      throw new StoreError(
+        'troupe:job-leased',
+        `job ${lease.job} is already being run by ${held.owner} (pid ${held.pid} on ${held.host}, since ${held.acquiredAt}, last heartbeat ${held.heartbeatAt}); stop it first, or wait until its lease is stale`,
+        this.dataDir,
+      );
+    }
+  }
+
+  /**
+   * Renews (or releases, with `next` undefined) a lease this holder took. Resolves false, writing
+   * nothing, when the lease is no longer this holder's (another process took it over as stale).
+   */
+  async renewLease(lease: JobLease, next: JobLease | undefined): Promise<boolean> {
+    this.assertOpen();
+    this.assertWritable(`the lease of job ${lease.job}`);
+    try {
+      return await this.env.root.transaction(() => {
+        const current = this.env.leases.get(lease.job);
+        if (!current?.ok || current.value.token !== lease.token) return false;
+        if (next) this.env.leases.putSync(lease.job, next);
+        else this.env.leases.removeSync(lease.job);
+        return true;
+      });
+    } catch (error) {
+      throw this.failure('troupe:store-write-failed', `could not write the lease of job ${lease.job}`, error);
+    }
   }
 
   /** Waits until everything committed so far is on disk (fsync). Resolves at once when read-only. */
@@ -190,13 +320,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
 
   private async write(what: string, start: () => Promise<boolean>[]): Promise<void> {
     this.assertOpen();
-    if (this.readOnly) {
-      throw new StoreError(
-        'troupe:store-read-only',
-        `cannot write ${what}: the store in ${this.dataDir} is open read-only`,
-        this.dataDir,
-      );
-    }
+    this.assertWritable(what);
     let pending: Promise<boolean>[];
     try {
       pending = start();
@@ -217,8 +341,52 @@ export class LmdbCheckpointStore implements CheckpointStore {
       this.env.root.resetReadTxn();
       return work();
     } catch (error) {
-      throw this.failure('troupe:store-read-failed', `could not read ${what}`, error);
+      if (error instanceof StoreError) throw error;
+      // LMDB failing a read of a store that opened means its pages are damaged (a bad page
+      // number, flags that contradict each other): never written again by this process.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.env.reportDamage({ database: 'lmdb', key: what, reason });
+      return this.throwUnreadable(what, reason, error);
     }
+  }
+
+  private throwUnreadable(what: string, reason: string, cause: unknown): never {
+    throw new StoreError(
+      'troupe:store-damaged',
+      `could not read ${what} in the store in ${this.dataDir}: LMDB says ${reason}. The store is damaged; troupe verify reports what is intact and verify --salvage copies it`,
+      this.dataDir,
+      cause,
+    );
+  }
+
+  /** Refuses a write to a read-only store, and to one in which a damaged record was met: never written again by this process. */
+  private assertWritable(what: string): void {
+    if (this.readOnly) {
+      throw new StoreError(
+        'troupe:store-read-only',
+        `cannot write ${what}: the store in ${this.dataDir} is open read-only`,
+        this.dataDir,
+      );
+    }
+    const damage = this.env.damage();
+    if (damage) {
+      throw new StoreError(
+        'troupe:store-damaged',
+        `refusing to write ${what}: the store in ${this.dataDir} is damaged (${describeDamage(damage)}); check it with troupe verify`,
+        this.dataDir,
+      );
+    }
+  }
+
+  /** The error that names damaged records (and how many of their kind read intact). */
+  damagedError(records: readonly DamagedRecord[], intact: number, noun: string): StoreError {
+    const shown = records.slice(0, DAMAGED_LISTED_MAX).map(describeDamage);
+    const more = records.length > shown.length ? `; and ${records.length - shown.length} more` : '';
+    return new StoreError(
+      'troupe:store-damaged',
+      `the store in ${this.dataDir} is damaged: ${records.length} ${noun} record${records.length === 1 ? '' : 's'} failed ${records.length === 1 ? 'its' : 'their'} check (${shown.join('; ')}${more}); ${intact} ${noun}${intact === 1 ? '' : 's'} read intact. Nothing damaged was returned; troupe verify lists every damaged record and verify --salvage copies the intact ones`,
+      this.dataDir,
+    );
   }
 
   private assertOpen(): void {
@@ -232,6 +400,14 @@ export class LmdbCheckpointStore implements CheckpointStore {
     what: string,
     error: unknown,
   ) {
+    if (code === 'troupe:store-write-failed' && isDiskFull(error)) {
+      return new StoreError(
+        'troupe:store-disk-full',
+        `${what}: no space left on ${this.dataDir}. What was committed before is intact; free space and resume`,
+        this.dataDir,
+        error,
+      );
+    }
     const reason = error instanceof Error ? error.message : String(error);
     return new StoreError(code, `${what} in the store in ${this.dataDir}: ${reason}`, this.dataDir, error);
   }
@@ -247,6 +423,20 @@ function keyOf(turn: TurnKey): TurnKeyTuple {
     }
   }
   return [turn.job, turn.model, turn.sequence, turn.run, turn.turn];
+}
+
+/** A set whose `add` says whether the value was new. */
+class OnceSet {
+  private readonly seen = new Set<string>();
+  add(value: string): boolean {
+    if (this.seen.has(value)) return false;
+    this.seen.add(value);
+    return true;
+  }
+}
+
+function hasPrefix(key: Key, prefix: readonly Key[]): boolean {
+  return Array.isArray(key) && prefix.every((part, index) => key[index] === part);
 }
 
 function compareStrings(a: string, b: string): number {

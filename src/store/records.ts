@@ -76,3 +76,23 @@ export interface CheckpointStore {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Who runs a job now: one owner per job. Written when a process starts running the job, renewed
+ * by its heartbeat, removed when it stops. A lease whose heartbeat is older than its `staleAfterMs`
+ * (or whose process is gone, on the same host) may be taken over.
+ */
+export interface JobLease {
+  readonly job: string;
+  /** What holds it, for messages: `troupe run`, `troupe daemon`. */
+  readonly owner: string;
+  readonly pid: number;
+  readonly host: string;
+  /** A random id of this holding, so a process never mistakes another's lease for its own. */
+  readonly token: string;
+  /** ISO 8601 times. */
+  readonly acquiredAt: string;
+  readonly heartbeatAt: string;
+  /** After this many ms without a heartbeat the lease is stale. */
+  readonly staleAfterMs: number;
+}

@@ -12,6 +12,12 @@ import { ExitCode, ExitError } from '../errors.js';
  * - `troupe:store-closed`: a call after `close()`.
  * - `troupe:store-write-failed`: a write was not committed (disk full, I/O error, a key too long…).
  * - `troupe:store-read-failed`: LMDB failed a read of a store that did open.
+ * - `troupe:store-damaged`: a record failed its checksum, or the data file is truncated, empty or
+ *   missing beside troupe's other files: the store is refused for writing, damaged records are
+ *   never returned as data (`troupe verify` lists them, `verify --salvage` copies the rest).
+ * - `troupe:store-older-format`: the store was written by an older troupe, in a format this one no longer reads.
+ * - `troupe:store-disk-full`: a write was not committed because the disk is full.
+ * - `troupe:job-leased`: the job is being run by another live process (its lease names it).
  */
 export type StoreErrorCode =
   | 'troupe:store-missing'
@@ -23,7 +29,11 @@ export type StoreErrorCode =
   | 'troupe:store-read-only'
   | 'troupe:store-closed'
   | 'troupe:store-write-failed'
-  | 'troupe:store-read-failed';
+  | 'troupe:store-read-failed'
+  | 'troupe:store-damaged'
+  | 'troupe:store-older-format'
+  | 'troupe:store-disk-full'
+  | 'troupe:job-leased';
 
 /**
  * Refusals to open, where nothing was written and the user must point `--data-dir` elsewhere
@@ -35,13 +45,16 @@ const USER_PATH_CODES: ReadonlySet<StoreErrorCode> = new Set([
   'troupe:store-inaccessible',
   'troupe:store-unrecognized',
   'troupe:store-newer-format',
+  'troupe:store-older-format',
+  'troupe:job-leased',
 ]);
 
 /**
  * A checkpoint store failure. The message names the data directory and what was found.
  * Exit code: `ExitCode.badInput` when the store refused to open because of the directory the
- * user gave (missing, a file, permissions, foreign or newer data — nothing was modified);
- * `ExitCode.internal` for failures of a store that did open (a write not committed, use after close).
+ * user gave (missing, a file, permissions, foreign, older or newer data — nothing was modified)
+ * and when another live process owns the job; `ExitCode.internal` for a damaged store and for
+ * failures of a store that did open (a write not committed, a full disk, use after close).
  */
 export class StoreError extends ExitError {
   constructor(

@@ -7,6 +7,7 @@ import type { ResultFormat } from '../../results/format.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../../store/lmdb-store.js';
 import type { JobRecord, TurnRecord } from '../../store/records.js';
+import type { DamagedRecord } from '../../store/record-database.js';
 
 /** Job ids listed when the one asked for does not exist. */
 const KNOWN_JOBS_LISTED = 5;
@@ -38,8 +39,13 @@ export async function runResults(options: ResultsOptions, out: NodeJS.WritableSt
     if (!job) throw unknownJob(store, options);
     checkFilter('--model', options.model, job.suite.models, job);
     checkFilter('--sequence', options.sequence, job.suite.sequences, job);
-    const turns = flatten(store.turnPages(options.job, options.model, options.sequence));
+    // Damaged turns are never printed: every intact one is, then the damaged ones are named (exit 3).
+    const damaged: DamagedRecord[] = [];
+    let intact = 0;
+    const pages = store.turnPages(options.job, options.model, options.sequence, undefined, damaged);
+    const turns = flatten(pages, () => (intact += 1));
     await writeChunks(out, formatTurnChunks(turns, options.format));
+    if (damaged.length > 0) throw store.damagedError(damaged, intact, 'turn');
   } finally {
     await store.close();
   }
@@ -65,8 +71,13 @@ function checkFilter(
   throw new InputError(`troupe results ${flag}: job ${job.id} has no "${value}" (it has: ${ids})`);
 }
 
-function* flatten(pages: Iterable<TurnRecord[]>): Generator<TurnRecord, void, undefined> {
-  for (const page of pages) yield* page;
+function* flatten(pages: Iterable<TurnRecord[]>, onTurn: () => void): Generator<TurnRecord, void, undefined> {
+  for (const page of pages) {
+    for (const turn of page) {
+      onTurn();
+      yield turn;
+    }
+  }
 }
 
 async function writeChunks(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {

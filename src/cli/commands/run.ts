@@ -10,6 +10,8 @@ import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
+import { holdJobLease } from '../../store/job-lease.js';
+import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
@@ -55,15 +57,36 @@ export interface RunIo {
 export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
   const newSuite = options.resume === undefined ? await loadNewSuite(options, io.env) : undefined;
   const store = await openLmdbStore(options.dataDir);
+  let lease: HeldLease | undefined;
   try {
-    const job = newSuite
-      ? await createJob(store, newSuite.suite, newSuite.path)
-      : resumableJob(store, options);
+    let job: JobRecord;
+    if (newSuite) {
+      job = await createJob(store, newSuite.suite, newSuite.path);
+    } else {
+      job = resumableJob(store, options);
+      // Every record of the job is checked before anything is written: a damaged job is refused untouched.
+      store.checkJob(job.id);
+    }
+    if (job.state === 'running') {
+      lease = holdJobLease(store, job.id, {
+        owner: 'troupe run',
+        onLost: (by) => {
+          process.stderr.write(
+            `troupe: job ${job.id} was taken over by ${by ? `${by.owner} (pid ${by.pid} on ${by.host})` : 'another process'}; stopping\n`,
+          );
+          stopOnLostLease?.();
+        },
+      });
+    }
     return await runJob(job, store, options, io);
   } finally {
+    await lease?.release();
     await store.close();
   }
 }
+
+/** Set while a job runs: stops its work when another process took its lease over. */
+let stopOnLostLease: (() => void) | undefined;
 
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
@@ -145,6 +168,7 @@ async function driveJob(
     logLevel: options.logLevel,
   });
   await endpoint?.serve(() => engine.readiness(), log);
+  stopOnLostLease = () => engine.stopWork();
   const display = createProgressDisplay(io.stdout);
   let latest: JobStatus | undefined;
   const poll = setInterval(
@@ -175,6 +199,7 @@ async function driveJob(
     if (final) display.finish(final);
     return outcome;
   } finally {
+    stopOnLostLease = undefined;
     clearInterval(poll);
     removeHandlers();
     await engine.close();

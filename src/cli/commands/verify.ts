@@ -1,0 +1,58 @@
+/** `troupe verify`: checks every record of a store; `--salvage --out DIR` copies the intact ones into a new store. */
+import { ExitCode } from '../../errors.js';
+import { describeDamage } from '../../store/store-damage.js';
+import { salvageStore, verifyStore } from '../../store/verify.js';
+import type { VerifyReport } from '../../store/verify.js';
+import { sanitizeForTerminal } from '../../results/terminal-text.js';
+
+/** Options of `troupe verify`. */
+export interface VerifyOptions {
+  /** The store's directory. */
+  readonly dataDir: string;
+  /** Copy the intact records into a new store in `out`. */
+  readonly salvage: boolean;
+  /** Where `--salvage` writes the new store (a new or empty directory). */
+  readonly out?: string;
+}
+
+/** Damaged records listed one per line; the rest are counted. */
+const DAMAGED_LISTED_MAX = 1_000;
+
+/**
+ * Returns the exit code: 0 when every record passed (or, with `--salvage`, once the intact records
+ * are copied), 3 when damage was found and nothing was salvaged. The store checked is never written.
+ */
+export async function runVerify(options: VerifyOptions, out: (line: string) => void): Promise<number> {
+  if (options.salvage) {
+    if (options.out === undefined) throw new Error('verify --salvage needs --out DIR');
+    const report = await salvageStore(options.dataDir, options.out);
+    printReport(report, out);
+    const copied = Object.entries(report.copied)
+      .map(([name, count]) => `${count} ${name}`)
+      .join(', ');
+    out(`salvaged into ${sanitizeForTerminal(report.outDir)}: ${copied || 'nothing'}`);
+    return ExitCode.ok;
+  }
+  const report = await verifyStore(options.dataDir);
+  printReport(report, out);
+  return report.ok ? ExitCode.ok : ExitCode.internal;
+}
+
+function printReport(report: VerifyReport, out: (line: string) => void): void {
+  let listed = 0;
+  for (const db of report.databases) {
+    out(
+      `${db.name}: ${db.intact} intact, ${db.damaged.length} damaged${db.unreadable ? `, unreadable past that (${sanitizeForTerminal(db.unreadable)})` : ''}`,
+    );
+    for (const damaged of db.damaged) {
+      if (listed < DAMAGED_LISTED_MAX) out(`  damaged: ${sanitizeForTerminal(describeDamage(damaged))}`);
+      listed += 1;
+    }
+  }
+  if (listed > DAMAGED_LISTED_MAX) out(`  … and ${listed - DAMAGED_LISTED_MAX} more damaged records`);
+  out(
+    report.ok
+      ? `${sanitizeForTerminal(report.dataDir)}: every record passed its check`
+      : `${sanitizeForTerminal(report.dataDir)}: damaged (troupe verify --salvage --out DIR copies the intact records into a new store)`,
+  );
+}
