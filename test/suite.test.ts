@@ -612,8 +612,9 @@ function scoredSuite(sequence: readonly string[], extra: readonly string[] = [])
 }
 
 const CHECK_KINDS = 'contains, notContains, regex, equals, json, maxLength, script';
-const SCHEMA_KEYWORDS =
-  'type, properties, required, additionalProperties, items, enum, const, minimum, maximum, minLength, maxLength, minItems, maxItems, anyOf, oneOf, allOf';
+
+const JSON_FORMATS =
+  '"date", "time", "date-time", "iso-time", "iso-date-time", "duration", "uri", "uri-reference", "uri-template", "url", "email", "hostname", "ipv4", "ipv6", "regex", "uuid", "json-pointer", "json-pointer-uri-fragment", "relative-json-pointer", "byte", "int32", "int64", "float", "double", "password", "binary"';
 
 const CHECK_ERROR_CASES: readonly ErrorCase[] = [
   {
@@ -723,7 +724,7 @@ const CHECK_ERROR_CASES: readonly ErrorCase[] = [
     ],
   },
   {
-    name: 'a JSON Schema keyword the check cannot evaluate, at any depth, and a malformed one',
+    name: 'a JSON Schema keyword outside draft-07, at any depth, an unknown format and a malformed type',
     lines: scoredSuite([
       '    prompts: [hi]',
       '    expect:',
@@ -731,15 +732,25 @@ const CHECK_ERROR_CASES: readonly ErrorCase[] = [
       '        schema:',
       '          type: obj',
       '          properties:',
-      '            email: { type: string, format: email }',
+      '            email: { type: string, format: emial, maxLenght: 80 }',
       '          items: [{ type: string }]',
-      '          $ref: "#/x"',
+      '          $reff: "#/x"',
     ]),
     expected: [
-      'suite.yaml:11:17: sequences[0].expect.json.schema.type: expected a type (null, boolean, object, array, number, integer, string) or a list of them, found "obj"',
-      `suite.yaml:13:36: sequences[0].expect.json.schema.properties.email.format: unsupported JSON Schema keyword (troupe checks ${SCHEMA_KEYWORDS})`,
-      'suite.yaml:14:18: sequences[0].expect.json.schema.items: unsupported: items as a list (tuple form); give one schema for every item',
-      `suite.yaml:15:11: sequences[0].expect.json.schema["$ref"]: unsupported JSON Schema keyword (troupe checks ${SCHEMA_KEYWORDS})`,
+      'suite.yaml:11:17: sequences[0].expect.json.schema.type: expected one of "array", "boolean", "integer", "null", "number", "object", "string" or a list, found "obj"',
+      `suite.yaml:13:44: sequences[0].expect.json.schema.properties.email.format: expected one of ${JSON_FORMATS}, found "emial"`,
+      'suite.yaml:13:51: sequences[0].expect.json.schema.properties.email.maxLenght: unknown keyword of JSON Schema draft-07 (did you mean "maxLength"?)',
+      'suite.yaml:15:11: sequences[0].expect.json.schema["$reff"]: unknown keyword of JSON Schema draft-07 (did you mean "$ref"?)',
+    ],
+  },
+  {
+    name: 'a JSON Schema reference that does not resolve',
+    lines: scoredSuite([
+      '    prompts: [hi]',
+      '    expect: { json: { schema: { properties: { a: { $ref: "#/definitions/a" } } } } }',
+    ]),
+    expected: [
+      "suite.yaml:8:31: sequences[0].expect.json.schema: can't resolve reference #/definitions/a from id #",
     ],
   },
   {

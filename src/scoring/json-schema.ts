@@ -1,42 +1,35 @@
 /**
- * A small JSON Schema validator for the `json` check, covering the keywords
- * evaluation answers commonly need: type, properties, required,
- * additionalProperties, items, enum, const, minimum/maximum, minLength/maxLength,
- * minItems/maxItems, anyOf/oneOf/allOf, plus boolean schemas. A schema using any
- * other keyword (or a known one with a malformed value) is refused — reported by
- * `schemaProblems` — rather than silently half-checked.
+ * JSON Schema (draft-07) for the `json` check, by ajv in strict mode with ajv-formats. A schema
+ * ajv would not check fully (an unknown keyword or format, a malformed value, a `$ref` that does
+ * not resolve) is refused — reported by `schemaProblems` — rather than silently half-checked.
  */
+import { Ajv } from 'ajv';
+import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import draft07 from 'ajv/dist/refs/json-schema-draft-07.json' with { type: 'json' };
 
-/** Keywords that only annotate a schema; they never change whether a value matches. */
-const ANNOTATIONS = ['$schema', '$id', '$comment', 'title', 'description', 'default', 'examples'] as const;
+/** The `$schema` values naming the draft troupe checks (a schema may also leave `$schema` out). */
+const DRAFT_07_URIS = ['http://json-schema.org/draft-07/schema#', 'http://json-schema.org/draft-07/schema'];
 
-/** Keywords this validator checks. */
-export const SUPPORTED_KEYWORDS = [
-  'type',
-  'properties',
-  'required',
-  'additionalProperties',
-  'items',
-  'enum',
-  'const',
-  'minimum',
-  'maximum',
-  'minLength',
-  'maxLength',
-  'minItems',
-  'maxItems',
-  'anyOf',
-  'oneOf',
-  'allOf',
-] as const;
+// ajv-formats' CommonJS default export: the plugin function itself under node's ESM.
+const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
 
-/** The JSON types a `type` keyword may name. */
-export const JSON_TYPES = ['null', 'boolean', 'object', 'array', 'number', 'integer', 'string'] as const;
+/** The keywords a schema may use: draft-07's own. */
+export const SCHEMA_KEYWORDS: readonly string[] = Object.keys(draft07.properties);
 
-const KNOWN = new Set<string>([...ANNOTATIONS, ...SUPPORTED_KEYWORDS]);
-const COUNT_KEYWORDS = ['minLength', 'maxLength', 'minItems', 'maxItems'] as const;
-const BOUND_KEYWORDS = ['minimum', 'maximum'] as const;
-const COMBINATORS = ['anyOf', 'oneOf', 'allOf'] as const;
+/**
+ * Draft-07's meta-schema, made strict: no keyword outside draft-07, no format ajv-formats does not
+ * know, no other draft. Its errors carry the schema path of every problem at once, which ajv's own
+ * strict mode (a thrown message, one problem at a time) does not.
+ */
+function strictMetaSchema(formats: readonly string[]): AnySchema {
+  return {
+    ...draft07,
+    $id: 'troupe:strict-draft-07',
+    additionalProperties: false,
+    properties: { ...draft07.properties, $schema: { enum: DRAFT_07_URIS }, format: { enum: formats } },
+  };
+}
 
 /** Where a problem sits in a schema: its keys and list indexes from the root. */
 export type SchemaPath = readonly (string | number)[];
@@ -44,24 +37,216 @@ export type SchemaPath = readonly (string | number)[];
 /** Why a schema cannot be checked, and where. */
 export interface SchemaProblem {
   readonly path: SchemaPath;
-  /** `unsupported keyword …` or `expected …, found …`. */
+  /** `unknown JSON Schema keyword …`, `expected …, found …` or ajv's reason. */
   readonly message: string;
-  /** True when the problem is the key itself (an unsupported keyword), not its value. */
+  /** True when the problem is the key itself (an unknown keyword), not its value. */
   readonly atKey: boolean;
 }
 
-type Schema = Readonly<Record<string, unknown>>;
+// Strict, except where draft-07 itself is clear: a `required` name need not be among `properties`,
+// a name may match both `properties` and `patternProperties`, types need not be spelled out.
+// ownProperties: an answer's `{}` does not have the property "toString".
+// addUsedSchema: false: two schemas with the same `$id` in one process must not collide.
+const ajv = addFormats(
+  new Ajv({
+    strict: true,
+    strictRequired: false,
+    strictTypes: false,
+    strictTuples: false,
+    allowMatchingProperties: true,
+    ownProperties: true,
+    addUsedSchema: false,
+  }),
+);
+const metaAjv = addFormats(
+  new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: false }),
+);
+const checkMeta = metaAjv.compile(strictMetaSchema(Object.keys(ajv.formats)));
 
-function isObject(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+type Compiled = { readonly problems: SchemaProblem[] } | { readonly validate: ValidateFunction };
+
+/** Distinct schemas kept compiled; the oldest is forgotten past it (a daemon loads many suites). */
+const COMPILED_SCHEMAS_MAX = 256;
+const compiled = new Map<string, { readonly schema: AnySchema; readonly result: Compiled }>();
+
+/** Compiles `schema` once per distinct text: checks call this for every answer. */
+function compile(schema: unknown): Compiled {
+  const text = JSON.stringify(schema) ?? 'null';
+  const known = compiled.get(text);
+  if (known !== undefined) return known.result;
+  // ajv keeps every schema object it compiled: it is handed one object per distinct text.
+  const own = JSON.parse(text) as AnySchema;
+  const result = compileFresh(own);
+  if (compiled.size >= COMPILED_SCHEMAS_MAX) {
+    const [oldestText, oldest] = compiled.entries().next().value as [string, { schema: AnySchema }];
+    compiled.delete(oldestText);
+    ajv.removeSchema(oldest.schema);
+  }
+  compiled.set(text, { schema: own, result });
+  return result;
 }
 
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
+function compileFresh(schema: AnySchema): Compiled {
+  if (!checkMeta(schema)) return { problems: metaProblems(schema, checkMeta.errors ?? []) };
+  try {
+    return { validate: ajv.compile(schema) };
+  } catch (error) {
+    // What the meta-schema cannot see: a `$ref` that does not resolve, a pattern that does not compile.
+    const message = error instanceof Error ? error.message : String(error);
+    return { problems: [{ path: [], message, atKey: false }] };
+  }
 }
 
-function isCount(value: unknown): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
+/**
+ * Every reason `schema` cannot be checked: keywords outside draft-07 (at their key), unknown
+ * formats and malformed values (at the value), unresolvable references (at the root). Empty
+ * when `validateJson` checks it fully.
+ */
+export function schemaProblems(schema: unknown): SchemaProblem[] {
+  const result = compile(schema);
+  return 'problems' in result ? result.problems : [];
+}
+
+/**
+ * The first way `value` breaks `schema`, as `/items/0 must be string` (the path is a JSON
+ * Pointer into `value`); undefined when it conforms. A schema with problems matches nothing:
+ * call `schemaProblems` first.
+ */
+export function validateJson(value: unknown, schema: unknown): string | undefined {
+  const result = compile(schema);
+  if ('problems' in result) return `${pointer([])} the schema cannot be checked`;
+  if (result.validate(value)) return undefined;
+  const errors = result.validate.errors ?? [];
+  const last = errors.at(-1);
+  if (last === undefined) return `${pointer([])} does not match`;
+  // Without allErrors ajv stops at the first failing keyword: errors before it are the reasons
+  // its subschemas (anyOf, oneOf, if/then…) failed.
+  const reasons = errors.slice(0, -1).map(describeDataError);
+  return reasons.length === 0
+    ? describeDataError(last)
+    : `${describeDataError(last)} (${reasons.join('; ')})`;
+}
+
+/** Formats a schema or value path as a JSON Pointer (RFC 6901): `/properties/a~1b`; the root is `/`. */
+export function pointer(path: SchemaPath): string {
+  if (path.length === 0) return '/';
+  return path.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+function describeDataError(error: ErrorObject): string {
+  const at = error.instancePath === '' ? '/' : error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type':
+      return `${at} must be ${String(params.type).split(',').join(' or ')}`;
+    case 'enum':
+      return `${at} must be one of ${listValues(params.allowedValues)}`;
+    case 'const':
+      return `${at} must be ${JSON.stringify(params.allowedValue)}`;
+    case 'required':
+      return `${at} must have property ${JSON.stringify(params.missingProperty)}`;
+    case 'additionalProperties':
+      return `${at} must not have property ${JSON.stringify(params.additionalProperty)}`;
+    case 'false schema':
+      return `${at} is not allowed`;
+    case 'oneOf':
+      return Array.isArray(params.passingSchemas)
+        ? `${at} must match exactly one schema of oneOf (matches ${params.passingSchemas.length})`
+        : `${at} must match exactly one schema of oneOf (matches 0)`;
+    default:
+      return `${at} ${error.message ?? `fails ${error.keyword}`}`;
+  }
+}
+
+/** Decodes a JSON Pointer into `root` into keys and list indexes. */
+function pathOf(root: unknown, jsonPointer: string): (string | number)[] {
+  const path: (string | number)[] = [];
+  let node = root;
+  for (const raw of jsonPointer.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const segment = Array.isArray(node) ? Number(key) : key;
+    path.push(segment);
+    node = (node as Record<string | number, unknown> | undefined)?.[segment];
+  }
+  return path;
+}
+
+function valueAt(root: unknown, path: SchemaPath): unknown {
+  return path.reduce<unknown>((node, segment) => (node as Record<string | number, unknown>)[segment], root);
+}
+
+/** The strict meta-schema's errors as one problem per place. */
+function metaProblems(schema: unknown, errors: readonly ErrorObject[]): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const expectedAt = new Map<string, string[]>();
+  for (const error of errors) {
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === 'additionalProperties') {
+      problems.push({
+        path: [...pathOf(schema, error.instancePath), String(params.additionalProperty)],
+        message: 'unknown keyword of JSON Schema draft-07',
+        atKey: true,
+      });
+      continue;
+    }
+    // anyOf and allOf in the meta-schema only gather their branches' own errors.
+    if (error.keyword === 'anyOf' || error.keyword === 'allOf') continue;
+    const expected = expectedAt.get(error.instancePath) ?? [];
+    const wanted = expectation(error);
+    if (!expected.includes(wanted)) expected.push(wanted);
+    expectedAt.set(error.instancePath, expected);
+  }
+  const places = [...expectedAt.keys(), ...problems.map((problem) => pointer(problem.path))];
+  for (const [instancePath, expected] of expectedAt) {
+    // A schema (say `items: { fromat: … }`) is also checked against the meta-schema's other
+    // branch (a list of schemas); the error deeper down is the one that says what is wrong.
+    if (places.some((place) => place.startsWith(`${instancePath}/`))) continue;
+    const path = pathOf(schema, instancePath);
+    problems.push({
+      path,
+      message: `expected ${expected.join(' or ')}, found ${describe(valueAt(schema, path))}`,
+      atKey: false,
+    });
+  }
+  return problems;
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  null: 'null',
+};
+
+/** What a meta-schema error asked for, in the suite reader's words. */
+function expectation(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type':
+      return String(params.type)
+        .split(',')
+        .map((type) => TYPE_NAMES[type] ?? type)
+        .join(' or ');
+    case 'enum':
+      return `one of ${listValues(params.allowedValues)}`;
+    case 'minimum':
+      return `a number ≥ ${String(params.limit)}`;
+    case 'minItems':
+      return params.limit === 1 ? 'a non-empty list' : `a list of at least ${String(params.limit)} items`;
+    case 'uniqueItems':
+      return 'a list without duplicates';
+    case 'format':
+      return `a valid ${String(params.format)}`;
+    default:
+      return `a value that ${error.message ?? `passes ${error.keyword}`}`;
+  }
+}
+
+function listValues(values: unknown): string {
+  return Array.isArray(values) ? values.map((value) => JSON.stringify(value)).join(', ') : String(values);
 }
 
 /** Describes a found value: `"x"`, `3`, `a list`, `a mapping`. */
@@ -70,201 +255,4 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   if (typeof value === 'object') return 'a mapping';
   return JSON.stringify(value) ?? typeof value;
-}
-
-/**
- * Every reason `schema` cannot be checked: keywords this validator does not implement
- * (e.g. `pattern`, `$ref`, tuple `items`), and known keywords with malformed values.
- * Empty when `validateJson` checks it fully.
- */
-export function schemaProblems(schema: unknown): SchemaProblem[] {
-  const problems: SchemaProblem[] = [];
-  const wrong = (path: SchemaPath, expected: string, found: unknown): void => {
-    problems.push({ path, message: `expected ${expected}, found ${describe(found)}`, atKey: false });
-  };
-  const visit = (node: unknown, path: SchemaPath): void => {
-    if (typeof node === 'boolean') return;
-    if (!isObject(node)) {
-      wrong(path, 'a schema (a mapping, or true or false)', node);
-      return;
-    }
-    for (const [key, value] of Object.entries(node)) {
-      const at = [...path, key];
-      if (!KNOWN.has(key)) {
-        problems.push({
-          path: at,
-          message: `unsupported JSON Schema keyword (troupe checks ${SUPPORTED_KEYWORDS.join(', ')})`,
-          atKey: true,
-        });
-      } else if (key === 'type') {
-        const types = Array.isArray(value) ? value : [value];
-        const valid = types.length > 0 && types.every((t) => (JSON_TYPES as readonly unknown[]).includes(t));
-        if (!valid) wrong(at, `a type (${JSON_TYPES.join(', ')}) or a list of them`, value);
-      } else if (key === 'properties') {
-        if (!isObject(value)) wrong(at, 'a mapping of property names to schemas', value);
-        else for (const [name, child] of Object.entries(value)) visit(child, [...at, name]);
-      } else if (key === 'required') {
-        if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
-          wrong(at, 'a list of property names', value);
-        }
-      } else if (key === 'additionalProperties') {
-        visit(value, at);
-      } else if (key === 'items') {
-        if (Array.isArray(value)) {
-          problems.push({
-            path: at,
-            message: 'unsupported: items as a list (tuple form); give one schema for every item',
-            atKey: false,
-          });
-        } else visit(value, at);
-      } else if (key === 'enum') {
-        if (!Array.isArray(value) || value.length === 0) wrong(at, 'a non-empty list of values', value);
-      } else if ((BOUND_KEYWORDS as readonly string[]).includes(key)) {
-        if (typeof value !== 'number' || !Number.isFinite(value)) wrong(at, 'a number', value);
-      } else if ((COUNT_KEYWORDS as readonly string[]).includes(key)) {
-        if (!isCount(value)) wrong(at, 'an integer ≥ 0', value);
-      } else if ((COMBINATORS as readonly string[]).includes(key)) {
-        if (!Array.isArray(value) || value.length === 0) wrong(at, 'a non-empty list of schemas', value);
-        else value.forEach((child: unknown, index) => visit(child, [...at, index]));
-      }
-    }
-  };
-  visit(schema, []);
-  return problems;
-}
-
-/** Formats a schema or value path as a JSON Pointer: `/properties/name`; the root is `/`. */
-export function pointer(path: SchemaPath): string {
-  return path.length === 0 ? '/' : path.map((segment) => `/${segment}`).join('');
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value;
-}
-
-function matchesType(value: unknown, type: unknown): boolean {
-  const types = Array.isArray(type) ? type : [type];
-  const actual = typeOf(value);
-  return types.some((t) => t === actual || (t === 'number' && actual === 'integer'));
-}
-
-/** Structural equality of JSON values (key order does not matter), for `enum` and `const`. */
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return (
-      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]))
-    );
-  }
-  if (!isObject(a) || !isObject(b)) return false;
-  const keys = Object.keys(a);
-  return (
-    keys.length === Object.keys(b).length && keys.every((key) => hasOwn(b, key) && jsonEqual(a[key], b[key]))
-  );
-}
-
-/** JSON Schema counts characters (code points), not UTF-16 units. */
-function characters(text: string): number {
-  return [...text].length;
-}
-
-function typeNames(type: unknown): string {
-  return (Array.isArray(type) ? type : [type]).map(String).join(' or ');
-}
-
-function oneOfValues(values: readonly unknown[]): string {
-  return values.map((value) => JSON.stringify(value)).join(', ');
-}
-
-/**
- * The first way `value` breaks `schema`, as `/items/0 must be string` (the path is a JSON
- * Pointer into `value`); undefined when it conforms. Keywords `schemaProblems` would refuse
- * are not checked here: call it first.
- */
-export function validateJson(value: unknown, schema: unknown, path: SchemaPath = []): string | undefined {
-  const at = pointer(path);
-  if (schema === true) return undefined;
-  if (schema === false) return `${at} is not allowed`;
-  if (!isObject(schema)) return undefined;
-  const s = schema;
-  if (s.type !== undefined && !matchesType(value, s.type)) return `${at} must be ${typeNames(s.type)}`;
-  if (Array.isArray(s.enum) && !s.enum.some((option) => jsonEqual(option, value))) {
-    return `${at} must be one of ${oneOfValues(s.enum)}`;
-  }
-  if (hasOwn(s, 'const') && !jsonEqual(s.const, value)) return `${at} must be ${JSON.stringify(s.const)}`;
-  if (typeof value === 'number') {
-    if (typeof s.minimum === 'number' && value < s.minimum) return `${at} must be ≥ ${s.minimum}`;
-    if (typeof s.maximum === 'number' && value > s.maximum) return `${at} must be ≤ ${s.maximum}`;
-  }
-  if (typeof value === 'string') {
-    if (typeof s.minLength === 'number' && characters(value) < s.minLength) {
-      return `${at} must have at least ${s.minLength} characters`;
-    }
-    if (typeof s.maxLength === 'number' && characters(value) > s.maxLength) {
-      return `${at} must have at most ${s.maxLength} characters`;
-    }
-  }
-  if (Array.isArray(value)) {
-    if (typeof s.minItems === 'number' && value.length < s.minItems) {
-      return `${at} must have at least ${s.minItems} items`;
-    }
-    if (typeof s.maxItems === 'number' && value.length > s.maxItems) {
-      return `${at} must have at most ${s.maxItems} items`;
-    }
-    if (s.items !== undefined) {
-      for (const [index, item] of value.entries()) {
-        const problem = validateJson(item, s.items, [...path, index]);
-        if (problem !== undefined) return problem;
-      }
-    }
-  }
-  if (isObject(value)) {
-    const problem = objectProblem(value, s, path);
-    if (problem !== undefined) return problem;
-  }
-  return combinatorProblem(value, s, path);
-}
-
-function objectProblem(value: Schema, s: Schema, path: SchemaPath): string | undefined {
-  const at = pointer(path);
-  for (const key of Array.isArray(s.required) ? (s.required as unknown[]) : []) {
-    if (typeof key === 'string' && !hasOwn(value, key)) return `${at} must have property "${key}"`;
-  }
-  const properties = isObject(s.properties) ? s.properties : {};
-  for (const [key, child] of Object.entries(value)) {
-    if (hasOwn(properties, key)) {
-      const problem = validateJson(child, properties[key], [...path, key]);
-      if (problem !== undefined) return problem;
-    } else if (s.additionalProperties === false) {
-      return `${at} must not have property "${key}"`;
-    } else if (s.additionalProperties !== undefined) {
-      const problem = validateJson(child, s.additionalProperties, [...path, key]);
-      if (problem !== undefined) return problem;
-    }
-  }
-  return undefined;
-}
-
-function combinatorProblem(value: unknown, s: Schema, path: SchemaPath): string | undefined {
-  const at = pointer(path);
-  if (Array.isArray(s.allOf)) {
-    for (const sub of s.allOf) {
-      const problem = validateJson(value, sub, path);
-      if (problem !== undefined) return problem;
-    }
-  }
-  if (Array.isArray(s.anyOf)) {
-    const problems = s.anyOf.map((sub) => validateJson(value, sub, path));
-    if (problems.every((problem) => problem !== undefined)) {
-      return `${at} must match a schema of anyOf (${problems.join('; ')})`;
-    }
-  }
-  if (Array.isArray(s.oneOf)) {
-    const matching = s.oneOf.filter((sub) => validateJson(value, sub, path) === undefined).length;
-    if (matching !== 1) return `${at} must match exactly one schema of oneOf (matches ${matching})`;
-  }
-  return undefined;
 }

@@ -5,7 +5,7 @@
  * `{regex: "p", flags?}`, `{equals: "x", trim?}`, `{json: true}` or
  * `{json: {schema: {...}}}`, `{maxLength: n}`, `{script: "./check.mjs"}`.
  */
-import { schemaProblems } from '../scoring/json-schema.js';
+import { SCHEMA_KEYWORDS, schemaProblems } from '../scoring/json-schema.js';
 import type { Check } from '../scoring/types.js';
 import {
   closestMatch,
@@ -164,9 +164,14 @@ function readJsonCheck(check: Checker, spec: unknown, path: FieldPath): Check | 
   if (options === undefined) return undefined;
   const schema = requiredField(check, options, 'schema', path, schemaObjectReader);
   if (schema === undefined) return undefined;
-  // A keyword the validator lacks would pass every answer unchecked: refuse it here, where it is written.
+  // A keyword the validator does not know would pass every answer unchecked: refuse it here, where it is written.
   for (const problem of schemaProblems(schema)) {
-    check.report([...path, 'schema', ...problem.path], problem.message, problem.atKey ? 'key' : 'value');
+    const keyword = problem.path.at(-1);
+    const suggestion =
+      problem.atKey && typeof keyword === 'string' ? closestMatch(keyword, SCHEMA_KEYWORDS) : undefined;
+    const message =
+      suggestion === undefined ? problem.message : `${problem.message} (did you mean "${suggestion}"?)`;
+    check.report([...path, 'schema', ...problem.path], message, problem.atKey ? 'key' : 'value');
   }
   return check.problems.length > before ? undefined : { kind: 'json', schema };
 }
