@@ -224,7 +224,5 @@ function admitWaiting(
       () => dispatch(ctx.self, { type: 'wake' }),
       Math.max(0, probeAt - deps.clock.now()),
     );
-    // A cool-down must not keep a process alive that has nothing else to do (Ctrl-C, shutdown).
-    state.timer.unref();
   }
 }

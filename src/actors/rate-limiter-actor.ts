@@ -7,6 +7,7 @@
 import type { AttemptOutcome } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
+import type { HeaderDialect } from '../resilience/header-dialects.js';
 import { RateLimiterCore } from '../resilience/rate-limiter-core.js';
 import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
 import type { Limits } from '../resilience/rate-limiter-core.js';
@@ -41,6 +42,8 @@ export interface RateLimiterDeps {
   /** The provider's name, for logs. */
   readonly provider: string;
   readonly limits: Limits | undefined;
+  /** How the provider writes its rate-limit headers. Default: OpenAI's. */
+  readonly dialect?: HeaderDialect;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -67,7 +70,11 @@ export function spawnRateLimiter(
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
       initialState: () => ({
-        core: new RateLimiterCore({ limits: deps.limits, clock: deps.clock }),
+        core: new RateLimiterCore({
+          limits: deps.limits,
+          clock: deps.clock,
+          ...(deps.dialect && { dialect: deps.dialect }),
+        }),
         replyTo: new Map(),
         timer: undefined,
         timerAt: undefined,

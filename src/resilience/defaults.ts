@@ -49,9 +49,6 @@ export const QUOTA_PAUSE_MAX_MS = 1_800_000;
 /** A retry-after at least this long (ms) means an exhausted quota, not a per-minute limit. */
 export const QUOTA_RETRY_AFTER_MS = 3_600_000;
 
-/** When a provider reports `remaining` without a reset time, assume it refills after this many ms. */
-export const DEFAULT_HEADER_RESET_MS = RATE_WINDOW_MS;
-
 /** Characters (UTF-8 bytes) per token in the request estimate. */
 export const CHARS_PER_TOKEN = 4;
 

@@ -1,4 +1,3 @@
-import { DEFAULT_HEADER_RESET_MS } from './defaults.js';
 import type { LimitReading } from './rate-limit-headers.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -20,11 +19,17 @@ export class LearnedBudget {
   /**
    * Builds the copy from a header reading taken at `now`; `sentSince` is what troupe sent after
    * the request that carried the header (units the provider may not have counted yet). Undefined
-   * if the reading has no `remaining` or its reset has already passed.
+   * if the reading has no `remaining` or its reset has already passed. A `remaining` without a
+   * reset holds for `holdsMs` (the dialect's window).
    */
-  static fromReading(reading: LimitReading, sentSince: number, now: number): LearnedBudget | undefined {
+  static fromReading(
+    reading: LimitReading,
+    sentSince: number,
+    now: number,
+    holdsMs: number,
+  ): LearnedBudget | undefined {
     if (reading.remaining === undefined) return undefined;
-    const resetAt = reading.resetAtMs ?? now + DEFAULT_HEADER_RESET_MS;
+    const resetAt = reading.resetAtMs ?? now + holdsMs;
     if (resetAt <= now) return undefined;
     const { limit, remaining } = reading;
     const refillPerMs = limit !== undefined && limit > remaining ? (limit - remaining) / (resetAt - now) : 0;

@@ -1,8 +1,18 @@
 /**
- * Reads the rate-limit state a provider announces in its response headers. Malformed or missing
- * values are left out, never thrown: a header is a hint, and a bad hint must not fail a turn.
+ * Reads the rate-limit state a provider announces in its response headers, in the provider's
+ * dialect (`header-dialects.ts`). Malformed or missing values are left out, never thrown: a header
+ * is a hint, and a bad hint must not fail a turn.
  */
+import {
+  inferPeriodMs,
+  LIMIT_KINDS,
+  type HeaderDialect,
+  type LimitHeaderNames,
+  type ResetFormat,
+} from './header-dialects.js';
 import { parseRetryAfterMs } from './retry-after.js';
+
+export { LIMIT_KINDS, type LimitKind } from './header-dialects.js';
 
 /** One limit as a provider reported it; each field only when its header was present and valid. */
 export interface LimitReading {
@@ -12,11 +22,15 @@ export interface LimitReading {
   readonly remaining?: number;
   /** When the limit is fully replenished, ms since the epoch. */
   readonly resetAtMs?: number;
+  /** The period `limit` counts over, in ms: as the dialect states it, or inferred from the reading. */
+  readonly periodMs?: number;
+  /** True if `periodMs` was inferred rather than stated. */
+  readonly periodInferred?: boolean;
 }
 
 /** Everything a response's headers said about rate limits. */
 export interface LearnedLimits {
-  /** Requests per period (OpenAI and Anthropic: per minute). */
+  /** Requests per period. */
   readonly requests?: LimitReading;
   /** Input + output tokens (Anthropic: the most restrictive token limit in effect). */
   readonly tokens?: LimitReading;
@@ -27,38 +41,6 @@ export interface LearnedLimits {
   /** How long the provider asks to wait before the next request, in ms (`retry-after-ms`, `retry-after`). */
   readonly retryAfterMs?: number;
 }
-
-/** The kinds of limit a provider may announce (the keys of `LearnedLimits` that hold a `LimitReading`). */
-export type LimitKind = 'requests' | 'tokens' | 'inputTokens' | 'outputTokens';
-
-/** All limit kinds, in a fixed order. */
-export const LIMIT_KINDS: readonly LimitKind[] = ['requests', 'tokens', 'inputTokens', 'outputTokens'];
-
-interface HeaderNames {
-  readonly limit: string;
-  readonly remaining: string;
-  readonly reset: string;
-}
-
-const openAI = (suffix: string): HeaderNames => ({
-  limit: `x-ratelimit-limit-${suffix}`,
-  remaining: `x-ratelimit-remaining-${suffix}`,
-  reset: `x-ratelimit-reset-${suffix}`,
-});
-
-const anthropic = (prefix: string): HeaderNames => ({
-  limit: `anthropic-ratelimit-${prefix}-limit`,
-  remaining: `anthropic-ratelimit-${prefix}-remaining`,
-  reset: `anthropic-ratelimit-${prefix}-reset`,
-});
-
-// Where both families are present (a proxy in front of either), the first one that parses wins.
-const HEADER_NAMES: Readonly<Record<LimitKind, readonly HeaderNames[]>> = {
-  requests: [openAI('requests'), anthropic('requests')],
-  tokens: [openAI('tokens'), anthropic('tokens')],
-  inputTokens: [anthropic('input-tokens')],
-  outputTokens: [anthropic('output-tokens')],
-};
 
 const MS_PER_UNIT: Readonly<Record<string, number>> = {
   h: 3_600_000,
@@ -105,21 +87,22 @@ export function parseRfc3339Ms(text: string): number | undefined {
 }
 
 /**
- * Reads OpenAI (`x-ratelimit-*`) and Anthropic (`anthropic-ratelimit-*`) rate-limit headers and
- * the retry-after hints. `headers` has lower-cased names (others are lower-cased first); `now`
- * (ms since the epoch) turns OpenAI's relative resets into times.
+ * Reads the rate-limit headers of `dialect` and the retry-after hints. Header names are matched
+ * case-insensitively; `now` (ms since the epoch) turns relative resets into times.
  */
-export function parseRateLimitHeaders(headers: Readonly<Record<string, string>>, now: number): LearnedLimits {
+export function parseRateLimitHeaders(
+  headers: Readonly<Record<string, string>>,
+  now: number,
+  dialect: HeaderDialect,
+): LearnedLimits {
   const h = lowerCased(headers);
-  const learned: { -readonly [K in keyof LearnedLimits]: LearnedLimits[K] } = {};
+  const learned: { -readonly [K in keyof LearnedLimits]: LearnedLimits[K] } = dialect.structured
+    ? readStructured(h, now)
+    : {};
   for (const kind of LIMIT_KINDS) {
-    for (const names of HEADER_NAMES[kind]) {
-      const reading = readLimit(h, names, now);
-      if (reading) {
-        learned[kind] = reading;
-        break;
-      }
-    }
+    const names = dialect.limits[kind];
+    const reading = names && readLimit(h, names, now);
+    if (reading) learned[kind] = reading;
   }
   const retryAfterMs = parseRetryAfterMs(h, now);
   if (retryAfterMs !== undefined) learned.retryAfterMs = retryAfterMs;
@@ -138,17 +121,30 @@ export function publishesNoBudget(headers: Readonly<Record<string, string>>): bo
 
 function readLimit(
   h: Readonly<Record<string, string>>,
-  names: HeaderNames,
+  names: LimitHeaderNames,
   now: number,
 ): LimitReading | undefined {
-  const limit = parseCount(h[names.limit]);
+  const limit = names.limit === undefined ? undefined : parseCount(h[names.limit]);
   const remaining = parseCount(h[names.remaining]);
-  const resetAtMs = parseReset(h[names.reset], now);
+  const resetAtMs =
+    names.reset === undefined ? undefined : parseReset(h[names.reset], names.resetFormat, now);
   if (limit === undefined && remaining === undefined && resetAtMs === undefined) return undefined;
+  return withPeriod({ limit, remaining, resetAtMs }, names.periodMs, now);
+}
+
+/** A reading with its period: the stated one, else the one it implies, else none. */
+function withPeriod(
+  parts: { limit?: number; remaining?: number; resetAtMs?: number },
+  statedPeriodMs: number | undefined,
+  now: number,
+): LimitReading {
+  const inferred = statedPeriodMs === undefined ? inferPeriodMs(parts, now) : undefined;
   return {
-    ...(limit !== undefined && { limit }),
-    ...(remaining !== undefined && { remaining }),
-    ...(resetAtMs !== undefined && { resetAtMs }),
+    ...(parts.limit !== undefined && { limit: parts.limit }),
+    ...(parts.remaining !== undefined && { remaining: parts.remaining }),
+    ...(parts.resetAtMs !== undefined && { resetAtMs: parts.resetAtMs }),
+    ...(statedPeriodMs !== undefined && { periodMs: statedPeriodMs }),
+    ...(inferred !== undefined && { periodMs: inferred, periodInferred: true }),
   };
 }
 
@@ -157,12 +153,73 @@ function parseCount(value: string | undefined): number | undefined {
   return s !== undefined && DECIMAL.test(s) ? Number(s) : undefined;
 }
 
-// OpenAI sends a duration, Anthropic a timestamp; compatible servers mix them up, so accept either.
-function parseReset(value: string | undefined, now: number): number | undefined {
+function parseReset(value: string | undefined, format: ResetFormat, now: number): number | undefined {
   if (value === undefined) return undefined;
-  const duration = parseDurationMs(value);
-  if (duration !== undefined) return now + duration;
-  return parseRfc3339Ms(value);
+  switch (format) {
+    // OpenAI sends a duration, Anthropic a timestamp; compatible servers mix them up, so accept either.
+    case 'duration':
+    case 'rfc3339': {
+      const duration = parseDurationMs(value);
+      if (duration !== undefined) return now + duration;
+      return parseRfc3339Ms(value);
+    }
+    case 'seconds': {
+      const seconds = parseCount(value);
+      return seconds === undefined ? undefined : now + seconds * MS_PER_UNIT.s!;
+    }
+    case 'epoch-ms': {
+      const at = parseCount(value);
+      return at === undefined ? undefined : at;
+    }
+    default: {
+      const unknown: never = format;
+      throw new Error(`unknown reset format ${String(unknown)}`);
+    }
+  }
+}
+
+/** `key=value` parameters of one item of a structured field (`10;w=1`, `"default";q=100;w=10`). */
+function parameters(item: string): { head: string; params: Map<string, string> } {
+  const [head = '', ...rest] = item.split(';').map((part) => part.trim());
+  const params = new Map<string, string>();
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return { head, params };
+}
+
+/**
+ * The IETF RateLimit draft, both its shapes: the early one (`RateLimit-Limit: 10, 10;w=1`,
+ * `RateLimit-Remaining`, `RateLimit-Reset` in seconds, `RateLimit-Policy: 10;w=1`) and the later
+ * structured one (`RateLimit-Policy: "default";q=100;w=10`, `RateLimit: "default";r=50;t=30`). Its
+ * limits count requests (a quota unit the draft leaves to the server; troupe reads it as requests).
+ */
+function readStructured(h: Readonly<Record<string, string>>, now: number): { requests?: LimitReading } {
+  const policyItem = h['ratelimit-policy']?.split(',')[0];
+  const policy = policyItem === undefined ? undefined : parameters(policyItem);
+  const windowSeconds = parseCount(policy?.params.get('w'));
+  const periodMs = windowSeconds === undefined ? undefined : windowSeconds * MS_PER_UNIT.s!;
+  const current = h.ratelimit === undefined ? undefined : parameters(h.ratelimit.split(',')[0] ?? '');
+  if (current !== undefined) {
+    const remaining = parseCount(current.params.get('r'));
+    const resetSeconds = parseCount(current.params.get('t'));
+    const limit = parseCount(policy?.params.get('q'));
+    const resetAtMs = resetSeconds === undefined ? undefined : now + resetSeconds * MS_PER_UNIT.s!;
+    if (remaining === undefined && resetAtMs === undefined) return {};
+    return { requests: withPeriod({ limit, remaining, resetAtMs }, periodMs, now) };
+  }
+  const limitItems = h['ratelimit-limit']?.split(',').map(parameters);
+  const limit = parseCount(limitItems?.[0]?.head) ?? parseCount(policy?.head);
+  // The early drafts may carry the window on the limit's own list: `10, 10;w=1`.
+  const listed = limitItems?.find((item) => item.params.has('w'));
+  const listedSeconds = parseCount(listed?.params.get('w'));
+  const period = periodMs ?? (listedSeconds === undefined ? undefined : listedSeconds * MS_PER_UNIT.s!);
+  const remaining = parseCount(h['ratelimit-remaining']);
+  const resetSeconds = parseCount(h['ratelimit-reset']);
+  const resetAtMs = resetSeconds === undefined ? undefined : now + resetSeconds * MS_PER_UNIT.s!;
+  if (limit === undefined && remaining === undefined && resetAtMs === undefined) return {};
+  return { requests: withPeriod({ limit, remaining, resetAtMs }, period, now) };
 }
 
 function lowerCased(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {

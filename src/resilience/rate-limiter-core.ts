@@ -7,8 +7,10 @@
 import type { FailureKind, Usage } from '../providers/types.js';
 import type { Clock } from './clock.js';
 import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
+import { HEADER_DIALECTS, type HeaderDialect } from './header-dialects.js';
 import {
   MIN_REQUEST_BURST,
+  RATE_WINDOW_MS,
   QUOTA_PAUSE_BASE_MS,
   QUOTA_PAUSE_MAX_MS,
   RATE_LIMIT_PAUSE_BASE_MS,
@@ -22,6 +24,7 @@ import {
   publishesNoBudget,
   type LearnedLimits,
   type LimitKind,
+  type LimitReading,
 } from './rate-limit-headers.js';
 import { isQuotaFailure } from './retry-policy.js';
 import type { WindowEntry } from './sliding-window.js';
@@ -45,6 +48,8 @@ export interface RateLimiterOptions {
   readonly clock: Clock;
   /** Tuning of adaptive concurrency. Default: the `*_ADAPTIVE_CONCURRENCY` constants. */
   readonly adaptive?: AdaptiveOptions;
+  /** How the provider's rate-limit headers are written. Default: OpenAI's. */
+  readonly dialect?: HeaderDialect;
 }
 
 /** A request waiting for permission to leave. */
@@ -107,7 +112,7 @@ export interface LimiterSnapshot {
   readonly concurrencyLimit: number;
   /** True if `concurrencyLimit` adapts (no `maxConcurrency` configured). */
   readonly adaptiveConcurrency: boolean;
-  /** The budgets in force: configured limits, lowered to or adopted from what headers announce. */
+  /** The budgets in force: configured limits, or the rates headers announce where none is configured. */
   readonly limits: Limits;
   /** Requests sent in the last `RATE_WINDOW_MS`. */
   readonly requestsInWindow: number;
@@ -142,6 +147,29 @@ const zeroByKind = (): Record<LimitKind, number> => ({
 const positive = (n: number | undefined): number | undefined =>
   n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 
+/** Relative change of an announced rate below which the budget is left as it is (readings jitter). */
+const ANNOUNCED_RATE_TOLERANCE = 0.05;
+
+const near = (a: number, b: number | undefined): boolean =>
+  b !== undefined && Math.abs(a - b) <= ANNOUNCED_RATE_TOLERANCE * b;
+
+/**
+ * What an announced limit comes to per `RATE_WINDOW_MS`, when its period is known (stated by the
+ * dialect or inferred) and not longer than that window. A longer period (Groq's requests per day)
+ * says nothing about the pace within a minute; its `remaining` still holds troupe back.
+ */
+function perMinute(reading: LimitReading | undefined): number | undefined {
+  const limit = positive(reading?.limit);
+  const periodMs = positive(reading?.periodMs);
+  if (
+    limit === undefined ||
+    periodMs === undefined ||
+    periodMs > RATE_WINDOW_MS * (1 + ANNOUNCED_RATE_TOLERANCE)
+  )
+    return undefined;
+  return (limit * RATE_WINDOW_MS) / periodMs;
+}
+
 /** The rate limiter of one provider; `now` comes from the injected clock. */
 export class RateLimiterCore {
   private readonly clock: Clock;
@@ -150,6 +178,8 @@ export class RateLimiterCore {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly requests = new WindowBudget(MIN_REQUEST_BURST);
   private readonly tokens = new WindowBudget(1);
+  private readonly dialect: HeaderDialect;
+  /** Per-minute rates the provider's announced limits come to, where a period is known and short. */
   private readonly announced: { requests?: number; tokens?: number } = {};
   private readonly learnedBudgets = new Map<LimitKind, LearnedBudget>();
   private lastLearned: LearnedLimits | undefined;
@@ -173,6 +203,7 @@ export class RateLimiterCore {
 
   constructor(options: RateLimiterOptions) {
     this.clock = options.clock;
+    this.dialect = options.dialect ?? HEADER_DIALECTS.openai;
     this.configured = options.limits ?? {};
     this.adaptive = new AdaptiveConcurrency(options.adaptive);
     this.applyLimits(this.clock.now());
@@ -246,13 +277,16 @@ export class RateLimiterCore {
     const now = this.clock.now();
     this.expire(now);
     if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
-    const learned = parseRateLimitHeaders(outcome.headers ?? {}, now);
+    const learned = parseRateLimitHeaders(outcome.headers ?? {}, now, this.dialect);
     this.learn(learned, flight, now);
     // Only an answer says the provider takes more: a refusal's headers must not widen the window.
     if (outcome.kind === 'ok') {
       const requestsLeft = learned.requests?.remaining;
       if (requestsLeft !== undefined) this.adaptive.announced(requestsLeft);
-      else if (outcome.headers !== undefined && publishesNoBudget(outcome.headers))
+      else if (
+        outcome.headers !== undefined &&
+        (this.dialect.name === 'none' || publishesNoBudget(outcome.headers))
+      )
         this.adaptive.noBudgetAnnounced();
     }
     if (outcome.kind !== 'ok') {
@@ -360,28 +394,36 @@ export class RateLimiterCore {
   private learn(learned: LearnedLimits, flight: InFlight, now: number): void {
     if (Object.keys(learned).length === 0) return;
     this.lastLearned = learned;
-    const requestLimit = positive(learned.requests?.limit);
-    const tokenLimit = positive(learned.tokens?.limit);
-    if (requestLimit !== undefined) this.announced.requests = requestLimit;
-    if (tokenLimit !== undefined) this.announced.tokens = tokenLimit;
-    if (requestLimit !== undefined || tokenLimit !== undefined) this.applyLimits(now);
+    const requestRate = perMinute(learned.requests);
+    const tokenRate = perMinute(learned.tokens);
+    let changed = false;
+    if (requestRate !== undefined && !near(requestRate, this.announced.requests)) {
+      this.announced.requests = requestRate;
+      changed = true;
+    }
+    if (tokenRate !== undefined && !near(tokenRate, this.announced.tokens)) {
+      this.announced.tokens = tokenRate;
+      changed = true;
+    }
+    if (changed) this.applyLimits(now);
     for (const kind of LIMIT_KINDS) {
       const reading = learned[kind];
       if (reading?.remaining === undefined) continue;
       const sentSince = this.sent[kind] - flight.sentAtGrant[kind];
-      const budget = LearnedBudget.fromReading(reading, sentSince, now);
+      const budget = LearnedBudget.fromReading(reading, sentSince, now, this.dialect.remainingHoldsMs);
       if (budget) this.learnedBudgets.set(kind, budget);
       else this.learnedBudgets.delete(kind);
     }
   }
 
-  /** Configured limits, lowered to what the provider announces; announced ones adopted where none is configured. */
+  /**
+   * The configured limits; an announced rate is adopted only where none is configured. An announced
+   * number never lowers a configured rate: the headers' `remaining` (the learned budgets) holds
+   * troupe back when the provider says nothing is left, and a 429 pauses it.
+   */
   private applyLimits(now: number): void {
-    const effective = (configured: number | undefined, announced: number | undefined) => {
-      const c = positive(configured);
-      if (c === undefined || announced === undefined) return c ?? announced;
-      return Math.min(c, announced);
-    };
+    const effective = (configured: number | undefined, announced: number | undefined) =>
+      positive(configured) ?? announced;
     this.requests.setLimit(effective(this.configured.requestsPerMinute, this.announced.requests), now);
     this.tokens.setLimit(effective(this.configured.tokensPerMinute, this.announced.tokens), now);
   }

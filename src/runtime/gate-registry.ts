@@ -7,6 +7,7 @@ import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
+import { dialectFor } from '../resilience/header-dialects.js';
 import type { JobRecord } from '../store/records.js';
 import type { ProviderConfig } from '../suite/types.js';
 import { noMetrics } from '../metrics/metrics.js';
@@ -78,7 +79,11 @@ export class GateRegistry {
     const name = `provider-${this.accounts.size + 1}`;
     const parent = this.parent();
     const deps = { provider: providerId, clock: this.clock, log: this.log };
-    const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, { ...deps, limits: config.limits });
+    const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, {
+      ...deps,
+      limits: config.limits,
+      dialect: dialectFor(config),
+    });
     // The gate reads the breaker's state from this view instead of asking it for every permit.
     const view: BreakerView = { state: 'closed' };
     const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, {

@@ -7,6 +7,7 @@ import {
   DEFAULT_RETRY,
   DEFAULT_SIMULATED_LATENCY_MS,
 } from './defaults.js';
+import { DIALECT_NAMES } from '../resilience/header-dialects.js';
 import { envVarNameReader, httpUrlReader } from './readers.js';
 import {
   hasKey,
@@ -35,8 +36,8 @@ type ProviderType = (typeof PROVIDER_TYPES)[number];
 const COMMON_KEYS = ['type', 'limits', 'retry', 'breaker'] as const;
 const KEYS_BY_TYPE: Readonly<Record<ProviderType, readonly string[]>> = {
   simulated: [...COMMON_KEYS, 'latencyMs'],
-  openai: [...COMMON_KEYS, 'baseURL', 'apiKeyEnv'],
-  anthropic: [...COMMON_KEYS, 'baseURL', 'apiKeyEnv'],
+  openai: [...COMMON_KEYS, 'baseURL', 'apiKeyEnv', 'headers'],
+  anthropic: [...COMMON_KEYS, 'baseURL', 'apiKeyEnv', 'headers'],
 };
 const ALL_KEYS = [...new Set(Object.values(KEYS_BY_TYPE).flat())];
 
@@ -46,6 +47,7 @@ const DEFAULT_API_KEY_ENV: Readonly<Record<'openai' | 'anthropic', string>> = {
 };
 
 const providerType = oneOf(PROVIDER_TYPES);
+const dialectName = oneOf(DIALECT_NAMES);
 
 /** Reads `providers.<id>`; reports every problem and returns `undefined` if there was one. */
 export function readProvider(check: Checker, value: unknown, path: FieldPath): ProviderConfig | undefined {
@@ -71,8 +73,15 @@ export function readProvider(check: Checker, value: unknown, path: FieldPath): P
   if (type === 'openai' || type === 'anthropic') {
     const baseURL = optionalField(check, entry, 'baseURL', path, httpUrlReader);
     const apiKeyEnv = optionalField(check, entry, 'apiKeyEnv', path, envVarNameReader);
+    const headers = optionalField(check, entry, 'headers', path, dialectName);
     if (check.problems.length > before || retry === undefined || breaker === undefined) return undefined;
-    const config = { type, apiKeyEnv: apiKeyEnv ?? DEFAULT_API_KEY_ENV[type], retry, breaker };
+    const config = {
+      type,
+      apiKeyEnv: apiKeyEnv ?? DEFAULT_API_KEY_ENV[type],
+      retry,
+      breaker,
+      ...(headers !== undefined && { headers }),
+    };
     return withLimits(baseURL === undefined ? config : { ...config, baseURL }, limits);
   }
   return undefined;

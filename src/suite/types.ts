@@ -2,6 +2,7 @@ import type { Check, JudgeConfig } from '../scoring/types.js';
 import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
 import type { Limits } from '../resilience/rate-limiter-core.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
+import type { DialectName } from '../resilience/header-dialects.js';
 
 // The policies own their option types; a suite names them.
 export type { BreakerPolicy, Limits, RetryPolicy };
@@ -32,6 +33,8 @@ export interface OpenAIProviderConfig extends ProviderCommon {
   readonly baseURL?: string;
   /** Name of the environment variable that holds the key. Default `OPENAI_API_KEY`. */
   readonly apiKeyEnv: string;
+  /** How its rate-limit headers are written. Default: from `type` and `baseURL` (see `dialectFor`). */
+  readonly headers?: DialectName;
 }
 
 /** Anthropic's Messages API. */
@@ -41,6 +44,8 @@ export interface AnthropicProviderConfig extends ProviderCommon {
   readonly baseURL?: string;
   /** Name of the environment variable that holds the key. Default `ANTHROPIC_API_KEY`. */
   readonly apiKeyEnv: string;
+  /** How its rate-limit headers are written. Default: from `type` and `baseURL` (see `dialectFor`). */
+  readonly headers?: DialectName;
 }
 
 /** One provider entry of a suite, keyed by its id in `providers`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/resilience/clock.js';
+import { HEADER_DIALECTS, type HeaderDialect } from '../../src/resilience/header-dialects.js';
 import {
   BURST_WINDOW_MS,
   QUOTA_PAUSE_BASE_MS,
@@ -17,9 +18,18 @@ import { seededRandom } from './random.js';
 
 const T0 = 1_700_000_000_000;
 
-function setup(limits?: Limits, adaptive?: RateLimiterOptions['adaptive']) {
+function setup(
+  limits?: Limits,
+  adaptive?: RateLimiterOptions['adaptive'],
+  dialect: HeaderDialect = HEADER_DIALECTS.openai,
+) {
   const clock = new ManualClock(T0);
-  const limiter = new RateLimiterCore({ clock, ...(limits && { limits }), ...(adaptive && { adaptive }) });
+  const limiter = new RateLimiterCore({
+    clock,
+    dialect,
+    ...(limits && { limits }),
+    ...(adaptive && { adaptive }),
+  });
   let n = 0;
   const enqueue = (group = 'g', tokens = 0, priority = 0, id = `w${++n}`) => {
     limiter.enqueue({ id, group, priority, tokens });
@@ -497,13 +507,42 @@ describe('RateLimiterCore: learning from headers', () => {
       ...ok,
       headers: { ...openAI(500, 499, '120ms'), 'x-ratelimit-limit-tokens': '30000' },
     });
-    // The window opens to the 256 cap: 499 requests left, and the 500 per minute pace them.
-    expect(limiter.snapshot().limits).toEqual({
-      requestsPerMinute: 500,
-      tokensPerMinute: 30_000,
-      maxConcurrency: 256,
+    // The window opens to the 256 cap: 499 requests left, and the 500 per minute pace them (one
+    // request back in 120 ms: 500 in a minute). A token limit without remaining or reset has no
+    // period to read, so it paces nothing.
+    expect(limiter.snapshot().limits).toEqual({ requestsPerMinute: 500, maxConcurrency: 256 });
+    expect(limiter.snapshot().learned?.requests).toEqual({
+      limit: 500,
+      remaining: 499,
+      resetAtMs: T0 + 120,
+      periodMs: 60_000,
+      periodInferred: true,
     });
-    expect(limiter.snapshot().learned?.requests).toEqual({ limit: 500, remaining: 499, resetAtMs: T0 + 120 });
+  });
+
+  it('reads "60" with a reset of a tenth of a second per request as 60 per 6 s: 600 a minute, not 60', () => {
+    const { limiter, enqueue } = setup();
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { ...ok, headers: openAI(60, 54, '600ms') });
+    expect(limiter.snapshot().limits.requestsPerMinute).toBe(600);
+  });
+
+  it('takes a period only where the dialect states it: Together per second, Groq requests per day', () => {
+    const perSecond = setup(undefined, undefined, HEADER_DIALECTS.together);
+    perSecond.enqueue();
+    perSecond.limiter.grant();
+    perSecond.limiter.release('w1', {
+      ...ok,
+      headers: { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '1' },
+    });
+    expect(perSecond.limiter.snapshot().limits.requestsPerMinute).toBe(600);
+    // A day's limit says nothing of the pace within a minute; its remaining holds troupe back.
+    const perDay = setup(undefined, undefined, HEADER_DIALECTS.groq);
+    perDay.enqueue();
+    perDay.limiter.grant();
+    perDay.limiter.release('w1', { ...ok, headers: openAI(14_400, 14_399, '6s') });
+    expect(perDay.limiter.snapshot().limits.requestsPerMinute).toBeUndefined();
   });
 
   it('opens the adaptive window to the requests the provider says are left, in slow start only', () => {
@@ -567,7 +606,7 @@ describe('RateLimiterCore: learning from headers', () => {
     expect(refused.limiter.snapshot().concurrencyLimit).toBe(8);
   });
 
-  it('never exceeds a configured limit, and lowers it to a smaller announced one', () => {
+  it('never exceeds a configured limit, and an announced number never lowers it', () => {
     const higher = setup({ requestsPerMinute: 100 });
     higher.enqueue();
     higher.limiter.grant();
@@ -578,11 +617,15 @@ describe('RateLimiterCore: learning from headers', () => {
     lower.enqueue();
     lower.limiter.grant();
     lower.limiter.release('w1', { ...ok, headers: openAI(60, 59, '1s') });
-    expect(lower.limiter.snapshot().limits.requestsPerMinute).toBe(60);
+    expect(lower.limiter.snapshot().limits.requestsPerMinute).toBe(100);
   });
 
   it('holds back when the provider has less left than troupe believes, until its bucket refills', () => {
-    const { clock, limiter, enqueue, ids } = setup({ maxConcurrency: 10 });
+    const { clock, limiter, enqueue, ids } = setup(
+      { maxConcurrency: 10 },
+      undefined,
+      HEADER_DIALECTS.anthropic,
+    );
     enqueue();
     limiter.grant();
     // Another client on the same key used it up: nothing left, full again in 2 s.
@@ -629,7 +672,7 @@ describe('RateLimiterCore: learning from headers', () => {
   });
 
   it('charges input and output token limits separately when the split is known', () => {
-    const { limiter } = setup({ maxConcurrency: 10 });
+    const { limiter } = setup({ maxConcurrency: 10 }, undefined, HEADER_DIALECTS.anthropic);
     limiter.enqueue({ id: 'a', group: 'g', priority: 0, tokens: 0 });
     limiter.grant();
     limiter.release('a', {
