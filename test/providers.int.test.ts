@@ -128,9 +128,10 @@ describe.each<[Api, string]>([
       outputTokens: Math.ceil(result.text.length / 4),
     });
     expect(result.headers[requestIdHeader]).toBe('req_sim_1');
-    const limitHeader =
-      api === 'openai' ? 'x-ratelimit-limit-requests' : 'anthropic-ratelimit-requests-limit';
-    expect(result.headers[limitHeader]).toBe('600');
+    // OpenAI's headers announce the bucket (a second's worth), Anthropic's the limit per minute.
+    const [limitHeader, limit] =
+      api === 'openai' ? ['x-ratelimit-limit-requests', '10'] : ['anthropic-ratelimit-requests-limit', '600'];
+    expect(result.headers[limitHeader]).toBe(limit);
     expect(s.records[0]).toMatchObject({ model: 'model-a', messages, maxTokens: 256, authorized: true });
   });
 

@@ -16,8 +16,8 @@ describe('SimulatorRateLimit', () => {
     });
     expect(limit.admit(0, 250)).toMatchObject({ admitted: false, waitMs: 750 });
     expect(limit.admit(0, 1_000)).toEqual({ admitted: true });
-    expect(limit.state(1_000).requests).toEqual({ limit: 60, remaining: 0, resetMs: 2_000 });
-    expect(limit.state(3_000).requests).toEqual({ limit: 60, remaining: 2, resetMs: 0 });
+    expect(limit.state(1_000).requests).toEqual({ limit: 60, capacity: 2, remaining: 0, resetMs: 2_000 });
+    expect(limit.state(3_000).requests).toEqual({ limit: 60, capacity: 2, remaining: 2, resetMs: 0 });
   });
 
   it('scales with minuteMs', () => {

@@ -258,13 +258,14 @@ describe('simulator: authentication', () => {
 
 describe('simulator: rate limit', () => {
   it('spends the burst, then answers 429 with retry-after and OpenAI rate-limit headers on every answer', async () => {
-    // 6 per minute with 30 s of burst: 3 requests at once, then one every 10 s.
+    // 6 per minute with 30 s of burst: 3 requests at once, then one every 10 s. OpenAI's headers
+    // announce the bucket (3), and its reset tells the period.
     const s = await start({ rateLimit: { requestsPerMinute: 6, burstSeconds: 30 } });
     const remaining: (string | null)[] = [];
     for (let i = 0; i < 3; i += 1) {
       const raw = await post(s, '/v1/chat/completions', openaiBody);
       expect(raw.status).toBe(200);
-      expect(raw.headers.get('x-ratelimit-limit-requests')).toBe('6');
+      expect(raw.headers.get('x-ratelimit-limit-requests')).toBe('3');
       expect(raw.headers.get('x-ratelimit-reset-requests')).toMatch(GO_DURATION);
       remaining.push(raw.headers.get('x-ratelimit-remaining-requests'));
     }
@@ -308,7 +309,7 @@ describe('simulator: rate limit', () => {
     const refused = await post(s, '/v1/chat/completions', openaiBody);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.text)).toMatchObject({ error: { type: 'tokens' } });
-    expect(refused.headers.get('x-ratelimit-limit-tokens')).toBe('600');
+    expect(refused.headers.get('x-ratelimit-limit-tokens')).toBe('10');
   });
 
   it('lets the next request through once retry-after-ms has passed (a short minute)', async () => {

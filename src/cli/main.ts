@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
+import { DIALECT_NAMES } from '../resilience/header-dialects.js';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, ExitError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
@@ -290,7 +291,25 @@ async function main(argv: string[]): Promise<number> {
           .option('latency-ms', { type: 'number', default: 200, describe: 'Latency of every reply' })
           .option('requests-per-minute', { type: 'number', describe: 'Answer 429 above this rate' })
           .option('tokens-per-minute', { type: 'number', describe: 'Answer 429 above this token rate' })
-          .option('api-key', { type: 'string', describe: 'Accept only this key (default: any)' }),
+          .option('api-key', { type: 'string', describe: 'Accept only this key (default: any)' })
+          .option('dialect', {
+            choices: DIALECT_NAMES,
+            describe: "Rate-limit headers as this provider writes them (default: each API's own)",
+          })
+          .option('window-ms', {
+            type: 'number',
+            describe:
+              'Each limit counts over this window (60 per 6 s: --requests-per-minute 600 --window-ms 6000)',
+          })
+          .option('fail-matching', {
+            type: 'string',
+            describe: 'Requests whose last prompt matches this regular expression fail (500, or --fault)',
+          })
+          .option('fault', {
+            type: 'string',
+            describe:
+              'Fail with this: hang, bad-json, empty, html, reset or status:N (every request, or those --fail-matching)',
+          }),
       async (args) => {
         const simulator = await (
           await import('./commands/simulate.js')
@@ -302,6 +321,10 @@ async function main(argv: string[]): Promise<number> {
             requestsPerMinute: args['requests-per-minute'],
             tokensPerMinute: args['tokens-per-minute'],
             apiKey: args['api-key'],
+            dialect: args.dialect,
+            windowMs: args['window-ms'],
+            failMatching: args['fail-matching'],
+            fault: args.fault,
           },
           stdoutLine,
         );

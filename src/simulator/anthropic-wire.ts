@@ -1,6 +1,5 @@
 /** Anthropic's Messages wire format: `POST /v1/messages`, JSON and SSE. */
 import type { ChatMessage } from '../providers/types.js';
-import type { BucketState, RateLimitState } from './rate-limit.js';
 import { splitForStream } from './reply.js';
 import type { ErrorAnswer, ParseResult, Problem, ReplyContent, WireFormat } from './wire.js';
 import { checkOptionalNumber, isRecord, optionalNumber, readTextContent, sseEvent } from './wire.js';
@@ -199,15 +198,6 @@ function streamFrames(reply: ReplyContent): string[] {
   return frames;
 }
 
-function bucketHeaders(name: string, bucket: BucketState | undefined, nowMs: number): Record<string, string> {
-  if (bucket === undefined) return {};
-  return {
-    [`anthropic-ratelimit-${name}-limit`]: String(bucket.limit),
-    [`anthropic-ratelimit-${name}-remaining`]: String(bucket.remaining),
-    [`anthropic-ratelimit-${name}-reset`]: new Date(Math.ceil(nowMs + bucket.resetMs)).toISOString(),
-  };
-}
-
 /**
  * Anthropic's wire format. The simulator has one token bucket, so the `input-tokens`,
  * `output-tokens` and `tokens` headers all report it.
@@ -219,11 +209,6 @@ export const anthropicWire: WireFormat = {
   error,
   replyBody,
   streamFrames,
-  rateLimitHeaders: (state: RateLimitState, nowMs: number) => ({
-    ...bucketHeaders('requests', state.requests, nowMs),
-    ...bucketHeaders('input-tokens', state.tokens, nowMs),
-    ...bucketHeaders('output-tokens', state.tokens, nowMs),
-    ...bucketHeaders('tokens', state.tokens, nowMs),
-  }),
+  defaultDialect: 'anthropic',
   requestIdHeader: (id) => ['request-id', `req_sim_${id}`],
 };

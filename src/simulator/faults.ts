@@ -41,6 +41,11 @@ export interface FaultRule {
   readonly model?: string;
   /** Only requests to this API. Default: both. */
   readonly api?: ApiName;
+  /**
+   * Only requests whose last user message matches this regular expression (poison requests: the
+   * same prompt fails every time, whatever else happens). Default: any request.
+   */
+  readonly matching?: string;
 }
 
 const LOWEST_ERROR_STATUS = 400;
@@ -52,6 +57,13 @@ export function validateFaultRules(rules: readonly FaultRule[]): void {
     const where = `faults[${index}]`;
     if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 0)) {
       throw new RangeError(`${where}.times must be a whole number ≥ 0, got ${rule.times}`);
+    }
+    if (rule.matching !== undefined) {
+      try {
+        new RegExp(rule.matching);
+      } catch (error) {
+        throw new RangeError(`${where}.matching is not a regular expression: ${(error as Error).message}`);
+      }
     }
     const fault = rule.fault;
     if (fault.kind !== 'status' && fault.kind !== 'quota') return;
@@ -74,17 +86,22 @@ export function validateFaultRules(rules: readonly FaultRule[]): void {
 /** The configured rules with their remaining hits. */
 export class FaultBook {
   private readonly remaining: (number | undefined)[];
+  private readonly patterns: (RegExp | undefined)[];
 
   constructor(private readonly rules: readonly FaultRule[]) {
     validateFaultRules(rules);
     this.remaining = rules.map((rule) => rule.times);
+    this.patterns = rules.map((rule) =>
+      rule.matching === undefined ? undefined : new RegExp(rule.matching),
+    );
   }
 
-  /** The fault for this request, if a rule matches with hits left; uses up one hit. */
-  take(api: ApiName, model: string): Fault | undefined {
+  /** The fault for this request (its last user message is `prompt`), if a rule matches with hits left; uses up one hit. */
+  take(api: ApiName, model: string, prompt = ''): Fault | undefined {
     for (const [index, rule] of this.rules.entries()) {
       if (rule.api !== undefined && rule.api !== api) continue;
       if (rule.model !== undefined && rule.model !== model) continue;
+      if (this.patterns[index]?.test(prompt) === false) continue;
       const left = this.remaining[index];
       if (left === undefined) return rule.fault;
       if (left <= 0) continue;

@@ -1,6 +1,5 @@
 /** The OpenAI chat completions wire format: `POST /v1/chat/completions`, JSON and SSE. */
 import type { ChatMessage } from '../providers/types.js';
-import type { BucketState, RateLimitState } from './rate-limit.js';
 import { splitForStream } from './reply.js';
 import type { ErrorAnswer, ParseResult, Problem, ReplyContent, WireFormat } from './wire.js';
 import { checkOptionalNumber, isRecord, optionalNumber, readTextContent, sseData } from './wire.js';
@@ -241,15 +240,6 @@ function streamFrames(reply: ReplyContent, request: { includeUsage: boolean }): 
   return frames;
 }
 
-function bucketHeaders(name: 'requests' | 'tokens', bucket: BucketState | undefined): Record<string, string> {
-  if (bucket === undefined) return {};
-  return {
-    [`x-ratelimit-limit-${name}`]: String(bucket.limit),
-    [`x-ratelimit-remaining-${name}`]: String(bucket.remaining),
-    [`x-ratelimit-reset-${name}`]: formatResetDuration(bucket.resetMs),
-  };
-}
-
 /** OpenAI's wire format. */
 export const openaiWire: WireFormat = {
   api: 'openai',
@@ -258,9 +248,6 @@ export const openaiWire: WireFormat = {
   error,
   replyBody,
   streamFrames,
-  rateLimitHeaders: (state: RateLimitState) => ({
-    ...bucketHeaders('requests', state.requests),
-    ...bucketHeaders('tokens', state.tokens),
-  }),
+  defaultDialect: 'openai',
   requestIdHeader: (id) => ['x-request-id', `req_sim_${id}`],
 };

@@ -14,6 +14,12 @@ export interface RateLimitOptions {
   readonly burstSeconds?: number;
   /** Length of "a minute" in ms; tests shrink it to stay fast. Default 60 000. */
   readonly minuteMs?: number;
+  /**
+   * The window each limit counts over, in ms: a bucket holds `limit × windowMs / minute` units and
+   * refills over `windowMs` (60 per 6 s for 600 requests per minute and 6 000). Overrides
+   * `burstSeconds`. Default: `burstSeconds`' worth.
+   */
+  readonly windowMs?: number;
 }
 
 /** Default burst capacity, in seconds of refill. */
@@ -31,6 +37,8 @@ export interface BucketState {
    * configured limit scaled by 60 000 / `minuteMs` (equal to it with the default minute).
    */
   readonly limit: number;
+  /** Units the bucket holds when full (`limit` over the window). */
+  readonly capacity: number;
   /** Whole units that could be spent right now. */
   readonly remaining: number;
   /** Ms until the bucket is full again. */
@@ -110,6 +118,7 @@ export class Bucket {
     this.refill(nowMs);
     return {
       limit: this.limitPerRealMinute,
+      capacity: this.capacity,
       remaining: Math.max(0, Math.floor(this.level)),
       resetMs: (this.capacity - this.level) / this.ratePerMs,
     };
@@ -132,8 +141,12 @@ export class SimulatorRateLimit {
     checkPositive('tokensPerMinute', options?.tokensPerMinute);
     checkPositive('burstSeconds', options?.burstSeconds);
     checkPositive('minuteMs', options?.minuteMs);
+    checkPositive('windowMs', options?.windowMs);
     const minuteMs = options?.minuteMs ?? DEFAULT_MINUTE_MS;
-    const burstSeconds = options?.burstSeconds ?? DEFAULT_BURST_SECONDS;
+    const burstSeconds =
+      options?.windowMs !== undefined
+        ? (options.windowMs / DEFAULT_MINUTE_MS) * SECONDS_PER_MINUTE
+        : (options?.burstSeconds ?? DEFAULT_BURST_SECONDS);
     if (options?.requestsPerMinute !== undefined) {
       this.requests = new Bucket(options.requestsPerMinute, minuteMs, burstSeconds, nowMs);
     }

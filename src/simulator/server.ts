@@ -14,6 +14,8 @@ import { openaiWire } from './openai-wire.js';
 import { seededRandom } from './random.js';
 import { SimulatorRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
+import type { DialectName } from '../resilience/header-dialects.js';
+import { dialectHeaders } from './dialect-headers.js';
 import { composeReply } from './reply.js';
 import type { RecordedRequest, Simulator, SimulatorChanges, SimulatorOptions } from './types.js';
 import type { ParsedRequest, Problem, ReplyContent, WireFormat } from './wire.js';
@@ -55,6 +57,7 @@ interface Behaviour {
   latencyJitterMs: number;
   apiKey: string | undefined;
   rateLimitOptions: RateLimitOptions | undefined;
+  dialect: DialectName | undefined;
 }
 
 /** One request on an API route, from arrival to its end. */
@@ -72,6 +75,15 @@ function retryAfterMsOf(headers: Readonly<Record<string, string>>): number | und
   if (ms !== undefined) return Number(ms);
   const seconds = headers['retry-after'];
   return seconds === undefined ? undefined : Number(seconds) * MS_PER_SECOND;
+}
+
+/** The text of the request's last user message: what `FaultRule.matching` is tested against. */
+function lastUserText(request: ParsedRequest): string {
+  for (let i = request.messages.length - 1; i >= 0; i--) {
+    const message = request.messages[i]!;
+    if (message.role === 'user') return message.content;
+  }
+  return '';
 }
 
 function checkLatency(name: string, value: number | undefined): void {
@@ -129,6 +141,7 @@ class RunningSimulator implements Simulator {
       latencyJitterMs: options.latencyJitterMs ?? DEFAULT_LATENCY_JITTER_MS,
       apiKey: options.apiKey,
       rateLimitOptions: options.rateLimit,
+      dialect: options.dialect,
     };
     this.rateLimit = new SimulatorRateLimit(options.rateLimit, Date.now());
     this.faults = new FaultBook(options.faults ?? []);
@@ -161,6 +174,7 @@ class RunningSimulator implements Simulator {
     if (changes.latencyMs !== undefined) this.behaviour.latencyMs = changes.latencyMs;
     if (changes.latencyJitterMs !== undefined) this.behaviour.latencyJitterMs = changes.latencyJitterMs;
     if ('apiKey' in changes) this.behaviour.apiKey = changes.apiKey;
+    if ('dialect' in changes) this.behaviour.dialect = changes.dialect;
     if (rateLimit) {
       this.rateLimit = rateLimit;
       this.behaviour.rateLimitOptions = changes.rateLimit;
@@ -301,7 +315,7 @@ class RunningSimulator implements Simulator {
     // Settled against what was really produced, so the token bucket counts input + output.
     let producedTokens = 0;
     try {
-      const fault = this.faults.take(exchange.wire.api, request.model);
+      const fault = this.faults.take(exchange.wire.api, request.model, lastUserText(request));
       const { latencyMs, latencyJitterMs } = this.behaviour;
       if (!(await delay(latencyMs + this.random() * latencyJitterMs, exchange.gone))) return;
       const reply = composeReply(exchange.record.id, request.model, request.messages, request.maxTokens);
@@ -396,7 +410,8 @@ class RunningSimulator implements Simulator {
   private commonHeaders(exchange: Exchange): Record<string, string> {
     const now = Date.now();
     const [idName, idValue] = exchange.wire.requestIdHeader(exchange.record.id);
-    return { [idName]: idValue, ...exchange.wire.rateLimitHeaders(this.rateLimit.state(now), now) };
+    const dialect = this.behaviour.dialect ?? exchange.wire.defaultDialect;
+    return { [idName]: idValue, ...dialectHeaders(dialect, this.rateLimit.state(now), now) };
   }
 
   private send(

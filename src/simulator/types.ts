@@ -1,5 +1,6 @@
 /** The simulator's public types: how it is configured, what it records, how it is driven. */
 import type { ChatMessage } from '../providers/types.js';
+import type { DialectName } from '../resilience/header-dialects.js';
 import type { FaultRule } from './faults.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import type { ApiName } from './wire.js';
@@ -21,6 +22,11 @@ export interface SimulatorOptions {
    * rate-limit headers on every answer, for the limits configured. Default: none.
    */
   readonly rateLimit?: RateLimitOptions;
+  /**
+   * The rate-limit header dialect of the answers (troupe's table: `openai`, `anthropic`, `groq`,
+   * `together`, `azure`, `openrouter`, `ietf`, `none`). Default: each API's own.
+   */
+  readonly dialect?: DialectName;
   /** Scripted failures, checked in order. Default: none. */
   readonly faults?: readonly FaultRule[];
   /** Seed of the latency jitter. Default 1. */

@@ -3,7 +3,8 @@
  * on, the problems it answers with, and the interface each format implements.
  */
 import type { ChatMessage } from '../providers/types.js';
-import type { LimitName, RateLimitState } from './rate-limit.js';
+import type { DialectName } from '../resilience/header-dialects.js';
+import type { LimitName } from './rate-limit.js';
 
 /** The APIs the simulator speaks. */
 export type ApiName = 'openai' | 'anthropic';
@@ -84,8 +85,8 @@ export interface WireFormat {
   replyBody(reply: ReplyContent): unknown;
   /** The server-sent events of a streaming answer, each a complete frame. */
   streamFrames(reply: ReplyContent, request: ParsedRequest): string[];
-  /** This API's rate-limit headers for the current bucket state. */
-  rateLimitHeaders(state: RateLimitState, nowMs: number): Record<string, string>;
+  /** The rate-limit header dialect this API's provider speaks, unless the simulator is told another. */
+  readonly defaultDialect: DialectName;
   /** The header this API names its request id in, and its value for record `id`. */
   requestIdHeader(id: number): [string, string];
 }

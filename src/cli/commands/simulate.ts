@@ -1,7 +1,8 @@
 /** `troupe simulate`: serves the OpenAI and Anthropic APIs locally, to rehearse a suite for free. */
 import { InputError } from '../../errors.js';
 import { startSimulator } from '../../simulator/server.js';
-import type { Simulator } from '../../simulator/server.js';
+import type { Fault, FaultRule, Simulator } from '../../simulator/server.js';
+import type { DialectName } from '../../resilience/header-dialects.js';
 
 /** Options of `troupe simulate`. */
 export interface SimulateOptions {
@@ -17,6 +18,45 @@ export interface SimulateOptions {
   readonly tokensPerMinute?: number;
   /** Accept only requests carrying this key. Default: any key. */
   readonly apiKey?: string;
+  /** Rate-limit headers in this provider's dialect. Default: each API's own. */
+  readonly dialect?: DialectName;
+  /** The window each limit counts over, in ms. Default: a second's worth of the limit. */
+  readonly windowMs?: number;
+  /** Requests whose last prompt matches this regular expression fail (poison requests). */
+  readonly failMatching?: string;
+  /** How failing requests fail: `hang`, `bad-json`, `empty`, `html`, `reset`, `status:N`. Default `status:500`. */
+  readonly fault?: string;
+}
+
+const FAULTS_BY_NAME: Readonly<Record<string, Fault>> = {
+  hang: { kind: 'hang' },
+  'bad-json': { kind: 'truncated' },
+  empty: { kind: 'empty' },
+  html: { kind: 'malformed' },
+  reset: { kind: 'reset' },
+};
+const DEFAULT_POISON_STATUS = 500;
+const STATUS_FAULT = /^status:(\d{3})$/;
+
+/** Reads `--fault`; throws an `InputError` naming the flag when it is none of the kinds. */
+export function parseFault(text: string): Fault {
+  const named = FAULTS_BY_NAME[text];
+  if (named) return named;
+  const status = STATUS_FAULT.exec(text)?.[1];
+  if (status !== undefined) return { kind: 'status', status: Number(status) };
+  throw new InputError(
+    `--fault: expected one of ${Object.keys(FAULTS_BY_NAME).join(', ')} or status:N (N an HTTP error status), found "${text}"`,
+  );
+}
+
+/** The fault rules `--fail-matching` and `--fault` ask for. */
+export function faultRulesOf(options: Pick<SimulateOptions, 'failMatching' | 'fault'>): FaultRule[] {
+  if (options.fault === undefined && options.failMatching === undefined) return [];
+  const fault =
+    options.fault === undefined
+      ? { kind: 'status' as const, status: DEFAULT_POISON_STATUS }
+      : parseFault(options.fault);
+  return [{ fault, ...(options.failMatching !== undefined && { matching: options.failMatching }) }];
 }
 
 function hasCode(error: unknown, code: string): boolean {
@@ -37,8 +77,14 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
       latencyMs: options.latencyMs,
       apiKey: options.apiKey,
       rateLimit: limited
-        ? { requestsPerMinute: options.requestsPerMinute, tokensPerMinute: options.tokensPerMinute }
+        ? {
+            requestsPerMinute: options.requestsPerMinute,
+            tokensPerMinute: options.tokensPerMinute,
+            ...(options.windowMs !== undefined && { windowMs: options.windowMs }),
+          }
         : undefined,
+      ...(options.dialect !== undefined && { dialect: options.dialect }),
+      faults: faultRulesOf(options),
     });
   } catch (error) {
     if (hasCode(error, 'EADDRINUSE')) {
@@ -48,6 +94,7 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
       throw new InputError(`--host: ${options.host} is not an address of this machine`);
     }
     if (error instanceof RangeError) throw new InputError(`simulate: ${error.message}`);
+    if (error instanceof InputError) throw error;
     throw error;
   }
   const limits = [
@@ -57,9 +104,18 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
   log(`troupe simulator listening on ${simulator.url}`);
   log(`  openai:    baseURL: ${simulator.openaiBaseURL}`);
   log(`  anthropic: baseURL: ${simulator.anthropicBaseURL}`);
+  const window = options.windowMs === undefined ? '' : ` over ${options.windowMs} ms windows`;
   log(
-    `  latency ${options.latencyMs} ms; ${limits.length > 0 ? `limits ${limits.join(', ')}` : 'no rate limit'}; ` +
+    `  latency ${options.latencyMs} ms; ${limits.length > 0 ? `limits ${limits.join(', ')}${window}` : 'no rate limit'}; ` +
       (options.apiKey === undefined ? 'any API key accepted' : 'API key required'),
   );
+  if (options.dialect !== undefined) log(`  rate-limit headers: ${options.dialect}`);
+  if (options.fault !== undefined || options.failMatching !== undefined) {
+    const which =
+      options.failMatching === undefined ? 'every request' : `requests matching /${options.failMatching}/`;
+    log(
+      `  ${which} fail${options.failMatching === undefined ? 's' : ''}: ${options.fault ?? `status:${DEFAULT_POISON_STATUS}`}`,
+    );
+  }
   return simulator;
 }
