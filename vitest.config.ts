@@ -8,5 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for what the code reaches on its own: generous, never a proof of speed.
+    expect: { poll: { timeout: 20_000, interval: 10 } },
   },
 });

@@ -42,14 +42,6 @@ ${sequences.join('\n')}
 `;
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DAEMON_WAIT_MS;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function storedTurns(dataDir: string, job: string): Promise<TurnRecord[]> {
   const store = await openLmdbStore(dataDir, { readOnly: true });
   try {
@@ -105,16 +97,24 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
     // Kill at a random point of each third of the 288 turns.
     for (const third of [0, 1, 2]) {
       const threshold = 10 + third * 90 + Math.floor(Math.random() * 50);
-      await waitFor(`${threshold} requests`, () => sim.records.length >= threshold);
+      await expect
+        .poll(() => sim.records.length >= threshold, {
+          timeout: DAEMON_WAIT_MS,
+          message: `${threshold} requests`,
+        })
+        .toBe(true);
       await daemon.stop('SIGKILL');
       const at = Date.now();
       const committed = (await Promise.all(jobs.map((job) => storedTurns(dataDir, job)))).flat();
       crashes.push({ at, committed });
       daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
     }
-    await waitFor('both jobs done', async () =>
-      (await Promise.all(jobs.map((j) => jobState(dataDir, j)))).every((s) => s === 'done'),
-    );
+    await expect
+      .poll(
+        async () => (await Promise.all(jobs.map((j) => jobState(dataDir, j)))).every((s) => s === 'done'),
+        { timeout: DAEMON_WAIT_MS, message: 'both jobs done' },
+      )
+      .toBe(true);
     const turns = (await Promise.all(jobs.map((job) => storedTurns(dataDir, job)))).flat();
     for (const [index, job] of jobs.entries()) {
       const suite = await loadSuite(join(dir.path, `${index === 0 ? 'alpha' : 'bravo'}.yaml`));
@@ -137,7 +137,9 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
   it('SIGTERM drains in-flight requests and exits 0; a restart completes the job with no turn lost or repeated', async () => {
     daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2', '--grace-ms', '10000']);
     const job = await submit('gamma', 12, 6);
-    await waitFor('some requests', () => sim.records.length >= 15);
+    await expect
+      .poll(() => sim.records.length >= 15, { timeout: DAEMON_WAIT_MS, message: 'some requests' })
+      .toBe(true);
     const exit = await daemon.stop('SIGTERM');
     expect(exit.code).toBe(0);
     expect(daemon.logs.some((line) => line.msg === 'daemon stopped')).toBe(true);
@@ -145,7 +147,12 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
     const interruptedAt = (await storedTurns(dataDir, job)).length;
     expect(interruptedAt).toBeLessThan(144);
     daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
-    await waitFor('the job done', async () => (await jobState(dataDir, job)) === 'done');
+    await expect
+      .poll(async () => (await jobState(dataDir, job)) === 'done', {
+        timeout: DAEMON_WAIT_MS,
+        message: 'the job done',
+      })
+      .toBe(true);
     const suite = await loadSuite(join(dir.path, 'gamma.yaml'));
     // Drained: nothing was in flight when it stopped, so nothing is asked twice.
     expectContractHolds(suite, await storedTurns(dataDir, job), sim.records, 0);
@@ -155,7 +162,9 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
     sim.configure({ latencyMs: 200 });
     daemon = await DaemonProcess.start(dataDir, env, ['--workers', '1']);
     const job = await submit('delta', 12, 2);
-    await waitFor('some requests', () => sim.records.length >= 6);
+    await expect
+      .poll(() => sim.records.length >= 6, { timeout: DAEMON_WAIT_MS, message: 'some requests' })
+      .toBe(true);
 
     const status = await runCli(['status', job, '--data-dir', dataDir], env);
     expect(status.code).toBe(0);

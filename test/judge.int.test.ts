@@ -130,20 +130,15 @@ describe('LLM-as-judge through the real machinery', () => {
       const submit = await runCli(['submit', suitePath, '--data-dir', dataDir], { [TEST_KEY_ENV]: TEST_KEY });
       expect(submit.code).toBe(0);
       const job = submit.stdout.trim();
-      const deadline = Date.now() + 20_000;
-      while (gradingsOf(sim).length < 3) {
-        if (Date.now() > deadline) throw new Error('no gradings before the kill');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await expect
+        .poll(() => gradingsOf(sim).length, { message: 'gradings before the kill' })
+        .toBeGreaterThanOrEqual(3);
       await daemon.stop('SIGKILL');
       const killedAt = Date.now();
       store = await openLmdbStore(dataDir, { readOnly: true });
       const gradedBeforeKill = store.turnsOf(job).filter((t) => t.judge !== undefined);
       daemon = await DaemonProcess.start(dataDir, { [TEST_KEY_ENV]: TEST_KEY }, ['--workers', '1']);
-      while (store.getJob(job)?.state !== 'done') {
-        if (Date.now() > deadline + 20_000) throw new Error('the job did not finish');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await expect.poll(() => store.getJob(job)?.state, { message: 'the job to finish' }).toBe('done');
       const turns = store.turnsOf(job);
       expect(turns.every((t) => t.judge?.status === 'ok')).toBe(true);
       // A grade recorded before the kill is never asked for again.

@@ -63,11 +63,7 @@ describe('metrics with cluster workers', () => {
         await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
       }
     })();
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    while (sim.records.length < 25) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for requests');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await expect.poll(() => sim.records.length, { timeout: WAIT_LIMIT_MS }).toBeGreaterThanOrEqual(25);
     // NaN, not 0, if it had no pid: kill(0) would signal this whole process group.
     process.kill(running.pool?.pids()['worker-1'] ?? Number.NaN, 'SIGKILL');
     expect((await outcome).state).toBe('done');

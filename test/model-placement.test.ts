@@ -51,14 +51,6 @@ function modelWithRecordingPlacement(readyFor?: SequencePlacement['readyFor']) {
   return { model, placed, told };
 }
 
-/** Waits for `condition`, polling once per event-loop turn, at most `turns` turns. */
-async function eventually(condition: () => boolean, turns = 1_000): Promise<void> {
-  for (let turn = 0; turn < turns && !condition(); turn += 1) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  expect(condition()).toBe(true);
-}
-
 describe('model actor placement', () => {
   it('steps start at 16 conversations and double up to 256', () => {
     expect([0, 1, 2, 3, 4, 5, 10].map(conversationsOfStep)).toEqual([16, 32, 64, 128, 256, 256, 256]);
@@ -79,7 +71,7 @@ describe('model actor placement', () => {
       .sort((a, b) => b.prompts.length - a.prompts.length)
       .map((sequence) => sequence.id);
     expect(placed).toEqual(expectedOrder);
-    await eventually(() => told.length === SEQUENCES.length);
+    await expect.poll(() => told.length === SEQUENCES.length).toBe(true);
     expect(told.every(([, type]) => type === 'start')).toBe(true);
   });
 
@@ -95,21 +87,21 @@ describe('model actor placement', () => {
       return asked.length === 1 ? undefined : later;
     });
     dispatch(model, { type: 'start' });
-    await eventually(() => placed.length === SEQUENCES_OF_FIRST_STEP && asked.length >= 2);
+    await expect.poll(() => placed.length === SEQUENCES_OF_FIRST_STEP && asked.length >= 2).toBe(true);
     for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(placed).toHaveLength(SEQUENCES_OF_FIRST_STEP);
     expect(new Set(asked)).toEqual(new Set([MODEL.id]));
     open();
-    await eventually(() => placed.length === SEQUENCES.length);
+    await expect.poll(() => placed.length === SEQUENCES.length).toBe(true);
   });
 
   it('places nothing more once told to stop work', async () => {
     const { model, placed, told } = modelWithRecordingPlacement();
     dispatch(model, { type: 'start' });
     dispatch(model, { type: 'stop-work' });
-    await eventually(
-      () => told.filter(([, type]) => type === 'stop-work').length === SEQUENCES_OF_FIRST_STEP,
-    );
+    await expect
+      .poll(() => told.filter(([, type]) => type === 'stop-work').length === SEQUENCES_OF_FIRST_STEP)
+      .toBe(true);
     // Many event-loop turns later, still only the first step.
     for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(placed).toHaveLength(SEQUENCES_OF_FIRST_STEP);

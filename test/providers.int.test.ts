@@ -25,8 +25,6 @@ const KEY = 'sk-provider-test-key-9876543210';
 const TIMEOUT_MS = 5_000;
 const SHORT_TIMEOUT_MS = 250;
 const SLOW_LATENCY_MS = 10_000;
-const WAIT_STEP_MS = 5;
-const WAIT_LIMIT_MS = 5_000;
 const ONE_HOUR_S = 3_600;
 
 const retry: RetryPolicy = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: TIMEOUT_MS };
@@ -63,14 +61,6 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   );
   expect(error).toBeInstanceOf(ProviderError);
   return error as ProviderError;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; waited < WAIT_LIMIT_MS; waited += WAIT_STEP_MS) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
-  }
-  throw new Error('condition not reached');
 }
 
 let sim: Simulator | undefined;
@@ -233,7 +223,7 @@ describe.each<[Api, string]>([
     const { s, provider } = await setup(api, { latencyMs: SLOW_LATENCY_MS });
     const controller = new AbortController();
     const pending = failure(provider.complete(request({ signal: controller.signal })));
-    await until(() => s.inFlight === 1);
+    await expect.poll(() => s.inFlight === 1).toBe(true);
     controller.abort();
     expect((await pending).kind).toBe('cancelled');
     const before = s.records.length;

@@ -12,7 +12,7 @@ import type { TurnRecord } from '../src/store/records.js';
 import type { Suite } from '../src/suite/types.js';
 import { expectContractHolds } from './helpers/contract.js';
 import { TEST_KEY, providersSuite, simulatorSuite } from './helpers/job.js';
-import { LOG_LEVEL, sameRequest, startHarness, waitFor, type Harness } from './resilience/engine-harness.js';
+import { LOG_LEVEL, sameRequest, startHarness, type Harness } from './resilience/engine-harness.js';
 
 /** Longest a test waits for the job to reach a state it must reach, in ms. */
 const STATE_TIMEOUT_MS = 20_000;
@@ -82,13 +82,14 @@ describe('provider failures against the simulator, through the real SDKs', () =>
       harness.logs.filter((l) => l.provider === provider && l.msg.startsWith('circuit '));
 
     // B finishes while A is down, and A's breaker has opened again after a failed probe.
-    await waitFor(
-      () =>
-        turnsOfModel('b-m1').length === perModel &&
-        breakerLog('a').some((l) => l.msg === 'circuit open' && l.reason === 'probe-failed'),
-      STATE_TIMEOUT_MS,
-      "B's turns and a failed probe of A",
-    );
+    await expect
+      .poll(
+        () =>
+          turnsOfModel('b-m1').length === perModel &&
+          breakerLog('a').some((l) => l.msg === 'circuit open' && l.reason === 'probe-failed'),
+        { timeout: STATE_TIMEOUT_MS, message: "B's turns and a failed probe of A" },
+      )
+      .toBe(true);
     // A's conversations waited: none of its turns ended, not even as failed.
     expect(turnsOfModel('a-m1')).toEqual([]);
     a.configure({ faults: [] });
@@ -253,11 +254,12 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const quotaLog = () =>
       harness.logs.filter((l) => l.level === LOG_LEVEL.error && l.msg.includes('quota exhausted'));
     // The first burst (the initial concurrency window), then three probes that found the quota spent.
-    await waitFor(
-      () => sim.records.filter((r) => r.status === 429).length >= INITIAL_ADAPTIVE_CONCURRENCY + 3,
-      STATE_TIMEOUT_MS,
-      'three probes',
-    );
+    await expect
+      .poll(() => sim.records.filter((r) => r.status === 429).length >= INITIAL_ADAPTIVE_CONCURRENCY + 3, {
+        timeout: STATE_TIMEOUT_MS,
+        message: 'three probes',
+      })
+      .toBe(true);
     const duringQuota = sim.records;
     sim.configure({ faults: [] });
     expect(await done).toEqual({ state: 'done' });
@@ -285,11 +287,12 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const suite = await simulatorSuite(sim, { models: 1, sequences: 3, prompts: 3, runs: 3 });
     const job = await harness.createJob(suite);
     const done = harness.engine.runJob(job);
-    await waitFor(
-      () => harness.logs.some((l) => l.level === LOG_LEVEL.error && l.msg.includes('quota exhausted')),
-      STATE_TIMEOUT_MS,
-      'the quota log',
-    );
+    await expect
+      .poll(
+        () => harness.logs.some((l) => l.level === LOG_LEVEL.error && l.msg.includes('quota exhausted')),
+        { timeout: STATE_TIMEOUT_MS, message: 'the quota log' },
+      )
+      .toBe(true);
     const pause = harness.logs.find((l) => l.msg.includes('quota exhausted'))!;
     expect(pause).toMatchObject({ provider: 'sim', reason: 'quota' });
     expect(pause.until as number).toBeGreaterThan(pause.time);

@@ -10,8 +10,6 @@ const KEY = 'sk-simulator-test-key-0123456789';
 const HANG_TIMEOUT_MS = 300;
 const LATENCY_MS = 150;
 const CONCURRENT_REQUESTS = 5;
-const WAIT_STEP_MS = 5;
-const WAIT_LIMIT_MS = 5_000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$|^\d+ms$/;
 
@@ -43,15 +41,6 @@ async function post(s: Simulator, path: string, body: unknown, headers: Record<s
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Waits for a condition the server reaches on its own (a request arriving), never to prove timing. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; waited < WAIT_LIMIT_MS; waited += WAIT_STEP_MS) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
-  }
-  throw new Error('condition not reached');
 }
 
 const conversation = [
@@ -227,7 +216,7 @@ describe('simulator: records and concurrency', () => {
     const pending = Array.from({ length: CONCURRENT_REQUESTS }, () =>
       client.chat.completions.create(openaiBody),
     );
-    await until(() => s.inFlight === CONCURRENT_REQUESTS);
+    await expect.poll(() => s.inFlight === CONCURRENT_REQUESTS).toBe(true);
     await Promise.all(pending);
     expect(s.maxInFlight).toBe(CONCURRENT_REQUESTS);
     expect(s.inFlight).toBe(0);
@@ -397,7 +386,7 @@ describe('simulator: faults', () => {
       .chat.completions.create(openaiBody)
       .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(OpenAIErrors.APIConnectionTimeoutError);
-    await until(() => s.inFlight === 0);
+    await expect.poll(() => s.inFlight === 0).toBe(true);
     expect(s.records[0]).toMatchObject({ status: 0, response: null });
     expect(s.records[0]?.finishedAt).toBeGreaterThan(0);
   });
@@ -434,7 +423,7 @@ describe('simulator: faults', () => {
     const pending = openaiClient(s)
       .chat.completions.create(openaiBody)
       .catch((e: unknown) => e);
-    await until(() => s.inFlight === 1);
+    await expect.poll(() => s.inFlight === 1).toBe(true);
     await s.close();
     expect(await pending).toBeInstanceOf(OpenAIErrors.APIConnectionError);
     expect(s.inFlight).toBe(0);

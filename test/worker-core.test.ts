@@ -19,9 +19,6 @@ sequences:
   - { id: s, prompts: ["first", "second"] }
 `;
 
-/** Longest wait for a message in these tests, in ms. */
-const WAIT_LIMIT_MS = 5_000;
-
 describe('worker core over an in-memory transport', () => {
   const temp = useTempStore();
 
@@ -47,20 +44,13 @@ describe('worker core over an in-memory transport', () => {
       log: silentLogger(),
       maxSequenceRestarts: 2,
     });
-    const waitFor = async (what: string, test: () => boolean): Promise<void> => {
-      const deadline = Date.now() + WAIT_LIMIT_MS;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
-    return { pair, core, received, malformed, waitFor };
+    return { pair, core, received, malformed };
   }
 
   it('hosts a sequence: asks the primary for every permit, reports every turn, commits them to the store', async () => {
     const { suite } = await parseSuite(SUITE, 'core.yaml', () => Promise.reject(new Error('none')));
     const job = await createJob(temp.store, suite, 'core.yaml');
-    const { pair, core, received, waitFor } = harness();
+    const { pair, core, received } = harness();
     core.announceReady();
     const key = sequenceKey(job.id, 'm', 's');
     await pair.primary.send('worker-1', {
@@ -71,9 +61,12 @@ describe('worker core over an in-memory transport', () => {
       sequence: 's',
     });
     await pair.primary.send('worker-1', { type: 'sequence-command', key, command: 'start' });
-    await waitFor('the sequence to finish', () =>
-      received.some((m) => m.type === 'sequence-report' && m.report.type === 'sequence-finished'),
-    );
+    await expect
+      .poll(
+        () => received.some((m) => m.type === 'sequence-report' && m.report.type === 'sequence-finished'),
+        { message: 'the sequence to finish' },
+      )
+      .toBe(true);
     expect(received[0]).toEqual({ type: 'worker-ready', pid: process.pid });
     expect(received.filter((m) => m.type === 'gate-admit')).toHaveLength(4);
     expect(received.filter((m) => m.type === 'gate-settle')).toHaveLength(4);
@@ -98,7 +91,7 @@ describe('worker core over an in-memory transport', () => {
       () => Promise.reject(new Error('none')),
     );
     const job = await createJob(temp.store, suite, 'core.yaml');
-    const { pair, core, received, waitFor } = harness();
+    const { pair, core, received } = harness();
     const keys = ['a', 'b', 'c'].map((id) => sequenceKey(job.id, 'm', id));
     for (const key of keys) {
       const sequence = key.split('/')[2] ?? '';
@@ -118,7 +111,7 @@ describe('worker core over an in-memory transport', () => {
       received.flatMap((m) =>
         m.type === 'sequence-report' && m.report.type === 'sequence-finished' ? [m.report.sequence] : [],
       );
-    await waitFor('both sequences to finish', () => finished().length === 2);
+    await expect.poll(() => finished().length === 2, { message: 'both sequences to finish' }).toBe(true);
     expect(finished().sort()).toEqual(['a', 'b']);
     expect(core.hostedCount).toBe(2);
     expect(temp.store.turnsOf(job.id).filter((turn) => turn.status === 'ok')).toHaveLength(600);
@@ -161,7 +154,7 @@ describe('worker core over an in-memory transport', () => {
   });
 
   it('a sequence of an unknown job is reported failed, not a crash', async () => {
-    const { pair, core, received, waitFor } = harness();
+    const { pair, core, received } = harness();
     await pair.primary.send('worker-1', {
       type: 'spawn-sequence',
       key: 'x/m/s',
@@ -169,7 +162,9 @@ describe('worker core over an in-memory transport', () => {
       model: 'm',
       sequence: 's',
     });
-    await waitFor('the failure', () => received.some((m) => m.type === 'sequence-failed'));
+    await expect
+      .poll(() => received.some((m) => m.type === 'sequence-failed'), { message: 'the failure' })
+      .toBe(true);
     expect(received.find((m) => m.type === 'sequence-failed')).toMatchObject({
       key: 'x/m/s',
       error: { code: 'troupe:cannot-start' },
@@ -178,7 +173,7 @@ describe('worker core over an in-memory transport', () => {
   });
 
   it('a malformed frame is reported and dropped; the core keeps working', async () => {
-    const { pair, core, received, malformed, waitFor } = harness();
+    const { pair, core, received, malformed } = harness();
     pair.worker.injectRaw(Buffer.from([0xc1, 0x00, 0xff]));
     pair.primary.injectRaw(Buffer.from('not msgpack at all'));
     await pair.primary.send('worker-1', {
@@ -188,7 +183,11 @@ describe('worker core over an in-memory transport', () => {
       model: 'm',
       sequence: 's',
     });
-    await waitFor('an answer after the garbage', () => received.some((m) => m.type === 'sequence-failed'));
+    await expect
+      .poll(() => received.some((m) => m.type === 'sequence-failed'), {
+        message: 'an answer after the garbage',
+      })
+      .toBe(true);
     expect(malformed).toHaveLength(1);
     core.stop();
   });

@@ -16,16 +16,6 @@ import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
 /** Short heartbeats so a hung worker is found quickly. */
 const HEARTBEAT_MS = 100;
-/** Longest wait for a condition in these tests, in ms. */
-const WAIT_LIMIT_MS = 20_000;
-
-async function waitFor(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('sequence actors in worker processes (real cluster workers, real ZeroMQ)', () => {
   let sim: Simulator;
@@ -68,10 +58,11 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     expect(running.pool?.isBooting).toBe(true);
     const outcome = running.runJob(job);
     const placed = (): Record<string, number> => running.pool?.sequencesPerWorker() ?? {};
-    await waitFor(
-      'the workers’ sequences placed',
-      () => Object.values(placed()).reduce((a, b) => a + b, 0) === 8,
-    );
+    await expect
+      .poll(() => Object.values(placed()).reduce((a, b) => a + b, 0) === 8, {
+        message: 'the workers’ sequences placed',
+      })
+      .toBe(true);
     expect(placed()).toEqual({ 'worker-1': 4, 'worker-2': 4 });
     expect((await outcome).state).toBe('done');
     expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
@@ -84,7 +75,11 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const outcome = running.runJob(job);
     // The 12 sequences (3 models × 4) are shared evenly between the two workers.
     const placed = (): Record<string, number> => running.pool?.sequencesPerWorker() ?? {};
-    await waitFor('every sequence placed', () => Object.values(placed()).reduce((a, b) => a + b, 0) === 12);
+    await expect
+      .poll(() => Object.values(placed()).reduce((a, b) => a + b, 0) === 12, {
+        message: 'every sequence placed',
+      })
+      .toBe(true);
     expect(placed()).toEqual({ 'worker-1': 6, 'worker-2': 6 });
     expect((await outcome).state).toBe('done');
     expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
@@ -98,7 +93,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     const outcome = running.runJob(job);
-    await waitFor('a third of the turns', () => sim.records.length >= 32);
+    await expect.poll(() => sim.records.length >= 32, { message: 'a third of the turns' }).toBe(true);
     const victim = running.pool?.pids()['worker-1'];
     expect(victim).toBeDefined();
     process.kill(victim ?? Number.NaN, 'SIGKILL');
@@ -117,7 +112,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     void running.runJob(job);
-    await waitFor('some turns', () => sim.records.length >= 4);
+    await expect.poll(() => sim.records.length >= 4, { message: 'some turns' }).toBe(true);
     // Both workers die: every sequence waits for a replacement (restarted after a back-off).
     const pids = Object.values(running.pool?.pids() ?? {});
     expect(pids).toHaveLength(2);
@@ -125,12 +120,16 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       expect(pid).toBeGreaterThan(0);
       process.kill(pid as number, 'SIGKILL');
     }
-    await waitFor('the sequences to wait for a worker', () => running.pool?.notReady().length === 2);
+    await expect
+      .poll(() => running.pool?.notReady().length === 2, { message: 'the sequences to wait for a worker' })
+      .toBe(true);
     const drainedAt = Date.now();
     // Nothing is in flight any more: drained before the replacements are even up.
     expect(await running.drain(10_000)).toBe(true);
     expect(running.pool?.notReady()).toHaveLength(2);
-    await waitFor('the replacement workers', () => running.pool?.notReady().length === 0);
+    await expect
+      .poll(() => running.pool?.notReady().length === 0, { message: 'the replacement workers' })
+      .toBe(true);
     // Long enough for a started sequence to send a request (100 ms latency, one turn at most).
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sim.records.filter((record) => record.receivedAt > drainedAt)).toEqual([]);
@@ -152,10 +151,15 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const replaced = running.pool?.peers()['worker-1'];
     expect(replaced).toBeDefined();
     process.kill(running.pool?.pids()['worker-1'] ?? Number.NaN, 'SIGKILL');
-    await waitFor('the replacement worker', () => {
-      const peer = running.pool?.peers()['worker-1'];
-      return peer !== undefined && peer !== replaced && running.pool?.notReady().length === 0;
-    });
+    await expect
+      .poll(
+        () => {
+          const peer = running.pool?.peers()['worker-1'];
+          return peer !== undefined && peer !== replaced && running.pool?.notReady().length === 0;
+        },
+        { message: 'the replacement worker' },
+      )
+      .toBe(true);
     // What the dead worker might have left in the socket: it reaches the primary under its old id.
     const ghost = await DealerTransport.connect<FromWorker, ToWorker>(
       ipcEndpointIn(temp.dataDir, 'workers'),
@@ -173,7 +177,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
         fresh: true,
       };
       const outcome = running.runJob(job);
-      await waitFor('the job’s first request', () => sim.records.length >= 1);
+      await expect.poll(() => sim.records.length >= 1, { message: 'the job’s first request' }).toBe(true);
       await ghost.send({ type: 'gate-admit', id: 'ghost-1', job: job.id, provider: 'sim', request });
       // A permit taken for the ghost would never be settled, and the job would stall.
       const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('stalled'), 10_000).unref());
@@ -190,12 +194,14 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const job = await createJob(temp.store, suite, 'generated.yaml');
     const running = await start();
     const outcome = running.runJob(job);
-    await waitFor('some turns', () => sim.records.length >= 10);
+    await expect.poll(() => sim.records.length >= 10, { message: 'some turns' }).toBe(true);
     const victim = running.pool?.pids()['worker-2'] ?? Number.NaN;
     process.kill(victim, 'SIGSTOP');
     const committedAtStop = temp.store.turnsOf(job.id);
     try {
-      await waitFor('the hung worker to be replaced', () => (running.pool?.restarts ?? 0) >= 1);
+      await expect
+        .poll(() => (running.pool?.restarts ?? 0) >= 1, { message: 'the hung worker to be replaced' })
+        .toBe(true);
       expect((await outcome).state).toBe('done');
     } finally {
       // Already SIGKILLed by the pool; a stopped process still receives SIGKILL. Make sure.

@@ -76,18 +76,6 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-/** How often `waitFor` looks again, in ms. */
-const POLL_MS = 10;
-
-/** Resolves once `condition()` holds; rejects naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
 /** The largest number of `times` (ms, any order) that fall in one window `[t, t + windowMs)`. */
 export function maxInWindow(times: readonly number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);

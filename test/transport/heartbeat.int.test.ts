@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { ipcEndpointIn } from '../../src/transport/endpoint.js';
 import { RouterTransport } from '../../src/transport/router.js';
-import { Closer, socketDir, waitFor } from './helpers.js';
+import { Closer, socketDir } from './helpers.js';
 
 type ToWorker = { readonly type: 'echo'; readonly n: number };
 type FromWorker = { readonly type: 'echoed'; readonly n: number };
@@ -54,7 +54,9 @@ describe('heartbeats with a worker process', () => {
       router.onMessage((_, message) => echoed.push(message.n));
 
       const child = startWorker(router.endpoint, 'worker-1');
-      await waitFor('the worker to say hello', () => joined.length === 1, LOSS_WAIT_MS);
+      await expect
+        .poll(() => joined.length === 1, { timeout: LOSS_WAIT_MS, message: 'the worker to say hello' })
+        .toBe(true);
 
       // Alive across many intervals while it answers pings.
       await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_MISSES * HEARTBEAT_INTERVAL_MS));
@@ -79,7 +81,12 @@ describe('heartbeats with a worker process', () => {
 
       const stoppedAt = performance.now();
       child.kill('SIGSTOP');
-      await waitFor('the stopped worker to be reported lost', () => lost.length === 1, LOSS_WAIT_MS);
+      await expect
+        .poll(() => lost.length === 1, {
+          timeout: LOSS_WAIT_MS,
+          message: 'the stopped worker to be reported lost',
+        })
+        .toBe(true);
       console.info(
         `${kind}: lost after ${(performance.now() - stoppedAt).toFixed(0)} ms ` +
           `(${HEARTBEAT_MISSES} × ${HEARTBEAT_INTERVAL_MS} ms)`,
@@ -90,11 +97,23 @@ describe('heartbeats with a worker process', () => {
       // Sends to a stopped peer are still accepted: ZeroMQ buffers them for the open connection.
       await router.send('worker-1', { type: 'echo', n: 1_000 });
       child.kill('SIGCONT');
-      await waitFor('the resumed worker to be alive again', () => joined.length === 2, LOSS_WAIT_MS);
+      await expect
+        .poll(() => joined.length === 2, {
+          timeout: LOSS_WAIT_MS,
+          message: 'the resumed worker to be alive again',
+        })
+        .toBe(true);
       expect(router.peers()).toEqual(['worker-1']);
-      await waitFor('the echo sent while it was stopped', () => echoed.includes(1_000), LOSS_WAIT_MS);
+      await expect
+        .poll(() => echoed.includes(1_000), {
+          timeout: LOSS_WAIT_MS,
+          message: 'the echo sent while it was stopped',
+        })
+        .toBe(true);
       await router.send('worker-1', { type: 'echo', n: 1_001 });
-      await waitFor('a new echo', () => echoed.includes(1_001), LOSS_WAIT_MS);
+      await expect
+        .poll(() => echoed.includes(1_001), { timeout: LOSS_WAIT_MS, message: 'a new echo' })
+        .toBe(true);
       expect(lost).toEqual(['worker-1:heartbeat']);
     });
   }
@@ -114,18 +133,29 @@ describe('heartbeats with a worker process', () => {
     router.onMessage((_, message) => echoed.push(message.n));
 
     const first = startWorker(router.endpoint, 'worker-1');
-    await waitFor('the first worker', () => joined.length === 1, LOSS_WAIT_MS);
+    await expect
+      .poll(() => joined.length === 1, { timeout: LOSS_WAIT_MS, message: 'the first worker' })
+      .toBe(true);
     const exited = new Promise((resolve) => first.once('exit', resolve));
     first.kill('SIGKILL');
     await exited;
-    await waitFor('the killed worker to be reported lost', () => lost.length === 1, LOSS_WAIT_MS);
+    await expect
+      .poll(() => lost.length === 1, {
+        timeout: LOSS_WAIT_MS,
+        message: 'the killed worker to be reported lost',
+      })
+      .toBe(true);
     await expect(router.send('worker-1', { type: 'echo', n: 0 })).rejects.toMatchObject({
       code: 'troupe:transport-unreachable',
     });
 
     startWorker(router.endpoint, 'worker-1');
-    await waitFor('the replacement', () => joined.length === 2, LOSS_WAIT_MS);
+    await expect
+      .poll(() => joined.length === 2, { timeout: LOSS_WAIT_MS, message: 'the replacement' })
+      .toBe(true);
     await router.send('worker-1', { type: 'echo', n: 7 });
-    await waitFor('the replacement to answer', () => echoed.includes(7), LOSS_WAIT_MS);
+    await expect
+      .poll(() => echoed.includes(7), { timeout: LOSS_WAIT_MS, message: 'the replacement to answer' })
+      .toBe(true);
   });
 });

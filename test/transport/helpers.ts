@@ -1,20 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-/** Time between two checks of `waitFor`, in milliseconds. */
-const POLL_INTERVAL_MS = 10;
-
-/** Waits until `condition` holds, checking every 10 ms for at most `timeoutMs`; throws naming `what`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const attempts = Math.ceil(timeoutMs / POLL_INTERVAL_MS);
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (condition()) return;
-    await sleep(POLL_INTERVAL_MS);
-  }
-  if (!condition()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** Things to close after each test, closed in reverse order of creation. */
 export class Closer {

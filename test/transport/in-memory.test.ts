@@ -11,13 +11,6 @@ type FromWorker = { readonly type: 'done'; readonly n: number };
 const isToWorker = (message: Envelope): message is ToWorker =>
   message.type === 'work' || message.type === 'stop';
 
-/** Waits until `condition` holds, a macrotask at a time, at most `maxTurns` times. */
-async function until(condition: () => boolean, maxTurns = 1_000): Promise<void> {
-  for (let turn = 0; turn < maxTurns && !condition(); turn++)
-    await new Promise((resolve) => setImmediate(resolve));
-  expect(condition()).toBe(true);
-}
-
 /** A tiny worker core that only knows the interface, as the real one will. */
 function echoWorker(end: WorkerEnd<FromWorker, ToWorker>): void {
   end.onMessage((message) => {
@@ -38,7 +31,7 @@ describe('createInMemoryPair', () => {
     const count = 1_000;
     for (let n = 0; n < count; n++) void primaryEnd.send('worker-1', { type: 'work', n });
     expect(received).toEqual([]);
-    await until(() => received.length === count);
+    await expect.poll(() => received.length === count).toBe(true);
     expect(received).toEqual(Array.from({ length: count }, (_, n) => n * 2));
   });
 
@@ -47,7 +40,7 @@ describe('createInMemoryPair', () => {
     const joined: string[] = [];
     primary.onPeerJoined((peerId) => joined.push(peerId));
     expect(primary.peers()).toEqual([]);
-    await until(() => joined.length === 1);
+    await expect.poll(() => joined.length === 1).toBe(true);
     expect(joined).toEqual(['w-7']);
     expect(primary.peers()).toEqual(['w-7']);
   });
@@ -59,7 +52,7 @@ describe('createInMemoryPair', () => {
     worker.onMessage((message) => received.push(message));
     await primary.send('worker-1', original);
     original.list.push(3);
-    await until(() => received.length === 1);
+    await expect.poll(() => received.length === 1).toBe(true);
     expect(received[0]).toMatchObject({ type: 'x', list: [1, 2] });
   });
 
@@ -75,7 +68,9 @@ describe('createInMemoryPair', () => {
     primary.injectRaw(Buffer.from([0x93, 0x01]));
     worker.injectRaw(encodeMessage({ type: 'unknown-command' }));
     await primary.send('worker-1', { type: 'work', n: 21 });
-    await until(() => received.length === 1 && malformed.length === 1 && workerMalformed.length === 1);
+    await expect
+      .poll(() => received.length === 1 && malformed.length === 1 && workerMalformed.length === 1)
+      .toBe(true);
     expect(malformed[0]).toMatch(/^worker-1: not msgpack/);
     expect(workerMalformed[0]).toMatch(/refused by the message guard \(type "unknown-command"\)/);
     expect(received).toEqual([{ type: 'done', n: 42 }]);
@@ -95,7 +90,7 @@ describe('createInMemoryPair', () => {
     const { primary, worker, dropPeer } = createInMemoryPair<ToWorker, FromWorker>();
     const lost: string[] = [];
     primary.onPeerLost((peerId, reason) => lost.push(`${peerId}:${reason}`));
-    await until(() => primary.peers().length === 1);
+    await expect.poll(() => primary.peers().length === 1).toBe(true);
     dropPeer();
     await expect(primary.send('worker-1', { type: 'stop' })).rejects.toMatchObject({
       code: 'troupe:transport-unreachable',
@@ -104,7 +99,7 @@ describe('createInMemoryPair', () => {
     await expect(worker.send({ type: 'done', n: 1 })).rejects.toMatchObject({
       code: 'troupe:transport-closed',
     });
-    await until(() => lost.length === 1);
+    await expect.poll(() => lost.length === 1).toBe(true);
     expect(lost).toEqual(['worker-1:heartbeat']);
     expect(primary.peers()).toEqual([]);
     await expect(primary.send('nobody', { type: 'stop' })).rejects.toMatchObject({
@@ -118,14 +113,14 @@ describe('createInMemoryPair', () => {
     pair.primary.onPeerJoined((peerId) => joined.push(peerId));
     const received: FromWorker[] = [];
     pair.primary.onMessage((_, message) => received.push(message));
-    await until(() => joined.length === 1);
+    await expect.poll(() => joined.length === 1).toBe(true);
     pair.dropPeer();
     const restarted = pair.restartPeer();
     echoWorker(restarted);
-    await until(() => joined.length === 2);
+    await expect.poll(() => joined.length === 2).toBe(true);
     expect(pair.primary.peers()).toEqual(['worker-1']);
     await pair.primary.send('worker-1', { type: 'work', n: 5 });
-    await until(() => received.length === 1);
+    await expect.poll(() => received.length === 1).toBe(true);
     expect(received).toEqual([{ type: 'done', n: 10 }]);
     await expect(pair.worker.send({ type: 'done', n: 0 })).rejects.toMatchObject({
       code: 'troupe:transport-closed',

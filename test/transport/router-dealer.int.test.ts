@@ -11,7 +11,7 @@ import { RECEIVE_BUDGET_MS } from '../../src/transport/receive-loop.js';
 import { ipcEndpointIn } from '../../src/transport/endpoint.js';
 import { RouterTransport } from '../../src/transport/router.js';
 import type { RouterOptions } from '../../src/transport/router.js';
-import { Closer, socketDir, waitFor } from './helpers.js';
+import { Closer, socketDir } from './helpers.js';
 
 type ToWorker = { readonly type: 'seq'; readonly n: number } | { readonly type: 'echo'; readonly n: number };
 type FromWorker =
@@ -60,7 +60,9 @@ async function connectEchoDealers(
       if (message.type === 'echo') void dealer.send({ type: 'echoed', n: message.n });
     });
   }
-  await waitFor('every dealer to be known', () => ids.every((id) => router.peers().includes(id)));
+  await expect
+    .poll(() => ids.every((id) => router.peers().includes(id)), { message: 'every dealer to be known' })
+    .toBe(true);
   return dealers;
 }
 
@@ -89,7 +91,9 @@ describe('RouterTransport and DealerTransport', () => {
       });
       const malformed: string[] = [];
       router.onMalformed((_, reason) => malformed.push(reason));
-      await waitFor('every dealer to be known', () => router.peers().length === DEALERS);
+      await expect
+        .poll(() => router.peers().length === DEALERS, { message: 'every dealer to be known' })
+        .toBe(true);
 
       const started = performance.now();
       const sends: Promise<void>[] = [];
@@ -103,11 +107,12 @@ describe('RouterTransport and DealerTransport', () => {
       const total = MESSAGES_EACH_WAY * DEALERS;
       const count = (lists: Iterable<number[]>): number =>
         [...lists].reduce((sum, list) => sum + list.length, 0);
-      await waitFor(
-        'every message',
-        () => count(atRouter.values()) === total && count(atDealers) === total,
-        30_000,
-      );
+      await expect
+        .poll(() => count(atRouter.values()) === total && count(atDealers) === total, {
+          timeout: 30_000,
+          message: 'every message',
+        })
+        .toBe(true);
       const elapsedMs = performance.now() - started;
 
       const expected = Array.from({ length: MESSAGES_EACH_WAY }, (_, n) => n);
@@ -130,7 +135,9 @@ describe('RouterTransport and DealerTransport', () => {
     const dealerSends = Array.from({ length: backToBack }, (_, n) => dealer?.send({ type: 'seq', n: -n }));
     const outcomes = await Promise.allSettled([...routerSends, ...dealerSends]);
     expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
-    await waitFor('every echo', () => echoed.length === 2 * backToBack, 30_000);
+    await expect
+      .poll(() => echoed.length === 2 * backToBack, { timeout: 30_000, message: 'every echo' })
+      .toBe(true);
   });
 
   it('carries the messages queued together in few ZeroMQ messages, in order', async () => {
@@ -139,7 +146,9 @@ describe('RouterTransport and DealerTransport', () => {
     raw.connect(router.endpoint);
     const packr = new Packr({ useRecords: false });
     await raw.send(packr.pack({ type: 'seq', n: 0 }));
-    await waitFor('the raw dealer to be known', () => router.peers().includes('raw'));
+    await expect
+      .poll(() => router.peers().includes('raw'), { message: 'the raw dealer to be known' })
+      .toBe(true);
     const burst = 1_000;
     const sends = Array.from({ length: burst }, (_, n) => router.send('raw', { type: 'echo', n }));
     const bodies: unknown[] = [];
@@ -174,7 +183,11 @@ describe('RouterTransport and DealerTransport', () => {
     // Held busy, the router cannot read: the messages queue up at its socket.
     const until = performance.now() + 50;
     while (performance.now() < until);
-    await waitFor('every message and its turn', () => events.filter((e) => e === 'turn').length === count);
+    await expect
+      .poll(() => events.filter((e) => e === 'turn').length === count, {
+        message: 'every message and its turn',
+      })
+      .toBe(true);
     const expected = Array.from({ length: count }, (_, n) => [`message ${n}`, 'turn']).flat();
     expect(events).toEqual(expected);
   });
@@ -234,7 +247,7 @@ describe('RouterTransport and DealerTransport', () => {
     const dead = await Promise.allSettled(toDead);
     expect(dead.every((outcome) => outcome.status === 'rejected')).toBe(true);
     await Promise.all(toLive);
-    await waitFor('the live peer to answer', () => echoed.length === 10);
+    await expect.poll(() => echoed.length === 10, { message: 'the live peer to answer' }).toBe(true);
     expect(echoed).toEqual(Array.from({ length: 10 }, (_, n) => n));
     expect(staying).toBeDefined();
   });
@@ -281,7 +294,11 @@ describe('RouterTransport and DealerTransport', () => {
     anonymous.connect(router.endpoint);
     await anonymous.send(Buffer.from([0xc1]));
 
-    await waitFor('every frame', () => malformed.length === garbage.length + 1 && received.length === 2);
+    await expect
+      .poll(() => malformed.length === garbage.length + 1 && received.length === 2, {
+        message: 'every frame',
+      })
+      .toBe(true);
     const fromRaw = malformed.filter(([peerId]) => peerId === 'raw').map(([, reason]) => reason);
     expect(fromRaw).toEqual([
       // Text reads as msgpack numbers ('n' is 110): not an envelope, and the frame ends there.
@@ -315,11 +332,11 @@ describe('RouterTransport and DealerTransport', () => {
     const joined: string[] = [];
     router.onPeerJoined((peerId) => joined.push(peerId));
     const first = await connectDealer(router.endpoint, 'worker-1');
-    await waitFor('the first connection', () => joined.length === 1);
+    await expect.poll(() => joined.length === 1, { message: 'the first connection' }).toBe(true);
 
     // The old connection is still open when its successor connects, as after a hung worker is replaced.
     const second = await connectDealer(router.endpoint, 'worker-1');
-    await waitFor('the second connection', () => joined.length === 2);
+    await expect.poll(() => joined.length === 2, { message: 'the second connection' }).toBe(true);
     expect(joined).toEqual(['worker-1', 'worker-1']);
     expect(router.peers()).toEqual(['worker-1']);
 
@@ -328,7 +345,7 @@ describe('RouterTransport and DealerTransport', () => {
     first.onMessage((message) => atFirst.push(message.n));
     second.onMessage((message) => atSecond.push(message.n));
     for (let n = 0; n < 5; n++) await router.send('worker-1', { type: 'seq', n });
-    await waitFor('the successor to receive', () => atSecond.length === 5);
+    await expect.poll(() => atSecond.length === 5, { message: 'the successor to receive' }).toBe(true);
     expect(atSecond).toEqual([0, 1, 2, 3, 4]);
     expect(atFirst).toEqual([]);
 
@@ -338,9 +355,9 @@ describe('RouterTransport and DealerTransport', () => {
     const third = await connectDealer(router.endpoint, 'worker-1');
     const atThird: number[] = [];
     third.onMessage((message) => atThird.push(message.n));
-    await waitFor('the third connection', () => joined.length === 3);
+    await expect.poll(() => joined.length === 3, { message: 'the third connection' }).toBe(true);
     await router.send('worker-1', { type: 'seq', n: 42 });
-    await waitFor('the third to receive', () => atThird.length === 1);
+    await expect.poll(() => atThird.length === 1, { message: 'the third to receive' }).toBe(true);
   });
 
   it('keeps answering dealers alive and reports a closed one lost, once', async () => {
@@ -357,7 +374,7 @@ describe('RouterTransport and DealerTransport', () => {
     expect([...router.peers()].sort()).toEqual(['closing', 'quiet']);
 
     await closing?.close();
-    await waitFor('the closed dealer to be lost', () => lost.length > 0);
+    await expect.poll(() => lost.length > 0, { message: 'the closed dealer to be lost' }).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 5 * heartbeatIntervalMs));
     expect(lost).toEqual(['closing:heartbeat']);
     expect(router.peers()).toEqual(['quiet']);
@@ -394,7 +411,9 @@ describe('RouterTransport and DealerTransport', () => {
     await stale.close();
     expect(existsSync(path)).toBe(true);
     const dealer = await connectDealer(current.endpoint, 'worker-1');
-    await waitFor('the current router to hear the dealer', () => current.peers().includes('worker-1'));
+    await expect
+      .poll(() => current.peers().includes('worker-1'), { message: 'the current router to hear the dealer' })
+      .toBe(true);
     await dealer.close();
     await current.close();
     expect(existsSync(path)).toBe(false);
