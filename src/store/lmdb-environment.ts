@@ -16,6 +16,7 @@ import { checkDataFile, LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file-check
 import { decodeRecord, isEnveloped } from './record-codec.js';
 import { RecordDatabase } from './record-database.js';
 import type { DamagedRecord } from './record-database.js';
+import { ignoreLmdbInternalCommitRejections } from './store-damage.js';
 import { StoreError } from './store-error.js';
 import type { StoreErrorCode } from './store-error.js';
 
@@ -117,6 +118,7 @@ function serialized<T>(dir: string, work: () => Promise<T>): Promise<T> {
  * not a troupe store, a damaged one, or one written by a newer format.
  */
 export async function acquireEnvironment(dataDir: string, readOnly: boolean): Promise<LmdbEnvironment> {
+  if (!readOnly) ignoreLmdbInternalCommitRejections();
   const dir = await prepareDirectory(dataDir, readOnly);
   return serialized(dir, async () => {
     const existing = shared.get(dir);

@@ -13,7 +13,7 @@ import type { CheckpointStore, JobLease, JobRecord, TurnKey, TurnRecord, TurnSta
 import { acquireEnvironment, releaseEnvironment } from './lmdb-environment.js';
 import type { LmdbEnvironment } from './lmdb-environment.js';
 import type { DamagedRecord } from './record-database.js';
-import { describeDamage, isDiskFull } from './store-damage.js';
+import { describeDamage, failedForSpace, isDiskFull } from './store-damage.js';
 import { StoreError } from './store-error.js';
 
 export { StoreError } from './store-error.js';
@@ -330,8 +330,18 @@ export class LmdbCheckpointStore implements CheckpointStore {
     try {
       await Promise.all(pending);
     } catch (error) {
+      if (await failedForSpace(error, this.env.dir)) throw this.diskFull(what, error);
       throw this.failure('troupe:store-write-failed', `could not write ${what}`, error);
     }
+  }
+
+  private diskFull(what: string, cause: unknown): StoreError {
+    return new StoreError(
+      'troupe:store-disk-full',
+      `could not write ${what}: no space left on ${this.dataDir}. What was committed before is intact; free some space and resume`,
+      this.dataDir,
+      cause,
+    );
   }
 
   private read<T>(what: string, work: () => T): T {
@@ -400,14 +410,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
     what: string,
     error: unknown,
   ) {
-    if (code === 'troupe:store-write-failed' && isDiskFull(error)) {
-      return new StoreError(
-        'troupe:store-disk-full',
-        `${what}: no space left on ${this.dataDir}. What was committed before is intact; free space and resume`,
-        this.dataDir,
-        error,
-      );
-    }
+    if (code === 'troupe:store-write-failed' && isDiskFull(error)) return this.diskFull(what, error);
     const reason = error instanceof Error ? error.message : String(error);
     return new StoreError(code, `${what} in the store in ${this.dataDir}: ${reason}`, this.dataDir, error);
   }
