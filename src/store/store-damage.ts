@@ -66,7 +66,13 @@ async function commitCause(error: unknown): Promise<unknown> {
     timer.unref();
   });
   try {
-    return await Promise.race([pending.then(() => undefined, (cause: unknown) => cause), timeout]);
+    return await Promise.race([
+      pending.then(
+        () => undefined,
+        (cause: unknown) => cause,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -92,5 +98,8 @@ function isLmdbCommitRejection(reason: unknown): boolean {
   if (!(reason instanceof Error)) return false;
   if (reason.message.startsWith('Commit failed (see commitError')) return true;
   // The reason behind it, created in lmdb-js's write module.
-  return typeof (reason as { code?: unknown }).code === 'number' && /[\\/]lmdb[\\/]write\.js/.test(reason.stack ?? '');
+  return (
+    typeof (reason as { code?: unknown }).code === 'number' &&
+    /[\\/]lmdb[\\/]write\.js/.test(reason.stack ?? '')
+  );
 }
