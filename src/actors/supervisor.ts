@@ -23,7 +23,9 @@ export type JobOutcome =
   /** This process stopped working on it (shutdown, Ctrl-C); it stays resumable. */
   | { readonly state: 'interrupted' }
   /** Work stopped before every turn was recorded (store failure, a sequence that kept crashing); resumable. */
-  | { readonly state: 'halted'; readonly error: ErrorData };
+  | { readonly state: 'halted'; readonly error: ErrorData }
+  /** A spend cap would have been exceeded: nothing more was sent; resumable with a higher cap. */
+  | { readonly state: 'budget-exhausted'; readonly reason: string };
 
 /** Events a job's watcher receives. */
 export type JobEvent = { readonly type: 'job-ended'; readonly job: string; readonly outcome: JobOutcome };
@@ -63,6 +65,8 @@ export type SupervisorMessage =
   | { readonly type: 'drain-all'; readonly replyTo: ActorRef<{ readonly type: 'drained' }> }
   | { readonly type: 'get-status'; readonly replyTo: ActorRef<StatusSnapshot> }
   | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
+  /** A spend cap of the job refused a request: the job ends, resumable with a higher cap. */
+  | { readonly type: 'budget-exhausted'; readonly job: string; readonly reason: string }
   | ModelReport;
 
 /** Where a job's sequences run; `release` frees what it holds once the job ended. */
@@ -141,6 +145,9 @@ function handle(
       return runJob(deps, state, message.job, message.watcher, ctx);
     case 'cancel-job':
       return endJob(deps, state, message.job, { state: 'cancelled' }, ctx);
+    case 'budget-exhausted':
+      deps.log.warn({ job: message.job, reason: message.reason }, 'spend cap reached');
+      return endJob(deps, state, message.job, { state: 'budget-exhausted', reason: message.reason }, ctx);
     case 'stop-all-work': {
       let next = state;
       for (const job of state.jobs.keys()) next = endJob(deps, next, job, { state: 'interrupted' }, ctx);

@@ -90,12 +90,20 @@ async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'Continue a stored job instead of starting a new one',
           })
+          .option('max-cost', {
+            type: 'number',
+            describe:
+              "The job's spend cap in US dollars (every model needs prices); with --resume, a new cap",
+          })
           .options(ENGINE_OPTIONS)
           .check((args) => {
             if (args.suite === undefined && args.resume === undefined)
               throw new Error('give a suite file or --resume <job>');
             if (args.suite !== undefined && args.resume !== undefined)
               throw new Error('give a suite file or --resume, not both');
+            const cap = args['max-cost'];
+            if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
+              throw new Error(`--max-cost: expected a number of US dollars above 0, found ${String(cap)}`);
             return checkEngineOptions(args);
           }),
       async (args) => {
@@ -111,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
             graceMs: args['grace-ms'],
             metricsPort: args['metrics-port'],
             metricsHost: args['metrics-host'],
+            maxCostUsd: args['max-cost'],
           },
           { stdout: process.stdout, env: process.env },
         );

@@ -1,5 +1,5 @@
 import type { Clock } from '../resilience/clock.js';
-import { isErrorCode } from '../resilience/errors.js';
+import { ERROR_CODES, isErrorCode } from '../resilience/errors.js';
 import { decideRetry } from '../resilience/retry-policy.js';
 import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
@@ -102,6 +102,8 @@ export async function executeTurn(
     } catch (error) {
       if (waiting.aborted) return { status: 'cancelled' };
       const refusal = refusalOf(error);
+      // Nothing was sent and nothing is recorded: the job ends and a resume with a higher cap asks again.
+      if (refusal?.code === ERROR_CODES.budgetExhausted) return { status: 'cancelled' };
       if (refusal) {
         return { status: 'failed', error: refusal, attempts: sent, startedAt, finishedAt: deps.clock.now() };
       }

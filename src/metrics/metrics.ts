@@ -51,6 +51,13 @@ export interface Metrics {
   workerRestarted(): void;
   /** A checkpoint write (one transaction of turns) took this long. */
   checkpointWrite(seconds: number): void;
+  /**
+   * A job's spend on a provider (reported usage at the model's prices), and what the provider's cap
+   * leaves (undefined without a cap), in US dollars. Only for jobs with a spend cap.
+   */
+  spend(job: string, provider: string, spentUsd: number, remainingUsd: number | undefined): void;
+  /** What a job's own cap leaves, reservations included, in US dollars; undefined without one. */
+  budgetRemaining(job: string, remainingUsd: number | undefined): void;
 }
 
 /** Metrics that record nothing. */
@@ -67,4 +74,6 @@ export const noMetrics: Metrics = {
   forgetJob: () => undefined,
   workerRestarted: () => undefined,
   checkpointWrite: () => undefined,
+  spend: () => undefined,
+  budgetRemaining: () => undefined,
 };

@@ -99,6 +99,11 @@ export class PrometheusMetrics implements Metrics {
   private readonly turnsPlanned: Gauge<'job_id' | 'model'>;
   private readonly jobProgress: Gauge<'job_id'>;
   private readonly jobEta: Gauge<'job_id'>;
+  private readonly spendUsd: Gauge<'job_id' | 'provider'>;
+  private readonly providerBudgetRemaining: Gauge<'job_id' | 'provider'>;
+  private readonly jobBudgetRemaining: Gauge<'job_id'>;
+  /** Providers a job has spend series for, so that `forgetJob` removes them. */
+  private readonly jobSpendProviders = new Map<string, Set<string>>();
   private readonly workerRestarts: Counter;
   private readonly checkpointWriteDuration: Histogram;
 
@@ -207,6 +212,24 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['job_id'],
       registers,
     });
+    this.spendUsd = new Gauge({
+      name: 'troupe_spend_usd',
+      help: "A capped job's spend on a provider: the provider's reported usage at the model's prices, in US dollars.",
+      labelNames: ['job_id', 'provider'],
+      registers,
+    });
+    this.providerBudgetRemaining = new Gauge({
+      name: 'troupe_provider_budget_remaining_usd',
+      help: "What a provider's spend cap (limits.maxCostUsd) leaves a job, reservations in flight included, in US dollars.",
+      labelNames: ['job_id', 'provider'],
+      registers,
+    });
+    this.jobBudgetRemaining = new Gauge({
+      name: 'troupe_job_budget_remaining_usd',
+      help: "What a job's spend cap (budget.maxCostUsd, --max-cost) leaves, reservations in flight included, in US dollars.",
+      labelNames: ['job_id'],
+      registers,
+    });
     this.workerRestarts = new Counter({
       name: 'troupe_worker_restarts_total',
       help: 'Worker processes restarted after they died or stopped answering.',
@@ -294,7 +317,27 @@ export class PrometheusMetrics implements Metrics {
     else this.jobEta.remove({ job_id: job });
   }
 
+  spend(job: string, provider: string, spentUsd: number, remainingUsd: number | undefined): void {
+    const providers = this.jobSpendProviders.get(job) ?? new Set<string>();
+    this.jobSpendProviders.set(job, providers);
+    providers.add(provider);
+    this.spendUsd.set({ job_id: job, provider }, spentUsd);
+    if (remainingUsd === undefined) this.providerBudgetRemaining.remove({ job_id: job, provider });
+    else this.providerBudgetRemaining.set({ job_id: job, provider }, remainingUsd);
+  }
+
+  budgetRemaining(job: string, remainingUsd: number | undefined): void {
+    if (remainingUsd === undefined) this.jobBudgetRemaining.remove({ job_id: job });
+    else this.jobBudgetRemaining.set({ job_id: job }, remainingUsd);
+  }
+
   forgetJob(job: string): void {
+    for (const provider of this.jobSpendProviders.get(job) ?? []) {
+      this.spendUsd.remove({ job_id: job, provider });
+      this.providerBudgetRemaining.remove({ job_id: job, provider });
+    }
+    this.jobSpendProviders.delete(job);
+    this.jobBudgetRemaining.remove({ job_id: job });
     this.jobProgress.remove({ job_id: job });
     this.jobEta.remove({ job_id: job });
     for (const model of this.jobModels.get(job) ?? []) {

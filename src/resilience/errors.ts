@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   storeWrite: 'troupe:store-write',
   /** A job could not be started (its suite or provider could not be set up). */
   cannotStart: 'troupe:cannot-start',
+  /** The job's or the provider's spend cap would be exceeded: nothing more is sent; the job is resumable with a higher cap. */
+  budgetExhausted: 'troupe:budget-exhausted',
   /** A bug in troupe itself (an actor crashed too often, an unexpected exception). */
   internal: 'troupe:internal',
 } as const;

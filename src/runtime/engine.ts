@@ -9,6 +9,7 @@ import type { ProviderConfig } from '../suite/types.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
+import { BudgetBook } from '../planning/budget-gate.js';
 import { localPlacement } from './local-placement.js';
 import { loadSdksFor } from '../providers/create.js';
 import { placementWhileWorkersBoot } from './boot-placement.js';
@@ -124,6 +125,17 @@ export class Engine {
       options.clock,
       options.log,
       options.metrics,
+      new BudgetBook(
+        {
+          read: (job) => options.store.getSpend(job),
+          write: (job, spend) => options.store.putSpend(job, spend),
+        },
+        (job, reason) => {
+          if (supervisorRef.current)
+            dispatch(supervisorRef.current, { type: 'budget-exhausted', job, reason });
+        },
+        options.metrics ?? noMetrics,
+      ),
     );
     const workers = options.workers ?? 0;
     let pool: WorkerPool | undefined;

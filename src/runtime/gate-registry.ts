@@ -9,7 +9,8 @@ import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
 import { dialectFor } from '../resilience/header-dialects.js';
 import type { JobRecord } from '../store/records.js';
-import type { ProviderConfig } from '../suite/types.js';
+import type { ProviderConfig, TokenPrices } from '../suite/types.js';
+import { budgetGate, type BudgetBook } from '../planning/budget-gate.js';
 import { noMetrics } from '../metrics/metrics.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { observedGate } from './observed-gate.js';
@@ -55,17 +56,26 @@ export class GateRegistry {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics = noMetrics,
+    /** The spend caps of the jobs (none: nothing is capped). */
+    private readonly budgets?: BudgetBook,
   ) {}
 
-  /** The gate of `providerId` as `job`'s suite defines it, measured with the job's model prices. */
+  /**
+   * The gate of `providerId` as `job`'s suite defines it, measured with the job's model prices,
+   * behind the job's spend caps when it has any.
+   */
   gateFor(job: JobRecord, providerId: string): ProviderGate {
     const account = this.accountFor(job, providerId);
-    return observedGate(account.gate, {
+    const pricesOf = (model: string): TokenPrices | undefined =>
+      job.suite.models.find((m) => m.id === model)?.pricePerMillionTokens;
+    const observed = observedGate(account.gate, {
       provider: account.provider,
       metrics: this.metrics,
       clock: this.clock,
-      pricesOf: (model) => job.suite.models.find((m) => m.id === model)?.pricePerMillionTokens,
+      pricesOf,
     });
+    const budget = this.budgets?.forJob(job);
+    return budget === undefined ? observed : budgetGate(observed, budget, providerId, pricesOf);
   }
 
   /** The account of `providerId` as `job`'s suite defines it, created if new. */

@@ -1,3 +1,4 @@
+import type { SpendState } from '../planning/spend-ledger.js';
 import type { CheckpointStore, JobRecord, TurnRecord } from './records.js';
 import { StoreError } from './store-error.js';
 
@@ -49,6 +50,16 @@ export class FailingStore implements CheckpointStore {
   /** Delegates unless told to fail. */
   putJob(job: JobRecord): Promise<void> {
     return this.write(`job ${job.id}`, () => this.inner.putJob(job));
+  }
+
+  /** Delegates unless told to fail. */
+  putSpend(job: string, spend: SpendState): Promise<void> {
+    return this.write(`the spend of job ${job}`, () => this.inner.putSpend(job, spend));
+  }
+
+  /** Delegates. */
+  getSpend(job: string): SpendState | undefined {
+    return this.inner.getSpend(job);
   }
 
   /** Delegates. */

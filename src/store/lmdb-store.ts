@@ -9,6 +9,7 @@
  */
 import type { Key } from 'lmdb';
 
+import type { SpendState } from '../planning/spend-ledger.js';
 import type { CheckpointStore, JobLease, JobRecord, TurnKey, TurnRecord, TurnStatus } from './records.js';
 import { acquireEnvironment, releaseEnvironment } from './lmdb-environment.js';
 import type { LmdbEnvironment } from './lmdb-environment.js';
@@ -232,6 +233,20 @@ export class LmdbCheckpointStore implements CheckpointStore {
   checkJob(job: string): TurnCounts {
     if (this.getJob(job) === undefined) return { ok: 0, failed: 0, skipped: 0, total: 0 };
     return this.countTurns(job);
+  }
+
+  /** A capped job's checkpointed spend, if any (damaged: throws `troupe:store-damaged`). */
+  getSpend(job: string): SpendState | undefined {
+    const decoded = this.read(`the spend of job ${job}`, () => this.env.spend.get(job));
+    if (decoded === undefined) return undefined;
+    if (!decoded.ok)
+      throw this.damagedError([{ database: 'spend', key: job, reason: decoded.reason }], 0, 'spend record');
+    return decoded.value;
+  }
+
+  /** Writes a capped job's spend; resolves once committed (a request leaves only after its reservation is). */
+  putSpend(job: string, spend: SpendState): Promise<void> {
+    return this.write(`the spend of job ${job}`, () => [this.env.spend.put(job, spend)]);
   }
 
   /** The lease of a job, if any (damaged: throws `troupe:store-damaged`). */

@@ -1,4 +1,5 @@
 import type { JobForecast } from '../planning/forecast.js';
+import type { SpendState } from '../planning/spend-ledger.js';
 import type { Usage } from '../providers/types.js';
 import type { Suite } from '../suite/types.js';
 import type { CheckResult, JudgeResult } from '../scoring/types.js';
@@ -44,8 +45,8 @@ export interface TurnRecord extends TurnKey {
   readonly judge?: JudgeResult;
 }
 
-/** Life of a job. */
-export type JobState = 'running' | 'done' | 'cancelled';
+/** Life of a job. `budget-exhausted`: a spend cap stopped it; `run --resume <job> --max-cost <more>` continues it. */
+export type JobState = 'running' | 'done' | 'cancelled' | 'budget-exhausted';
 
 /** A job as stored: its id, its frozen suite and its state. */
 export interface JobRecord {
@@ -72,6 +73,10 @@ export interface CheckpointStore {
   putTurns(turns: readonly TurnRecord[]): Promise<void>;
   /** The stored turns of a job, optionally narrowed to a model and sequence, in key order. */
   turnsOf(job: string, model?: string, sequence?: string): TurnRecord[];
+  /** A job's checkpointed spend (jobs with a spend cap), or undefined. */
+  getSpend(job: string): SpendState | undefined;
+  /** Writes a job's spend; resolves once committed (a request leaves only after its reservation did). */
+  putSpend(job: string, spend: SpendState): Promise<void>;
   /** Waits until everything committed so far is on disk (fsync). */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -194,6 +194,7 @@ export async function parseSuiteSource(
     providers,
     models,
     ...(draft.judge && { judge: draft.judge }),
+    ...(draft.budget && { budget: draft.budget }),
   };
   const warnings = draft.unusedProviders.map(
     (providerPath) =>

@@ -26,8 +26,8 @@ import {
 import {
   PROVIDER_TYPES,
   type BreakerPolicy,
-  type Limits,
   type ProviderConfig,
+  type ProviderLimits,
   type RetryPolicy,
 } from './types.js';
 
@@ -87,23 +87,28 @@ export function readProvider(check: Checker, value: unknown, path: FieldPath): P
   return undefined;
 }
 
-function withLimits<T extends ProviderConfig>(config: T, limits: Limits | undefined): T {
+function withLimits<T extends ProviderConfig>(config: T, limits: ProviderLimits | undefined): T {
   return limits === undefined ? config : { ...config, limits };
 }
 
 const LIMIT_KEYS = ['requestsPerMinute', 'tokensPerMinute', 'maxConcurrency'] as const;
 
-const limitsReader: Reader<Limits> = {
-  expected: `a mapping of ${LIMIT_KEYS.join(', ')}`,
+/** A spend cap: a finite number of US dollars above 0. */
+export const costCapReader: Reader<number> = numberInRange(0, Number.MAX_VALUE, true);
+
+const limitsReader: Reader<ProviderLimits> = {
+  expected: `a mapping of ${LIMIT_KEYS.join(', ')}, maxCostUsd`,
   read(check, value, path) {
     const before = check.problems.length;
-    const entry = readMapping(check, value, path, LIMIT_KEYS);
+    const entry = readMapping(check, value, path, [...LIMIT_KEYS, 'maxCostUsd']);
     if (entry === undefined) return undefined;
     const limits: Record<string, number> = {};
     for (const key of LIMIT_KEYS) {
       const limit = optionalField(check, entry, key, path, positiveInteger);
       if (limit !== undefined) limits[key] = limit;
     }
+    const cap = optionalField(check, entry, 'maxCostUsd', path, costCapReader);
+    if (cap !== undefined) limits.maxCostUsd = cap;
     return check.problems.length > before ? undefined : limits;
   },
 };

@@ -10,7 +10,7 @@ import {
   MAX_TEMPERATURE,
   MIN_TEMPERATURE,
 } from './defaults.js';
-import { readProvider } from './provider.js';
+import { costCapReader, readProvider } from './provider.js';
 import { idReader, isValidId, systemPromptReader } from './readers.js';
 import { declaredSequenceId, readSequence } from './sequence.js';
 import {
@@ -32,7 +32,7 @@ import {
   type Mapping,
   type Reader,
 } from './schema-check.js';
-import type { ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
+import type { Budget, ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
 import type { JudgeConfig } from '../scoring/types.js';
 
 /** The keys a suite document may have at its top level. */
@@ -44,6 +44,7 @@ export const SUITE_KEYS = [
   'sequences',
   'sequencesFile',
   'judge',
+  'budget',
 ] as const;
 
 /** The keys of `judge`. */
@@ -104,6 +105,8 @@ export interface SuiteDocument {
   readonly unusedProviders: readonly FieldPath[];
   /** The judge, if the suite has one and it is valid. */
   readonly judge: JudgeConfig | undefined;
+  /** The job's spend cap, if the suite has one and it is valid. */
+  readonly budget: Budget | undefined;
 }
 
 const temperatureReader = numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE);
@@ -122,6 +125,7 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
       sequencesFile: undefined,
       unusedProviders: [],
       judge: undefined,
+      budget: undefined,
     };
   }
   const name = optionalField(check, top, 'name', [], nonBlankString) ?? defaultName;
@@ -135,6 +139,8 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
   const sequencesFile = optionalField(check, top, 'sequencesFile', [], nonBlankString);
   const { sequences, sequenceIds } = readInlineSequences(check, top);
   const judge = readJudge(check, top, models);
+  const budget = readBudget(check, top);
+  checkCapsArePriced(check, providers, models, budget);
   const unusedProviders = Object.keys(rawProviders ?? {})
     .filter((id) => !usedProviders.has(id))
     .map((id) => ['providers', id]);
@@ -148,7 +154,64 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
     sequencesFile,
     unusedProviders,
     judge,
+    budget,
   };
+}
+
+/** `budget: { maxCostUsd }`. */
+function readBudget(check: Checker, top: Mapping): Budget | undefined {
+  if (!hasKey(top, 'budget')) return undefined;
+  const path = ['budget'];
+  const entry = readMapping(check, top.budget, path, ['maxCostUsd']);
+  if (entry === undefined) return undefined;
+  const maxCostUsd = requiredField(check, entry, 'maxCostUsd', path, costCapReader);
+  return maxCostUsd === undefined ? undefined : { maxCostUsd };
+}
+
+/**
+ * A spend cap counts dollars, so every model it covers needs prices: the job's cap covers every
+ * model, a provider's cap the models on it. Reported at the cap, naming the models without prices.
+ */
+function checkCapsArePriced(
+  check: Checker,
+  providers: Readonly<Record<string, ProviderConfig>> | undefined,
+  models: readonly ModelConfig[] | undefined,
+  budget: Budget | undefined,
+): void {
+  if (models === undefined) return;
+  const report = (path: FieldPath, problem: string | undefined): void => {
+    if (problem !== undefined) check.report(path, problem);
+  };
+  if (budget !== undefined)
+    report(
+      ['budget', 'maxCostUsd'],
+      unpricedProblem(models, () => true),
+    );
+  for (const [id, provider] of Object.entries(providers ?? {})) {
+    if (provider.limits?.maxCostUsd === undefined) continue;
+    report(
+      ['providers', id, 'limits', 'maxCostUsd'],
+      unpricedProblem(models, (model) => model.provider === id),
+    );
+  }
+}
+
+/**
+ * Why a spend cap over the `covered` models cannot be: `models[1] (haiku) has no
+ * pricePerMillionTokens`; undefined when every one has prices.
+ */
+export function unpricedProblem(
+  models: readonly ModelConfig[],
+  covered: (model: ModelConfig) => boolean,
+): string | undefined {
+  const missing = models.flatMap((model, index) =>
+    covered(model) && model.pricePerMillionTokens === undefined ? [`models[${index}] (${model.id})`] : [],
+  );
+  if (missing.length === 0) return undefined;
+  return (
+    `a spend cap needs the prices of every model it covers; ${missing.join(', ')} ` +
+    `${missing.length === 1 ? 'has' : 'have'} no pricePerMillionTokens`
+  );
 }
 
 /** `judge: { model, rubric?, maxUnparsableRetries? }`, whose model is one of the suite's. */

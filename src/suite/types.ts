@@ -13,8 +13,20 @@ export type { BreakerPolicy, Limits, RetryPolicy };
  * frozen copy of this object, so editing the file never changes a running job.
  */
 
+/** A provider's limits as a suite gives them: the rate limits, and a spend cap. */
+export interface ProviderLimits extends Limits {
+  /** Most this provider may cost the job, in US dollars (every model on it needs prices). */
+  readonly maxCostUsd?: number;
+}
+
+/** A job's own cap. */
+export interface Budget {
+  /** Most the whole job may cost, in US dollars (every model needs prices). */
+  readonly maxCostUsd: number;
+}
+
 interface ProviderCommon {
-  readonly limits?: Limits;
+  readonly limits?: ProviderLimits;
   readonly retry: RetryPolicy;
   readonly breaker: BreakerPolicy;
 }
@@ -100,6 +112,8 @@ export interface SuiteSettings {
   readonly models: readonly ModelConfig[];
   /** The LLM-as-judge that grades every answer; absent: no judging. */
   readonly judge?: JudgeConfig;
+  /** The job's spend cap; absent: none (`run --max-cost` sets it too). */
+  readonly budget?: Budget;
 }
 
 /** A whole suite, validated and resolved, its sequences in memory (a small suite, or a test's). */

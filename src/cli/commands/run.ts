@@ -16,6 +16,8 @@ import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
 import { loadSuite } from '../../suite/load.js';
+import { unpricedProblem } from '../../suite/suite-document.js';
+import type { Suite } from '../../suite/types.js';
 import { countTurns } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 
@@ -40,6 +42,11 @@ export interface RunOptions {
   /** Port of the Prometheus endpoint while the job runs (none when undefined) and its host. */
   readonly metricsPort?: number;
   readonly metricsHost: string;
+  /**
+   * The job's spend cap in US dollars (`--max-cost`), over the suite's `budget`; with `resume`, the
+   * new cap of a stored job (continues one that stopped at its cap). Every model needs prices.
+   */
+  readonly maxCostUsd?: number;
 }
 
 /** Where `troupe run` writes and what it reads. */
@@ -63,9 +70,10 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
     if (newSuite) {
       job = await createJob(store, newSuite.suite, newSuite.path);
     } else {
-      job = resumableJob(store, options);
+      const stored = resumableJob(store, options);
       // Every record of the job is checked before anything is written: a damaged job is refused untouched.
-      store.checkJob(job.id);
+      store.checkJob(stored.id);
+      job = await withNewCap(store, stored, options.maxCostUsd);
     }
     if (job.state === 'running') {
       lease = holdJobLease(store, job.id, {
@@ -90,10 +98,41 @@ let stopOnLostLease: (() => void) | undefined;
 
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
-  const suite = await loadSuite(options.suite);
+  const loaded = await loadSuite(options.suite);
+  const suite = options.maxCostUsd === undefined ? loaded : cappedSuite(loaded, options.maxCostUsd);
   // Checked here, before anything is written: a job that cannot start must leave no trace.
   resolveApiKeys(suite, env, options.suite);
   return { suite, path: resolvePath(options.suite) };
+}
+
+/** `suite` with the job's cap set to `maxCostUsd`; an `InputError` when a model has no prices. */
+function cappedSuite<T extends Suite>(suite: T, maxCostUsd: number): T {
+  const problem = unpricedProblem(suite.models, () => true);
+  if (problem !== undefined) throw new InputError(`--max-cost: ${problem}`);
+  return { ...suite, budget: { maxCostUsd } };
+}
+
+/**
+ * The stored job with its cap raised to `maxCostUsd` (written before it runs), running again if
+ * it had stopped at its cap; the job itself when no new cap is given.
+ */
+async function withNewCap(
+  store: CheckpointStore,
+  job: JobRecord,
+  maxCostUsd: number | undefined,
+): Promise<JobRecord> {
+  if (maxCostUsd === undefined) return job;
+  const resumable = job.state === 'running' || job.state === 'budget-exhausted';
+  if (!resumable)
+    throw new InputError(`--resume ${job.id}: the job is ${job.state}; there is nothing to continue`);
+  const next: JobRecord = {
+    ...job,
+    suite: cappedSuite(job.suite, maxCostUsd),
+    state: 'running',
+    finishedAt: null,
+  };
+  await store.putJob(next);
+  return next;
 }
 
 function resumableJob(store: CheckpointStore, options: RunOptions): JobRecord {
@@ -121,6 +160,13 @@ async function runJob(
   io.stdout.write(
     `job ${job.id}: ${job.suite.name}, ${counts.turns} turns (${counts.models} models × ${counts.sequences} sequences × ${job.suite.runs} runs)\n`,
   );
+  if (job.state === 'budget-exhausted') {
+    io.stdout.write(
+      `job ${job.id} stopped at its spend cap; continue it with a higher one: troupe run --resume ${job.id} --max-cost <usd>\n`,
+    );
+    printSummary(job, store, io);
+    return ExitCode.turnsFailed;
+  }
   if (job.state !== 'running') {
     io.stdout.write(`job ${job.id} is already ${job.state}\n`);
   } else {
@@ -131,6 +177,14 @@ async function runJob(
       );
       printSummary(job, store, io);
       return ExitCode.internal;
+    }
+    if (outcome.state === 'budget-exhausted') {
+      io.stdout.write(
+        `job ${job.id} stopped at its spend cap: ${outcome.reason}. Nothing more was sent; its finished turns are kept.\n` +
+          `continue it with a higher cap: troupe run --resume ${job.id} --max-cost <usd>\n`,
+      );
+      printSummary(job, store, io);
+      return ExitCode.turnsFailed;
     }
     if (outcome.state === 'cancelled' || outcome.state === 'interrupted') {
       io.stdout.write(`job ${job.id} was interrupted; resume it with: troupe run --resume ${job.id}\n`);

@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../src/log/logger.js';
+import { PrometheusMetrics } from '../src/metrics/prometheus.js';
+import { estimateOutputTokens } from '../src/providers/token-estimate.js';
+import { systemClock } from '../src/resilience/clock.js';
+import { estimateInputTokens } from '../src/resilience/token-estimate.js';
+import { Engine } from '../src/runtime/engine.js';
+import { createJob } from '../src/runtime/jobs.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import type { RecordedRequest } from '../src/simulator/types.js';
+import { openLmdbStore, type LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { parseSuite } from '../src/suite/load.js';
+import { CLI_PATH, runCli } from './helpers/cli.js';
+import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { tempDir } from './helpers/temp.js';
+
+/** $1 000 per million tokens, in and out: a token costs a tenth of a cent. */
+const USD_PER_TOKEN = 0.001;
+/** 32 sequences × 3 prompts × 4 runs: 128 conversations, more than the 64 allowed in flight. */
+const TURNS = 384;
+
+function suiteText(sim: Simulator, capLine: string): string {
+  const sequences = Array.from(
+    { length: 32 },
+    (_, s) =>
+      `  - id: s${s + 1}\n    prompts: [${Array.from({ length: 3 }, (_, p) => `"Prompt ${p + 1} of sequence ${s + 1}."`).join(', ')}]`,
+  );
+  return `name: capped
+runs: 4
+${capLine}
+providers:
+  sim:
+    type: openai
+    baseURL: "${sim.openaiBaseURL}"
+    apiKeyEnv: ${TEST_KEY_ENV}
+    limits: { maxConcurrency: 64 }
+models:
+  - { id: m, provider: sim, model: capped-model, maxTokens: 40, pricePerMillionTokens: { input: 1000, output: 1000 } }
+sequences:
+${sequences.join('\n')}
+`;
+}
+
+/** What the simulator's answered requests cost: the usage it reported, at the model's prices. */
+function chargedUsd(records: readonly RecordedRequest[]): number {
+  return records
+    .filter((r) => r.status === 200)
+    .reduce(
+      (sum, r) =>
+        sum + (estimateInputTokens(r.messages) + estimateOutputTokens(r.response ?? '')) * USD_PER_TOKEN,
+      0,
+    );
+}
+
+describe('a spend cap', () => {
+  let sim: Simulator | undefined;
+  let store: LmdbCheckpointStore | undefined;
+  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await sim?.close();
+    await dir?.cleanup();
+  });
+
+  it('is never exceeded with 64 requests in flight; the job ends budget-exhausted and a higher cap finishes it', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 500 });
+    dir = await tempDir('troupe-cap-');
+    store = await openLmdbStore(dir.path);
+    const capUsd = 12;
+    const { suite } = await parseSuite(
+      suiteText(sim, `budget: { maxCostUsd: ${capUsd} }`),
+      'capped.yaml',
+      () => Promise.reject(new Error('none')),
+    );
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    const start = (): Promise<Engine> =>
+      Engine.start({
+        store: store!,
+        log: silentLogger(),
+        clock: systemClock,
+        env: { [TEST_KEY_ENV]: TEST_KEY },
+        metrics,
+      });
+    let engine = await start();
+    try {
+      const job = await createJob(store, suite, 'capped.yaml');
+      // The whole job would cost more than the cap.
+      expect(job.forecast?.costUsd).toBeGreaterThan(capUsd);
+      const outcome = await engine.runJob(job);
+      expect(outcome).toMatchObject({ state: 'budget-exhausted' });
+      expect(outcome.state === 'budget-exhausted' && outcome.reason).toMatch(
+        /the job's cap of \$12\.00 would be exceeded/,
+      );
+      // Up to 64 allowed in flight; how close the engine gets depends on how its conversations start.
+      expect(sim.maxInFlight).toBeGreaterThanOrEqual(48);
+      const charged = chargedUsd(sim.records);
+      expect(charged).toBeLessThanOrEqual(capUsd);
+      // It stopped near the cap, not long before: within a round of 64 worst cases.
+      expect(charged).toBeGreaterThan(capUsd / 3);
+      // Metrics: the spend per job and provider, and what the job's cap leaves.
+      const value = async (name: string): Promise<number | undefined> =>
+        (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values[0]?.value;
+      expect(await value('troupe_spend_usd')).toBeCloseTo(charged, 9);
+      expect(await value('troupe_job_budget_remaining_usd')).toBeCloseTo(capUsd - charged, 9);
+      // The answers that arrived within the cap are committed by the time the engine has closed.
+      await engine.close();
+      const stored = store.getJob(job.id);
+      expect(stored?.state).toBe('budget-exhausted');
+      const kept = store.turnsOf(job.id);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(TURNS);
+      expect(kept.every((t) => t.status === 'ok')).toBe(true);
+      // The checkpoint holds the spend: every answered request, nothing reserved left.
+      const spend = store.getSpend(job.id);
+      expect(Object.values(spend?.spentUsd ?? {}).reduce((a, b) => a + b, 0)).toBeCloseTo(charged, 9);
+
+      // A higher cap continues it (as run --resume --max-cost does, in a new process): only the
+      // missing turns are asked.
+      engine = await start();
+      const sentBefore = sim.records.length;
+      const more = {
+        ...job,
+        suite: { ...job.suite, budget: { maxCostUsd: 100 } },
+        state: 'running' as const,
+      };
+      await store.putJob(more);
+      expect(await engine.runJob(more)).toEqual({ state: 'done' });
+      const turns = store.turnsOf(job.id);
+      expect(turns).toHaveLength(TURNS);
+      expect(sim.records.length - sentBefore).toBe(TURNS - kept.length);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('holds after a kill -9: the reservations in flight were on disk, and count as spent', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 300 });
+    dir = await tempDir('troupe-cap-');
+    const capUsd = 12;
+    const suitePath = join(dir.path, 'capped.yaml');
+    await writeFile(suitePath, suiteText(sim, ''));
+    const dataDir = join(dir.path, 'store');
+    const env = { PATH: process.env.PATH ?? '', [TEST_KEY_ENV]: TEST_KEY };
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'run', suitePath, '--max-cost', String(capUsd), '--workers', '0', '--data-dir', dataDir],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Killed while many requests are in flight, before the cap is reached.
+    await vi.waitFor(
+      () => {
+        if (sim!.records.length < 100) throw new Error(`${sim!.records.length} requests so far`);
+      },
+      { timeout: 60_000, interval: 20 },
+    );
+    child.kill('SIGKILL');
+    await exited;
+    const chargedAtKill = chargedUsd(sim.records);
+    expect(chargedAtKill).toBeLessThan(capUsd);
+    const id = /^job (\S+):/m.exec(stdout)?.[1];
+    if (id === undefined) throw new Error(`no job id in ${stdout}`);
+
+    // The requests in flight at the kill had their worst case on disk.
+    const afterKill = await openLmdbStore(dataDir, { readOnly: true });
+    const spend = afterKill.getSpend(id);
+    await afterKill.close();
+    expect(Object.values(spend?.reservedUsd ?? {}).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+
+    const resumed = await runCli(['run', '--resume', id, '--workers', '0', '--data-dir', dataDir], {
+      [TEST_KEY_ENV]: TEST_KEY,
+    });
+    expect(resumed.stderr).not.toContain(TEST_KEY);
+    expect(resumed.code).toBe(1);
+    expect(resumed.stdout).toContain(
+      `job ${id} stopped at its spend cap: the job's cap of $12.00 would be exceeded`,
+    );
+    expect(resumed.stdout).toContain(
+      `continue it with a higher cap: troupe run --resume ${id} --max-cost <usd>`,
+    );
+    // Across the killed run and the resumed one, what the provider charged stays within the cap.
+    expect(chargedUsd(sim.records)).toBeLessThanOrEqual(capUsd);
+
+    // A higher cap finishes it, each turn recorded once.
+    const finished = await runCli(
+      ['run', '--resume', id, '--max-cost', '100', '--workers', '0', '--data-dir', dataDir],
+      {
+        [TEST_KEY_ENV]: TEST_KEY,
+      },
+    );
+    expect(finished.code).toBe(0);
+    const results = await runCli(['results', id, '--data-dir', dataDir]);
+    const lines = results.stdout.trim().split('\n');
+    expect(lines).toHaveLength(TURNS);
+    expect(
+      new Set(
+        lines.map((line) => {
+          const t = JSON.parse(line) as { model: string; sequence: string; run: number; turn: number };
+          return `${t.model}/${t.sequence}/${t.run}/${t.turn}`;
+        }),
+      ).size,
+    ).toBe(TURNS);
+  });
+
+  it('a model without prices cannot have a cap: exit 2, nothing written', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 0 });
+    dir = await tempDir('troupe-cap-');
+    const text = suiteText(sim, '').replace(', pricePerMillionTokens: { input: 1000, output: 1000 }', '');
+    const path = `${dir.path}/unpriced.yaml`;
+    await writeFile(
+      path,
+      text.replace('limits: { maxConcurrency: 64 }', 'limits: { maxConcurrency: 64, maxCostUsd: 2 }'),
+    );
+    const validate = await runCli(['validate', path], { [TEST_KEY_ENV]: TEST_KEY });
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain(
+      'providers.sim.limits.maxCostUsd: a spend cap needs the prices of every model it covers; models[0] (m) has no pricePerMillionTokens',
+    );
+    await writeFile(path, text);
+    const run = await runCli(['run', path, '--max-cost', '1', '--data-dir', `${dir.path}/store`], {
+      [TEST_KEY_ENV]: TEST_KEY,
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--max-cost: a spend cap needs the prices of every model it covers; models[0] (m) has no pricePerMillionTokens',
+    );
+    expect(sim.records).toHaveLength(0);
+  });
+});
