@@ -90,6 +90,12 @@ async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe: 'Continue a stored job instead of starting a new one',
           })
+          .option('reuse', {
+            type: 'string',
+            array: true,
+            describe:
+              'Stored jobs whose identical conversations are copied instead of requested (new jobs only)',
+          })
           .option('max-cost', {
             type: 'number',
             describe:
@@ -101,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
               throw new Error('give a suite file or --resume <job>');
             if (args.suite !== undefined && args.resume !== undefined)
               throw new Error('give a suite file or --resume, not both');
+            if (args.reuse !== undefined && args.resume !== undefined)
+              throw new Error('--reuse copies answers into a new job: give a suite file, not --resume');
             const cap = args['max-cost'];
             if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
               throw new Error(`--max-cost: expected a number of US dollars above 0, found ${String(cap)}`);
@@ -120,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
             metricsPort: args['metrics-port'],
             metricsHost: args['metrics-host'],
             maxCostUsd: args['max-cost'],
+            reuse: args.reuse,
           },
           { stdout: process.stdout, env: process.env },
         );
@@ -200,11 +209,19 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' })
-          .option('format', { choices: ['table', 'json'] as const, default: 'table' as const }),
+          .option('format', { choices: ['table', 'json'] as const, default: 'table' as const })
+          .option('reuse', {
+            type: 'string',
+            array: true,
+            describe: 'Stored jobs whose answers the job would copy: the plan leaves those turns out',
+          }),
       async (args) => {
         await (
           await import('./commands/plan.js')
-        ).runPlan({ suite: args.suite, dataDir: args['data-dir'], format: args.format }, stdoutLine);
+        ).runPlan(
+          { suite: args.suite, dataDir: args['data-dir'], format: args.format, reuse: args.reuse },
+          stdoutLine,
+        );
       },
     )
     .command(

@@ -57,7 +57,8 @@ function addJob(tallies: Map<string, Tally>, job: JobRecord, store: CheckpointSt
   );
   for (const turn of store.turnsOf(job.id)) {
     const key = keys.get(turn.model);
-    if (key === undefined || turn.status !== 'ok') continue;
+    // A copied answer (`--reuse`) was measured in the job it came from: counted there, once.
+    if (key === undefined || turn.status !== 'ok' || turn.reusedFrom !== undefined) continue;
     const tally = tallies.get(key) ?? { outputTurns: 0, outputTokens: 0, latencies: [] };
     tallies.set(key, tally);
     if (turn.usage !== null) {

@@ -39,6 +39,8 @@ export interface TurnJson {
   readonly checks?: TurnRecord['checks'];
   /** The judge's grade, when the suite has a judge. */
   readonly judge?: TurnRecord['judge'];
+  /** The job the answer was copied from (`run --reuse`), when it was not requested. */
+  readonly reusedFrom?: string;
 }
 
 /** Rebuilds a turn with exactly the JSONL fields, in order (a stored record may carry others, or order them differently). */
@@ -62,6 +64,7 @@ export function turnJson(turn: TurnRecord): TurnJson {
     // Scoring, only when the suite asked for it (so unscored results keep their shape).
     ...(turn.checks && { checks: turn.checks }),
     ...(turn.judge && { judge: turn.judge }),
+    ...(turn.reusedFrom !== undefined && { reusedFrom: turn.reusedFrom }),
   };
 }
 

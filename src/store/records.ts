@@ -43,6 +43,8 @@ export interface TurnRecord extends TurnKey {
   readonly checks?: readonly CheckResult[];
   /** The judge's grade of the answer (absent until graded, or when the suite has no judge). */
   readonly judge?: JudgeResult;
+  /** The job this answer was copied from instead of requested (`run --reuse`); absent when requested. */
+  readonly reusedFrom?: string;
 }
 
 /** Life of a job. `budget-exhausted`: a spend cap stopped it; `run --resume <job> --max-cost <more>` continues it. */

@@ -10,6 +10,7 @@ import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
+import { planReuse } from '../../planning/reuse.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
    * new cap of a stored job (continues one that stopped at its cap). Every model needs prices.
    */
   readonly maxCostUsd?: number;
+  /** Stored jobs whose answers a new job copies instead of requesting (`--reuse`). */
+  readonly reuse?: readonly string[];
 }
 
 /** Where `troupe run` writes and what it reads. */
@@ -68,7 +71,13 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
   try {
     let job: JobRecord;
     if (newSuite) {
-      job = await createJob(store, newSuite.suite, newSuite.path);
+      const reuse =
+        options.reuse === undefined || options.reuse.length === 0
+          ? undefined
+          : planReuse(store, newSuite.suite, options.reuse);
+      job = await createJob(store, newSuite.suite, newSuite.path, new Date(), reuse);
+      if (reuse !== undefined)
+        io.stdout.write(`reused ${reuse.turns} turns from ${options.reuse?.join(', ')}\n`);
     } else {
       const stored = resumableJob(store, options);
       // Every record of the job is checked before anything is written: a damaged job is refused untouched.
