@@ -21,11 +21,12 @@ function recording(name: string, ready: Promise<void>) {
   const placement: SequencePlacement = {
     place: (request) => {
       placed.push(`${request.model.id}/${request.sequence.id}`);
-      return spawnStatelessActor<SequenceMessage>(
+      const ref = spawnStatelessActor<SequenceMessage>(
         request.parent,
         `${name}-${placed.length}`,
         () => undefined,
       );
+      return { ref, retire: () => stopActor(ref) };
     },
     readyFor: () => ready,
   };
@@ -61,6 +62,7 @@ function setUp() {
       job: 'job',
       model,
       sequence: { id: `s${next}`, prompts: ['p'] },
+      firstRun: 1,
       runs,
       replyTo,
       onCrash: () => 'stop',

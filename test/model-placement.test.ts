@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { conversationsOfStep, spawnModel } from '../src/actors/model.js';
-import type { ModelReport, SequencePlacement } from '../src/actors/model.js';
+import {
+  conversationsOfStep,
+  DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
+  spawnModel,
+} from '../src/actors/model.js';
+import type { ModelMessage, ModelReport, SequencePlacement } from '../src/actors/model.js';
 import { spawnStatelessActor, startSystem, stopActor, dispatch } from '../src/actors/nact.js';
-import type { SystemRef } from '../src/actors/nact.js';
-import type { SequenceMessage } from '../src/actors/sequence.js';
+import type { ActorRef, SystemRef } from '../src/actors/nact.js';
+import type { SequenceMessage, TurnSummary } from '../src/actors/sequence.js';
 import type { ModelConfig, SequenceConfig } from '../src/suite/types.js';
 
 const RUNS = 8;
@@ -22,33 +26,80 @@ afterEach(() => {
   system = undefined;
 });
 
+interface Harness {
+  readonly model: ActorRef<ModelMessage>;
+  /** Slices placed, as `sequence@firstRun+runs`, in order. */
+  readonly placed: string[];
+  /** What each placed sequence was told. */
+  readonly told: [string, SequenceMessage['type']][];
+  /** Sequence actors placed and not retired, by `sequence@firstRun`. */
+  readonly alive: Set<string>;
+  /** Most sequence actors alive at once. */
+  readonly maxAlive: () => number;
+  readonly reports: ModelReport[];
+}
+
 /** A model actor whose placement records what it places and what each placed sequence is told. */
-function modelWithRecordingPlacement(readyFor?: SequencePlacement['readyFor']) {
+function modelWithRecordingPlacement(
+  options: {
+    readonly readyFor?: SequencePlacement['readyFor'];
+    readonly sequences?: readonly SequenceConfig[];
+    readonly runs?: number;
+    readonly liveConversations?: number;
+  } = {},
+): Harness {
   system = startSystem();
+  const sequences = options.sequences ?? SEQUENCES;
+  const runs = options.runs ?? RUNS;
   const placed: string[] = [];
   const told: [string, SequenceMessage['type']][] = [];
+  const alive = new Set<string>();
+  let maxAlive = 0;
   const placement: SequencePlacement = {
     place: (request) => {
-      placed.push(request.sequence.id);
-      return spawnStatelessActor<SequenceMessage>(request.parent, `seq-${request.sequence.id}`, (message) => {
-        told.push([request.sequence.id, message.type]);
-      });
+      const id = `${request.sequence.id}@${request.firstRun}`;
+      placed.push(`${id}+${request.runs}`);
+      alive.add(id);
+      maxAlive = Math.max(maxAlive, alive.size);
+      const ref = spawnStatelessActor<SequenceMessage>(
+        request.parent,
+        `seq-${request.sequence.id}-${request.firstRun}`,
+        (message) => {
+          told.push([request.sequence.id, message.type]);
+        },
+      );
+      return {
+        ref,
+        retire: () => {
+          alive.delete(id);
+          stopActor(ref);
+        },
+      };
     },
-    ...(readyFor && { readyFor }),
+    ...(options.readyFor && { readyFor: options.readyFor }),
   };
-  const reports = spawnStatelessActor<ModelReport>(system, 'reports', () => undefined);
-  const model = spawnModel(reports, 'model', {
+  const reports: ModelReport[] = [];
+  const reportsRef = spawnStatelessActor<ModelReport>(system, 'reports', (report) => {
+    reports.push(report);
+  });
+  const model = spawnModel(reportsRef, 'model', {
     job: 'job',
     model: MODEL,
-    sequences: SEQUENCES,
-    runs: RUNS,
-    totalTurns: SEQUENCES.reduce((sum, s) => sum + s.prompts.length, 0) * RUNS,
+    sequences,
+    runs,
+    totalTurns: sequences.reduce((sum, s) => sum + s.prompts.length, 0) * runs,
+    liveConversations: options.liveConversations ?? DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
     placement,
-    replyTo: reports,
+    replyTo: reportsRef,
     maxSequenceRestarts: 1,
     warn: () => undefined,
   });
-  return { model, placed, told };
+  return { model, placed, told, alive, maxAlive: () => maxAlive, reports };
+}
+
+/** A turn summary of run `run`, turn `turn`, answered. */
+function okTurn(run: number, turn: number): TurnSummary {
+  return { run, turn, status: 'ok', latencyMs: 1, inputTokens: 3, outputTokens: 2 };
 }
 
 describe('model actor placement', () => {
@@ -69,7 +120,7 @@ describe('model actor placement', () => {
     expect([...seen, placed.length]).toEqual([0, 2, 6, 14, 20]);
     const expectedOrder = [...SEQUENCES]
       .sort((a, b) => b.prompts.length - a.prompts.length)
-      .map((sequence) => sequence.id);
+      .map((sequence) => `${sequence.id}@1+${RUNS}`);
     expect(placed).toEqual(expectedOrder);
     await expect.poll(() => told.length === SEQUENCES.length).toBe(true);
     expect(told.every(([, type]) => type === 'start')).toBe(true);
@@ -82,9 +133,11 @@ describe('model actor placement', () => {
       open = resolve;
     });
     const asked: string[] = [];
-    const { model, placed } = modelWithRecordingPlacement((modelId) => {
-      asked.push(modelId);
-      return asked.length === 1 ? undefined : later;
+    const { model, placed } = modelWithRecordingPlacement({
+      readyFor: (modelId) => {
+        asked.push(modelId);
+        return asked.length === 1 ? undefined : later;
+      },
     });
     dispatch(model, { type: 'start' });
     await expect.poll(() => placed.length === SEQUENCES_OF_FIRST_STEP && asked.length >= 2).toBe(true);
@@ -105,5 +158,67 @@ describe('model actor placement', () => {
     // Many event-loop turns later, still only the first step.
     for (let turn = 0; turn < 50; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(placed).toHaveLength(SEQUENCES_OF_FIRST_STEP);
+  });
+
+  it('never keeps more conversations live than its window; starts the rest as slices finish', async () => {
+    const WINDOW = 3;
+    const sequences = Array.from({ length: 30 }, (_, i) => ({ id: `q${i}`, prompts: ['one', 'two'] }));
+    const harness = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: WINDOW });
+    dispatch(harness.model, { type: 'start' });
+    const finished = new Set<string>();
+    // Plays each live conversation to its end, a few at a time, as its provider would.
+    for (let round = 0; round < 1_000 && finished.size < sequences.length; round += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(harness.alive.size).toBeLessThanOrEqual(WINDOW);
+      const [first] = harness.alive;
+      if (first === undefined || finished.has(first)) continue;
+      finished.add(first);
+      const sequence = first.split('@')[0] ?? '';
+      dispatch(harness.model, {
+        type: 'turns-recorded',
+        sequence,
+        firstRun: 1,
+        turns: [okTurn(1, 1), okTurn(1, 2)],
+        commitMs: 1,
+      });
+      dispatch(harness.model, { type: 'sequence-finished', sequence, firstRun: 1 });
+    }
+    await eventually(() => harness.reports.some((r) => r.type === 'model-finished'));
+    expect(harness.placed).toHaveLength(sequences.length);
+    expect(harness.maxAlive()).toBe(WINDOW);
+    expect(harness.alive.size).toBe(0);
+    const progress = harness.reports.filter((r) => r.type === 'model-progress').at(-1);
+    expect(progress?.type === 'model-progress' && progress.counts).toMatchObject({
+      ok: 2 * sequences.length,
+      total: 2 * sequences.length,
+    });
+  });
+
+  it('cuts a sequence of many runs into slices, none bigger than the window', async () => {
+    const sequences = [{ id: 'only', prompts: ['p'] }];
+    const wide = modelWithRecordingPlacement({ sequences, runs: 40 });
+    dispatch(wide.model, { type: 'start' });
+    await eventually(() => wide.placed.length === 3);
+    expect(wide.placed).toEqual(['only@1+16', 'only@17+16', 'only@33+8']);
+    stopActor(system as SystemRef);
+    const narrow = modelWithRecordingPlacement({ sequences, runs: 40, liveConversations: 5 });
+    dispatch(narrow.model, { type: 'start' });
+    await eventually(() => narrow.placed.length === 1);
+    expect(narrow.placed).toEqual(['only@1+5']);
+  });
+
+  it('counts a turn once when a slice re-created elsewhere reports what the store holds', async () => {
+    const sequences = [{ id: 'only', prompts: ['a', 'b'] }];
+    const harness = modelWithRecordingPlacement({ sequences, runs: 2 });
+    dispatch(harness.model, { type: 'start' });
+    await eventually(() => harness.placed.length === 1);
+    const slice = { sequence: 'only', firstRun: 1 };
+    dispatch(harness.model, { type: 'turns-recorded', ...slice, turns: [okTurn(1, 1)], commitMs: 1 });
+    // Its worker died; the replacement read run 1's first turn and run 2's first from the store
+    // (run 2's report died with the worker).
+    dispatch(harness.model, { type: 'sequence-restored', ...slice, turns: [okTurn(1, 1), okTurn(2, 1)] });
+    await eventually(() => harness.reports.filter((r) => r.type === 'model-progress').length === 2);
+    const last = harness.reports.filter((r) => r.type === 'model-progress').at(-1);
+    expect(last).toMatchObject({ counts: { ok: 2, total: 4, inputTokens: 6 }, restoredTurns: 1 });
   });
 });

@@ -52,13 +52,15 @@ describe('worker core over an in-memory transport', () => {
     const job = await createJob(temp.store, suite, 'core.yaml');
     const { pair, core, received } = harness();
     core.announceReady();
-    const key = sequenceKey(job.id, 'm', 's');
+    const key = sequenceKey(job.id, 'm', 's', 1);
     await pair.primary.send('worker-1', {
       type: 'spawn-sequence',
       key,
       job: job.id,
       model: 'm',
       sequence: 's',
+      firstRun: 1,
+      runs: 2,
     });
     await pair.primary.send('worker-1', { type: 'sequence-command', key, command: 'start' });
     await expect
@@ -92,10 +94,18 @@ describe('worker core over an in-memory transport', () => {
     );
     const job = await createJob(temp.store, suite, 'core.yaml');
     const { pair, core, received } = harness();
-    const keys = ['a', 'b', 'c'].map((id) => sequenceKey(job.id, 'm', id));
+    const keys = ['a', 'b', 'c'].map((id) => sequenceKey(job.id, 'm', id, 1));
     for (const key of keys) {
       const sequence = key.split('/')[2] ?? '';
-      await pair.primary.send('worker-1', { type: 'spawn-sequence', key, job: job.id, model: 'm', sequence });
+      await pair.primary.send('worker-1', {
+        type: 'spawn-sequence',
+        key,
+        job: job.id,
+        model: 'm',
+        sequence,
+        firstRun: 1,
+        runs: 300,
+      });
       await pair.primary.send('worker-1', { type: 'sequence-command', key, command: 'start' });
     }
     await pair.primary.send('worker-1', { type: 'stop-sequence', key: keys[2] ?? '' });
@@ -132,13 +142,15 @@ describe('worker core over an in-memory transport', () => {
     const reads = vi.spyOn(temp.store, 'getJob');
     const { pair, core } = harness();
     for (const id of ids) {
-      const key = sequenceKey(job.id, 'm', id);
+      const key = sequenceKey(job.id, 'm', id, 1);
       await pair.primary.send('worker-1', {
         type: 'spawn-sequence',
         key,
         job: job.id,
         model: 'm',
         sequence: id,
+        firstRun: 1,
+        runs: 8,
       });
     }
     const seen: number[] = [];
@@ -161,6 +173,8 @@ describe('worker core over an in-memory transport', () => {
       job: 'x',
       model: 'm',
       sequence: 's',
+      firstRun: 1,
+      runs: 1,
     });
     await expect
       .poll(() => received.some((m) => m.type === 'sequence-failed'), { message: 'the failure' })
@@ -182,6 +196,8 @@ describe('worker core over an in-memory transport', () => {
       job: 'y',
       model: 'm',
       sequence: 's',
+      firstRun: 1,
+      runs: 1,
     });
     await expect
       .poll(() => received.some((m) => m.type === 'sequence-failed'), {

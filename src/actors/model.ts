@@ -1,17 +1,23 @@
 /**
- * The model actor: one per (job, model). It places a sequence actor for every
- * sequence of the suite (longest first, which shortens the makespan; a few at a
- * time, so that the first requests leave while the rest are being set up), counts
- * their turns into progress for the supervisor, and supervises them: a sequence
- * actor that throws is reset and rebuilt from the store; one that keeps throwing
- * is stopped and reported, so one bad conversation never takes down the job.
+ * The model actor: one per (job, model). It walks the model's conversations in a fixed order
+ * (longest sequences first, which shortens the makespan) and keeps a window of them live: a
+ * sequence actor exists only while its conversations can make progress. It starts slices of
+ * sequences as the window has room, stops each once its turns are recorded, counts their turns
+ * into progress for the supervisor, and supervises them: a sequence actor that throws is reset
+ * and rebuilt from the store; one that keeps throwing is stopped and reported, so one bad
+ * conversation never takes down the job.
+ *
+ * What it holds grows with the window, not with the job: counters for the finished slices, and
+ * a small record per live slice.
  */
 import type { ErrorData } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
 import { sequenceRestartPolicy } from './restart-policy.js';
-import type { SequenceMessage, SequenceReport, TurnSummary } from './sequence.js';
+import type { SequenceMessage, SequenceReport, SliceId, TurnSummary } from './sequence.js';
+import { SliceWalk } from './slice-walk.js';
+import type { Slice } from './slice-walk.js';
 
 /** Turn counts of one (job, model). */
 export interface ModelCounts {
@@ -51,20 +57,36 @@ export type ModelMessage =
   | { readonly type: 'start' }
   | { readonly type: 'stop-work' }
   | { readonly type: 'drain' }
-  /** Sent to itself: place the next sequences. */
+  /** Sent to itself: start the next slices, as far as the window has room. */
   | { readonly type: 'place-more' }
   | SequenceReport;
 
 /**
- * Conversations (sequences × runs) placed per step, at most; the model actor yields to the event
+ * Conversations (sequences × runs) started per step, at most; the model actor yields to the event
  * loop between steps. Setting up a conversation costs CPU (reading its turns from the store,
- * building its context, its first admit), and placing a big job at once would keep its first
+ * building its context, its first admit), and starting a big window at once would keep its first
  * request waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
  * conversations took about half a second before the first request left.
  */
 export const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
 /** Conversations of the first placement step: the first requests leave after a short set-up. */
 export const CONVERSATIONS_OF_FIRST_STEP = 16;
+
+/**
+ * Conversations a model keeps live at once when its provider sets no `maxConcurrency`. A live
+ * conversation costs a few kB (its actor and context); a conversation waiting to start costs
+ * nothing. 1 024 conversations keep a 20 ms provider at 50 000 requests a second, far more than
+ * one machine's CPU serves.
+ */
+export const DEFAULT_LIVE_CONVERSATIONS_PER_MODEL = 1_024;
+
+/**
+ * Conversations a model keeps live at once: its provider's `maxConcurrency` (more could only wait
+ * at the limiter), or `DEFAULT_LIVE_CONVERSATIONS_PER_MODEL`.
+ */
+export function liveConversationsFor(maxConcurrency: number | undefined): number {
+  return Math.max(1, maxConcurrency ?? DEFAULT_LIVE_CONVERSATIONS_PER_MODEL);
+}
 
 /**
  * Conversations of placement step `step` (0 for the first): the steps double from
@@ -75,17 +97,26 @@ export function conversationsOfStep(step: number): number {
   return Math.min(CONVERSATIONS_PER_PLACEMENT_STEP, CONVERSATIONS_OF_FIRST_STEP * 2 ** step);
 }
 
-/** Puts a sequence actor somewhere (this process or a worker) and returns a ref to it. */
+/** A sequence actor as placed: its ref, and how to stop it and free what it holds. */
+export interface PlacedSequence {
+  readonly ref: ActorRef<SequenceMessage>;
+  /** Stops the actor (its slice is done, or its job ended) wherever it runs. */
+  retire(): void;
+}
+
+/** Puts a sequence actor somewhere (this process or a worker). */
 export interface SequencePlacement {
   place(request: {
     readonly parent: ActorRef<ModelMessage>;
     readonly job: string;
     readonly model: ModelConfig;
     readonly sequence: SequenceConfig;
+    /** The slice's first run (from 1) and its number of runs. */
+    readonly firstRun: number;
     readonly runs: number;
     readonly replyTo: ActorRef<SequenceReport>;
     readonly onCrash: CrashHandler<SequenceMessage>;
-  }): ActorRef<SequenceMessage>;
+  }): PlacedSequence;
   /**
    * Resolves once a sequence of model `model` placed now could start without waiting (say, once
    * the SDKs its provider needs are loaded). The model actor asks before each placement step and
@@ -110,6 +141,8 @@ export interface ModelDeps {
   readonly runs: number;
   /** Every turn of the model: sequences' prompts × runs. */
   readonly totalTurns: number;
+  /** Conversations live at once, at most (see `liveConversationsFor`). */
+  readonly liveConversations: number;
   readonly placement: SequencePlacement;
   readonly replyTo: ActorRef<ModelReport>;
   /** Restarts allowed per sequence actor before it is stopped. */
@@ -117,25 +150,42 @@ export interface ModelDeps {
   readonly warn: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-interface ModelState {
-  readonly counts: ModelCounts;
+/** A slice whose sequence actor is live. */
+interface LiveSlice {
+  readonly slice: Slice;
+  readonly placed: PlacedSequence;
   /**
-   * Every recorded turn, by sequence and `run/turn`: counting by key makes reports
-   * idempotent, so a sequence re-created elsewhere (its worker died) can report what
-   * the store holds without counting a turn twice, or missing one whose report died.
+   * The turns of this slice counted so far, by `run/turn`: counting by key makes reports
+   * idempotent, so a slice re-created elsewhere (its worker died) can report what the store
+   * holds without counting a turn twice, or missing one whose report died. Bounded by the
+   * slice's turns, and dropped with the slice.
    */
-  readonly recorded: Map<string, TurnSummary>;
-  /** Keys of `recorded` first known from the store (restored), not recorded by this run. */
-  readonly restored: Set<string>;
-  readonly sequences: ReadonlyMap<string, ActorRef<SequenceMessage>>;
-  /** Sequences still to place, in placement order (none once stopped or draining). */
-  readonly toPlace: readonly SequenceConfig[];
+  readonly counted: Map<string, TurnSummary>;
+  drained: boolean;
+}
+
+/**
+ * The model actor's private state, changed in place: copying it on every report would cost
+ * the size of the window per turn.
+ */
+interface ModelState {
+  counts: ModelCounts;
+  /** Of `counts`, the turns first known from the store (restored), not recorded by this run. */
+  restoredTurns: number;
+  readonly walk: SliceWalk;
+  /** Live slices by `sliceKey`. */
+  readonly live: Map<string, LiveSlice>;
+  /** Conversations of the live slices. */
+  liveConversations: number;
   /** Placement steps taken so far (see `conversationsOfStep`). */
-  readonly placementSteps: number;
-  readonly unfinished: ReadonlySet<string>;
-  readonly finishedReported: boolean;
-  /** While draining: the sequences that have not reported drained yet (undefined: not draining). */
-  readonly undrained: ReadonlySet<string> | undefined;
+  placementSteps: number;
+  /** True while a `place-more` is on its way. */
+  placementScheduled: boolean;
+  /** No slice is started any more: stopped, or draining. */
+  closed: boolean;
+  finishedReported: boolean;
+  /** True once told to drain, until `model-drained` is reported. */
+  draining: boolean;
 }
 
 /** Spawns the model actor for one (job, model) under `parent`. */
@@ -147,17 +197,38 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
     {
       initialState: () => ({
         counts: { ok: 0, failed: 0, skipped: 0, total: deps.totalTurns, inputTokens: 0, outputTokens: 0 },
-        recorded: new Map(),
-        restored: new Set(),
-        sequences: new Map(),
-        toPlace: [],
+        restoredTurns: 0,
+        walk: new SliceWalk(deps.sequences, deps.runs, runsPerSlice(deps)),
+        live: new Map(),
+        liveConversations: 0,
         placementSteps: 0,
-        unfinished: new Set(deps.sequences.map((sequence) => sequence.id)),
+        placementScheduled: false,
+        closed: false,
         finishedReported: false,
-        undrained: undefined,
+        draining: false,
       }),
+      afterStop: (state) => {
+        for (const live of state.live.values()) live.placed.retire();
+        state.live.clear();
+      },
     },
   );
+}
+
+/** Runs per slice: few enough that one slice never holds more than the window. */
+function runsPerSlice(deps: ModelDeps): number {
+  return Math.max(1, Math.min(deps.liveConversations, MAX_RUNS_PER_SLICE));
+}
+
+/**
+ * Runs one sequence actor hosts, at most. A suite of few sequences and many runs is cut into
+ * slices so that the window can hold a few of them; a suite's usual handful of runs is one slice.
+ */
+export const MAX_RUNS_PER_SLICE = 16;
+
+/** The key of a slice in the live map. */
+function sliceKey(slice: SliceId): string {
+  return `${slice.firstRun}/${slice.sequence}`;
 }
 
 function handle(
@@ -167,60 +238,55 @@ function handle(
   ctx: ActorContext<ModelMessage>,
 ): ModelState {
   switch (message.type) {
-    case 'start': {
-      // Longest first: the conversations that take longest start earliest.
-      const toPlace = [...deps.sequences]
-        .sort((a, b) => b.prompts.length - a.prompts.length)
-        .filter((sequence) => !state.sequences.has(sequence.id));
-      const ready = deps.placement.readyFor?.(deps.model.id);
-      if (ready === undefined) return finishIfDone(deps, placeStep(deps, { ...state, toPlace }, ctx));
-      const placeMore = (): void => dispatch(ctx.self, { type: 'place-more' });
-      ready.then(placeMore, placeMore);
-      return finishIfDone(deps, { ...state, toPlace });
-    }
+    case 'start':
     case 'place-more':
-      return placeStep(deps, state, ctx);
+      state.placementScheduled = false;
+      if (message.type === 'start' && deps.placement.readyFor?.(deps.model.id) !== undefined) {
+        schedulePlacement(deps, state, ctx);
+        return finishIfDone(deps, state);
+      }
+      placeStep(deps, state, ctx);
+      return finishIfDone(deps, state);
     case 'stop-work':
-      for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'stop-work' });
-      return { ...state, toPlace: [] };
+      state.closed = true;
+      for (const live of state.live.values()) dispatch(live.placed.ref, { type: 'stop-work' });
+      return state;
     case 'drain':
-      for (const sequence of state.sequences.values()) dispatch(sequence, { type: 'drain' });
-      return reportIfDrained(deps, { ...state, toPlace: [], undrained: new Set(state.sequences.keys()) });
+      state.closed = true;
+      state.draining = true;
+      for (const live of state.live.values()) dispatch(live.placed.ref, { type: 'drain' });
+      return reportIfDrained(deps, state);
     case 'sequence-drained': {
-      if (!state.undrained) return state;
-      const undrained = new Set(state.undrained);
-      undrained.delete(message.sequence);
-      return reportIfDrained(deps, { ...state, undrained });
+      const live = state.live.get(sliceKey(message));
+      if (live) live.drained = true;
+      return reportIfDrained(deps, state);
     }
     case 'turns-recorded':
     case 'sequence-restored': {
-      // Updated in place: it is this actor's private state, and copying it on every report
-      // would make a job quadratic in its turns.
-      const recorded = state.recorded;
-      let counts = state.counts;
-      for (const turn of message.turns) {
-        const key = `${message.sequence}/${turn.run}/${turn.turn}`;
-        const previous = recorded.get(key);
-        if (previous) counts = addTurn(counts, previous, -1);
-        else if (message.type === 'sequence-restored') state.restored.add(key);
-        counts = addTurn(counts, turn, 1);
-        recorded.set(key, turn);
-      }
+      const live = state.live.get(sliceKey(message));
+      // A report of a slice already retired: its turns were counted when it finished.
+      if (!live) return state;
+      countTurns(state, live, message.turns, message.type === 'sequence-restored');
       if (message.type === 'sequence-restored' && message.turns.length === 0) return state;
       dispatch(deps.replyTo, {
         type: 'model-progress',
         job: deps.job,
         model: deps.model.id,
-        counts,
-        restoredTurns: state.restored.size,
+        counts: state.counts,
+        restoredTurns: state.restoredTurns,
         commitMs: message.type === 'turns-recorded' ? message.commitMs : 0,
       });
-      return { ...state, counts, recorded };
+      return state;
     }
     case 'sequence-finished': {
-      const unfinished = new Set(state.unfinished);
-      unfinished.delete(message.sequence);
-      return finishIfDone(deps, { ...state, unfinished });
+      const key = sliceKey(message);
+      const live = state.live.get(key);
+      if (!live) return state;
+      state.live.delete(key);
+      state.liveConversations -= live.slice.runs;
+      live.placed.retire();
+      schedulePlacement(deps, state, ctx);
+      return reportIfDrained(deps, finishIfDone(deps, state));
     }
     case 'sequence-halted':
       dispatch(deps.replyTo, {
@@ -240,51 +306,89 @@ function handle(
   }
 }
 
-/** Places the next sequences of `toPlace`, about one step's worth of conversations, then yields. */
-function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): ModelState {
-  const sequences = new Map(state.sequences);
-  let placed = 0;
-  let conversations = 0;
-  for (const sequence of state.toPlace) {
-    if (conversations >= conversationsOfStep(state.placementSteps)) break;
-    placed += 1;
-    conversations += deps.runs;
-    const ref = deps.placement.place({
-      parent: ctx.self,
-      job: deps.job,
-      model: deps.model,
-      sequence,
-      runs: deps.runs,
-      replyTo: ctx.self,
-      onCrash: sequenceRestartPolicy({
-        sequence: sequence.id,
-        maxRestarts: deps.maxSequenceRestarts,
-        onGiveUp: (error) => dispatch(ctx.self, { type: 'sequence-halted', sequence: sequence.id, error }),
-        warn: deps.warn,
-      }),
-    });
-    sequences.set(sequence.id, ref);
-    dispatch(ref, { type: 'start' });
+/** Adds a slice's reported turns to the counts, once per turn whatever the reports repeat. */
+function countTurns(
+  state: ModelState,
+  live: LiveSlice,
+  turns: readonly TurnSummary[],
+  restored: boolean,
+): void {
+  let counts = state.counts;
+  for (const turn of turns) {
+    const key = `${turn.run}/${turn.turn}`;
+    const previous = live.counted.get(key);
+    if (previous) counts = addTurn(counts, previous, -1);
+    else if (restored) state.restoredTurns += 1;
+    counts = addTurn(counts, turn, 1);
+    live.counted.set(key, turn);
   }
-  const toPlace = state.toPlace.slice(placed);
-  // A macrotask, not a message at once: the requests of the sequences just placed go out first.
-  if (toPlace.length > 0)
-    setImmediate(() =>
-      whenReady(deps.placement, deps.model.id, () => dispatch(ctx.self, { type: 'place-more' })),
-    );
-  return { ...state, sequences, toPlace, placementSteps: state.placementSteps + 1 };
+  state.counts = counts;
+}
+
+/** Asks for a `place-more` once the placement is ready, unless one is on its way or none could start. */
+function schedulePlacement(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): void {
+  if (state.placementScheduled || state.closed || state.walk.done) return;
+  if (state.liveConversations >= deps.liveConversations) return;
+  state.placementScheduled = true;
+  // A macrotask, not a message at once: the requests of the slices just started go out first.
+  setImmediate(() =>
+    whenReady(deps.placement, deps.model.id, () => dispatch(ctx.self, { type: 'place-more' })),
+  );
+}
+
+/** Starts the next slices, about one step's worth of conversations and as far as the window has room. */
+function placeStep(deps: ModelDeps, state: ModelState, ctx: ActorContext<ModelMessage>): void {
+  if (state.closed) return;
+  const stepConversations = conversationsOfStep(state.placementSteps);
+  let conversations = 0;
+  while (conversations < stepConversations) {
+    const slice = state.walk.peek();
+    if (slice === undefined) break;
+    // One slice at least, whatever its size: a window smaller than a slice still makes progress.
+    if (state.live.size > 0 && state.liveConversations + slice.runs > deps.liveConversations) break;
+    state.walk.take();
+    conversations += slice.runs;
+    start(deps, state, slice, ctx);
+  }
+  state.placementSteps += 1;
+  schedulePlacement(deps, state, ctx);
+}
+
+function start(deps: ModelDeps, state: ModelState, slice: Slice, ctx: ActorContext<ModelMessage>): void {
+  const id = { sequence: slice.sequence.id, firstRun: slice.firstRun };
+  const placed = deps.placement.place({
+    parent: ctx.self,
+    job: deps.job,
+    model: deps.model,
+    sequence: slice.sequence,
+    firstRun: slice.firstRun,
+    runs: slice.runs,
+    replyTo: ctx.self,
+    onCrash: sequenceRestartPolicy({
+      sequence: slice.sequence.id,
+      maxRestarts: deps.maxSequenceRestarts,
+      onGiveUp: (error) => dispatch(ctx.self, { type: 'sequence-halted', ...id, error }),
+      warn: deps.warn,
+    }),
+  });
+  state.live.set(sliceKey(id), { slice, placed, counted: new Map(), drained: false });
+  state.liveConversations += slice.runs;
+  dispatch(placed.ref, { type: 'start' });
 }
 
 function reportIfDrained(deps: ModelDeps, state: ModelState): ModelState {
-  if (!state.undrained || state.undrained.size > 0) return state;
+  if (!state.draining) return state;
+  for (const live of state.live.values()) if (!live.drained) return state;
+  state.draining = false;
   dispatch(deps.replyTo, { type: 'model-drained', job: deps.job, model: deps.model.id });
-  return { ...state, undrained: undefined };
+  return state;
 }
 
 function finishIfDone(deps: ModelDeps, state: ModelState): ModelState {
-  if (state.finishedReported || state.unfinished.size > 0) return state;
+  if (state.finishedReported || state.live.size > 0 || !state.walk.done) return state;
+  state.finishedReported = true;
   dispatch(deps.replyTo, { type: 'model-finished', job: deps.job, model: deps.model.id });
-  return { ...state, finishedReported: true };
+  return state;
 }
 
 /** `counts` with `turn` added (`sign` 1) or taken back (`sign` -1). */

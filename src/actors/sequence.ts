@@ -1,6 +1,8 @@
 /**
- * The sequence actor: one per (job, model, sequence). It owns the contexts of its
- * runs as private state — no other code can read or change them — executes the
+ * The sequence actor: one per slice of a sequence — (job, model, sequence) and a few of its
+ * runs, all of them when the suite has few runs. It lives only while its conversations
+ * can make progress (its model actor starts it when there is room and stops it once done).
+ * It owns the contexts of its runs as private state — no other code can read or change them — executes the
  * turns of each run strictly in order while runs proceed concurrently, and
  * commits every finished turn to the store before it counts.
  *
@@ -27,21 +29,26 @@ import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler, SystemRef } from './nact.js';
 
+/** Which slice of a sequence a report is about: the sequence's id and the first of its runs. */
+export interface SliceId {
+  readonly sequence: string;
+  readonly firstRun: number;
+}
+
 /** What a sequence actor tells whoever started it (its model actor, possibly across processes). */
 export type SequenceReport =
-  | {
+  | (SliceId & {
       readonly type: 'turns-recorded';
-      readonly sequence: string;
       readonly turns: readonly TurnSummary[];
       /** How long their checkpoint write took, in ms. */
       readonly commitMs: number;
-    }
-  | { readonly type: 'sequence-finished'; readonly sequence: string }
-  | { readonly type: 'sequence-halted'; readonly sequence: string; readonly error: ErrorData }
-  /** At start: the turns the store already holds (a resumed job, or a sequence re-created elsewhere). */
-  | { readonly type: 'sequence-restored'; readonly sequence: string; readonly turns: readonly TurnSummary[] }
-  /** After `drain`: nothing of this sequence is in flight or being committed any more. */
-  | { readonly type: 'sequence-drained'; readonly sequence: string };
+    })
+  | (SliceId & { readonly type: 'sequence-finished' })
+  | (SliceId & { readonly type: 'sequence-halted'; readonly error: ErrorData })
+  /** At start: the turns the store already holds (a resumed job, or a slice re-created elsewhere). */
+  | (SliceId & { readonly type: 'sequence-restored'; readonly turns: readonly TurnSummary[] })
+  /** After `drain`: nothing of this slice is in flight or being committed any more. */
+  | (SliceId & { readonly type: 'sequence-drained' });
 
 export type { TurnSummary } from './sequence-records.js';
 
@@ -77,6 +84,9 @@ export interface SequenceDeps {
   readonly job: string;
   readonly model: ModelConfig;
   readonly sequence: SequenceConfig;
+  /** The first run of the slice (from 1). */
+  readonly firstRun: number;
+  /** How many runs the slice has: `firstRun` … `firstRun + runs - 1`. */
   readonly runs: number;
   /** Where reports go: the model actor, or a proxy of it in another process. */
   readonly replyTo: ActorRef<SequenceReport>;
@@ -154,10 +164,11 @@ export function spawnSequence(
 /** Rebuilds every run from the stored turns: context from `ok` answers, next turn after the last record. */
 function restoreFromStore(deps: SequenceDeps): SequenceState {
   epochCounter += 1;
-  const stored = deps.store.turnsOf(deps.job, deps.model.id, deps.sequence.id);
+  const lastRun = deps.firstRun + deps.runs - 1;
+  const stored = deps.store.turnsOfRuns(deps.job, deps.model.id, deps.sequence.id, deps.firstRun, lastRun);
   const system = systemPromptOf(deps.model, deps.sequence);
   const runs: RunState[] = [];
-  for (let run = 1; run <= deps.runs; run += 1) {
+  for (let run = deps.firstRun; run <= lastRun; run += 1) {
     let context = ConversationContext.start(system);
     let nextTurn = 1;
     for (const record of stored) {
@@ -216,11 +227,7 @@ function handle(
   switch (message.type) {
     case 'start':
       if (state.restored.length > 0) {
-        dispatch(deps.replyTo, {
-          type: 'sequence-restored',
-          sequence: deps.sequence.id,
-          turns: state.restored,
-        });
+        dispatch(deps.replyTo, { type: 'sequence-restored', ...sliceOf(deps), turns: state.restored });
       }
       return advance(deps, gradeStored(deps, { ...state, started: true, restored: [] }, ctx), ctx);
     case 'judging-ended':
@@ -229,7 +236,7 @@ function handle(
     case 'judging-failed':
       if (message.epoch !== state.epoch) return state;
       state.abort.abort();
-      dispatch(deps.replyTo, { type: 'sequence-halted', sequence: deps.sequence.id, error: message.error });
+      dispatch(deps.replyTo, { type: 'sequence-halted', ...sliceOf(deps), error: message.error });
       return { ...state, halted: true };
     case 'stop-work':
       state.abort.abort();
@@ -248,7 +255,7 @@ function handle(
       // A store that cannot write must stop the work: an answer that cannot be
       // committed would otherwise be requested again after a restart, or lost.
       state.abort.abort();
-      dispatch(deps.replyTo, { type: 'sequence-halted', sequence: deps.sequence.id, error: message.error });
+      dispatch(deps.replyTo, { type: 'sequence-halted', ...sliceOf(deps), error: message.error });
       return { ...state, halted: true };
     default: {
       const unknown: never = message;
@@ -278,7 +285,7 @@ function advance(
   });
   const next = { ...state, runs };
   if (!next.finishedReported && next.judging === 0 && runs.every((run) => run.phase === 'done')) {
-    dispatch(deps.replyTo, { type: 'sequence-finished', sequence: deps.sequence.id });
+    dispatch(deps.replyTo, { type: 'sequence-finished', ...sliceOf(deps) });
     return { ...next, finishedReported: true };
   }
   return next;
@@ -289,7 +296,7 @@ function reportIfDrained(deps: SequenceDeps, state: SequenceState): SequenceStat
   if (!state.draining || state.drainedReported) return state;
   if (state.judging > 0) return state;
   if (state.runs.some((run) => run.phase === 'requesting' || run.phase === 'committing')) return state;
-  dispatch(deps.replyTo, { type: 'sequence-drained', sequence: deps.sequence.id });
+  dispatch(deps.replyTo, { type: 'sequence-drained', ...sliceOf(deps) });
   return { ...state, drainedReported: true };
 }
 
@@ -351,7 +358,7 @@ function onTurnEnded(
   ended: Extract<SequenceMessage, { type: 'turn-ended' }>,
   ctx: ActorContext<SequenceMessage>,
 ): SequenceState {
-  const run = state.runs[ended.run - 1];
+  const run = runOf(state, ended.run);
   if (run === undefined || run.phase !== 'requesting') return state;
   if (ended.outcome.status === 'cancelled')
     return reportIfDrained(deps, withRun(state, { ...run, phase: 'waiting' }));
@@ -404,7 +411,7 @@ function applyCommitted(
 ): SequenceState {
   const first = records[0];
   if (first === undefined) return state;
-  const run = state.runs[first.run - 1];
+  const run = runOf(state, first.run);
   if (run === undefined) return state;
   let context = run.context;
   let graded = state;
@@ -416,7 +423,7 @@ function applyCommitted(
   const last = records[records.length - 1] ?? first;
   dispatch(deps.replyTo, {
     type: 'turns-recorded',
-    sequence: deps.sequence.id,
+    ...sliceOf(deps),
     turns: records.map(summarize),
     commitMs,
   });
@@ -445,6 +452,17 @@ function gradeStored(
   let next: SequenceState = { ...state, toGrade: [] };
   for (const turn of state.toGrade) next = grade(deps, next, turn, ctx);
   return next;
+}
+
+/** Which slice this actor hosts, as its reports say. */
+function sliceOf(deps: SequenceDeps): SliceId {
+  return { sequence: deps.sequence.id, firstRun: deps.firstRun };
+}
+
+/** The state of run `run` (numbered in the whole sequence), if this slice hosts it. */
+function runOf(state: SequenceState, run: number): RunState | undefined {
+  const first = state.runs[0];
+  return first === undefined ? undefined : state.runs[run - first.run];
 }
 
 function withRun(state: SequenceState, run: RunState): SequenceState {

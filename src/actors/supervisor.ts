@@ -11,7 +11,7 @@ import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { spawnModel } from './model.js';
+import { liveConversationsFor, spawnModel } from './model.js';
 import type { ModelCounts, ModelMessage, ModelReport, SequencePlacement } from './model.js';
 import { dispatch, spawnActor, stopActor } from './nact.js';
 import type { ActorContext, ActorRef, SystemRef } from './nact.js';
@@ -285,6 +285,7 @@ function runJob(
       sequences: job.suite.sequences,
       runs: job.suite.runs,
       totalTurns,
+      liveConversations: liveConversationsFor(job.suite.providers[model.provider]?.limits?.maxConcurrency),
       placement: runtime,
       replyTo: ctx.self,
       maxSequenceRestarts: deps.maxSequenceRestarts,

@@ -1,4 +1,5 @@
 import type { SequencePlacement } from '../actors/model.js';
+import { stopActor } from '../actors/nact.js';
 import type { ActorRef, AnyActorRef, CrashHandler, SystemRef } from '../actors/nact.js';
 import { spawnSequence } from '../actors/sequence.js';
 import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
@@ -27,10 +28,13 @@ export interface SequenceFactoryDeps {
 /** Spawns one sequence actor of a job under `parent`. */
 export type SequenceFactory = (request: {
   readonly parent: AnyActorRef | SystemRef;
-  /** Unique among the parent's children. Default `sequence-<id>` (unique under a model actor). */
+  /** Unique among the parent's children. Default `sequence-<id>-<first run>` (unique under a model actor). */
   readonly name?: string;
   readonly model: ModelConfig;
   readonly sequence: SequenceConfig;
+  /** The slice's first run (from 1) and its number of runs. */
+  readonly firstRun: number;
+  readonly runs: number;
   readonly replyTo: ActorRef<SequenceReport>;
   readonly onCrash: CrashHandler<SequenceMessage>;
 }) => ActorRef<SequenceMessage>;
@@ -63,12 +67,13 @@ export function sequenceFactory(deps: SequenceFactoryDeps): SequenceFactory {
     const executor = executorFor(request.model.provider);
     return spawnSequence(
       request.parent,
-      request.name ?? `sequence-${request.sequence.id}`,
+      request.name ?? `sequence-${request.sequence.id}-${request.firstRun}`,
       {
         job: deps.job.id,
         model: request.model,
         sequence: request.sequence,
-        runs: deps.job.suite.runs,
+        firstRun: request.firstRun,
+        runs: request.runs,
         replyTo: request.replyTo,
         store: deps.store,
         executor,
@@ -92,7 +97,10 @@ export function localPlacement(deps: SequenceFactoryDeps): SequencePlacement {
   const spawn = sequenceFactory(deps);
   const sdksLoaded = loadSdksFor(Object.values(deps.job.suite.providers));
   return {
-    place: (request) => spawn(request),
+    place: (request) => {
+      const ref = spawn(request);
+      return { ref, retire: () => stopActor(ref) };
+    },
     readyFor: () => sdksLoaded,
   };
 }

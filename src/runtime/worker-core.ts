@@ -32,6 +32,8 @@ interface PendingSpawn {
   readonly job: string;
   readonly model: string;
   readonly sequence: string;
+  readonly firstRun: number;
+  readonly runs: number;
   readonly commands: Extract<ToWorker, { type: 'sequence-command' }>['command'][];
 }
 
@@ -117,6 +119,8 @@ export class WorkerCore {
           job: message.job,
           model: message.model,
           sequence: message.sequence,
+          firstRun: message.firstRun,
+          runs: message.runs,
           commands: [],
         });
         this.scheduleSpawnStep();
@@ -218,6 +222,8 @@ export class WorkerCore {
         name: `sequence-${this.spawned}`,
         model,
         sequence,
+        firstRun: pending.firstRun,
+        runs: pending.runs,
         replyTo: forwarder,
         onCrash: sequenceRestartPolicy({
           sequence: key,
@@ -228,7 +234,7 @@ export class WorkerCore {
       });
       this.hosted.set(key, { actor, forwarder });
       for (const command of pending.commands) dispatch(actor, { type: command });
-      return job.suite.runs;
+      return pending.runs;
     } catch (error) {
       this.failed(key, {
         code: 'troupe:cannot-start',

@@ -3,7 +3,7 @@ import type { Worker } from 'node:cluster';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SequencePlacement } from '../actors/model.js';
-import { dispatch, spawnStatelessActor } from '../actors/nact.js';
+import { dispatch, spawnStatelessActor, stopActor } from '../actors/nact.js';
 import type { ActorRef } from '../actors/nact.js';
 import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import { GateRefusal } from '../conversation/provider-gate.js';
@@ -88,6 +88,8 @@ interface Placed {
   readonly job: string;
   readonly model: string;
   readonly sequence: string;
+  readonly firstRun: number;
+  readonly runs: number;
   readonly replyTo: ActorRef<SequenceReport>;
   worker: string | undefined;
   started: boolean;
@@ -243,12 +245,14 @@ export class WorkerPool {
     this.jobs.set(job.id, job);
     return {
       place: (request) => {
-        const key = sequenceKey(job.id, request.model.id, request.sequence.id);
+        const key = sequenceKey(job.id, request.model.id, request.sequence.id, request.firstRun);
         const placed: Placed = {
           key,
           job: job.id,
           model: request.model.id,
           sequence: request.sequence.id,
+          firstRun: request.firstRun,
+          runs: request.runs,
           replyTo: request.replyTo,
           worker: undefined,
           started: false,
@@ -256,22 +260,32 @@ export class WorkerPool {
         };
         this.placed.set(key, placed);
         this.assign(placed);
-        return spawnStatelessActor<SequenceMessage>(
+        const ref = spawnStatelessActor<SequenceMessage>(
           request.parent,
-          `sequence-${request.sequence.id}`,
+          `sequence-${request.sequence.id}-${request.firstRun}`,
           (message) => this.command(placed, message),
         );
+        return {
+          ref,
+          retire: () => {
+            this.retire(placed);
+            stopActor(ref);
+          },
+        };
       },
       release: () => {
-        for (const placed of [...this.placed.values()]) {
-          if (placed.job !== job.id) continue;
-          if (placed.worker) this.send(placed.worker, { type: 'stop-sequence', key: placed.key });
-          this.placeOn(placed, undefined);
-          this.placed.delete(placed.key);
-        }
+        for (const placed of [...this.placed.values()]) if (placed.job === job.id) this.retire(placed);
         this.jobs.delete(job.id);
       },
     };
+  }
+
+  /** Stops a placed sequence actor on its worker and forgets it. */
+  private retire(placed: Placed): void {
+    if (this.placed.get(placed.key) !== placed) return;
+    if (placed.worker) this.send(placed.worker, { type: 'stop-sequence', key: placed.key });
+    this.placeOn(placed, undefined);
+    this.placed.delete(placed.key);
   }
 
   /** Stops the workers (SIGTERM, then the cluster reaps them) and closes the transport. */
@@ -338,6 +352,7 @@ export class WorkerPool {
           dispatch(placed.replyTo, {
             type: 'sequence-halted',
             sequence: placed.sequence,
+            firstRun: placed.firstRun,
             error: message.error,
           });
         return;
@@ -468,6 +483,8 @@ export class WorkerPool {
       job: placed.job,
       model: placed.model,
       sequence: placed.sequence,
+      firstRun: placed.firstRun,
+      runs: placed.runs,
     });
     if (placed.started) this.send(target, { type: 'sequence-command', key: placed.key, command: 'start' });
   }
@@ -483,7 +500,11 @@ export class WorkerPool {
   }
 
   private reportDrained(placed: Placed): void {
-    dispatch(placed.replyTo, { type: 'sequence-drained', sequence: placed.sequence });
+    dispatch(placed.replyTo, {
+      type: 'sequence-drained',
+      sequence: placed.sequence,
+      firstRun: placed.firstRun,
+    });
   }
 
   private workerHung(peer: string): void {

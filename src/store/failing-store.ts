@@ -82,6 +82,11 @@ export class FailingStore implements CheckpointStore {
     return this.inner.turnsOf(job, model, sequence);
   }
 
+  /** Delegates. */
+  turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[] {
+    return this.inner.turnsOfRuns(job, model, sequence, firstRun, lastRun);
+  }
+
   /** Delegates, or fails once `failWritesAfter` has run out. */
   flush(): Promise<void> {
     if (this.writesLeft <= 0) return Promise.reject(this.injected('flush'));

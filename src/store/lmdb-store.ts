@@ -144,6 +144,19 @@ export class LmdbCheckpointStore implements CheckpointStore {
     return turns;
   }
 
+  /** The stored turns of runs `firstRun`…`lastRun` of one sequence of a model, in key order. */
+  turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[] {
+    return this.read(`the turns of job ${job}`, () =>
+      Array.from(
+        this.env.turns.getRange({
+          start: [job, model, sequence, firstRun],
+          end: [job, model, sequence, lastRun, AFTER_ALL_KEYS],
+        }),
+        (entry) => entry.value,
+      ),
+    );
+  }
+
   /**
    * The same turns as `turnsOf`, in pages of at most `pageSize`, each read from the latest
    * committed state: for big jobs, and for readers that pause between pages (a slow pipe).

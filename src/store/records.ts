@@ -79,6 +79,11 @@ export interface CheckpointStore {
   getSpend(job: string): SpendState | undefined;
   /** Writes a job's spend; resolves once committed (a request leaves only after its reservation did). */
   putSpend(job: string, spend: SpendState): Promise<void>;
+  /**
+   * The stored turns of runs `firstRun`…`lastRun` of one sequence of a model, in key order: what a
+   * sequence actor hosting those runs reads at start, without reading the sequence's other runs.
+   */
+  turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[];
   /** Waits until everything committed so far is on disk (fsync). */
   flush(): Promise<void>;
   close(): Promise<void>;

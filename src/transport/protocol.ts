@@ -13,18 +13,20 @@ import type { AdmitRequest, AttemptOutcome } from '../conversation/provider-gate
 import type { ErrorData } from '../store/records.js';
 import type { Envelope } from './codec.js';
 
-/** Names one sequence actor across processes: `job/model/sequence`. */
+/** Names one sequence actor (a slice of a sequence's runs) across processes: `job/model/sequence/firstRun`. */
 export type SequenceKey = string;
 
 /** What the primary sends to a worker. */
 export type ToWorker =
-  /** Create the sequence actor for (job, model, sequence); the worker reads the job from the store. */
+  /** Create the sequence actor for runs `firstRun`… of (job, model, sequence); the worker reads the job from the store. */
   | {
       readonly type: 'spawn-sequence';
       readonly key: SequenceKey;
       readonly job: string;
       readonly model: string;
       readonly sequence: string;
+      readonly firstRun: number;
+      readonly runs: number;
     }
   /** Forward a command to a hosted sequence actor. */
   | {
@@ -32,7 +34,7 @@ export type ToWorker =
       readonly key: SequenceKey;
       readonly command: 'start' | 'stop-work' | 'drain';
     }
-  /** Stop and forget a hosted sequence actor (its job ended). */
+  /** Stop and forget a hosted sequence actor (its slice is done, or its job ended). */
   | { readonly type: 'stop-sequence'; readonly key: SequenceKey }
   /** The permit a `gate-admit` asked for. */
   | { readonly type: 'gate-permit'; readonly id: string; readonly probe: boolean }
@@ -93,7 +95,7 @@ export function isFromWorker(message: Envelope): message is FromWorker {
   return message.type.startsWith('gate-') ? hasString(message, 'id') : hasString(message, 'key');
 }
 
-/** The key of (job, model, sequence). */
-export function sequenceKey(job: string, model: string, sequence: string): SequenceKey {
-  return `${job}/${model}/${sequence}`;
+/** The key of the slice of (job, model, sequence) whose runs start at `firstRun`. */
+export function sequenceKey(job: string, model: string, sequence: string, firstRun: number): SequenceKey {
+  return `${job}/${model}/${sequence}/${firstRun}`;
 }
