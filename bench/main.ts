@@ -10,9 +10,10 @@ import type { Workload, WorkloadResult } from './lib/types.js';
 import { limited } from './workloads/limited.js';
 import { overhead } from './workloads/overhead.js';
 import { recovery } from './workloads/recovery.js';
+import { scale } from './workloads/scale.js';
 import { seed } from './workloads/seed.js';
 
-const WORKLOADS: readonly Workload[] = [seed, limited, overhead, recovery];
+const WORKLOADS: readonly Workload[] = [seed, limited, overhead, recovery, scale];
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;

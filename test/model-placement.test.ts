@@ -2,9 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   conversationsOfStep,
   DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
+  PROGRESS_CHECKPOINT_INTERVAL_MS,
   spawnModel,
 } from '../src/actors/model.js';
-import type { ModelMessage, ModelReport, SequencePlacement } from '../src/actors/model.js';
+import type { ModelDeps, ModelMessage, ModelReport, SequencePlacement } from '../src/actors/model.js';
+import { ManualClock, systemClock } from '../src/resilience/clock.js';
+import type { Clock } from '../src/resilience/clock.js';
+import type { ModelProgress } from '../src/store/records.js';
 import { spawnStatelessActor, startSystem, stopActor, dispatch } from '../src/actors/nact.js';
 import type { ActorRef, SystemRef } from '../src/actors/nact.js';
 import type { SequenceMessage, TurnSummary } from '../src/actors/sequence.js';
@@ -46,6 +50,8 @@ function modelWithRecordingPlacement(
     readonly sequences?: readonly SequenceConfig[];
     readonly runs?: number;
     readonly liveConversations?: number;
+    readonly store?: ModelDeps['store'];
+    readonly clock?: Clock;
   } = {},
 ): Harness {
   system = startSystem();
@@ -91,10 +97,25 @@ function modelWithRecordingPlacement(
     liveConversations: options.liveConversations ?? DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
     placement,
     replyTo: reportsRef,
+    store: options.store ?? memoryProgress(),
+    clock: options.clock ?? systemClock,
     maxSequenceRestarts: 1,
     warn: () => undefined,
   });
   return { model, placed, told, alive, maxAlive: () => maxAlive, reports };
+}
+
+/** Progress checkpoints kept in memory. */
+function memoryProgress(): ModelDeps['store'] & { readonly written: ModelProgress[] } {
+  const written: ModelProgress[] = [];
+  return {
+    written,
+    getModelProgress: (job, model) => written.filter((p) => p.job === job && p.model === model).at(-1),
+    putModelProgress: (progress) => {
+      written.push(progress);
+      return Promise.resolve();
+    },
+  };
 }
 
 /** A turn summary of run `run`, turn `turn`, answered. */
@@ -220,5 +241,43 @@ describe('model actor placement', () => {
     await eventually(() => harness.reports.filter((r) => r.type === 'model-progress').length === 2);
     const last = harness.reports.filter((r) => r.type === 'model-progress').at(-1);
     expect(last).toMatchObject({ counts: { ok: 2, total: 4, inputTokens: 6 }, restoredTurns: 1 });
+  });
+
+  it('checkpoints where it stands; started again, it resumes there and counts what came before', async () => {
+    const sequences = Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, prompts: ['one'] }));
+    const store = memoryProgress();
+    const clock = new ManualClock(0);
+    const first = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
+    dispatch(first.model, { type: 'start' });
+    await eventually(() => first.alive.size === 4);
+    // q1, q2 and q0 finish (q0 last): the mark passes all three at once; q3 stays in flight.
+    for (const sequence of ['q1', 'q2', 'q0']) {
+      clock.advance(PROGRESS_CHECKPOINT_INTERVAL_MS);
+      dispatch(first.model, {
+        type: 'turns-recorded',
+        sequence,
+        firstRun: 1,
+        turns: [okTurn(1, 1)],
+        commitMs: 1,
+      });
+      dispatch(first.model, { type: 'sequence-finished', sequence, firstRun: 1 });
+    }
+    await eventually(() => store.written.length > 0 && store.written.at(-1)?.done.ok === 3);
+    expect(store.written.at(-1)).toMatchObject({
+      resumeAt: { sequence: 'q3', firstRun: 1 },
+      done: { ok: 3 },
+    });
+    stopActor(system as SystemRef);
+
+    // The daemon restarts: a new model actor of the same (job, model) and store.
+    const second = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
+    dispatch(second.model, { type: 'start' });
+    await eventually(() => second.placed.length === 4);
+    expect(second.placed).toEqual(['q3@1+1', 'q4@1+1', 'q5@1+1', 'q6@1+1']);
+    await eventually(() => second.reports.some((r) => r.type === 'model-progress'));
+    expect(second.reports.find((r) => r.type === 'model-progress')).toMatchObject({
+      counts: { ok: 3, total: 12 },
+      restoredTurns: 3,
+    });
   });
 });

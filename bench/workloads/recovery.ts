@@ -5,19 +5,18 @@
  * none for a turn already committed), the time from the restart to the first new request
  * (target < 1 s), and the whole job's wall time ÷ its lower bound.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { hashMessages } from '../../src/conversation/context.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { openLmdbStore } from '../../src/store/lmdb-store.js';
 import type { Limits } from '../../src/suite/types.js';
+import { killWholeDaemon, runCli, startDaemon } from '../lib/daemon-process.js';
 import { lowerBound } from '../lib/lower-bound.js';
 import { makeTempDir } from '../lib/temp-dir.js';
-import { benchEnv, buildSuite, sequences, suiteText, turnsOf } from '../lib/suite-text.js';
+import { buildSuite, sequences, suiteText, turnsOf } from '../lib/suite-text.js';
 import type { SuiteSpec } from '../lib/suite-text.js';
 import { check } from '../lib/types.js';
 import type { BenchOptions, Workload } from '../lib/types.js';
@@ -33,8 +32,6 @@ const FIRST_REQUEST_TARGET_MS = 1_000;
 /** Longest a phase (start, half the job, the rest) may take before the bench gives up, in ms. */
 const PHASE_TIMEOUT_MS = 600_000;
 const POLL_MS = 20;
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function spec(baseURL: string, runs: number): SuiteSpec {
   const limits: Limits = { maxConcurrency: CONCURRENCY };
@@ -55,78 +52,6 @@ async function until(what: string, condition: () => boolean | Promise<boolean>):
   }
 }
 
-/** Pids of the direct children of `pid` (its workers), read from /proc; empty where there is none. */
-async function childPids(pid: number): Promise<number[]> {
-  try {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
-    return text.split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/**
- * SIGKILLs the daemon and its workers at once, as a process manager does with the whole group
- * (systemd's KillMode=control-group, a container stopped), and waits for the daemon's exit.
- * Killing the primary alone would leave workers that still send the requests they were granted
- * before they notice, and those would count as requests after the restart.
- */
-async function killWholeDaemon(daemon: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => daemon.once('exit', resolve));
-  const workers = daemon.pid === undefined ? [] : await childPids(daemon.pid);
-  daemon.kill('SIGKILL');
-  for (const pid of workers) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
-  await exited;
-}
-
-function startDaemon(
-  dataDir: string,
-  options: BenchOptions,
-): { child: ChildProcess; started: Promise<void> } {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'daemon',
-      '--data-dir',
-      dataDir,
-      // Unless asked for a number, the daemon's own default, as it would run in production.
-      ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
-      '--log-level',
-      'info',
-    ],
-    { env: { ...process.env, ...benchEnv() }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const started = new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      seen += chunk;
-      if (seen.includes('"msg":"daemon started"')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`daemon exited (${String(code)}) before it started`)));
-  });
-  return { child, started };
-}
-
-function runCli(args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...benchEnv() } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`troupe ${args[0]}: ${err}`)),
-    );
-  });
-}
-
 export const recovery: Workload = {
   name: 'recovery',
   summary:
@@ -144,7 +69,7 @@ export const recovery: Workload = {
       const suitePath = join(dir.path, 'recovery.json');
       await writeFile(suitePath, suiteText(suiteSpec));
 
-      const first = startDaemon(dataDir, options);
+      const first = startDaemon(dataDir, workersArgs(options));
       daemon = first.child;
       await first.started;
       const submittedAt = Date.now();
@@ -161,7 +86,7 @@ export const recovery: Workload = {
         sim.records.filter((r) => r.receivedAt <= killedAt).length - committedAtKill.length;
 
       const restartAt = Date.now();
-      const second = startDaemon(dataDir, options);
+      const second = startDaemon(dataDir, workersArgs(options));
       daemon = second.child;
       await second.started;
       await until('the first request after the restart', () =>
@@ -240,3 +165,8 @@ export const recovery: Workload = {
     }
   },
 };
+
+/** The daemon's `--workers`, unless the bench was given none: then its own default, as in production. */
+function workersArgs(options: BenchOptions): string[] {
+  return options.workers === undefined ? [] : ['--workers', String(options.workers)];
+}

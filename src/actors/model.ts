@@ -8,9 +8,12 @@
  * conversation never takes down the job.
  *
  * What it holds grows with the window, not with the job: counters for the finished slices, and
- * a small record per live slice.
+ * a small record per live slice. As slices finish it checkpoints where it stands (`ModelProgress`:
+ * the first slice not known complete, and the counts of those before it), so that a restarted
+ * daemon resumes from there instead of walking, or reading, every conversation done before.
  */
-import type { ErrorData } from '../store/records.js';
+import type { Clock } from '../resilience/clock.js';
+import type { CheckpointStore, ErrorData, ModelProgress, TurnTally } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
@@ -97,6 +100,12 @@ export function conversationsOfStep(step: number): number {
   return Math.min(CONVERSATIONS_PER_PLACEMENT_STEP, CONVERSATIONS_OF_FIRST_STEP * 2 ** step);
 }
 
+/**
+ * How often a model actor writes where it stands, at most, in ms: a restart walks again the
+ * slices finished since the last write (they read their turns from the store and finish at once).
+ */
+export const PROGRESS_CHECKPOINT_INTERVAL_MS = 500;
+
 /** A sequence actor as placed: its ref, and how to stop it and free what it holds. */
 export interface PlacedSequence {
   readonly ref: ActorRef<SequenceMessage>;
@@ -145,6 +154,9 @@ export interface ModelDeps {
   readonly liveConversations: number;
   readonly placement: SequencePlacement;
   readonly replyTo: ActorRef<ModelReport>;
+  /** Where the model's progress checkpoints are read at start and written as it goes. */
+  readonly store: Pick<CheckpointStore, 'getModelProgress' | 'putModelProgress'>;
+  readonly clock: Clock;
   /** Restarts allowed per sequence actor before it is stopped. */
   readonly maxSequenceRestarts: number;
   readonly warn: (message: string, fields?: Record<string, unknown>) => void;
@@ -153,6 +165,8 @@ export interface ModelDeps {
 /** A slice whose sequence actor is live. */
 interface LiveSlice {
   readonly slice: Slice;
+  /** Its place in the walk: slices are numbered as they start, from the walk's start. */
+  readonly ordinal: number;
   readonly placed: PlacedSequence;
   /**
    * The turns of this slice counted so far, by `run/turn`: counting by key makes reports
@@ -175,6 +189,19 @@ interface ModelState {
   readonly walk: SliceWalk;
   /** Live slices by `sliceKey`. */
   readonly live: Map<string, LiveSlice>;
+  /** Live slices by ordinal (see `LiveSlice.ordinal`). */
+  readonly liveByOrdinal: Map<number, LiveSlice>;
+  /** The ordinal of the next slice to start. */
+  nextOrdinal: number;
+  /** The lowest ordinal of a slice not finished (every slice before it is). */
+  mark: number;
+  /** The turns of the slices before `mark`. */
+  beforeMark: TurnTally;
+  /** Finished slices after `mark`, by ordinal: their turns, until the mark passes them. */
+  readonly finishedAfterMark: Map<number, TurnTally>;
+  /** When progress was last written, and whether a write is wanted (the mark moved since). */
+  progressWrittenAt: number;
+  progressDirty: boolean;
   /** Conversations of the live slices. */
   liveConversations: number;
   /** Placement steps taken so far (see `conversationsOfStep`). */
@@ -195,18 +222,31 @@ export function spawnModel(parent: AnyActorRef, name: string, deps: ModelDeps): 
     name,
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
-      initialState: () => ({
-        counts: { ok: 0, failed: 0, skipped: 0, total: deps.totalTurns, inputTokens: 0, outputTokens: 0 },
-        restoredTurns: 0,
-        walk: new SliceWalk(deps.sequences, deps.runs, runsPerSlice(deps)),
-        live: new Map(),
-        liveConversations: 0,
-        placementSteps: 0,
-        placementScheduled: false,
-        closed: false,
-        finishedReported: false,
-        draining: false,
-      }),
+      initialState: () => {
+        const progress = deps.store.getModelProgress(deps.job, deps.model.id);
+        const walk = new SliceWalk(deps.sequences, deps.runs, runsPerSlice(deps));
+        if (progress) walk.seek(progress.resumeAt);
+        const beforeMark = progress?.done ?? NO_TURNS;
+        return {
+          counts: { ...beforeMark, total: deps.totalTurns },
+          restoredTurns: beforeMark.ok + beforeMark.failed + beforeMark.skipped,
+          walk,
+          live: new Map(),
+          liveByOrdinal: new Map(),
+          nextOrdinal: 0,
+          mark: 0,
+          beforeMark,
+          finishedAfterMark: new Map(),
+          progressWrittenAt: deps.clock.now(),
+          progressDirty: false,
+          liveConversations: 0,
+          placementSteps: 0,
+          placementScheduled: false,
+          closed: false,
+          finishedReported: false,
+          draining: false,
+        };
+      },
       afterStop: (state) => {
         for (const live of state.live.values()) live.placed.retire();
         state.live.clear();
@@ -239,12 +279,16 @@ function handle(
 ): ModelState {
   switch (message.type) {
     case 'start':
-    case 'place-more':
-      state.placementScheduled = false;
-      if (message.type === 'start' && deps.placement.readyFor?.(deps.model.id) !== undefined) {
+      // The turns its checkpoint counts, before any slice reports more.
+      if (state.restoredTurns > 0) reportProgress(deps, state, 0);
+      if (deps.placement.readyFor?.(deps.model.id) !== undefined) {
         schedulePlacement(deps, state, ctx);
         return finishIfDone(deps, state);
       }
+      placeStep(deps, state, ctx);
+      return finishIfDone(deps, state);
+    case 'place-more':
+      state.placementScheduled = false;
       placeStep(deps, state, ctx);
       return finishIfDone(deps, state);
     case 'stop-work':
@@ -268,14 +312,7 @@ function handle(
       if (!live) return state;
       countTurns(state, live, message.turns, message.type === 'sequence-restored');
       if (message.type === 'sequence-restored' && message.turns.length === 0) return state;
-      dispatch(deps.replyTo, {
-        type: 'model-progress',
-        job: deps.job,
-        model: deps.model.id,
-        counts: state.counts,
-        restoredTurns: state.restoredTurns,
-        commitMs: message.type === 'turns-recorded' ? message.commitMs : 0,
-      });
+      reportProgress(deps, state, message.type === 'turns-recorded' ? message.commitMs : 0);
       return state;
     }
     case 'sequence-finished': {
@@ -283,8 +320,10 @@ function handle(
       const live = state.live.get(key);
       if (!live) return state;
       state.live.delete(key);
+      state.liveByOrdinal.delete(live.ordinal);
       state.liveConversations -= live.slice.runs;
       live.placed.retire();
+      passMark(deps, state, live);
       schedulePlacement(deps, state, ctx);
       return reportIfDrained(deps, finishIfDone(deps, state));
     }
@@ -371,15 +410,90 @@ function start(deps: ModelDeps, state: ModelState, slice: Slice, ctx: ActorConte
       warn: deps.warn,
     }),
   });
-  state.live.set(sliceKey(id), { slice, placed, counted: new Map(), drained: false });
+  const live: LiveSlice = { slice, ordinal: state.nextOrdinal, placed, counted: new Map(), drained: false };
+  state.nextOrdinal += 1;
+  state.live.set(sliceKey(id), live);
+  state.liveByOrdinal.set(live.ordinal, live);
   state.liveConversations += slice.runs;
   dispatch(placed.ref, { type: 'start' });
+}
+
+function reportProgress(deps: ModelDeps, state: ModelState, commitMs: number): void {
+  dispatch(deps.replyTo, {
+    type: 'model-progress',
+    job: deps.job,
+    model: deps.model.id,
+    counts: state.counts,
+    restoredTurns: state.restoredTurns,
+    commitMs,
+  });
+}
+
+const NO_TURNS: TurnTally = { ok: 0, failed: 0, skipped: 0, inputTokens: 0, outputTokens: 0 };
+
+/** A slice finished: the mark passes it, and every finished slice right after it; checkpoints now and then. */
+function passMark(deps: ModelDeps, state: ModelState, finished: LiveSlice): void {
+  let turns = NO_TURNS;
+  for (const turn of finished.counted.values()) turns = addTurn(turns, turn, 1);
+  if (finished.ordinal !== state.mark) {
+    state.finishedAfterMark.set(finished.ordinal, turns);
+    return;
+  }
+  let beforeMark = addTally(state.beforeMark, turns);
+  state.mark += 1;
+  for (
+    let next = state.finishedAfterMark.get(state.mark);
+    next;
+    next = state.finishedAfterMark.get(state.mark)
+  ) {
+    state.finishedAfterMark.delete(state.mark);
+    beforeMark = addTally(beforeMark, next);
+    state.mark += 1;
+  }
+  state.beforeMark = beforeMark;
+  state.progressDirty = true;
+  writeProgressIfDue(deps, state);
+}
+
+/** Writes where the model stands, unless it did less than `PROGRESS_CHECKPOINT_INTERVAL_MS` ago. */
+function writeProgressIfDue(deps: ModelDeps, state: ModelState, force = false): void {
+  const now = deps.clock.now();
+  const due = force || (state.walk.done && state.live.size === 0);
+  if (!state.progressDirty || (!due && now - state.progressWrittenAt < PROGRESS_CHECKPOINT_INTERVAL_MS))
+    return;
+  state.progressDirty = false;
+  state.progressWrittenAt = now;
+  const atMark = state.liveByOrdinal.get(state.mark)?.slice ?? state.walk.peek();
+  const progress: ModelProgress = {
+    job: deps.job,
+    model: deps.model.id,
+    resumeAt: atMark ? { sequence: atMark.sequence.id, firstRun: atMark.firstRun } : null,
+    done: state.beforeMark,
+  };
+  // A lost checkpoint costs a restart some walking, never a turn: the turns are the truth.
+  deps.store.putModelProgress(progress).catch((error: unknown) =>
+    deps.warn('could not write the model’s progress', {
+      reason: error instanceof Error ? error.message : String(error),
+    }),
+  );
+}
+
+function addTally(a: TurnTally, b: TurnTally): TurnTally {
+  return {
+    ok: a.ok + b.ok,
+    failed: a.failed + b.failed,
+    skipped: a.skipped + b.skipped,
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+  };
 }
 
 function reportIfDrained(deps: ModelDeps, state: ModelState): ModelState {
   if (!state.draining) return state;
   for (const live of state.live.values()) if (!live.drained) return state;
   state.draining = false;
+  // A graceful stop: the next start resumes exactly from here.
+  writeProgressIfDue(deps, state, true);
   dispatch(deps.replyTo, { type: 'model-drained', job: deps.job, model: deps.model.id });
   return state;
 }
@@ -392,7 +506,7 @@ function finishIfDone(deps: ModelDeps, state: ModelState): ModelState {
 }
 
 /** `counts` with `turn` added (`sign` 1) or taken back (`sign` -1). */
-function addTurn(counts: ModelCounts, turn: TurnSummary, sign: 1 | -1): ModelCounts {
+function addTurn<T extends TurnTally>(counts: T, turn: TurnSummary, sign: 1 | -1): T {
   return {
     ...counts,
     ok: counts.ok + (turn.status === 'ok' ? sign : 0),

@@ -31,6 +31,22 @@ export class SliceWalk {
     if (runs < 1) this.index = this.order.length;
   }
 
+  /**
+   * Moves the cursor to the slice of `at` (a sequence and the first of its runs), as a model's
+   * progress checkpoint names it; null: past the end. A sequence the walk does not know (never, for
+   * the frozen suite of a job) leaves the cursor at the start, which is safe: only slower.
+   */
+  seek(at: { readonly sequence: string; readonly firstRun: number } | null): void {
+    if (at === null) {
+      this.index = this.order.length;
+      return;
+    }
+    const index = this.order.findIndex((sequence) => sequence.id === at.sequence);
+    if (index < 0 || at.firstRun < 1 || at.firstRun > this.runs) return;
+    this.index = index;
+    this.nextRun = at.firstRun;
+  }
+
   /** True once every slice was taken. */
   get done(): boolean {
     return this.index >= this.order.length;

@@ -288,6 +288,8 @@ function runJob(
       liveConversations: liveConversationsFor(job.suite.providers[model.provider]?.limits?.maxConcurrency),
       placement: runtime,
       replyTo: ctx.self,
+      store: deps.store,
+      clock: deps.clock,
       maxSequenceRestarts: deps.maxSequenceRestarts,
       warn: (text, fields) => deps.log.warn({ job: job.id, model: model.id, ...fields }, text),
     });

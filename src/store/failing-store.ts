@@ -1,5 +1,5 @@
 import type { SpendState } from '../planning/spend-ledger.js';
-import type { CheckpointStore, JobRecord, TurnRecord } from './records.js';
+import type { CheckpointStore, JobRecord, ModelProgress, TurnRecord } from './records.js';
 import { StoreError } from './store-error.js';
 
 /**
@@ -85,6 +85,16 @@ export class FailingStore implements CheckpointStore {
   /** Delegates. */
   turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[] {
     return this.inner.turnsOfRuns(job, model, sequence, firstRun, lastRun);
+  }
+
+  /** Delegates unless told to fail. */
+  putModelProgress(progress: ModelProgress): Promise<void> {
+    return this.write(`the progress of job ${progress.job}`, () => this.inner.putModelProgress(progress));
+  }
+
+  /** Delegates. */
+  getModelProgress(job: string, model: string): ModelProgress | undefined {
+    return this.inner.getModelProgress(job, model);
   }
 
   /** Delegates, or fails once `failWritesAfter` has run out. */

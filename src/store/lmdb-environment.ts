@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import type { Database, DatabaseOptions, Key, RootDatabase, RootDatabaseOptions } from 'lmdb';
 
 import type { SpendState } from '../planning/spend-ledger.js';
-import type { JobLease, JobRecord, TurnRecord } from './records.js';
+import type { JobLease, JobRecord, ModelProgress, TurnRecord } from './records.js';
 import { checkDataFile, LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file-check.js';
 import { decodeRecord, isEnveloped } from './record-codec.js';
 import { RecordDatabase } from './record-database.js';
@@ -43,13 +43,21 @@ const JOBS_DB = 'jobs';
 const TURNS_DB = 'turns';
 const LEASES_DB = 'leases';
 const SPEND_DB = 'spend';
+const PROGRESS_DB = 'progress';
 const FORMAT_VERSION_KEY = 'formatVersion';
 /**
  * Every named database of the store. A new record type adds its database here and to
  * `LmdbEnvironment` (opened with `openRecordDatabase`): `troupe verify` checks, and
  * `verify --salvage` copies, exactly the databases listed here.
  */
-export const DATABASE_NAMES: readonly string[] = [META_DB, JOBS_DB, TURNS_DB, LEASES_DB, SPEND_DB];
+export const DATABASE_NAMES: readonly string[] = [
+  META_DB,
+  JOBS_DB,
+  TURNS_DB,
+  LEASES_DB,
+  SPEND_DB,
+  PROGRESS_DB,
+];
 const DATABASE_NAME_SET: ReadonlySet<string> = new Set(DATABASE_NAMES);
 /** Reads the bare msgpack value a version-1 store keeps as its format version. */
 const legacyPackr = new Packr({ useRecords: false });
@@ -78,6 +86,8 @@ export interface LmdbEnvironment {
   readonly leases: RecordDatabase<JobLease, string>;
   /** The spend of each job with a spend cap (spent and reserved per provider), by job id. */
   readonly spend: RecordDatabase<SpendState, string>;
+  /** Where each (job, model) stands (`ModelProgress`), by `[job, model]`. */
+  readonly progress: RecordDatabase<ModelProgress, Key>;
   /** Whether LMDB was opened for writing (a read-only open shares a writable one already open). */
   readonly writable: boolean;
   /** Asynchronous write transactions this process has committed in this environment. */
@@ -477,6 +487,7 @@ function environmentOf(dir: string, root: RootDatabase, writable: boolean): Lmdb
     turns: openNamed<TurnRecord, Key>(TURNS_DB),
     leases: openNamed<JobLease, string>(LEASES_DB),
     spend: openNamed<SpendState, string>(SPEND_DB),
+    progress: openNamed<ModelProgress, Key>(PROGRESS_DB),
     writable,
     writeTransactions: () => writeTransactions,
     damage: () => damage,

@@ -10,7 +10,15 @@
 import type { Key } from 'lmdb';
 
 import type { SpendState } from '../planning/spend-ledger.js';
-import type { CheckpointStore, JobLease, JobRecord, TurnKey, TurnRecord, TurnStatus } from './records.js';
+import type {
+  CheckpointStore,
+  JobLease,
+  JobRecord,
+  ModelProgress,
+  TurnKey,
+  TurnRecord,
+  TurnStatus,
+} from './records.js';
 import { acquireEnvironment, releaseEnvironment } from './lmdb-environment.js';
 import type { LmdbEnvironment } from './lmdb-environment.js';
 import type { DamagedRecord } from './record-database.js';
@@ -146,15 +154,42 @@ export class LmdbCheckpointStore implements CheckpointStore {
 
   /** The stored turns of runs `firstRun`…`lastRun` of one sequence of a model, in key order. */
   turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[] {
-    return this.read(`the turns of job ${job}`, () =>
+    const entries = this.read(`the turns of job ${job}`, () =>
       Array.from(
-        this.env.turns.getRange({
+        this.env.turns.entries({
           start: [job, model, sequence, firstRun],
           end: [job, model, sequence, lastRun, AFTER_ALL_KEYS],
         }),
-        (entry) => entry.value,
       ),
     );
+    const turns: TurnRecord[] = [];
+    const damaged: DamagedRecord[] = [];
+    for (const entry of entries) {
+      if (entry.ok) turns.push(entry.value);
+      else damaged.push(entry.damaged);
+    }
+    if (damaged.length > 0) throw this.damagedError(damaged, turns.length, 'turn');
+    return turns;
+  }
+
+  /** Writes (replaces) where a (job, model) stands; resolves once committed. */
+  putModelProgress(progress: ModelProgress): Promise<void> {
+    return this.write(`the progress of job ${progress.job}`, () => [
+      this.env.progress.put([progress.job, progress.model], progress),
+    ]);
+  }
+
+  /** Where a (job, model) stood when last written; undefined if never. */
+  getModelProgress(job: string, model: string): ModelProgress | undefined {
+    const decoded = this.read(`the progress of job ${job}`, () => this.env.progress.get([job, model]));
+    if (decoded === undefined) return undefined;
+    if (!decoded.ok)
+      throw this.damagedError(
+        [{ database: 'progress', key: [job, model], reason: decoded.reason }],
+        0,
+        'progress',
+      );
+    return decoded.value;
   }
 
   /**

@@ -64,6 +64,30 @@ export interface JobRecord {
   readonly forecast?: JobForecast;
 }
 
+/** Turn counts by status, and the tokens of those turns. */
+export interface TurnTally {
+  readonly ok: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/**
+ * Where a (job, model) stands, so that a restarted daemon resumes from here instead of reading
+ * every stored turn: every conversation its model actor starts before `resumeAt` (in the order it
+ * starts them) has all its turns stored, and `done` counts those turns. A checkpoint of counters,
+ * written as the model goes; the turn records stay the truth.
+ */
+export interface ModelProgress {
+  readonly job: string;
+  readonly model: string;
+  /** The first slice not known complete: a sequence and the first of its runs; null once all are. */
+  readonly resumeAt: { readonly sequence: string; readonly firstRun: number } | null;
+  /** The turns of every slice before `resumeAt`. */
+  readonly done: TurnTally;
+}
+
 /** The checkpoint store: where jobs and finished turns live. */
 export interface CheckpointStore {
   /** Writes (creates or replaces) a job; resolves once committed. */
@@ -84,6 +108,10 @@ export interface CheckpointStore {
    * sequence actor hosting those runs reads at start, without reading the sequence's other runs.
    */
   turnsOfRuns(job: string, model: string, sequence: string, firstRun: number, lastRun: number): TurnRecord[];
+  /** Writes (replaces) where a (job, model) stands; resolves once committed. */
+  putModelProgress(progress: ModelProgress): Promise<void>;
+  /** Where a (job, model) stood when last written; undefined if never. */
+  getModelProgress(job: string, model: string): ModelProgress | undefined;
   /** Waits until everything committed so far is on disk (fsync). */
   flush(): Promise<void>;
   close(): Promise<void>;
