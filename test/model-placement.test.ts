@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { conversationsOfStep } from '../src/actors/placement-steps.js';
 import {
-  conversationsOfStep,
   DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
   PROGRESS_CHECKPOINT_INTERVAL_MS,
   spawnModel,

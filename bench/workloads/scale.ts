@@ -142,8 +142,14 @@ async function permitsGranted(port: number): Promise<number> {
   }
 }
 
+/** Turns done, as the daemon's status says; 0 while it does not answer (busy, or starting). */
 async function doneTurns(dataDir: string, job: string): Promise<number> {
-  const answer = await callDaemon(dataDir, { type: 'status', job });
+  let answer;
+  try {
+    answer = await callDaemon(dataDir, { type: 'status', job });
+  } catch {
+    return 0;
+  }
   if (answer.type !== 'status') return 0;
   let done = 0;
   for (const status of answer.jobs)
@@ -244,6 +250,12 @@ async function runSize(
   }
 }
 
+/** One line per size as it finishes: a 1 000 000 run takes minutes. */
+function describe(result: SizeResult): string {
+  const c = result.case;
+  return `wall ${(c.wallMs / 1000).toFixed(1)} s, ${Math.round(c.turnsPerSecond)} turns/s, CPU ${Math.round(result.cpuUsPerTurn)} µs/turn, tree peak RSS ${mb(result.treePeakRssBytes)} MB, restart → first request ${result.firstRequestMs} ms`;
+}
+
 export const scale: Workload = {
   name: 'scale',
   summary: '10 000 / 100 000 / 1 000 000 conversations × 2 turns on one daemon: CPU per turn, RSS, restart',
@@ -252,7 +264,9 @@ export const scale: Workload = {
     const results: SizeResult[] = [];
     for (const size of sizes) {
       process.stdout.write(`  scale: ${size} conversations (simulated provider)…\n`);
-      results.push(await runSize(size, options, { label: 'simulated' }));
+      const result = await runSize(size, options, { label: 'simulated' });
+      results.push(result);
+      process.stdout.write(`    ${describe(result)}\n`);
     }
     process.stdout.write(`  scale: ${HTTP_SIZE} conversations over HTTP…\n`);
     const sim = await childSimulator({ latencyMs: LATENCY_MS });

@@ -19,6 +19,7 @@ import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
 import { sequenceRestartPolicy } from './restart-policy.js';
 import type { SequenceMessage, SequenceReport, SliceId, TurnSummary } from './sequence.js';
+import { conversationsOfStep } from './placement-steps.js';
 import { SliceWalk } from './slice-walk.js';
 import type { Slice } from './slice-walk.js';
 
@@ -65,17 +66,6 @@ export type ModelMessage =
   | SequenceReport;
 
 /**
- * Conversations (sequences × runs) started per step, at most; the model actor yields to the event
- * loop between steps. Setting up a conversation costs CPU (reading its turns from the store,
- * building its context, its first admit), and starting a big window at once would keep its first
- * request waiting behind the set-up of all of them: after a daemon restart, resuming 10 000
- * conversations took about half a second before the first request left.
- */
-export const CONVERSATIONS_PER_PLACEMENT_STEP = 256;
-/** Conversations of the first placement step: the first requests leave after a short set-up. */
-export const CONVERSATIONS_OF_FIRST_STEP = 16;
-
-/**
  * Conversations a model keeps live at once when its provider sets no `maxConcurrency`. A live
  * conversation costs a few kB (its actor and context); a conversation waiting to start costs
  * nothing. 1 024 conversations keep a 20 ms provider at 50 000 requests a second, far more than
@@ -89,15 +79,6 @@ export const DEFAULT_LIVE_CONVERSATIONS_PER_MODEL = 1_024;
  */
 export function liveConversationsFor(maxConcurrency: number | undefined): number {
   return Math.max(1, maxConcurrency ?? DEFAULT_LIVE_CONVERSATIONS_PER_MODEL);
-}
-
-/**
- * Conversations of placement step `step` (0 for the first): the steps double from
- * `CONVERSATIONS_OF_FIRST_STEP` up to `CONVERSATIONS_PER_PLACEMENT_STEP`, so that the event loop
- * stays free for the first requests' messages while they find their way.
- */
-export function conversationsOfStep(step: number): number {
-  return Math.min(CONVERSATIONS_PER_PLACEMENT_STEP, CONVERSATIONS_OF_FIRST_STEP * 2 ** step);
 }
 
 /**

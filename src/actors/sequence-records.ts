@@ -6,6 +6,7 @@ import type { TurnOutcome } from '../conversation/turn-executor.js';
 import { ERROR_CODES } from '../resilience/errors.js';
 import type { CheckResult } from '../scoring/types.js';
 import type { TurnRecord } from '../store/records.js';
+import type { TurnSummary } from '../transport/protocol.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 
 /** Where records are written for: the actor's job, model and sequence. */
@@ -13,16 +14,6 @@ export interface RecordContext {
   readonly job: string;
   readonly model: ModelConfig;
   readonly sequence: SequenceConfig;
-}
-
-/** The part of a recorded turn that progress and summaries need. */
-export interface TurnSummary {
-  readonly run: number;
-  readonly turn: number;
-  readonly status: TurnRecord['status'];
-  readonly latencyMs: number | null;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
 }
 
 /** The records of a finished turn: its answer, or its failure and the skipped rest of its run. */

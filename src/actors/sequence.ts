@@ -22,35 +22,14 @@ import type { JudgeDeps } from '../scoring/judge.js';
 import type { CheckResult } from '../scoring/types.js';
 import { startJudging, ungradedTurns } from './sequence-judging.js';
 import { internalFailure, promptAt, skippedRecords, summarize, turnRecords } from './sequence-records.js';
-import type { TurnSummary } from './sequence-records.js';
+import type { SequenceReport, SliceId, TurnSummary } from '../transport/protocol.js';
 import type { JudgingMessage, UngradedTurn } from './sequence-judging.js';
 import type { CheckpointStore, ErrorData, TurnRecord } from '../store/records.js';
 import type { ModelConfig, SequenceConfig } from '../suite/types.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler, SystemRef } from './nact.js';
 
-/** Which slice of a sequence a report is about: the sequence's id and the first of its runs. */
-export interface SliceId {
-  readonly sequence: string;
-  readonly firstRun: number;
-}
-
-/** What a sequence actor tells whoever started it (its model actor, possibly across processes). */
-export type SequenceReport =
-  | (SliceId & {
-      readonly type: 'turns-recorded';
-      readonly turns: readonly TurnSummary[];
-      /** How long their checkpoint write took, in ms. */
-      readonly commitMs: number;
-    })
-  | (SliceId & { readonly type: 'sequence-finished' })
-  | (SliceId & { readonly type: 'sequence-halted'; readonly error: ErrorData })
-  /** At start: the turns the store already holds (a resumed job, or a slice re-created elsewhere). */
-  | (SliceId & { readonly type: 'sequence-restored'; readonly turns: readonly TurnSummary[] })
-  /** After `drain`: nothing of this slice is in flight or being committed any more. */
-  | (SliceId & { readonly type: 'sequence-drained' });
-
-export type { TurnSummary } from './sequence-records.js';
+export type { SequenceReport, SliceId, TurnSummary } from '../transport/protocol.js';
 
 /** Messages a sequence actor accepts. */
 export type SequenceMessage =

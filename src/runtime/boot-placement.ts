@@ -1,5 +1,5 @@
 import type { SequencePlacement } from '../actors/model.js';
-import { CONVERSATIONS_OF_FIRST_STEP } from '../actors/model.js';
+import { CONVERSATIONS_OF_FIRST_STEP } from '../actors/placement-steps.js';
 
 /** What `placementWhileWorkersBoot` chooses between. */
 export interface BootPlacementParts {

@@ -1,4 +1,4 @@
-import { conversationsOfStep } from '../actors/model.js';
+import { conversationsOfStep } from '../actors/placement-steps.js';
 import { sequenceRestartPolicy } from '../actors/restart-policy.js';
 import { dispatch, spawnStatelessActor, startSystem, stopActor } from '../actors/nact.js';
 import type { ActorRef, SystemRef } from '../actors/nact.js';

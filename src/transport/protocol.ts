@@ -7,11 +7,44 @@
  * drives them (`sequence-command`), receives their reports, and — because the
  * limits must hold across every process — owns the providers' gates: a worker
  * asks for each permit (`gate-admit`) and reports each outcome (`gate-settle`).
+ *
+ * A sequence actor's reports (`SequenceReport`) are defined here too: a worker forwards them as
+ * they are, so they are part of the wire format, owned by it and not by the actor.
  */
-import type { SequenceReport } from '../actors/sequence.js';
 import type { AdmitRequest, AttemptOutcome } from '../conversation/provider-gate.js';
-import type { ErrorData } from '../store/records.js';
+import type { ErrorData, TurnRecord } from '../store/records.js';
 import type { Envelope } from './codec.js';
+
+/** The part of a recorded turn that progress and summaries need. */
+export interface TurnSummary {
+  readonly run: number;
+  readonly turn: number;
+  readonly status: TurnRecord['status'];
+  readonly latencyMs: number | null;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/** Which slice of a sequence a report is about: the sequence's id and the first of its runs. */
+export interface SliceId {
+  readonly sequence: string;
+  readonly firstRun: number;
+}
+
+/** What a sequence actor tells whoever started it (its model actor, possibly across processes). */
+export type SequenceReport =
+  | (SliceId & {
+      readonly type: 'turns-recorded';
+      readonly turns: readonly TurnSummary[];
+      /** How long their checkpoint write took, in ms. */
+      readonly commitMs: number;
+    })
+  | (SliceId & { readonly type: 'sequence-finished' })
+  | (SliceId & { readonly type: 'sequence-halted'; readonly error: ErrorData })
+  /** At start: the turns the store already holds (a resumed job, or a slice re-created elsewhere). */
+  | (SliceId & { readonly type: 'sequence-restored'; readonly turns: readonly TurnSummary[] })
+  /** After `drain`: nothing of this slice is in flight or being committed any more. */
+  | (SliceId & { readonly type: 'sequence-drained' });
 
 /** Names one sequence actor (a slice of a sequence's runs) across processes: `job/model/sequence/firstRun`. */
 export type SequenceKey = string;
