@@ -204,7 +204,7 @@ describe('model actor placement', () => {
       });
       dispatch(harness.model, { type: 'sequence-finished', sequence, firstRun: 1 });
     }
-    await eventually(() => harness.reports.some((r) => r.type === 'model-finished'));
+    await expect.poll(() => harness.reports.some((r) => r.type === 'model-finished')).toBe(true);
     expect(harness.placed).toHaveLength(sequences.length);
     expect(harness.maxAlive()).toBe(WINDOW);
     expect(harness.alive.size).toBe(0);
@@ -219,12 +219,12 @@ describe('model actor placement', () => {
     const sequences = [{ id: 'only', prompts: ['p'] }];
     const wide = modelWithRecordingPlacement({ sequences, runs: 40 });
     dispatch(wide.model, { type: 'start' });
-    await eventually(() => wide.placed.length === 3);
+    await expect.poll(() => wide.placed.length === 3).toBe(true);
     expect(wide.placed).toEqual(['only@1+16', 'only@17+16', 'only@33+8']);
     stopActor(system as SystemRef);
     const narrow = modelWithRecordingPlacement({ sequences, runs: 40, liveConversations: 5 });
     dispatch(narrow.model, { type: 'start' });
-    await eventually(() => narrow.placed.length === 1);
+    await expect.poll(() => narrow.placed.length === 1).toBe(true);
     expect(narrow.placed).toEqual(['only@1+5']);
   });
 
@@ -232,13 +232,15 @@ describe('model actor placement', () => {
     const sequences = [{ id: 'only', prompts: ['a', 'b'] }];
     const harness = modelWithRecordingPlacement({ sequences, runs: 2 });
     dispatch(harness.model, { type: 'start' });
-    await eventually(() => harness.placed.length === 1);
+    await expect.poll(() => harness.placed.length === 1).toBe(true);
     const slice = { sequence: 'only', firstRun: 1 };
     dispatch(harness.model, { type: 'turns-recorded', ...slice, turns: [okTurn(1, 1)], commitMs: 1 });
     // Its worker died; the replacement read run 1's first turn and run 2's first from the store
     // (run 2's report died with the worker).
     dispatch(harness.model, { type: 'sequence-restored', ...slice, turns: [okTurn(1, 1), okTurn(2, 1)] });
-    await eventually(() => harness.reports.filter((r) => r.type === 'model-progress').length === 2);
+    await expect
+      .poll(() => harness.reports.filter((r) => r.type === 'model-progress').length === 2)
+      .toBe(true);
     const last = harness.reports.filter((r) => r.type === 'model-progress').at(-1);
     expect(last).toMatchObject({ counts: { ok: 2, total: 4, inputTokens: 6 }, restoredTurns: 1 });
   });
@@ -249,7 +251,7 @@ describe('model actor placement', () => {
     const clock = new ManualClock(0);
     const first = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
     dispatch(first.model, { type: 'start' });
-    await eventually(() => first.alive.size === 4);
+    await expect.poll(() => first.alive.size === 4).toBe(true);
     // q1, q2 and q0 finish (q0 last): the mark passes all three at once; q3 stays in flight.
     for (const sequence of ['q1', 'q2', 'q0']) {
       clock.advance(PROGRESS_CHECKPOINT_INTERVAL_MS);
@@ -262,7 +264,7 @@ describe('model actor placement', () => {
       });
       dispatch(first.model, { type: 'sequence-finished', sequence, firstRun: 1 });
     }
-    await eventually(() => store.written.length > 0 && store.written.at(-1)?.done.ok === 3);
+    await expect.poll(() => store.written.length > 0 && store.written.at(-1)?.done.ok === 3).toBe(true);
     expect(store.written.at(-1)).toMatchObject({
       resumeAt: { sequence: 'q3', firstRun: 1 },
       done: { ok: 3 },
@@ -272,9 +274,9 @@ describe('model actor placement', () => {
     // The daemon restarts: a new model actor of the same (job, model) and store.
     const second = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
     dispatch(second.model, { type: 'start' });
-    await eventually(() => second.placed.length === 4);
+    await expect.poll(() => second.placed.length === 4).toBe(true);
     expect(second.placed).toEqual(['q3@1+1', 'q4@1+1', 'q5@1+1', 'q6@1+1']);
-    await eventually(() => second.reports.some((r) => r.type === 'model-progress'));
+    await expect.poll(() => second.reports.some((r) => r.type === 'model-progress')).toBe(true);
     expect(second.reports.find((r) => r.type === 'model-progress')).toMatchObject({
       counts: { ok: 3, total: 12 },
       restoredTurns: 3,
