@@ -1,0 +1,351 @@
+/**
+ * One process's side of a shared budget: it keeps a `LeasePool` filled from the coordination
+ * store (one round trip per lease, not per request), holds concurrency slots as TTL leases,
+ * renews itself while alive, shares pauses, and when the store is away spends only what it
+ * already holds: then every request waits, and `status` says "coordination store unreachable".
+ *
+ * The rate limiter consults it synchronously (`SharedBudgetPort`); when what it waits for
+ * arrives (a lease, slots, the store back), `onChange` tells the limiter to try again.
+ */
+import { hostname } from 'node:os';
+import type { Clock } from '../resilience/clock.js';
+import type { BudgetStore, LeaseAdjustment, ParticipantInfo, ParticipantLimits } from './budget-store.js';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  LEASE_USE_MS,
+  PARTICIPANT_TTL_MS,
+  RETRY_BASE_MS,
+  RETRY_MAX_MS,
+  SLOT_POLL_MS,
+} from './defaults.js';
+import { LeasePool, type SharedCharges } from './lease-pool.js';
+import { CoordinationFailure, type CoordinationError } from './store-client.js';
+
+/** What the rate limiter asks of a shared budget; all synchronous, on the hot path. */
+export interface SharedBudgetPort {
+  /** True if a request of `charges` may start now on what this process holds; if not, more is asked for. */
+  canStart(charges: SharedCharges, now: number): boolean;
+  /** Request `id` starts: its charges are taken from a lease. */
+  start(id: string, charges: SharedCharges, now: number): void;
+  /** Request `id` ended; `usedTokens` when its usage is known (tokens are reconciled). */
+  end(id: string, usedTokens: number | undefined, now: number): void;
+  /**
+   * Requests this process may have in flight now (its concurrency slots; Infinity when no
+   * concurrency limit is shared), given how many are in flight and waiting.
+   */
+  slots(inFlight: number, waiting: number, now: number): number;
+  /** A pause this process met (a 429, an exhausted quota): every participant waits it out. */
+  sharePause(until: number, reason: string): void;
+  /** A pause another participant met, in this process's clock, if one is in force. */
+  pause(now: number): { readonly until: number; readonly reason: string } | undefined;
+}
+
+/** A shared budget's state for `status`, logs and metrics. */
+export interface SharedBudgetStatus {
+  readonly key: string;
+  readonly url: string;
+  readonly participant: string;
+  /** False while calls fail: the provider then waits ("coordination store unreachable"). */
+  readonly reachable: boolean;
+  /** Why the last call failed, if it did (never a secret). */
+  readonly error?: CoordinationError;
+  /** Since when it has been unreachable, ms since the epoch. */
+  readonly unreachableSince?: number;
+  /** The budget in force, per minute / at once (absent: none). */
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly maxConcurrency?: number;
+  readonly participants: number;
+  /** Slots this process holds (Infinity: no shared concurrency limit). */
+  readonly slots: number;
+  /** Round trips made to the store (leases, renewals). */
+  readonly calls: number;
+  /** Times the store was found to have lost the budget's state. */
+  readonly stateLosses: number;
+}
+
+/** What a `SharedBudget` needs. */
+export interface SharedBudgetOptions {
+  readonly store: BudgetStore;
+  readonly url: string;
+  /** The limits this process's suite configures for the provider. */
+  readonly limits: ParticipantLimits;
+  readonly provider: string;
+  readonly clock: Clock;
+  /** Called when a waiting request may now start (a lease or slots came, the store is back). */
+  readonly onChange: () => void;
+  /** Called on each change of reachability, and when the store lost its state. */
+  readonly onEvent?: (event: SharedBudgetEvent) => void;
+}
+
+/** Something worth a log line. */
+export type SharedBudgetEvent =
+  | { readonly type: 'unreachable'; readonly error: CoordinationError }
+  | { readonly type: 'reachable'; readonly downMs: number }
+  | { readonly type: 'state-lost' };
+
+let participantSeq = 0;
+
+/** One process's participation in one shared budget. */
+export class SharedBudget implements SharedBudgetPort {
+  readonly participant: string;
+  private readonly pool: LeasePool;
+  private readonly jobs = new Set<string>();
+  private infoSent = false;
+  private leaseSeq = 0;
+  private calling = false;
+  private again = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+  private failures = 0;
+  private error: CoordinationError | undefined;
+  private unreachableSince: number | undefined;
+  private epoch: string | undefined;
+  private stateLosses = 0;
+  private calls = 0;
+  /** Slots held, and until when (this clock) they are valid without a renewal. */
+  private held = 0;
+  private heldUntil = 0;
+  private inFlight = 0;
+  private waiting = 0;
+  private force = { requestsPerMinute: 0, tokensPerMinute: 0, maxConcurrency: 0, participants: 0 };
+  private sharedPause: { until: number; reason: string } | undefined;
+  private myPause: { until: number; reason: string } | undefined;
+  /** When a refused lease may be granted, this clock. */
+  private retryAt = 0;
+
+  constructor(private readonly options: SharedBudgetOptions) {
+    this.participant = `${hostname()}:${process.pid}:${++participantSeq}`;
+    const l = options.limits;
+    this.force.requestsPerMinute = l.requestsPerMinute ?? 0;
+    this.force.tokensPerMinute = l.tokensPerMinute ?? 0;
+    this.force.maxConcurrency = l.maxConcurrency ?? 0;
+    this.pool = new LeasePool({
+      requests: this.force.requestsPerMinute > 0,
+      tokens: this.force.tokensPerMinute > 0,
+    });
+    this.heartbeat = setInterval(() => this.kick(true), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+    this.kick();
+  }
+
+  /** Notes that `job` draws on this budget (shown in `status`). */
+  addJob(job: string): void {
+    if (this.jobs.has(job)) return;
+    this.jobs.add(job);
+    this.infoSent = false;
+  }
+
+  canStart(charges: SharedCharges, now: number): boolean {
+    if (this.pause(now) !== undefined) return false;
+    if (this.pool.canTake(charges, now)) return true;
+    this.kick();
+    return false;
+  }
+
+  start(id: string, charges: SharedCharges, now: number): void {
+    this.pool.take(id, charges, now);
+    // A lease running low is renewed in the background, before it is empty.
+    if (this.pool.wish(now, this.waiting) !== undefined) this.kick();
+  }
+
+  end(id: string, usedTokens: number | undefined): void {
+    this.pool.settle(id, usedTokens);
+  }
+
+  slots(inFlight: number, waiting: number, now: number): number {
+    this.inFlight = inFlight;
+    this.waiting = waiting;
+    if (this.force.maxConcurrency <= 0) return Infinity;
+    // Slots not renewed within a participant's TTL may have gone to others: use none of them.
+    const held = now < this.heldUntil ? this.held : Math.min(this.held, inFlight);
+    if (inFlight >= held && waiting > 0) this.scheduleCall(now + SLOT_POLL_MS);
+    return held;
+  }
+
+  sharePause(until: number, reason: string): void {
+    if (this.myPause !== undefined && this.myPause.until >= until) return;
+    this.myPause = { until, reason };
+    this.kick();
+  }
+
+  pause(now: number): { readonly until: number; readonly reason: string } | undefined {
+    return this.sharedPause !== undefined && this.sharedPause.until > now ? this.sharedPause : undefined;
+  }
+
+  /** The state for `status`, logs and metrics. */
+  status(): SharedBudgetStatus {
+    const positive = (n: number) => (n > 0 ? n : undefined);
+    const rpm = positive(this.force.requestsPerMinute);
+    const tpm = positive(this.force.tokensPerMinute);
+    const conc = positive(this.force.maxConcurrency);
+    return {
+      key: this.options.store.sharedKey,
+      url: this.options.url,
+      participant: this.participant,
+      reachable: this.error === undefined,
+      ...(this.error && { error: this.error }),
+      ...(this.unreachableSince !== undefined && { unreachableSince: this.unreachableSince }),
+      ...(rpm !== undefined && { requestsPerMinute: rpm }),
+      ...(tpm !== undefined && { tokensPerMinute: tpm }),
+      ...(conc !== undefined && { maxConcurrency: conc }),
+      participants: this.force.participants,
+      slots: conc === undefined ? Infinity : this.held,
+      calls: this.calls,
+      stateLosses: this.stateLosses,
+    };
+  }
+
+  /** Leaves the budget: unused units and slots go back. Later calls do nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.timer);
+    this.pool.giveBackAll();
+    const now = this.options.clock.now();
+    try {
+      await this.options.store.acquire({
+        ...this.baseRequest(now),
+        adjustments: this.pool.drainAdjustments(now),
+        leave: true,
+      });
+    } catch {
+      // The store is away: the TTL gives the slots back.
+    }
+  }
+
+  /**
+   * Asks the store now, or as soon as the call in flight returns; after a failure, at the next
+   * retry. A renewal goes even while a refused lease waits for its time (the TTL must not lapse).
+   */
+  private kick(renewal = false): void {
+    if (this.closed) return;
+    if (this.calling) {
+      this.again = true;
+      return;
+    }
+    const now = this.options.clock.now();
+    if (this.failures > 0 && this.timerAt !== undefined) return;
+    if (!renewal && this.retryAt > now) {
+      this.scheduleCall(this.retryAt);
+      return;
+    }
+    void this.call();
+  }
+
+  private scheduleCall(at: number): void {
+    if (this.closed || (this.timerAt !== undefined && this.timerAt <= at)) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = undefined;
+        this.timer = undefined;
+        this.kick(true);
+      },
+      Math.max(0, at - this.options.clock.now()),
+    );
+    this.timer.unref();
+  }
+
+  private baseRequest(now: number) {
+    const info: ParticipantInfo = {
+      host: hostname(),
+      pid: process.pid,
+      provider: this.options.provider,
+      jobs: [...this.jobs],
+    };
+    return {
+      participant: this.participant,
+      ...(!this.infoSent && { info }),
+      limits: this.options.limits,
+      lease: `${this.participant}#${++this.leaseSeq}`,
+      wantRequests: 0,
+      minRequests: 0,
+      wantTokens: 0,
+      minTokens: 0,
+      slotsWanted:
+        this.force.maxConcurrency > 0 ? Math.min(this.force.maxConcurrency, this.inFlight + this.waiting) : 0,
+      slotsInUse: this.inFlight,
+      adjustments: [] as LeaseAdjustment[],
+      ...(this.myPause !== undefined && this.myPause.until > now && { pause: this.myPause }),
+    };
+  }
+
+  private async call(): Promise<void> {
+    this.calling = true;
+    this.again = false;
+    const startedAt = this.options.clock.now();
+    // A lease refused until a later time is not asked for before it.
+    const wish = startedAt + 1 >= this.retryAt ? this.pool.wish(startedAt, this.waiting) : undefined;
+    const adjustments = this.pool.drainAdjustments(startedAt);
+    const request = { ...this.baseRequest(startedAt), ...wish, adjustments };
+    let changed = false;
+    try {
+      this.calls++;
+      const reply = await this.options.store.acquire(request);
+      if (this.closed) return;
+      const wasDown = this.unreachableSince;
+      this.failures = 0;
+      this.error = undefined;
+      this.unreachableSince = undefined;
+      if (wasDown !== undefined) {
+        changed = true;
+        this.options.onEvent?.({ type: 'reachable', downMs: startedAt - wasDown });
+      }
+      if (this.epoch !== undefined && reply.epoch !== this.epoch) {
+        this.stateLosses++;
+        this.options.onEvent?.({ type: 'state-lost' });
+      }
+      this.epoch = reply.epoch;
+      this.infoSent = !reply.needsInfo;
+      this.force = {
+        requestsPerMinute: reply.requestsPerMinute,
+        tokensPerMinute: reply.tokensPerMinute,
+        maxConcurrency: reply.maxConcurrency,
+        participants: reply.participants,
+      };
+      this.pool.setKinds(
+        { requests: reply.requestsPerMinute > 0, tokens: reply.tokensPerMinute > 0 },
+        startedAt,
+      );
+      if (reply.grantedRequests > 0 || reply.grantedTokens > 0) {
+        // Counted from before the call: the store granted after it began, so this is never late.
+        this.pool.add(request.lease, reply.grantedRequests, reply.grantedTokens, startedAt + LEASE_USE_MS);
+        changed = true;
+      }
+      // The store's times, moved onto this clock by the decision's offset.
+      const toLocal = (t: number) => startedAt + (t - reply.now);
+      if (wish !== undefined) this.retryAt = reply.retryAt > 0 ? toLocal(reply.retryAt) : 0;
+      if (reply.slots !== this.held) changed = true;
+      this.held = reply.slots;
+      this.heldUntil = startedAt + PARTICIPANT_TTL_MS;
+      const pause =
+        reply.pauseUntil > reply.now
+          ? { until: toLocal(reply.pauseUntil), reason: reply.pauseReason }
+          : undefined;
+      if (pause?.until !== this.sharedPause?.until) changed = true;
+      this.sharedPause = pause;
+      if (this.myPause !== undefined && this.myPause.until <= startedAt) this.myPause = undefined;
+      if (this.retryAt > 0) this.scheduleCall(this.retryAt);
+    } catch (error) {
+      if (!(error instanceof CoordinationFailure)) throw error;
+      this.pool.restoreAdjustments(adjustments);
+      this.failures++;
+      if (this.error === undefined) {
+        this.unreachableSince = startedAt;
+        this.options.onEvent?.({ type: 'unreachable', error: error.error });
+        changed = true;
+      }
+      this.error = error.error;
+      this.scheduleCall(startedAt + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1)));
+    } finally {
+      this.calling = false;
+    }
+    if (changed) this.options.onChange();
+    if (this.again && this.failures === 0) this.kick();
+  }
+}
