@@ -4,6 +4,7 @@
  * every budget allows, learns from each reply's headers, and keeps one timer for
  * the moment the next waiter could go.
  */
+import type { SharedBudgetPort } from '../coordination/shared-budget.js';
 import type { AttemptOutcome } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
@@ -46,6 +47,8 @@ export interface RateLimiterDeps {
   readonly dialect?: HeaderDialect;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The budget shared with other processes (`sharedLimits`); it sends `wake` when a lease comes. */
+  readonly shared?: SharedBudgetPort;
 }
 
 interface RateLimiterState {
@@ -74,6 +77,7 @@ export function spawnRateLimiter(
           limits: deps.limits,
           clock: deps.clock,
           ...(deps.dialect && { dialect: deps.dialect }),
+          ...(deps.shared && { shared: deps.shared }),
         }),
         replyTo: new Map(),
         timer: undefined,

@@ -139,7 +139,12 @@ export class SharedBudget implements SharedBudgetPort {
   }
 
   canStart(charges: SharedCharges, now: number): boolean {
-    if (this.pause(now) !== undefined) return false;
+    const pause = this.pause(now);
+    if (pause !== undefined) {
+      // Its end is when a lease may be granted again: ask then, and the limiter is woken.
+      this.scheduleCall(pause.until);
+      return false;
+    }
     if (this.pool.canTake(charges, now)) return true;
     this.kick();
     return false;

@@ -12,6 +12,7 @@ import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
+import { checkSharedLimits } from '../coordination/suite-check.js';
 import { countTurns } from '../suite/summary.js';
 import type { ControlRequest, ControlResponse, JobSummary } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
@@ -162,6 +163,7 @@ export class Daemon {
         case 'submit': {
           // The daemon's environment is where the keys must be: checked before the job exists.
           resolveApiKeys(request.suite, this.options.env, request.suitePath);
+          await checkSharedLimits(request.suite, this.options.env, request.suitePath);
           const job = await createJob(this.store, request.suite, request.suitePath);
           this.leases.set(job.id, Daemon.lease(this.store, job.id, this.options.log));
           this.run(job);

@@ -6,6 +6,7 @@
  */
 import type { FailureKind, Usage } from '../providers/types.js';
 import type { Clock } from './clock.js';
+import type { SharedBudgetPort } from '../coordination/shared-budget.js';
 import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
 import { HEADER_DIALECTS, type HeaderDialect } from './header-dialects.js';
 import {
@@ -50,6 +51,11 @@ export interface RateLimiterOptions {
   readonly adaptive?: AdaptiveOptions;
   /** How the provider's rate-limit headers are written. Default: OpenAI's. */
   readonly dialect?: HeaderDialect;
+  /**
+   * The budget this provider account shares with other processes (`sharedLimits`), if any: a
+   * request also needs a unit of its leases and one of its concurrency slots. Default: none.
+   */
+  readonly shared?: SharedBudgetPort;
 }
 
 /** A request waiting for permission to leave. */
@@ -200,10 +206,12 @@ export class RateLimiterCore {
    */
   private quotaProbe: { id: string | undefined } | undefined;
   private readonly adaptive: AdaptiveConcurrency;
+  private readonly shared: SharedBudgetPort | undefined;
 
   constructor(options: RateLimiterOptions) {
     this.clock = options.clock;
     this.dialect = options.dialect ?? HEADER_DIALECTS.openai;
+    this.shared = options.shared;
     this.configured = options.limits ?? {};
     this.adaptive = new AdaptiveConcurrency(options.adaptive);
     this.applyLimits(this.clock.now());
@@ -239,7 +247,7 @@ export class RateLimiterCore {
     const granted: Grant[] = [];
     // Strict turns: when the waiter whose turn it is does not fit, nobody overtakes it, so that
     // a large request is never starved by a stream of small ones.
-    while (granted.length < max && !this.pause && this.inFlight.size < this.concurrencyLimit()) {
+    while (granted.length < max && !this.pause && this.inFlight.size < this.slotsNow(now)) {
       if (this.quotaProbe?.id !== undefined) break;
       const waiter = this.queue.peek();
       if (!waiter || this.readyAt(waiter, now) > now) break;
@@ -258,7 +266,7 @@ export class RateLimiterCore {
     const now = this.clock.now();
     this.expire(now);
     const waiter = this.queue.peek();
-    if (!waiter || this.inFlight.size >= this.concurrencyLimit()) return undefined;
+    if (!waiter || this.inFlight.size >= this.slotsNow(now)) return undefined;
     if (this.quotaProbe?.id !== undefined) return undefined;
     const at = Math.max(this.pause?.until ?? now, this.readyAt(waiter, now));
     return Number.isFinite(at) ? at : undefined;
@@ -276,6 +284,12 @@ export class RateLimiterCore {
     this.inFlight.delete(id);
     const now = this.clock.now();
     this.expire(now);
+    // shared limits: the request's lease learns its real tokens (a failure keeps its estimate).
+    this.shared?.end(
+      id,
+      outcome.kind === 'ok' ? outcome.usage.inputTokens + outcome.usage.outputTokens : undefined,
+      now,
+    );
     if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
     const learned = parseRateLimitHeaders(outcome.headers ?? {}, now, this.dialect);
     this.learn(learned, flight, now);
@@ -297,6 +311,8 @@ export class RateLimiterCore {
         if (this.quotaProbe?.id === id) this.quotaProbe.id = undefined;
         if (outcome.kind === 'rate_limited') this.rateLimited(flight, retryAfterMs, now);
       }
+      // shared limits: every process on the account waits out a pause one of them met.
+      if (this.pause !== undefined) this.shared?.sharePause(this.pause.until, this.pause.reason);
     }
     return true;
   }
@@ -337,6 +353,12 @@ export class RateLimiterCore {
     return positive(this.configured.maxConcurrency) === undefined;
   }
 
+  /** Requests allowed in flight now: the concurrency limit, and the shared slots held (shared limits). */
+  private slotsNow(now: number): number {
+    const local = this.concurrencyLimit();
+    return this.shared ? Math.min(local, this.shared.slots(this.inFlight.size, this.queue.size, now)) : local;
+  }
+
   private concurrencyLimit(): number {
     return positive(this.configured.maxConcurrency) ?? this.adaptive.limit;
   }
@@ -355,6 +377,8 @@ export class RateLimiterCore {
 
   private readyAt(waiter: Waiter, now: number): number {
     const charges = this.charges(waiter);
+    // shared limits: without a lease unit the waiter waits for the lease manager's wake-up.
+    if (this.shared && !this.shared.canStart({ requests: 1, tokens: waiter.tokens }, now)) return Infinity;
     let at = Math.max(this.requests.availableAt(1, now), this.tokens.availableAt(waiter.tokens, now));
     for (const [kind, budget] of this.learnedBudgets) {
       at = Math.max(at, budget.availableAt(charges[kind], now));
@@ -368,6 +392,7 @@ export class RateLimiterCore {
     const tokenEntry = this.tokens.take(waiter.tokens, now);
     for (const [kind, budget] of this.learnedBudgets) budget.take(charges[kind], now);
     for (const kind of LIMIT_KINDS) this.sent[kind] += charges[kind];
+    this.shared?.start(waiter.id, { requests: 1, tokens: waiter.tokens }, now); // shared limits
     const seq = ++this.grantSeq;
     this.inFlight.set(waiter.id, { seq, charges, sentAtGrant: { ...this.sent }, tokenEntry });
     return { id: waiter.id, group: waiter.group, tokens: waiter.tokens, grantedAt: now };

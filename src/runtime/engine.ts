@@ -10,6 +10,7 @@ import type { CheckpointStore, JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
 import { BudgetBook } from '../planning/budget-gate.js';
+import { CoordinationRegistry } from '../coordination/registry.js';
 import { localPlacement } from './local-placement.js';
 import { loadSdksFor } from '../providers/create.js';
 import { placementWhileWorkersBoot } from './boot-placement.js';
@@ -71,6 +72,8 @@ export class Engine {
     readonly pool: WorkerPool | undefined,
     gates: GateRegistry,
     supervisorRef: { current: ActorRef<SupervisorMessage> | undefined },
+    /** The budgets shared with other processes (`sharedLimits`). */
+    readonly coordination: CoordinationRegistry,
   ) {
     this.system = startSystem();
     this.gates = gates;
@@ -117,6 +120,7 @@ export class Engine {
     const supervisorRef: { current: ActorRef<SupervisorMessage> | undefined } = { current: undefined };
     // Each provider's limiter and breaker are spawned under the supervisor on first use,
     // which is always after the supervisor exists (when the first job starts).
+    const coordination = new CoordinationRegistry(options.env, options.clock, options.log);
     const gates = new GateRegistry(
       () => {
         if (!supervisorRef.current) throw new Error('engine: gates requested before the supervisor started');
@@ -136,6 +140,7 @@ export class Engine {
         },
         options.metrics ?? noMetrics,
       ),
+      coordination,
     );
     const workers = options.workers ?? 0;
     let pool: WorkerPool | undefined;
@@ -157,7 +162,7 @@ export class Engine {
         providerTypes: options.providerTypes ?? [],
       });
     }
-    return new Engine(options, pool, gates, supervisorRef);
+    return new Engine(options, pool, gates, supervisorRef, coordination);
   }
 
   /** Starts (or resumes) a stored job; resolves with how it ended. */
@@ -249,6 +254,7 @@ export class Engine {
     this.closed = true;
     this.stopSampling();
     stopActor(this.system);
+    await this.coordination.close();
     await this.pool?.stop();
     await this.options.store.flush();
   }

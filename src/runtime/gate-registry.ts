@@ -14,6 +14,9 @@ import { budgetGate, type BudgetBook } from '../planning/budget-gate.js';
 import { noMetrics } from '../metrics/metrics.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { observedGate } from './observed-gate.js';
+import type { CoordinationRegistry } from '../coordination/registry.js';
+import type { SharedBudget } from '../coordination/shared-budget.js';
+import { dispatch } from '../actors/nact.js';
 
 /** A provider account's actors and the gate in front of them. */
 export interface ProviderAccount {
@@ -23,6 +26,8 @@ export interface ProviderAccount {
   readonly limiter: ActorRef<RateLimiterMessage>;
   readonly breaker: ActorRef<CircuitBreakerMessage>;
   readonly gate: ProviderGate;
+  /** The budget shared with other processes, if the provider names `sharedLimits`. */
+  readonly shared?: SharedBudget;
 }
 
 /**
@@ -58,6 +63,8 @@ export class GateRegistry {
     private readonly metrics: Metrics = noMetrics,
     /** The spend caps of the jobs (none: nothing is capped). */
     private readonly budgets?: BudgetBook,
+    /** Where shared budgets come from; without it `sharedLimits` is ignored (tests of the gates alone). */
+    private readonly coordination?: CoordinationRegistry,
   ) {}
 
   /**
@@ -84,15 +91,24 @@ export class GateRegistry {
     if (!config) throw new Error(`job ${job.id}: no provider "${providerId}" in its suite`);
     const key = accountKeyOf(providerId, config);
     const existing = this.accounts.get(key);
-    if (existing) return existing;
+    if (existing) {
+      existing.shared?.addJob(job.id);
+      return existing;
+    }
     // Actor names must be unique and path-safe; the key holds URLs.
     const name = `provider-${this.accounts.size + 1}`;
     const parent = this.parent();
     const deps = { provider: providerId, clock: this.clock, log: this.log };
+    // The shared budget wakes the limiter when a lease or slots arrive, or the store is back;
+    // it never calls back before its first answer, so after the limiter exists.
+    const shared = this.coordination?.budgetFor(key, providerId, config, job.id, () =>
+      dispatch(limiter, { type: 'wake' }),
+    );
     const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, {
       ...deps,
       limits: config.limits,
       dialect: dialectFor(config),
+      ...(shared && { shared }),
     });
     // The gate reads the breaker's state from this view instead of asking it for every permit.
     const view: BreakerView = { state: 'closed' };
@@ -102,7 +118,7 @@ export class GateRegistry {
       view,
     });
     const gate = createGateClient(parent, `${name}-gate`, limiter, breaker, view);
-    const account = { key, provider: providerId, limiter, breaker, gate };
+    const account = { key, provider: providerId, limiter, breaker, gate, ...(shared && { shared }) };
     this.accounts.set(key, account);
     return account;
   }

@@ -11,7 +11,14 @@ export const PROVIDER_STATUS_TIMEOUT_MS = 1_000;
 /** Whether a provider is taking requests now, and if not, why and until when. */
 export interface ProviderStatus {
   readonly state:
-    'ok' | 'rate-limited' | 'quota-exhausted' | 'circuit-open' | 'circuit-half-open' | 'unknown';
+    | 'ok'
+    | 'rate-limited'
+    | 'quota-exhausted'
+    | 'circuit-open'
+    | 'circuit-half-open'
+    /** The provider's `sharedLimits` store cannot be reached: it waits, never exceeding. */
+    | 'coordination-unreachable'
+    | 'unknown';
   /** When the pause or the cool-down ends, ISO 8601 (if known). */
   readonly until?: string;
   readonly inFlight?: number;
@@ -41,6 +48,9 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
   const counts = { inFlight: limiter.inFlight, waiting: limiter.waiting };
   const iso = (ms: number | undefined): string | undefined =>
     ms === undefined ? undefined : new Date(ms).toISOString();
+  // shared limits: while the store is away nothing beyond the leases held may go.
+  if (account.shared && !account.shared.status().reachable)
+    return { state: 'coordination-unreachable', ...counts };
   if (breaker.state === 'open') return { state: 'circuit-open', until: iso(breaker.nextProbeAt), ...counts };
   if (breaker.state === 'half-open') return { state: 'circuit-half-open', ...counts };
   if (limiter.pause) {
@@ -49,6 +59,12 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
       until: iso(limiter.pause.until),
       ...counts,
     };
+  }
+  // shared limits: a pause another process met holds here too.
+  const sharedPause = account.shared?.pause(Date.now());
+  if (sharedPause) {
+    const state = sharedPause.reason === 'quota' ? 'quota-exhausted' : 'rate-limited';
+    return { state, until: iso(sharedPause.until), ...counts };
   }
   return { state: 'ok', ...counts };
 }
@@ -67,6 +83,8 @@ export function describeProviderStatus(status: ProviderStatus): string {
       return `circuit open${until}`;
     case 'circuit-half-open':
       return 'circuit half-open (probing)';
+    case 'coordination-unreachable':
+      return 'paused: coordination store unreachable';
     case 'unknown':
       return 'unknown';
     default: {

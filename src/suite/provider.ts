@@ -8,6 +8,7 @@ import {
   DEFAULT_SIMULATED_LATENCY_MS,
 } from './defaults.js';
 import { DIALECT_NAMES } from '../resilience/header-dialects.js';
+import { sharedLimitsReader } from '../coordination/config.js';
 import { envVarNameReader, httpUrlReader } from './readers.js';
 import {
   hasKey,
@@ -33,7 +34,7 @@ import {
 
 type ProviderType = (typeof PROVIDER_TYPES)[number];
 
-const COMMON_KEYS = ['type', 'limits', 'retry', 'breaker'] as const;
+const COMMON_KEYS = ['type', 'limits', 'retry', 'breaker', 'sharedLimits'] as const;
 const KEYS_BY_TYPE: Readonly<Record<ProviderType, readonly string[]>> = {
   simulated: [...COMMON_KEYS, 'latencyMs'],
   openai: [...COMMON_KEYS, 'baseURL', 'apiKeyEnv', 'headers'],
@@ -65,10 +66,20 @@ export function readProvider(check: Checker, value: unknown, path: FieldPath): P
   const limits = optionalField(check, entry, 'limits', path, limitsReader);
   const retry = readRetry(check, entry.retry, [...path, 'retry']);
   const breaker = readBreaker(check, entry.breaker, [...path, 'breaker']);
+  const sharedLimits = optionalField(check, entry, 'sharedLimits', path, sharedLimitsReader);
   if (type === 'simulated') {
     const latencyMs = optionalField(check, entry, 'latencyMs', path, nonNegativeNumber);
     if (check.problems.length > before || retry === undefined || breaker === undefined) return undefined;
-    return withLimits({ type, latencyMs: latencyMs ?? DEFAULT_SIMULATED_LATENCY_MS, retry, breaker }, limits);
+    return withLimits(
+      {
+        type,
+        latencyMs: latencyMs ?? DEFAULT_SIMULATED_LATENCY_MS,
+        retry,
+        breaker,
+        ...(sharedLimits && { sharedLimits }),
+      },
+      limits,
+    );
   }
   if (type === 'openai' || type === 'anthropic') {
     const baseURL = optionalField(check, entry, 'baseURL', path, httpUrlReader);
@@ -81,6 +92,7 @@ export function readProvider(check: Checker, value: unknown, path: FieldPath): P
       retry,
       breaker,
       ...(headers !== undefined && { headers }),
+      ...(sharedLimits && { sharedLimits }),
     };
     return withLimits(baseURL === undefined ? config : { ...config, baseURL }, limits);
   }

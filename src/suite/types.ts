@@ -1,3 +1,4 @@
+import type { SharedLimitsConfig } from '../coordination/config.js';
 import type { Check, JudgeConfig } from '../scoring/types.js';
 import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
 import type { Limits } from '../resilience/rate-limiter-core.js';
@@ -29,6 +30,8 @@ interface ProviderCommon {
   readonly limits?: ProviderLimits;
   readonly retry: RetryPolicy;
   readonly breaker: BreakerPolicy;
+  /** A coordination store through which other processes share these limits. Default: none. */
+  readonly sharedLimits?: SharedLimitsConfig;
 }
 
 /** The built-in provider: no network, no key; replies describe the context received. */

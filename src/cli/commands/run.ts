@@ -16,6 +16,7 @@ import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
+import { checkSharedLimits } from '../../coordination/suite-check.js';
 import { loadSuite } from '../../suite/load.js';
 import { unpricedProblem } from '../../suite/suite-document.js';
 import type { Suite } from '../../suite/types.js';
@@ -111,6 +112,7 @@ async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   const suite = options.maxCostUsd === undefined ? loaded : cappedSuite(loaded, options.maxCostUsd);
   // Checked here, before anything is written: a job that cannot start must leave no trace.
   resolveApiKeys(suite, env, options.suite);
+  await checkSharedLimits(suite, env, options.suite);
   return { suite, path: resolvePath(options.suite) };
 }
 
