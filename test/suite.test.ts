@@ -116,7 +116,7 @@ const ERROR_CASES: readonly ErrorCase[] = [
       ...SEQUENCES,
     ],
     expected: [
-      'suite.yaml:3:27: providers.sim.baseURL: unknown key for a provider of type simulated (expected one of: type, limits, retry, breaker, latencyMs)',
+      'suite.yaml:3:27: providers.sim.baseURL: unknown key for a provider of type simulated (expected one of: type, limits, retry, breaker, sharedLimits, latencyMs)',
     ],
   },
   {

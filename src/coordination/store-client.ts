@@ -89,6 +89,9 @@ export class StoreClient {
     this.redis.on('error', (error: unknown) => {
       this.lastConnectionError = this.describe(error);
     });
+    this.redis.on('ready', () => {
+      this.lastConnectionError = undefined;
+    });
     this.redis.defineCommand('troupeAcquire', { lua: ACQUIRE_SCRIPT, numberOfKeys: 8 });
     this.redis.defineCommand('troupeStatus', { lua: STATUS_SCRIPT, numberOfKeys: 8, readOnly: true });
   }
@@ -146,7 +149,10 @@ export class StoreClient {
     try {
       return await run();
     } catch (error) {
-      throw new CoordinationFailure(this.describe(error));
+      const described = this.describe(error);
+      // A refused password closes the connection: the call only sees "Connection is closed".
+      const auth = this.lastConnectionError?.code === 'troupe:coordination-auth';
+      throw new CoordinationFailure(auth && this.lastConnectionError ? this.lastConnectionError : described);
     }
   }
 

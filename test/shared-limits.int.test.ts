@@ -1,0 +1,279 @@
+/**
+ * Several processes, one quota: `troupe run` processes (and daemons) on one `sharedLimits` key
+ * against the simulator's limit, with a real redis-server that the tests start, stop and
+ * restart. The simulator here is the one `troupe simulate --requests-per-minute 600` serves,
+ * started in this process so that its record of every request can be read.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BudgetStore } from '../src/coordination/budget-store.js';
+import { StoreClient } from '../src/coordination/store-client.js';
+import { startSimulator } from '../src/simulator/server.js';
+import type { RecordedRequest, Simulator } from '../src/simulator/types.js';
+import { CLI_PATH, runCli } from './helpers/cli.js';
+import { skipWithoutRedis, startRedisServer } from './helpers/redis-server.js';
+import type { RedisServer } from './helpers/redis-server.js';
+import { tempDir } from './helpers/temp.js';
+import { maxConcurrentInRecord, maxInWindow } from './resilience/engine-harness.js';
+
+const RPM = 600;
+const SHARED_KEY = 'org-sim';
+/** A process that does not end within this long has failed the test. */
+const RUN_TIMEOUT_MS = 150_000;
+
+interface SuiteOptions {
+  readonly url?: string;
+  readonly sequences: number;
+  readonly limits: string;
+  readonly passwordEnv?: string;
+}
+
+function suiteText(sim: Simulator, o: SuiteOptions): string {
+  const shared =
+    o.url === undefined
+      ? ''
+      : `    sharedLimits: { url: "${o.url}", key: ${SHARED_KEY}${o.passwordEnv ? `, passwordEnv: ${o.passwordEnv}` : ''} }\n`;
+  const sequences = Array.from(
+    { length: o.sequences },
+    (_, i) => `  - id: s${i}\n    prompts: ["hello ${i}", "and again ${i}"]`,
+  ).join('\n');
+  return [
+    'name: shared',
+    'providers:',
+    '  sim:',
+    '    type: openai',
+    `    baseURL: ${sim.openaiBaseURL}`,
+    '    apiKeyEnv: SIM_KEY',
+    `    limits: ${o.limits}`,
+    shared + 'models:',
+    '  - { id: m, provider: sim, model: gpt-4o-mini, maxTokens: 16 }',
+    'sequences:',
+    sequences,
+    '',
+  ].join('\n');
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  /** What it has written to stderr so far. */
+  readonly stderr: () => string;
+  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function startRun(dataDir: string, suite: string, env: Record<string, string> = {}): Running {
+  const args = ['run', suite, '--data-dir', dataDir, '--workers', '0', '--log-level', 'info'];
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    env: { PATH: process.env.PATH ?? '', SIM_KEY: 'x', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return { child, done, stderr: () => stderr };
+}
+
+const refused = (records: readonly RecordedRequest[]) => records.filter((r) => r.status === 429).length;
+
+/** From the first request's arrival to the last answer, in ms. */
+function wallMs(records: readonly RecordedRequest[]): number {
+  const first = Math.min(...records.map((r) => r.receivedAt));
+  const last = Math.max(...records.map((r) => r.finishedAt));
+  return last - first;
+}
+
+describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    sim = await startSimulator({
+      port: 0,
+      host: '127.0.0.1',
+      latencyMs: 50,
+      rateLimit: { requestsPerMinute: RPM },
+    });
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    await sim.close();
+    await redis.close();
+    await dir.cleanup();
+  });
+
+  async function writeSuite(name: string, o: SuiteOptions): Promise<string> {
+    const path = join(dir.path, name);
+    await writeFile(path, suiteText(sim, o));
+    return path;
+  }
+
+  function runs(count: number, suite: string, env: Record<string, string> = {}): Running[] {
+    return Array.from({ length: count }, (_, i) => {
+      const running = startRun(join(dir.path, `data-${i}`), suite, env);
+      children.push(running.child);
+      return running;
+    });
+  }
+
+  it('three runs on one key send no request the provider refuses, within 1.1× of the shared bound; without the key they meet 429s', async () => {
+    const perProcess = 80;
+    const shared = await writeSuite('shared.yaml', {
+      url: redis.url,
+      sequences: perProcess / 2,
+      limits: `{ requestsPerMinute: ${RPM} }`,
+    });
+    const results = await Promise.all(runs(3, shared).map((r) => r.done));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const records = sim.records;
+    expect(records.filter((r) => r.status === 200)).toHaveLength(3 * perProcess);
+    expect(refused(records)).toBe(0);
+    const boundMs = ((3 * perProcess) / RPM) * 60_000;
+    expect(wallMs(records)).toBeLessThanOrEqual(1.1 * boundMs);
+
+    // The same three without sharedLimits: each believes it owns the whole limit.
+    sim.reset();
+    const alone = await writeSuite('alone.yaml', { sequences: 10, limits: `{ requestsPerMinute: ${RPM} }` });
+    await Promise.all(runs(3, alone).map((r) => r.done));
+    expect(refused(sim.records)).toBeGreaterThan(0);
+  });
+
+  it('shares tokens per minute the same way', async () => {
+    const tpm = 12_000;
+    sim.configure({ rateLimit: { tokensPerMinute: tpm } });
+    const suite = await writeSuite('tokens.yaml', {
+      url: redis.url,
+      sequences: 8,
+      limits: `{ tokensPerMinute: ${tpm} }`,
+    });
+    const results = await Promise.all(runs(3, suite).map((r) => r.done));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    expect(sim.records.filter((r) => r.status === 200)).toHaveLength(3 * 16);
+    expect(refused(sim.records)).toBe(0);
+  });
+
+  it('a run killed with -9 gives its concurrency slots back within their TTL, and the others finish', async () => {
+    const suite = await writeSuite('kill.yaml', {
+      url: redis.url,
+      sequences: 30,
+      limits: `{ requestsPerMinute: ${RPM}, maxConcurrency: 3 }`,
+    });
+    sim.configure({ latencyMs: 400 });
+    const [victim, ...others] = runs(3, suite);
+    const client = new StoreClient({ url: redis.url });
+    const budget = new BudgetStore(client, SHARED_KEY);
+    try {
+      const pidOf = (id: string) => Number(id.split(':')[1]);
+      await expect
+        .poll(async () => (await budget.status()).participants.length, { timeout: 30_000, interval: 100 })
+        .toBe(3);
+      // Killed while it holds slots (it has requests in flight).
+      await expect
+        .poll(
+          async () =>
+            (await budget.status()).participants.find((p) => pidOf(p.id) === victim!.child.pid)?.slots ?? 0,
+          { timeout: 30_000, interval: 50 },
+        )
+        .toBeGreaterThan(0);
+      victim!.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await expect
+        .poll(
+          async () => (await budget.status()).participants.some((p) => pidOf(p.id) === victim!.child.pid),
+          { timeout: 30_000, interval: 50 },
+        )
+        .toBe(false);
+      // Gone within its TTL (3 s), give or take a busy machine's scheduling.
+      expect(Date.now() - killedAt).toBeLessThan(3_000 + 2_000);
+      const results = await Promise.all(others.map((r) => r.done));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      expect(maxConcurrentInRecord(sim.records)).toBeLessThanOrEqual(3);
+      expect(refused(sim.records)).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('when Redis stops mid-job the runs wait ("coordination store unreachable"), and finish once it is back, never exceeding', async () => {
+    const suite = await writeSuite('restart.yaml', {
+      url: redis.url,
+      sequences: 30,
+      limits: `{ requestsPerMinute: ${RPM} }`,
+    });
+    const running = runs(2, suite);
+    await expect.poll(() => sim.records.length, { timeout: 30_000, interval: 50 }).toBeGreaterThan(20);
+    await redis.stop();
+    const stoppedAt = Date.now();
+    await expect
+      .poll(() => running.every((r) => r.stderr().includes('coordination store unreachable')), {
+        timeout: 30_000,
+      })
+      .toBe(true);
+    // Nothing beyond the leases held (half a second's use) leaves while it is away: watch a while.
+    const seen = sim.records.length;
+    await expect.poll(() => Date.now() - stoppedAt, { timeout: 10_000 }).toBeGreaterThan(3_000);
+    expect(sim.records.filter((r) => r.receivedAt > stoppedAt + 1_000)).toHaveLength(0);
+    expect(sim.records.length - seen).toBeLessThanOrEqual(2 * 16);
+    expect(running.every((r) => r.child.exitCode === null)).toBe(true);
+    await redis.start();
+    const results = await Promise.all(running.map((r) => r.done));
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('coordination store unreachable');
+      expect(result.stderr).toContain('coordination store reachable again');
+    }
+    expect(sim.records.filter((r) => r.status === 200)).toHaveLength(2 * 60);
+    expect(refused(sim.records)).toBe(0);
+    const times = sim.records.map((r) => r.receivedAt);
+    // No window of a minute ever held more than the limit: here, no second more than its share.
+    expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(RPM);
+  });
+
+  it('a wrong password is exit 2 naming passwordEnv, and the password is never shown', async () => {
+    await redis.close();
+    redis = await startRedisServer({ password: 'right-password' });
+    const suite = await writeSuite('auth.yaml', {
+      url: redis.url,
+      sequences: 1,
+      limits: `{ requestsPerMinute: ${RPM} }`,
+      passwordEnv: 'REDIS_PASSWORD',
+    });
+    const wrong = await runCli(['run', suite, '--data-dir', join(dir.path, 'auth')], {
+      SIM_KEY: 'x',
+      REDIS_PASSWORD: 'wrong-password-1234',
+    });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('providers.sim.sharedLimits.passwordEnv');
+    expect(wrong.stderr).toContain('refused the password');
+    expect(wrong.stdout + wrong.stderr).not.toContain('wrong-password-1234');
+    const unreachable = await writeSuite('url.yaml', {
+      url: 'redis://127.0.0.1:1/0',
+      sequences: 1,
+      limits: `{ requestsPerMinute: ${RPM} }`,
+    });
+    const refusedUrl = await runCli(['run', unreachable, '--data-dir', join(dir.path, 'url')], {
+      SIM_KEY: 'x',
+    });
+    expect(refusedUrl.code).toBe(2);
+    expect(refusedUrl.stderr).toContain('providers.sim.sharedLimits.url');
+    const right = await runCli(['run', suite, '--data-dir', join(dir.path, 'right')], {
+      SIM_KEY: 'x',
+      REDIS_PASSWORD: 'right-password',
+    });
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stdout + right.stderr).not.toContain('right-password');
+  });
+});
