@@ -1,5 +1,5 @@
 /**
- * The lower bound on a job's wall time (DESIGN.md, "Where the time goes"): for N turns,
+ * The lower bound on a job's wall time (the README's benchmarks section): for N turns,
  * conversations of at most T turns, latency L, R requests per minute and a concurrency cap C,
  *
  *     max( T·L ,  N / R ,  N·L / C )

@@ -9,10 +9,10 @@ const conversationKey = (t: { model: string; sequence: string; run: number }): s
   `${t.model}/${t.sequence}/${t.run}`;
 
 /**
- * Checks DESIGN.md's contract 1–3 for a finished job against what the simulator
- * received: every turn recorded exactly once and answered; every request carried
- * exactly the system prompt and its own conversation's earlier messages, in
- * order; and nothing else reached the provider.
+ * Checks troupe's contract (context accumulates, is isolated, every turn exactly once) for a
+ * finished job against what the simulator received: every turn recorded exactly once and
+ * answered; every request carried exactly the system prompt and its own conversation's earlier
+ * messages, in order; and nothing else reached the provider.
  *
  * The simulator's answers are unique (they carry a serial number), so the answer a
  * turn stored names the one request that produced it.
