@@ -12,6 +12,7 @@ import {
   describeValue,
   isMapping,
   listChoices,
+  listOf,
   nonBlankString,
   optionalField,
   positiveInteger,
@@ -80,16 +81,7 @@ export const checkReader: Reader<Check> = {
       return undefined;
     }
     const kind = kinds[0] as (typeof CHECK_KINDS)[number];
-    const known = [kind, ...OPTIONS[kind]];
-    for (const key of Object.keys(value)) {
-      if (known.includes(key)) continue;
-      const suggestion = closestMatch(key, known);
-      check.report(
-        [...path, key],
-        `unknown key for a ${kind} check (${suggestion === undefined ? `expected one of: ${listChoices(known)}` : `did you mean "${suggestion}"?`})`,
-        'key',
-      );
-    }
+    readMapping(check, value, path, [kind, ...OPTIONS[kind]], `a ${kind} check`);
     return readKind(check, kind, value, path);
   },
 };
@@ -176,21 +168,14 @@ function readJsonCheck(check: Checker, spec: unknown, path: FieldPath): Check | 
   return check.problems.length > before ? undefined : { kind: 'json', schema };
 }
 
+const checksReader = listOf(checkReader);
+
 /** `expect:`: one check or a list of them. */
 export const expectReader: Reader<Check[]> = {
   expected: 'a check or a list of checks',
   read(check, value, path) {
-    if (!Array.isArray(value)) {
-      const one = checkReader.read(check, value, path);
-      return one === undefined ? undefined : [one];
-    }
-    const checks: Check[] = [];
-    let allRead = true;
-    value.forEach((entry: unknown, index) => {
-      const read = checkReader.read(check, entry, [...path, index]);
-      if (read === undefined) allRead = false;
-      else checks.push(read);
-    });
-    return allRead ? checks : undefined;
+    if (Array.isArray(value)) return checksReader.read(check, value, path);
+    const one = checkReader.read(check, value, path);
+    return one === undefined ? undefined : [one];
   },
 };
