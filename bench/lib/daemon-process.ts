@@ -84,8 +84,10 @@ export async function killWholeDaemon(daemon: ChildProcess): Promise<void> {
 /** What the kernel says of one process: its peak RSS and the CPU time it used so far. */
 export interface ProcessSample {
   readonly pid: number;
-  /** Highest resident set size (VmHWM), in bytes. */
+  /** Highest resident set size (VmHWM), in bytes: the store's memory-mapped pages it touched included. */
   readonly peakRssBytes: number;
+  /** Anonymous resident memory now (RssAnon: heap and the like, not mapped files), in bytes. */
+  readonly anonRssBytes: number;
   /** User + system CPU time, in ms. */
   readonly cpuMs: number;
 }
@@ -101,12 +103,14 @@ export async function sampleProcess(pid: number): Promise<ProcessSample | undefi
       readFile(`/proc/${pid}/stat`, 'utf8'),
     ]);
     const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    const anonKib = /^RssAnon:\s+(\d+)\s+kB/m.exec(status)?.[1];
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
     return {
       pid,
       peakRssBytes: kib === undefined ? 0 : Number(kib) * 1024,
+      anonRssBytes: anonKib === undefined ? 0 : Number(anonKib) * 1024,
       cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
     };
   } catch {

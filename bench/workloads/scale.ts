@@ -97,12 +97,11 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** A process's last sample, its role, and the most anonymous memory it was seen to hold. */
+type TreeSample = ProcessSample & { readonly role: string; readonly peakAnonBytes: number };
+
 /** Samples a daemon's processes (itself and its workers) until stopped; keeps each one's last sample. */
-function sampleTree(
-  daemon: ChildProcess,
-  samples: Map<number, ProcessSample & { role: string }>,
-  incarnation: number,
-) {
+function sampleTree(daemon: ChildProcess, samples: Map<number, TreeSample>, incarnation: number) {
   let stopped = false;
   const sampleOnce = async (): Promise<void> => {
     const pid = daemon.pid;
@@ -112,7 +111,8 @@ function sampleTree(
       const sample = await sampleProcess(one);
       if (sample === undefined) continue;
       const role = index === 0 ? `daemon #${incarnation}` : `worker pid ${one} #${incarnation}`;
-      samples.set(one, { ...sample, role });
+      const peakAnonBytes = Math.max(samples.get(one)?.peakAnonBytes ?? 0, sample.anonRssBytes);
+      samples.set(one, { ...sample, role, peakAnonBytes });
     }
   };
   const loop = (async () => {
@@ -166,7 +166,7 @@ async function runSize(
   const dataDir = join(dir.path, 'data');
   const workers = options.workers ?? availableParallelism();
   const turns = conversations * TURNS_PER_CONVERSATION;
-  const samples = new Map<number, ProcessSample & { role: string }>();
+  const samples = new Map<number, TreeSample>();
   let daemon: ChildProcess | undefined;
   try {
     const suitePath = join(dir.path, 'scale.json');
@@ -218,11 +218,14 @@ async function runSize(
     const treeOf = (incarnation: number): number =>
       all.filter((s) => s.role.endsWith(`#${incarnation}`)).reduce((sum, s) => sum + s.peakRssBytes, 0);
     const treePeakRssBytes = Math.max(treeOf(1), treeOf(2));
+    const anonOf = (incarnation: number): number =>
+      all.filter((s) => s.role.endsWith(`#${incarnation}`)).reduce((sum, s) => sum + s.peakAnonBytes, 0);
     const details: Record<string, number | string> = {
       'restart → first request ms': firstRequestMs,
       'down ms (kill → restart)': restartAt - killedAt,
       'LMDB bytes/turn': Math.round(lmdbBytes / turns),
       'tree peak RSS MB': mb(treePeakRssBytes),
+      'tree peak anonymous RSS MB (sampled)': mb(Math.max(anonOf(1), anonOf(2))),
     };
     for (const s of all) details[`peak RSS ${s.role} MB`] = mb(s.peakRssBytes);
     const label = `${provider.label}, ${conversations.toLocaleString('en')} conversations`;
