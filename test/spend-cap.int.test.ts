@@ -94,8 +94,10 @@ describe('a spend cap', () => {
       expect(outcome.state === 'budget-exhausted' && outcome.reason).toMatch(
         /the job's cap of \$12\.00 would be exceeded/,
       );
-      // Up to 64 allowed in flight; how close the engine gets depends on how its conversations start.
-      expect(sim.maxInFlight).toBeGreaterThanOrEqual(48);
+      // Up to 64 allowed in flight: 59 measured on an idle machine, about 40 with other test files
+      // running beside it (how fast the engine starts its conversations). Many at once, in any case,
+      // each reserved before it left.
+      expect(sim.maxInFlight).toBeGreaterThanOrEqual(32);
       const charged = chargedUsd(sim.records);
       expect(charged).toBeLessThanOrEqual(capUsd);
       // It stopped near the cap, not long before: within a round of 64 worst cases.
