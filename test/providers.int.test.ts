@@ -27,7 +27,13 @@ const SHORT_TIMEOUT_MS = 250;
 const SLOW_LATENCY_MS = 10_000;
 const ONE_HOUR_S = 3_600;
 
-const retry: RetryPolicy = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: TIMEOUT_MS };
+const retry: RetryPolicy = {
+  maxAttempts: 1,
+  baseDelayMs: 1,
+  maxDelayMs: 1,
+  timeoutMs: TIMEOUT_MS,
+  maxPauseMs: 900_000,
+};
 const breaker: BreakerPolicy = {
   consecutiveFailures: 5,
   failureRatio: 0.5,

@@ -401,6 +401,33 @@ const ERROR_CASES: readonly ErrorCase[] = [
       'suite.yaml:2:33: providers.oai.baseURL: expected an http:// or https:// URL, found "localhost:8080"',
     ],
   },
+  {
+    name: 'a baseURL with credentials, without showing them',
+    lines: [
+      'providers:',
+      '  oai: { type: openai, baseURL: "https://user:s3cret@example.com/v1" }',
+      ...MODELS.slice(0, 1),
+      '  - { id: m1, provider: oai, model: x }',
+      ...SEQUENCES,
+    ],
+    expected: [
+      'suite.yaml:2:33: providers.oai.baseURL: expected an http:// or https:// URL without credentials, found one with "user:password@" (not shown); put the key in the variable apiKeyEnv names',
+    ],
+  },
+  {
+    name: 'a timer longer than Node can wait',
+    lines: [
+      'providers:',
+      '  sim: { type: simulated, retry: { timeoutMs: 3000000000, maxPauseMs: 0 }, breaker: { coolDownMs: 2147483648 } }',
+      ...MODELS,
+      ...SEQUENCES,
+    ],
+    expected: [
+      'suite.yaml:2:47: providers.sim.retry.timeoutMs: expected an integer from 1 to 2147483647 (ms; timers cannot wait longer), found 3000000000',
+      'suite.yaml:2:71: providers.sim.retry.maxPauseMs: expected an integer from 1 to 2147483647 (ms; timers cannot wait longer), found 0',
+      'suite.yaml:2:99: providers.sim.breaker.coolDownMs: expected an integer from 1 to 2147483647 (ms; timers cannot wait longer), found 2147483648',
+    ],
+  },
 ];
 
 describe('suite problems', () => {
@@ -521,6 +548,7 @@ describe('suite defaults', () => {
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       timeoutMs: 120_000,
+      maxPauseMs: 900_000,
     });
     expect(DEFAULT_BREAKER).toEqual({
       consecutiveFailures: 5,

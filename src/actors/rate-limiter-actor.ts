@@ -45,6 +45,8 @@ export interface RateLimiterDeps {
   readonly limits: Limits | undefined;
   /** How the provider writes its rate-limit headers. Default: OpenAI's. */
   readonly dialect?: HeaderDialect;
+  /** Longest pause, in ms (`retry.maxPauseMs`). Default: none. */
+  readonly maxPauseMs?: number;
   readonly clock: Clock;
   readonly log: Logger;
   /** The budget shared with other processes (`sharedLimits`); it sends `wake` when a lease comes. */
@@ -78,6 +80,7 @@ export function spawnRateLimiter(
           clock: deps.clock,
           ...(deps.dialect && { dialect: deps.dialect }),
           ...(deps.shared && { shared: deps.shared }),
+          ...(deps.maxPauseMs !== undefined && { maxPauseMs: deps.maxPauseMs }),
         }),
         replyTo: new Map(),
         timer: undefined,

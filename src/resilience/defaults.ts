@@ -65,12 +65,13 @@ export const REPLY_PRIMING_TOKENS = 3;
  */
 export const BUDGET_EPSILON = 1e-6;
 
-/** Retry policy when a suite says nothing: 6 attempts, 500 ms first ceiling, 30 s cap, 120 s timeout. */
+/** Retry policy when a suite says nothing: 6 attempts, 500 ms first ceiling, 30 s cap, 120 s timeout, 15 min longest pause. */
 export const DEFAULT_RETRY_POLICY = Object.freeze({
   maxAttempts: 6,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
   timeoutMs: 120_000,
+  maxPauseMs: 900_000,
 });
 
 /** Breaker policy when a suite says nothing (see `BreakerPolicy` for each field). */

@@ -56,6 +56,8 @@ export interface RateLimiterOptions {
    * request also needs a unit of its leases and one of its concurrency slots. Default: none.
    */
   readonly shared?: SharedBudgetPort;
+  /** Longest pause after a 429 or an exhausted quota, in ms, whatever `retry-after` says. Default: none. */
+  readonly maxPauseMs?: number;
 }
 
 /** A request waiting for permission to leave. */
@@ -185,6 +187,7 @@ export class RateLimiterCore {
   private readonly requests = new WindowBudget(MIN_REQUEST_BURST);
   private readonly tokens = new WindowBudget(1);
   private readonly dialect: HeaderDialect;
+  private readonly maxPauseMs: number;
   /** Per-minute rates the provider's announced limits come to, where a period is known and short. */
   private readonly announced: { requests?: number; tokens?: number } = {};
   private readonly learnedBudgets = new Map<LimitKind, LearnedBudget>();
@@ -212,6 +215,7 @@ export class RateLimiterCore {
     this.clock = options.clock;
     this.dialect = options.dialect ?? HEADER_DIALECTS.openai;
     this.shared = options.shared;
+    this.maxPauseMs = options.maxPauseMs ?? Number.POSITIVE_INFINITY;
     this.configured = options.limits ?? {};
     this.adaptive = new AdaptiveConcurrency(options.adaptive);
     this.applyLimits(this.clock.now());
@@ -461,7 +465,7 @@ export class RateLimiterCore {
         RATE_LIMIT_PAUSE_MAX_MS,
         RATE_LIMIT_PAUSE_BASE_MS * 2 ** Math.max(0, this.rateLimitStreak - 1),
       );
-    const until = now + waitMs;
+    const until = now + Math.min(waitMs, this.maxPauseMs);
     if (this.pause?.reason === 'quota') return;
     if (this.pause !== undefined && this.pause.until >= until) return;
     this.pause = { reason: 'rate-limit', until, since: this.pause?.since ?? now };
@@ -476,9 +480,8 @@ export class RateLimiterCore {
   private pauseForQuota(flight: InFlight, retryAfterMs: number | undefined, now: number): void {
     const current = this.pause?.reason === 'quota' ? this.pause : undefined;
     if (flight.seq <= this.quotaSeq) {
-      if (current && retryAfterMs !== undefined && now + retryAfterMs > current.until) {
-        this.pause = { ...current, until: now + retryAfterMs };
-      }
+      const until = retryAfterMs === undefined ? undefined : now + Math.min(retryAfterMs, this.maxPauseMs);
+      if (current && until !== undefined && until > current.until) this.pause = { ...current, until };
       return;
     }
     this.quotaStreak++;
@@ -490,7 +493,7 @@ export class RateLimiterCore {
     this.pause = {
       reason: 'quota',
       since: current?.since ?? now,
-      until: Math.max(now + waitMs, current?.until ?? 0),
+      until: Math.max(now + Math.min(waitMs, this.maxPauseMs), current?.until ?? 0),
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import type { FailureKind } from '../providers/types.js';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
-import { QUOTA_RETRY_AFTER_MS } from './defaults.js';
+import { DEFAULT_RETRY_POLICY, QUOTA_RETRY_AFTER_MS } from './defaults.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 
 /** How a turn's failed attempts are retried. */
@@ -17,6 +17,11 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly maxAttempts: number;
   /** Per-request timeout in ms. Default 120 000. */
   readonly timeoutMs: number;
+  /**
+   * Longest wait troupe accepts from a provider in ms: a `retry-after`, a rate-limit or quota
+   * pause, a breaker's cool-down each end within it. Default 900 000 (15 min).
+   */
+  readonly maxPauseMs: number;
 }
 
 /** A failed attempt as the retry logic sees it. */
@@ -95,7 +100,8 @@ export function decideRetry(
   }
   const delayMs =
     failure.retryAfterMs !== undefined && failure.retryAfterMs >= 0
-      ? failure.retryAfterMs
+      ? // A job stored by an earlier troupe has no maxPauseMs: the default applies.
+        Math.min(failure.retryAfterMs, policy.maxPauseMs ?? DEFAULT_RETRY_POLICY.maxPauseMs)
       : backoffDelayMs(attempt, policy, random);
   const reason: RetryReason = failure.kind === 'rate_limited' ? 'rate-limited' : 'transient';
   return { retry: true, delayMs, reason, countsAttempt: true, pausesProvider: false };

@@ -7,6 +7,7 @@ import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
+import { DEFAULT_RETRY_POLICY } from '../resilience/defaults.js';
 import { dialectFor } from '../resilience/header-dialects.js';
 import type { JobRecord } from '../store/records.js';
 import type { ProviderConfig, TokenPrices } from '../suite/types.js';
@@ -109,6 +110,7 @@ export class GateRegistry {
       limits: config.limits,
       dialect: dialectFor(config),
       ...(shared && { shared }),
+      maxPauseMs: config.retry.maxPauseMs ?? DEFAULT_RETRY_POLICY.maxPauseMs,
     });
     // The gate reads the breaker's state from this view instead of asking it for every permit.
     const view: BreakerView = { state: 'closed' };

@@ -18,7 +18,10 @@ export interface ProviderStatus {
     | 'circuit-half-open'
     /** The provider's `sharedLimits` store cannot be reached: it waits, never exceeding. */
     | 'coordination-unreachable'
+    | 'refused'
     | 'unknown';
+  /** Why the provider refuses every request (`refused`): the provider's own message. */
+  readonly reason?: string;
   /** When the pause or the cool-down ends, ISO 8601 (if known). */
   readonly until?: string;
   readonly inFlight?: number;
@@ -53,6 +56,7 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
     return { state: 'coordination-unreachable', ...counts };
   if (breaker.state === 'open') return { state: 'circuit-open', until: iso(breaker.nextProbeAt), ...counts };
   if (breaker.state === 'half-open') return { state: 'circuit-half-open', ...counts };
+  if (breaker.refusal) return { state: 'refused', reason: breaker.refusal.message, ...counts };
   if (limiter.pause) {
     return {
       state: limiter.pause.reason === 'quota' ? 'quota-exhausted' : 'rate-limited',
@@ -71,7 +75,8 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
 
 /** A provider's state as a few words for a terminal: `ok`, `rate limited until 12:00:05`, … */
 export function describeProviderStatus(status: ProviderStatus): string {
-  const until = status.until ? ` until ${status.until.slice(11, 19)}` : '';
+  // The whole date: a pause may end tomorrow, and a time alone would not say so.
+  const until = status.until ? ` until ${status.until.slice(0, 10)} ${status.until.slice(11, 19)} UTC` : '';
   switch (status.state) {
     case 'ok':
       return 'ok';
@@ -85,6 +90,8 @@ export function describeProviderStatus(status: ProviderStatus): string {
       return 'circuit half-open (probing)';
     case 'coordination-unreachable':
       return 'paused: coordination store unreachable';
+    case 'refused':
+      return `refused: ${status.reason ?? 'the provider refused the credentials'}`;
     case 'unknown':
       return 'unknown';
     default: {

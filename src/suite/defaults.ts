@@ -27,6 +27,9 @@ export const DEFAULT_RETRY: RetryPolicy = DEFAULT_RETRY_POLICY;
 /** Circuit breaker fields a provider's `breaker` omits (the resilience defaults). */
 export const DEFAULT_BREAKER: BreakerPolicy = DEFAULT_BREAKER_POLICY;
 
+/** Longest duration a suite may give in ms: Node's timers overflow above 2³¹ − 1 and fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Lowest `temperature` a model may ask for. */
 export const MIN_TEMPERATURE = 0;
 

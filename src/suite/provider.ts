@@ -9,10 +9,9 @@ import {
 } from './defaults.js';
 import { DIALECT_NAMES } from '../resilience/header-dialects.js';
 import { sharedLimitsReader } from '../coordination/config.js';
-import { envVarNameReader, httpUrlReader } from './readers.js';
+import { envVarNameReader, httpUrlReader, timerMsReader } from './readers.js';
 import {
   hasKey,
-  nonNegativeInteger,
   nonNegativeNumber,
   numberInRange,
   oneOf,
@@ -166,9 +165,10 @@ function readRetry(check: Checker, value: unknown, path: FieldPath): RetryPolicy
     DEFAULT_RETRY,
     {
       maxAttempts: positiveInteger,
-      baseDelayMs: nonNegativeInteger,
-      maxDelayMs: positiveInteger,
-      timeoutMs: positiveInteger,
+      baseDelayMs: timerMsReader(0),
+      maxDelayMs: timerMsReader(1),
+      timeoutMs: timerMsReader(1),
+      maxPauseMs: timerMsReader(1),
     },
     ['maxDelayMs', 'baseDelayMs'],
   );
@@ -183,10 +183,10 @@ function readBreaker(check: Checker, value: unknown, path: FieldPath): BreakerPo
     {
       consecutiveFailures: positiveInteger,
       failureRatio: numberInRange(0, 1, true),
-      windowMs: positiveInteger,
+      windowMs: timerMsReader(1),
       minRequests: positiveInteger,
-      coolDownMs: positiveInteger,
-      maxCoolDownMs: positiveInteger,
+      coolDownMs: timerMsReader(1),
+      maxCoolDownMs: timerMsReader(1),
       probesToClose: positiveInteger,
     },
     ['maxCoolDownMs', 'coolDownMs'],

@@ -1,6 +1,6 @@
 /** Readers for the suite's own kinds of value: ids, API roots, system prompts, variable names. */
 
-import { MAX_ID_LENGTH } from './defaults.js';
+import { MAX_ID_LENGTH, MAX_TIMER_MS } from './defaults.js';
 import { readerOf, type Reader } from './schema-check.js';
 
 const ID_CHARACTERS = /^[A-Za-z0-9._-]+$/;
@@ -21,12 +21,40 @@ export const idReader: Reader<string> = readerOf(
   (v): v is string => typeof v === 'string' && isValidId(v),
 );
 
-/** An absolute `http:` or `https:` URL, e.g. `http://127.0.0.1:8080/v1`. */
-export const httpUrlReader: Reader<string> = readerOf('an http:// or https:// URL', (v): v is string => {
-  if (typeof v !== 'string' || !URL.canParse(v)) return false;
-  const { protocol } = new URL(v);
-  return protocol === 'http:' || protocol === 'https:';
-});
+/**
+ * An absolute `http:` or `https:` URL, e.g. `http://127.0.0.1:8080/v1`, without credentials: a
+ * `user:password@` would travel with every request and could end up in an error message, so it is
+ * refused, and the value is never echoed (it may hold the password).
+ */
+export const httpUrlReader: Reader<string> = {
+  expected: 'an http:// or https:// URL',
+  read(check, value, path) {
+    const parsed = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      check.expected(path, this.expected, value);
+      return undefined;
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      check.report(
+        path,
+        `expected ${this.expected} without credentials, found one with "user:password@" (not shown); put the key in the variable apiKeyEnv names`,
+      );
+      return undefined;
+    }
+    return value as string;
+  },
+};
+
+/**
+ * A duration in ms that a timer can wait: an integer from `min` to 2³¹ − 1 (about 24.8 days);
+ * Node fires a longer timer after 1 ms.
+ */
+export function timerMsReader(min: 0 | 1): Reader<number> {
+  return readerOf(
+    `an integer from ${min} to ${MAX_TIMER_MS} (ms; timers cannot wait longer)`,
+    (v): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= MAX_TIMER_MS,
+  );
+}
 
 /** A system prompt: a non-blank string (an empty one is more likely a mistake than a wish). */
 export const systemPromptReader: Reader<string> = readerOf(
