@@ -230,7 +230,12 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('job', { type: 'string', demandOption: true, describe: 'Job id' })
-          .option('format', { choices: ['jsonl', 'csv', 'table'] as const, default: 'jsonl' as const })
+          .option('format', {
+            choices: ['jsonl', 'csv', 'table'] as const,
+            default: 'jsonl' as const,
+            describe:
+              "Output format. csv: a text cell starting with = + - @ tab or CR gets a leading ' (OWASP's CSV-injection advice), so spreadsheets never run it as a formula",
+          })
           .option('model', { type: 'string', describe: 'Only this model' })
           .option('sequence', { type: 'string', describe: 'Only this sequence' }),
       async (args) => {

@@ -93,11 +93,19 @@ export const CSV_COLUMNS = [
 const CSV_LINE_END = '\r\n';
 const CSV_NEEDS_QUOTES = /[",\r\n]/;
 
-/** One CSV field: quoted (with quotes doubled) when it holds a comma, a quote or a line break; null is empty. */
+/** A text cell a spreadsheet would read as a formula (CSV injection): OWASP's list of first characters. */
+const CSV_FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field: quoted (with quotes doubled) when it holds a comma, a quote or a line break; null
+ * is empty. A text starting with `=`, `+`, `-`, `@`, tab or CR is neutralised as OWASP recommends:
+ * prefixed with a single quote and quoted, so a spreadsheet shows it as text and never runs it.
+ */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
-  return CSV_NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (typeof value === 'number') return String(value);
+  if (CSV_FORMULA_START.test(value)) return `"'${value.replaceAll('"', '""')}"`;
+  return CSV_NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 function csvRecord(turn: TurnRecord): string {
