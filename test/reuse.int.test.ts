@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobForecast } from '../src/planning/forecast.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { runCli } from './helpers/cli.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -43,7 +44,10 @@ interface TurnLine {
 describe('reuse of answers already paid for', () => {
   let sim: Simulator | undefined;
   let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let daemon: DaemonProcess | undefined;
   afterEach(async () => {
+    await daemon?.stop('SIGKILL');
+    daemon = undefined;
     await sim?.close();
     await dir?.cleanup();
   });
@@ -125,5 +129,35 @@ describe('reuse of answers already paid for', () => {
       old[0]?.response,
       old[1]?.response,
     ]);
+  });
+
+  it('submit --reuse and --max-cost reach the daemon', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 0 });
+    dir = await tempDir('troupe-reuse-');
+    const dataDir = join(dir.path, 'store');
+    const env = { [TEST_KEY_ENV]: TEST_KEY };
+    const path = join(dir.path, 'a.yaml');
+    const shape: Shape = { models: ['m1'], sequences: { s1: ['one', 'two'] }, runs: 2 };
+    await writeFile(path, suiteText(sim, shape));
+    const ran = await runCli(['run', path, '--workers', '0', '--data-dir', dataDir], env);
+    const a = /^job (\S+):/m.exec(ran.stdout)?.[1] ?? '';
+    const sent = sim.records.length;
+
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '0']);
+    // Without prices a cap is refused before the daemon hears of it.
+    const refused = await runCli(['submit', path, '--max-cost', '5', '--data-dir', dataDir], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--max-cost: a spend cap needs the prices of every model it covers');
+
+    const submitted = await runCli(['submit', path, '--reuse', a, '--data-dir', dataDir], env);
+    expect(submitted.code).toBe(0);
+    const b = submitted.stdout.trim();
+    await expect
+      .poll(async () => (await runCli(['jobs', '--data-dir', dataDir])).stdout)
+      .toMatch(new RegExp(`${b}.*done`));
+    // Everything was answered already: nothing more was sent.
+    expect(sim.records.length).toBe(sent);
+    const lines = (await runCli(['results', b, '--data-dir', dataDir])).stdout.trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as TurnLine).reusedFrom)).toEqual([a, a, a, a]);
   });
 });

@@ -64,6 +64,14 @@ function checkEngineOptions(args: { workers: number; 'grace-ms': number }): true
   return true;
 }
 
+/** `--max-cost` must be a number of US dollars above 0. */
+function checkMaxCost(args: { readonly 'max-cost'?: number }): true {
+  const cap = args['max-cost'];
+  if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
+    throw new Error(`--max-cost: expected a number of US dollars above 0, found ${String(cap)}`);
+  return true;
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   await yargs(argv)
@@ -109,9 +117,7 @@ async function main(argv: string[]): Promise<number> {
               throw new Error('give a suite file or --resume, not both');
             if (args.reuse !== undefined && args.resume !== undefined)
               throw new Error('--reuse copies answers into a new job: give a suite file, not --resume');
-            const cap = args['max-cost'];
-            if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
-              throw new Error(`--max-cost: expected a number of US dollars above 0, found ${String(cap)}`);
+            checkMaxCost(args);
             return checkEngineOptions(args);
           }),
       async (args) => {
@@ -156,11 +162,25 @@ async function main(argv: string[]): Promise<number> {
       'submit <suite>',
       'Hand a suite to the running daemon; prints the job id',
       (y) =>
-        y.positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' }),
+        y
+          .positional('suite', { type: 'string', demandOption: true, describe: 'Suite file (YAML or JSON)' })
+          .option('max-cost', {
+            type: 'number',
+            describe: "The job's spend cap in US dollars (every model needs prices)",
+          })
+          .option('reuse', {
+            type: 'string',
+            array: true,
+            describe: 'Stored jobs whose identical conversations are copied instead of requested',
+          })
+          .check(checkMaxCost),
       async (args) => {
         await (
           await import('./commands/submit.js')
-        ).runSubmit({ suite: args.suite, dataDir: args['data-dir'] }, stdoutLine);
+        ).runSubmit(
+          { suite: args.suite, dataDir: args['data-dir'], maxCostUsd: args['max-cost'], reuse: args.reuse },
+          stdoutLine,
+        );
       },
     )
     .command(

@@ -22,7 +22,14 @@ export interface JobSummary {
 /** What the CLI asks the daemon. */
 export type ControlRequest =
   | { readonly type: 'ping'; readonly requestId: string }
-  | { readonly type: 'submit'; readonly requestId: string; readonly suite: Suite; readonly suitePath: string }
+  | {
+      readonly type: 'submit';
+      readonly requestId: string;
+      readonly suite: Suite;
+      readonly suitePath: string;
+      /** Stored jobs whose identical conversations the new job copies (`submit --reuse`). */
+      readonly reuse?: readonly string[];
+    }
   | { readonly type: 'jobs'; readonly requestId: string }
   | { readonly type: 'status'; readonly requestId: string; readonly job?: string }
   | { readonly type: 'cancel'; readonly requestId: string; readonly job: string };

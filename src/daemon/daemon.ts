@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { systemClock } from '../resilience/clock.js';
 import { Engine } from '../runtime/engine.js';
 import { createJob } from '../runtime/jobs.js';
+import { planReuse } from '../planning/reuse.js';
 import { handleStopSignals } from '../runtime/shutdown.js';
 import type { MetricsEndpoint, MetricsEndpointOptions } from '../runtime/metrics-endpoint.js';
 import { holdJobLease } from '../store/job-lease.js';
@@ -164,7 +165,11 @@ export class Daemon {
           // The daemon's environment is where the keys must be: checked before the job exists.
           resolveApiKeys(request.suite, this.options.env, request.suitePath);
           await checkSharedLimits(request.suite, this.options.env, request.suitePath);
-          const job = await createJob(this.store, request.suite, request.suitePath);
+          const reuse =
+            request.reuse === undefined || request.reuse.length === 0
+              ? undefined
+              : planReuse(this.store, request.suite, request.reuse);
+          const job = await createJob(this.store, request.suite, request.suitePath, new Date(), reuse);
           this.leases.set(job.id, Daemon.lease(this.store, job.id, this.options.log));
           this.run(job);
           this.options.log.info({ job: job.id, suite: job.suite.name }, 'job submitted');

@@ -11,6 +11,7 @@ import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
 import { planReuse } from '../../planning/reuse.js';
+import { cappedSuite } from '../../planning/budget-gate.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
@@ -18,8 +19,6 @@ import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
 import { checkSharedLimits } from '../../coordination/suite-check.js';
 import { loadSuite } from '../../suite/load.js';
-import { unpricedProblem } from '../../suite/suite-document.js';
-import type { Suite } from '../../suite/types.js';
 import { countTurns } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 
@@ -114,13 +113,6 @@ async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   resolveApiKeys(suite, env, options.suite);
   await checkSharedLimits(suite, env, options.suite);
   return { suite, path: resolvePath(options.suite) };
-}
-
-/** `suite` with the job's cap set to `maxCostUsd`; an `InputError` when a model has no prices. */
-function cappedSuite<T extends Suite>(suite: T, maxCostUsd: number): T {
-  const problem = unpricedProblem(suite.models, () => true);
-  if (problem !== undefined) throw new InputError(`--max-cost: ${problem}`);
-  return { ...suite, budget: { maxCostUsd } };
 }
 
 /**
