@@ -6,8 +6,6 @@
  * unanswered (resumable), and the job is told, once, to end as `budget-exhausted`.
  */
 import { GateRefusal } from '../conversation/provider-gate.js';
-import { InputError } from '../errors.js';
-import { unpricedProblem } from '../suite/suite-document.js';
 import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ERROR_CODES } from '../resilience/errors.js';
@@ -34,13 +32,6 @@ export function capsOf(suite: Suite): SpendCaps | undefined {
   const jobUsd = suite.budget?.maxCostUsd;
   if (jobUsd === undefined && Object.keys(providerUsd).length === 0) return undefined;
   return { ...(jobUsd !== undefined && { jobUsd }), providerUsd };
-}
-
-/** `suite` with the job's cap set to `maxCostUsd` (`--max-cost`); an `InputError` when a model has no prices. */
-export function cappedSuite<T extends Suite>(suite: T, maxCostUsd: number): T {
-  const problem = unpricedProblem(suite.models, () => true);
-  if (problem !== undefined) throw new InputError(`--max-cost: ${problem}`);
-  return { ...suite, budget: { maxCostUsd } };
 }
 
 /** Cost of `input` and `output` tokens at `prices`, in US dollars. */

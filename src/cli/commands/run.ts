@@ -11,7 +11,7 @@ import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
 import { planReuse } from '../../planning/reuse.js';
-import { cappedSuite } from '../../planning/budget-gate.js';
+import { cappedSuite } from '../../planning/capped-suite.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';

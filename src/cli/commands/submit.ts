@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { callDaemon } from '../../daemon/control-client.js';
 import { loadSuite } from '../../suite/load.js';
-import { cappedSuite } from '../../planning/budget-gate.js';
+import { cappedSuite } from '../../planning/capped-suite.js';
 
 /** Options of `troupe submit`. */
 export interface SubmitOptions {
