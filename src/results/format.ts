@@ -3,7 +3,7 @@
  * terminal. Output is produced in chunks so that a job of 100k turns never becomes one string.
  */
 import type { TurnRecord } from '../store/records.js';
-import { oneLine, renderTable } from './text-table.js';
+import { columnWidths, headerRow, oneLine, renderRow } from './text-table.js';
 import type { TextColumn } from './text-table.js';
 
 /** An output format of `troupe results`. */
@@ -166,9 +166,11 @@ function tableRow(turn: TurnRecord): string[] {
 
 /**
  * The turns in `format`, as chunks of at most `rowsPerChunk` rows (CSV's header comes first,
- * with the first rows). JSONL and CSV stream their input; the table reads all of it first,
- * since its column widths depend on every row. Every line ends with a line terminator
- * (CRLF for CSV, LF otherwise); no turns yields only the CSV or table header.
+ * with the first rows). Every format streams its input: the first chunk is yielded once
+ * `rowsPerChunk` turns are read, whatever the job's size. The table's columns are as wide as
+ * the rows read so far need (they only widen, page after page, so a later page that holds a
+ * longer id is wider than the first). Every line ends with a line terminator (CRLF for CSV, LF
+ * otherwise); no turns yields only the CSV or table header.
  */
 export function* formatTurnChunks(
   turns: Iterable<TurnRecord>,
@@ -182,21 +184,33 @@ export function* formatTurnChunks(
     case 'csv':
       yield* chunked(turns, csvRecord, rowsPerChunk, CSV_COLUMNS.join(',') + CSV_LINE_END);
       return;
-    case 'table': {
-      const lines = renderTable(TABLE_COLUMNS, Array.from(turns, tableRow));
-      for (let start = 0; start < lines.length; start += rowsPerChunk) {
-        yield lines
-          .slice(start, start + rowsPerChunk)
-          .map((line) => `${line}\n`)
-          .join('');
-      }
+    case 'table':
+      yield* tableChunks(turns, rowsPerChunk);
       return;
-    }
     default: {
       const unknown: never = format;
       throw new Error(`unknown result format ${String(unknown)}`);
     }
   }
+}
+
+function* tableChunks(turns: Iterable<TurnRecord>, rowsPerChunk: number): Generator<string, void, undefined> {
+  let widths: number[] = [];
+  let page: string[][] = [];
+  let header = true;
+  const render = (): string => {
+    widths = columnWidths(TABLE_COLUMNS, page, widths);
+    const lines = page.map((row) => renderRow(TABLE_COLUMNS, widths, row));
+    if (header) lines.unshift(renderRow(TABLE_COLUMNS, widths, headerRow(TABLE_COLUMNS)));
+    header = false;
+    page = [];
+    return lines.map((line) => `${line}\n`).join('');
+  };
+  for (const turn of turns) {
+    page.push(tableRow(turn));
+    if (page.length >= rowsPerChunk) yield render();
+  }
+  if (page.length > 0 || header) yield render();
 }
 
 function* chunked(

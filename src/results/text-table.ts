@@ -19,21 +19,51 @@ const COLUMN_GAP = 2;
  * no trailing spaces.
  */
 export function renderTable(columns: readonly TextColumn[], rows: readonly (readonly string[])[]): string[] {
-  const widths = columns.map((column, index) =>
-    Math.max(stringWidth(column.header), ...rows.map((row) => stringWidth(row[index] ?? ''))),
+  const widths = columnWidths(columns, rows);
+  return [
+    renderRow(columns, widths, headerRow(columns)),
+    ...rows.map((row) => renderRow(columns, widths, row)),
+  ];
+}
+
+/** The header cells of `columns`. */
+export function headerRow(columns: readonly TextColumn[]): string[] {
+  return columns.map((column) => column.header);
+}
+
+/**
+ * The width of each column (in terminal columns) that fits its header, `rows`, and at least
+ * `atLeast` (the widths of the rows printed before, when a table is printed page by page).
+ */
+export function columnWidths(
+  columns: readonly TextColumn[],
+  rows: readonly (readonly string[])[],
+  atLeast: readonly number[] = [],
+): number[] {
+  return columns.map((column, index) =>
+    Math.max(
+      atLeast[index] ?? 0,
+      stringWidth(column.header),
+      ...rows.map((row) => stringWidth(row[index] ?? '')),
+    ),
   );
-  const gap = ' '.repeat(COLUMN_GAP);
-  const line = (cells: readonly string[]): string =>
-    columns
-      .map((column, index) => {
-        const cell = cells[index] ?? '';
-        const width = widths[index] ?? 0;
-        if (index === columns.length - 1 && column.align !== 'right') return cell;
-        const padding = ' '.repeat(width - stringWidth(cell));
-        return column.align === 'right' ? padding + cell : cell + padding;
-      })
-      .join(gap);
-  return [line(columns.map((column) => column.header)), ...rows.map(line)];
+}
+
+/** One row as an aligned line, the columns `widths` wide. */
+export function renderRow(
+  columns: readonly TextColumn[],
+  widths: readonly number[],
+  cells: readonly string[],
+): string {
+  return columns
+    .map((column, index) => {
+      const cell = cells[index] ?? '';
+      const width = widths[index] ?? 0;
+      if (index === columns.length - 1 && column.align !== 'right') return cell;
+      const padding = ' '.repeat(Math.max(width - stringWidth(cell), 0));
+      return column.align === 'right' ? padding + cell : cell + padding;
+    })
+    .join(' '.repeat(COLUMN_GAP));
 }
 
 const WHITESPACE_RUN = /\s+/gu;
