@@ -91,8 +91,8 @@ describe('troupe compare', () => {
   });
 
   it('lists the models and sequences found in one job only', () => {
-    expect(comparison.onlyBefore).toEqual({ models: [], sequences: ['count'] });
-    expect(comparison.onlyAfter).toEqual({ models: ['gamma'], sequences: ['new-one'] });
+    expect(comparison.onlyBefore).toEqual({ models: [], sequences: ['count'], moreSequences: 0 });
+    expect(comparison.onlyAfter).toEqual({ models: ['gamma'], sequences: ['new-one'], moreSequences: 0 });
   });
 
   it('a figure one job does not have is null, and its change too', () => {

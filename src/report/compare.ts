@@ -13,9 +13,9 @@ import {
   type PendingTest,
   type SignificanceTest,
 } from '../scoring/paired-comparison.js';
-import { summarizeScores } from '../scoring/statistics.js';
-import type { JobRecord, TurnRecord } from '../store/records.js';
-import type { Suite } from '../suite/types.js';
+import type { TurnRecord } from '../store/records.js';
+import { memoryJobReader, mergeIds, pairedSequences } from './job-reader.js';
+import type { JobReader, StoredJob } from './job-reader.js';
 
 /** One figure in both jobs, and how it moved (null where a job has no such figure). */
 export interface Change {
@@ -68,7 +68,10 @@ export interface ScoreChange {
 /** Model and sequence ids found in one job only. */
 export interface OnlyIn {
   readonly models: readonly string[];
+  /** The first `MAX_LISTED_ONLY_IDS` sequence ids, in key order. */
   readonly sequences: readonly string[];
+  /** Sequence ids beyond those listed. */
+  readonly moreSequences: number;
 }
 
 /** The comparison of job `before` with job `after`. */
@@ -77,17 +80,25 @@ export interface Comparison {
   readonly after: string;
   /** One per model of both jobs, over the sequences of both jobs, in the after job's order. */
   readonly models: readonly ScoreChange[];
-  /** One per (model, sequence) of both jobs. */
+  /**
+   * One per (model, sequence) of both jobs when there are at most `MAX_LISTED_SEQUENCE_ROWS`;
+   * beyond, only those that changed, the first `MAX_LISTED_SEQUENCE_ROWS` of them in key order
+   * (`sequenceCounts` says how many there are).
+   */
   readonly sequences: readonly ScoreChange[];
+  /** The (model, sequence) pairs of both jobs: compared, changed, and listed in `sequences`. */
+  readonly sequenceCounts: { readonly compared: number; readonly changed: number; readonly listed: number };
   readonly onlyBefore: OnlyIn;
   readonly onlyAfter: OnlyIn;
 }
 
-/** A job and its stored turns. */
-export interface StoredJob {
-  readonly job: JobRecord;
-  readonly turns: readonly TurnRecord[];
-}
+/** (model, sequence) rows a comparison lists at most; a bigger comparison lists its changed ones up to this. */
+export const MAX_LISTED_SEQUENCE_ROWS = 1000;
+
+/** Sequence ids listed at most as found in one job only (the rest are counted). */
+export const MAX_LISTED_ONLY_IDS = 1000;
+
+export type { StoredJob } from './job-reader.js';
 
 /** Differences smaller than this (rounding of means) are no change. */
 const EPSILON = 1e-9;
@@ -98,30 +109,52 @@ interface Figures {
   readonly failedTurns: number;
 }
 
-/** Turns grouped by model, then by sequence. */
-function grouped(turns: readonly TurnRecord[]): Map<string, Map<string, TurnRecord[]>> {
-  const byModel = new Map<string, Map<string, TurnRecord[]>>();
-  for (const turn of turns) {
-    let bySequence = byModel.get(turn.model);
-    if (!bySequence) byModel.set(turn.model, (bySequence = new Map()));
-    const list = bySequence.get(turn.sequence);
-    if (list) list.push(turn);
-    else bySequence.set(turn.sequence, [turn]);
-  }
-  return byModel;
+/** Sums of one model's or one (model, sequence)'s turns, from which its figures follow. */
+interface Tally {
+  checksPassed: number;
+  checksRun: number;
+  failedTurns: number;
+  /** Sum and count of the judged sequences' means (a model), or of the grades (a sequence). */
+  judgeSum: number;
+  judged: number;
 }
 
-function figuresOf(suite: Suite, model: string, sequences: readonly string[], turns: TurnRecord[]): Figures {
-  const narrowed: Suite = {
-    ...suite,
-    models: suite.models.filter((m) => m.id === model),
-    sequences: suite.sequences.filter((s) => sequences.includes(s.id)),
-  };
-  const scores = summarizeScores(turns, narrowed).models[0];
+const emptyTally = (): Tally => ({ checksPassed: 0, checksRun: 0, failedTurns: 0, judgeSum: 0, judged: 0 });
+
+/** The figures of one (model, sequence) from its turns, as `troupe report` computes them. */
+function tallyOf(turns: readonly TurnRecord[]): Tally {
+  const tally = emptyTally();
+  for (const turn of turns) {
+    if (turn.status === 'failed') tally.failedTurns += 1;
+    for (const check of turn.checks ?? []) {
+      if (check.passed === null) continue;
+      tally.checksRun += 1;
+      if (check.passed) tally.checksPassed += 1;
+    }
+    if (typeof turn.judge?.score === 'number') {
+      tally.judgeSum += turn.judge.score;
+      tally.judged += 1;
+    }
+  }
+  return tally;
+}
+
+/** Adds a sequence's tally into its model's (the judge: one mean per judged sequence). */
+function addSequence(model: Tally, sequence: Tally): void {
+  model.checksPassed += sequence.checksPassed;
+  model.checksRun += sequence.checksRun;
+  model.failedTurns += sequence.failedTurns;
+  if (sequence.judged > 0) {
+    model.judgeSum += sequence.judgeSum / sequence.judged;
+    model.judged += 1;
+  }
+}
+
+function figuresOf(tally: Tally): Figures {
   return {
-    passRate: scores?.passRate ?? null,
-    judgeMean: scores?.judge?.mean ?? null,
-    failedTurns: turns.filter((t) => t.status === 'failed').length,
+    passRate: tally.checksRun === 0 ? null : tally.checksPassed / tally.checksRun,
+    judgeMean: tally.judged === 0 ? null : tally.judgeSum / tally.judged,
+    failedTurns: tally.failedTurns,
   };
 }
 
@@ -196,59 +229,89 @@ function sequenceChange(model: string, sequence: string, a: Figures, b: Figures)
 const TESTS_PER_MODEL = 3;
 
 /** The tests of one model before the correction, in the order pass rate, judge, failed turns. */
-function pendingTests(pairs: ModelPairs, perSequence: readonly ScoreChange[]): PendingTest[] {
+function pendingTests(pairs: ModelPairs, judgeDifferences: readonly number[]): PendingTest[] {
   return [
     { kind: 'mcnemar', counts: pairs.checks, higherIsBetter: true },
-    {
-      kind: 'wilcoxon',
-      differences: perSequence.flatMap((c) => (c.judgeMean.delta === null ? [] : [c.judgeMean.delta])),
-    },
+    { kind: 'wilcoxon', differences: judgeDifferences },
     { kind: 'mcnemar', counts: pairs.failures, higherIsBetter: false },
   ];
 }
 
-/** Compares job `before` with job `after`. */
+/** Compares job `before` with job `after`, both in memory. */
 export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
+  return compareJobReaders(memoryJobReader(before), memoryJobReader(after));
+}
+
+/** Model and sequence ids found in one job only, the sequences listed up to `MAX_LISTED_ONLY_IDS`. */
+interface OnlyList {
+  readonly models: string[];
+  readonly sequences: string[];
+  moreSequences: number;
+}
+
+/**
+ * Compares job `before` with job `after`, read in key order: per model, a merge-join of both
+ * jobs' turns by sequence holds one (model, sequence) of each job at a time, and each model keeps
+ * counters and one judge difference per sequence; memory does not grow with the turns.
+ */
+export function compareJobReaders(before: JobReader, after: JobReader): Comparison {
   const modelsA = before.job.suite.models.map((m) => m.id);
   const modelsB = after.job.suite.models.map((m) => m.id);
-  const sequencesA = before.job.suite.sequences.map((s) => s.id);
-  const sequencesB = after.job.suite.sequences.map((s) => s.id);
   const models = modelsB.filter((m) => modelsA.includes(m));
-  const sequences = sequencesB.filter((s) => sequencesA.includes(s));
-  const turnsA = grouped(before.turns);
-  const turnsB = grouped(after.turns);
-  const of = (
-    job: StoredJob,
-    turns: Map<string, Map<string, TurnRecord[]>>,
-    model: string,
-    only: readonly string[],
-  ): Figures =>
-    figuresOf(
-      job.job.suite,
-      model,
-      only,
-      only.flatMap((s) => turns.get(model)?.get(s) ?? []),
-    );
-  const perSequence = models.flatMap((model) =>
-    sequences.map((sequence) =>
-      sequenceChange(
-        model,
-        sequence,
-        of(before, turnsA, model, [sequence]),
-        of(after, turnsB, model, [sequence]),
-      ),
-    ),
-  );
-  const pending = models.flatMap((model) => {
-    const pairs: ModelPairs = { checks: binaryPairCounts(), failures: binaryPairCounts() };
-    for (const sequence of sequences) {
-      addPairs(pairs, turnsA.get(model)?.get(sequence) ?? [], turnsB.get(model)?.get(sequence) ?? []);
+  const onlyBefore: OnlyList = {
+    models: modelsA.filter((m) => !modelsB.includes(m)),
+    sequences: [],
+    moreSequences: 0,
+  };
+  const onlyAfter: OnlyList = {
+    models: modelsB.filter((m) => !modelsA.includes(m)),
+    sequences: [],
+    moreSequences: 0,
+  };
+  const listOnly = (side: OnlyList, id: string): void => {
+    if (side.sequences.length < MAX_LISTED_ONLY_IDS) side.sequences.push(id);
+    else side.moreSequences += 1;
+  };
+  for (const { id, in: where } of mergeIds(before.sequenceIds(), after.sequenceIds())) {
+    if (where === 'first') listOnly(onlyBefore, id);
+    else if (where === 'second') listOnly(onlyAfter, id);
+  }
+  const common = function* (): Generator<string, void, undefined> {
+    for (const { id, in: where } of mergeIds(before.sequenceIds(), after.sequenceIds())) {
+      if (where === 'both') yield id;
     }
-    return pendingTests(
-      pairs,
-      perSequence.filter((c) => c.model === model),
-    );
-  });
+  };
+
+  let rows: ScoreChange[] = [];
+  let compared = 0;
+  let changed = 0;
+  const pending: PendingTest[] = [];
+  const totals: { a: Tally; b: Tally }[] = [];
+  for (const model of models) {
+    const pairs: ModelPairs = { checks: binaryPairCounts(), failures: binaryPairCounts() };
+    const judgeDifferences: number[] = [];
+    const a = emptyTally();
+    const b = emptyTally();
+    for (const paired of pairedSequences(model, common(), before.turns(model), after.turns(model))) {
+      const tallyA = tallyOf(paired.before);
+      const tallyB = tallyOf(paired.after);
+      addSequence(a, tallyA);
+      addSequence(b, tallyB);
+      addPairs(pairs, paired.before, paired.after);
+      const row = sequenceChange(model, paired.sequence, figuresOf(tallyA), figuresOf(tallyB));
+      if (row.judgeMean.delta !== null) judgeDifferences.push(row.judgeMean.delta);
+      compared += 1;
+      if (row.verdict !== 'unchanged') changed += 1;
+      if (compared <= MAX_LISTED_SEQUENCE_ROWS) rows.push(row);
+      else {
+        // Past the cap, only the changed rows are kept, and only up to the cap.
+        if (compared === MAX_LISTED_SEQUENCE_ROWS + 1) rows = rows.filter((r) => r.verdict !== 'unchanged');
+        if (row.verdict !== 'unchanged' && rows.length < MAX_LISTED_SEQUENCE_ROWS) rows.push(row);
+      }
+    }
+    totals.push({ a, b });
+    pending.push(...pendingTests(pairs, judgeDifferences));
+  }
   // One correction over every test of the comparison.
   const tests = finishTests(pending);
   const testsOf = (index: number): (SignificanceTest | null)[] =>
@@ -257,8 +320,9 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
     before: before.job.id,
     after: after.job.id,
     models: models.map((model, index): ScoreChange => {
-      const a = of(before, turnsA, model, sequences);
-      const b = of(after, turnsB, model, sequences);
+      const total = totals[index] ?? { a: emptyTally(), b: emptyTally() };
+      const a = figuresOf(total.a);
+      const b = figuresOf(total.b);
       const [passTest = null, judgeTest = null, failureTest = null] = testsOf(index);
       return {
         model,
@@ -268,15 +332,10 @@ export function compareJobs(before: StoredJob, after: StoredJob): Comparison {
         verdict: testedVerdict([passTest, judgeTest, failureTest]),
       };
     }),
-    sequences: perSequence,
-    onlyBefore: {
-      models: modelsA.filter((m) => !modelsB.includes(m)),
-      sequences: sequencesA.filter((s) => !sequencesB.includes(s)),
-    },
-    onlyAfter: {
-      models: modelsB.filter((m) => !modelsA.includes(m)),
-      sequences: sequencesB.filter((s) => !sequencesA.includes(s)),
-    },
+    sequences: rows,
+    sequenceCounts: { compared, changed, listed: rows.length },
+    onlyBefore,
+    onlyAfter,
   };
 }
 
@@ -368,7 +427,8 @@ export function formatComparison(comparison: Comparison): string {
     c.verdict,
   ];
   const changed = comparison.sequences.filter((c) => c.verdict !== 'unchanged');
-  const unchanged = comparison.sequences.length - changed.length;
+  const counts = comparison.sequenceCounts;
+  const unchanged = counts.compared - counts.changed;
   const lines = [
     `${comparison.before} → ${comparison.after}`,
     ...renderTable(COLUMNS, [...comparison.models.map(row), ...changed.map(row)]),
@@ -376,9 +436,14 @@ export function formatComparison(comparison: Comparison): string {
   if (comparison.models.length === 0) lines.push('no model in both jobs');
   if (unchanged > 0) {
     lines.push(
-      changed.length === 0
+      counts.changed === 0
         ? 'no sequence changed'
         : `${unchanged} (model, sequence) pair${unchanged === 1 ? '' : 's'} unchanged`,
+    );
+  }
+  if (counts.changed > changed.length) {
+    lines.push(
+      `${counts.changed - changed.length} more changed (model, sequence) pairs not listed (the first ${changed.length} in key order are)`,
     );
   }
   const tested = comparison.models.flatMap(testRows);
@@ -398,7 +463,8 @@ export function formatComparison(comparison: Comparison): string {
   const only = (label: string, side: OnlyIn): void => {
     const list = (ids: readonly string[]): string => ids.map((id) => oneLine(id, ID_CHARS)).join(', ');
     if (side.models.length > 0) lines.push(`models only in ${label}: ${list(side.models)}`);
-    if (side.sequences.length > 0) lines.push(`sequences only in ${label}: ${list(side.sequences)}`);
+    const more = side.moreSequences > 0 ? ` and ${side.moreSequences} more` : '';
+    if (side.sequences.length > 0) lines.push(`sequences only in ${label}: ${list(side.sequences)}${more}`);
   };
   only(comparison.before, comparison.onlyBefore);
   only(comparison.after, comparison.onlyAfter);

@@ -1,5 +1,5 @@
-import { compareJobs, formatComparison } from '../../report/compare.js';
-import { storedJob } from '../../report/stored-job.js';
+import { compareJobReaders, formatComparison } from '../../report/compare.js';
+import { storedJobReader } from '../../report/job-reader.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 
 /** Options of `troupe compare`. */
@@ -16,14 +16,15 @@ export interface CompareOptions {
 
 /**
  * `troupe compare <jobA> <jobB>`: what got better or worse from A to B, per model and per
- * sequence. An unknown job is an `InputError` naming the latest jobs.
+ * sequence, in memory bounded whatever the jobs' sizes. An unknown job is an `InputError` naming the latest jobs.
  */
 export async function runCompare(options: CompareOptions, out: (line: string) => void): Promise<void> {
   const store = await openLmdbStore(options.dataDir, { readOnly: true });
   try {
-    const comparison = compareJobs(
-      storedJob(store, options.before, options.dataDir),
-      storedJob(store, options.after, options.dataDir),
+    // Streamed: both jobs' turns are read in key order, one (model, sequence) of each at a time.
+    const comparison = compareJobReaders(
+      storedJobReader(store, options.before, options.dataDir),
+      storedJobReader(store, options.after, options.dataDir),
     );
     out(options.format === 'json' ? JSON.stringify(comparison, null, 2) : formatComparison(comparison));
   } finally {
