@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { compareJobs, formatComparison } from '../src/report/compare.js';
 import { renderReport } from '../src/report/html-report.js';
 import type { Suite } from '../src/suite/types.js';
-import { SCORED_SUITE, grade, jobOf, passedCheck, scoredTurn } from './helpers/records.js';
+import { SCORED_SUITE, grade, passedCheck, scoredTurn, storedJobOf } from './helpers/records.js';
 
 describe('troupe compare', () => {
   const before = {
-    job: jobOf('before'),
+    ...storedJobOf('before'),
     turns: [
       scoredTurn('before', 'alpha', 'greet', 1, 1, { checks: [passedCheck(false)], judge: grade(4) }),
       scoredTurn('before', 'alpha', 'greet', 1, 2, { checks: [passedCheck(true)], judge: grade(6) }),
@@ -21,7 +21,7 @@ describe('troupe compare', () => {
     sequences: [SCORED_SUITE.sequences[0], { id: 'new-one', prompts: ['x'] }],
   } as Suite;
   const after = {
-    job: jobOf('after', afterSuite),
+    ...storedJobOf('after', afterSuite),
     turns: [
       scoredTurn('after', 'alpha', 'greet', 1, 1, { checks: [passedCheck(true)], judge: grade(8) }),
       scoredTurn('after', 'alpha', 'greet', 1, 2, { checks: [passedCheck(true)], judge: grade(8) }),
@@ -58,7 +58,7 @@ describe('troupe compare', () => {
   it('mixed when figures move both ways; unchanged when nothing moved', () => {
     const mixedAfter = {
       ...before,
-      job: jobOf('mixed'),
+      ...storedJobOf('mixed'),
       turns: before.turns.map((t) =>
         t.model === 'beta' ? { ...t, checks: [passedCheck(false)], judge: grade(10) } : t,
       ),
@@ -97,7 +97,7 @@ describe('troupe compare', () => {
 
   it('a figure one job does not have is null, and its change too', () => {
     const unscored = {
-      job: jobOf('unscored'),
+      ...storedJobOf('unscored'),
       turns: before.turns.map((t) => ({ ...t, checks: undefined, judge: undefined })),
     };
     const c = compareJobs(unscored, before).models.find((m) => m.model === 'alpha');
@@ -163,7 +163,7 @@ describe('troupe compare', () => {
     const baseScores = ids.map(() => 3 + Math.floor(random() * 4));
     const noise = ids.map((_, i) => (i % 2 === 0 ? 1 : -1));
     const a = {
-      job: jobOf('a', suite),
+      ...storedJobOf('a', suite),
       turns: [
         ...turns(
           'a',
@@ -180,7 +180,7 @@ describe('troupe compare', () => {
       ],
     };
     const b = {
-      job: jobOf('b', suite),
+      ...storedJobOf('b', suite),
       turns: [
         ...turns(
           'b',
@@ -239,7 +239,7 @@ describe('troupe compare', () => {
     );
 
     // The HTML report of the after job, compared with the before job, shows the same tests.
-    const html = renderReport(b.job, b.turns, result);
+    const html = renderReport(b, result);
     expect(html).toContain('<section id="comparison"><h2>Compared with <code>a</code></h2>');
     expect(html).toMatch(
       /<td>alpha<\/td><td>judge score<\/td><td>[\d.]+ → [\d.]+<\/td><td>\+2\.00 \[\+2\.00, \+2\.00\]<\/td><td>0\.00251<\/td><td>Wilcoxon signed-rank, 12 sequences<\/td><td class="verdict-better"><b>better<\/b><\/td>/,

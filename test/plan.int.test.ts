@@ -125,7 +125,9 @@ describe('troupe plan against a job on the simulator', () => {
         `actual:   24 turns, ${input.toLocaleString('en').replaceAll(',', ' ')} input + ${output} output tokens, ` +
           `$${((input * 3 + output * 15) / 1e6).toFixed(4)}, ${formatWallTime(Date.parse(stored.finishedAt ?? '') - Date.parse(stored.createdAt))}`,
       );
-      expect(renderReport(stored, turns)).toContain(`<p class="forecast">${lines[1]}</p>`);
+      expect(renderReport({ job: stored, sequences: [], turns })).toContain(
+        `<p class="forecast">${lines[1]}</p>`,
+      );
     } finally {
       await engine.close();
     }

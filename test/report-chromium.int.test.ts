@@ -61,6 +61,7 @@ describe.skipIf(missing)('the HTML report in real headless Chromium', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let reportUrl: string;
   let job: JobRecord;
+  let sequenceIds: string[] = [];
 
   beforeAll(async () => {
     dir = await tempDir();
@@ -89,7 +90,8 @@ describe.skipIf(missing)('the HTML report in real headless Chromium', () => {
         },
       ]);
       const file = join(dir.path, 'report.html');
-      await writeFile(file, renderReport(job, store.turnsOf(job.id)));
+      await writeFile(file, renderReport({ job, sequences: suite.sequences, turns: store.turnsOf(job.id) }));
+      sequenceIds = suite.sequences.map((s) => s.id);
       reportUrl = pathToFileURL(file).href;
     } finally {
       await store.close();
@@ -138,7 +140,7 @@ describe.skipIf(missing)('the HTML report in real headless Chromium', () => {
       const evaluate = <T>(expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
 
       const text = await evaluate<string>('document.body.innerText');
-      const ids = [job.id, ...job.suite.models.map((m) => m.id), ...job.suite.sequences.map((s) => s.id)];
+      const ids = [job.id, ...job.suite.models.map((m) => m.id), ...sequenceIds];
       for (const id of ids) expect(text).toContain(id);
       expect(await evaluate<number>('document.querySelectorAll("svg.chart").length')).toBe(2);
 

@@ -4,8 +4,9 @@ import { niceAxis } from '../src/report/charts.js';
 import { REPORT_DATA_ID, escapeHtml, jsonForScript, renderReport } from '../src/report/html-report.js';
 import type { ReportData } from '../src/report/html-report.js';
 import { turnJson } from '../src/results/format.js';
+import type { TurnJson } from '../src/results/format.js';
 import type { Suite } from '../src/suite/types.js';
-import { SCORED_SUITE, grade, jobOf, passedCheck, scoredTurn } from './helpers/records.js';
+import { SCORED_SUITE, grade, jobOf, passedCheck, scoredTurn, storedJobOf } from './helpers/records.js';
 
 const NASTY = '</script><img onerror=alert(1)></pre><!-- &"\'\u2028';
 
@@ -50,7 +51,7 @@ function dataBlock(html: string): string {
 
 describe('the HTML report', () => {
   const job = { ...jobOf('j1', SUITE), finishedAt: '2026-11-27T00:05:00.000Z' };
-  const html = renderReport(job, turns());
+  const html = renderReport({ job, sequences: SUITE.sequences, turns: turns() });
 
   it('shows the job, every model and every sequence', () => {
     for (const id of ['j1', 'alpha', 'beta', 'greet', 'count', 'scored.yaml', '2026-11-27T00:05:00.000Z']) {
@@ -73,8 +74,12 @@ describe('the HTML report', () => {
     expect(block).not.toMatch(/[<>]/);
     expect(block).not.toContain('\u2028');
     const data = JSON.parse(block) as ReportData;
-    expect(data).toEqual(JSON.parse(JSON.stringify({ job, turns: turns().map(turnJson) })));
-    expect(data.turns[0]?.response).toBe(NASTY);
+    const keyed = (list: readonly TurnJson[]): TurnJson[] =>
+      [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(data.job).toEqual(JSON.parse(JSON.stringify(job)));
+    expect(data.complete).toBe(true);
+    expect(keyed(data.turns)).toEqual(keyed(JSON.parse(JSON.stringify(turns().map(turnJson))) as TurnJson[]));
+    expect(data.turns.some((t) => t.response === NASTY)).toBe(true);
     // The only scripts: the data block and the report's own.
     expect(html.match(/<script/g)).toHaveLength(2);
   });
@@ -133,9 +138,9 @@ describe('the HTML report', () => {
 
   it('charts the pass rate when there is no judge', () => {
     const suite = { ...SUITE, judge: undefined };
-    const text = renderReport(jobOf('j3', suite), [
-      scoredTurn('j3', 'alpha', 'greet', 1, 1, { checks: [passedCheck(true)] }),
-    ]);
+    const text = renderReport(
+      storedJobOf('j3', suite, [scoredTurn('j3', 'alpha', 'greet', 1, 1, { checks: [passedCheck(true)] })]),
+    );
     expect(text).toContain('No judge in this suite: the chart shows the check pass rate.');
     expect(text).toContain('This suite has no judge.');
     expect(text).toContain('100.0 %');
@@ -143,13 +148,13 @@ describe('the HTML report', () => {
 
   it('says so when a suite has no checks and no judge, and when nothing is recorded yet', () => {
     const plain = { ...SCORED_SUITE, judge: undefined };
-    const text = renderReport(jobOf('j2', plain), [scoredTurn('j2', 'alpha', 'greet', 1, 1)]);
+    const text = renderReport(storedJobOf('j2', plain, [scoredTurn('j2', 'alpha', 'greet', 1, 1)]));
     expect(text).toContain('This suite has no checks and no judge: there are no scores to chart.');
     expect(text).toContain('This suite has no checks. This suite has no judge.');
     expect(text).not.toContain('<th>checks passed</th>');
     expect(text).not.toContain('<th>judge mean');
     expect(text).toContain('<th>est. cost</th>');
-    const empty = renderReport(jobOf('j4', plain), []);
+    const empty = renderReport(storedJobOf('j4', plain));
     expect(empty).toContain('0 of 12 turns recorded');
     expect(empty).toContain('no answers');
   });

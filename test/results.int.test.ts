@@ -26,8 +26,8 @@ function jobRecord(id: string, minute: number): JobRecord {
       runs: RUNS,
       providers: {},
       models: MODELS.map((model) => ({ id: model, provider: 'sim', model, maxTokens: 16 })),
-      sequences: SEQUENCES.map((sequence) => ({ id: sequence, prompts: ['a', 'b', 'c', 'd'] })),
     },
+    sequences: { count: SEQUENCES.length, prompts: 4 * SEQUENCES.length, longest: 4, shortest: 4 },
     suitePath: '/suites/suite.yaml',
     state: 'running',
     createdAt: `2026-11-26T23:${String(minute).padStart(2, '0')}:00.000Z`,
@@ -87,6 +87,10 @@ describe('troupe results', () => {
     store = await openLmdbStore(dataDir);
     for (let i = 0; i < 7; i++)
       await store.putJob(jobRecord(`20261126-23${String(i).padStart(2, '0')}-aaaaaa`, i));
+    await store.putSequences(
+      JOB,
+      SEQUENCES.map((sequence, index) => ({ id: sequence, prompts: ['a', 'b', 'c', 'd'], index })),
+    );
     await store.putJob(jobRecord(JOB, 50));
     await store.putTurns(turnsOfJob(JOB));
   });

@@ -28,7 +28,8 @@ const NOBODY_ID = 65534;
 function job(id: string, createdAt: string): JobRecord {
   return {
     id,
-    suite: { name: 'suite', runs: 1, providers: {}, models: [], sequences: [] },
+    suite: { name: 'suite', runs: 1, providers: {}, models: [] },
+    sequences: { count: 0, prompts: 0, longest: 0, shortest: 0 },
     suitePath: '/suites/suite.yaml',
     state: 'running',
     createdAt,

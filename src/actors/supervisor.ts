@@ -9,6 +9,7 @@ import { RateEstimator } from '../progress/rate.js';
 import type { ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
+import type { SequenceConfig } from '../suite/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { liveConversationsFor, spawnModel } from './model.js';
@@ -275,14 +276,16 @@ function runJob(
   // The counts start at zero and rebuild from the model actors' reports, stored turns included
   // (each sequence reports what the store holds when it starts). Reading every stored turn here
   // first would delay a resumed job's first request by the time it takes.
-  const totalTurns =
-    job.suite.sequences.reduce((sum, sequence) => sum + sequence.prompts.length, 0) * job.suite.runs;
+  const totalTurns = job.sequences.prompts * job.suite.runs;
+  // The job's sequences, from their records in the store (in key order).
+  const sequences: SequenceConfig[] = [];
+  for (const page of deps.store.sequencePages(job.id)) sequences.push(...page);
   const models = new Map<string, ModelEntry>();
   for (const model of job.suite.models) {
     const ref = spawnModel(ctx.self, `job-${job.id}-model-${model.id}`, {
       job: job.id,
       model,
-      sequences: job.suite.sequences,
+      sequences,
       runs: job.suite.runs,
       totalTurns,
       liveConversations: liveConversationsFor(job.suite.providers[model.provider]?.limits?.maxConcurrency),

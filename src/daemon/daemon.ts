@@ -14,7 +14,7 @@ import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import { checkSharedLimits } from '../coordination/suite-check.js';
-import { countTurns } from '../suite/summary.js';
+import { countOf } from '../suite/summary.js';
 import type { ControlRequest, ControlResponse, JobSummary } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import { acquireDaemonLock } from './daemon-lock.js';
@@ -228,7 +228,7 @@ export class Daemon {
       createdAt: job.createdAt,
       finishedAt: job.finishedAt,
       turnsRecorded: counts.total,
-      turnsTotal: countTurns(job.suite).turns,
+      turnsTotal: countOf(job.suite, job.sequences).turns,
     };
   }
 
@@ -239,7 +239,7 @@ export class Daemon {
     return jobs.map((job) => {
       const running = live.get(job.id);
       if (running && this.running.has(job.id)) return running;
-      const perModel = countTurns(job.suite).turns / Math.max(1, job.suite.models.length);
+      const perModel = countOf(job.suite, job.sequences).turns / Math.max(1, job.suite.models.length);
       return {
         job: job.id,
         suite: job.suite.name,

@@ -10,7 +10,7 @@ import type { ProviderGate } from '../conversation/provider-gate.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ERROR_CODES } from '../resilience/errors.js';
 import type { Usage } from '../providers/types.js';
-import type { Suite, TokenPrices } from '../suite/types.js';
+import type { SuiteSettings, TokenPrices } from '../suite/types.js';
 import { SpendLedger, describeCap, type SpendCaps, type SpendState } from './spend-ledger.js';
 
 const TOKENS_PER_MILLION = 1_000_000;
@@ -24,7 +24,7 @@ export interface SpendCheckpoint {
 }
 
 /** The caps a suite sets, or undefined when it sets none. */
-export function capsOf(suite: Suite): SpendCaps | undefined {
+export function capsOf(suite: SuiteSettings): SpendCaps | undefined {
   const providerUsd: Record<string, number> = {};
   for (const [id, provider] of Object.entries(suite.providers)) {
     if (provider.limits?.maxCostUsd !== undefined) providerUsd[id] = provider.limits.maxCostUsd;
@@ -177,7 +177,7 @@ export class BudgetBook {
   ) {}
 
   /** `job`'s budget, or undefined when its suite caps nothing; a resumed job's caps replace the old ones. */
-  forJob(job: { readonly id: string; readonly suite: Suite }): JobBudget | undefined {
+  forJob(job: { readonly id: string; readonly suite: SuiteSettings }): JobBudget | undefined {
     const caps = capsOf(job.suite);
     if (caps === undefined) return undefined;
     const existing = this.budgets.get(job.id);

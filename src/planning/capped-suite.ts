@@ -4,10 +4,10 @@
  */
 import { InputError } from '../errors.js';
 import { unpricedProblem } from '../suite/suite-document.js';
-import type { Suite } from '../suite/types.js';
+import type { SuiteSettings } from '../suite/types.js';
 
 /** `suite` with the job's cap set to `maxCostUsd` (`--max-cost`); an `InputError` when a model has no prices. */
-export function cappedSuite<T extends Suite>(suite: T, maxCostUsd: number): T {
+export function cappedSuite<T extends SuiteSettings>(suite: T, maxCostUsd: number): T {
   const problem = unpricedProblem(suite.models, () => true);
   if (problem !== undefined) throw new InputError(`--max-cost: ${problem}`);
   return { ...suite, budget: { maxCostUsd } };

@@ -9,7 +9,7 @@
 import { systemPromptOf } from '../conversation/context.js';
 import { InputError } from '../errors.js';
 import type { CheckpointStore, JobRecord, TurnRecord } from '../store/records.js';
-import type { ModelConfig, SequenceConfig, Suite } from '../suite/types.js';
+import type { ModelConfig, SequenceConfig, Suite, SuiteSettings } from '../suite/types.js';
 import type { ReusedTurns } from './forecast.js';
 
 /** What would be copied: per (model, sequence, run) of the new suite, the stored turns to copy. */
@@ -23,7 +23,7 @@ export interface ReusePlan {
 }
 
 /** Everything that makes a model's requests what they are, but its id. */
-function requestSignature(suite: Suite, model: ModelConfig): string {
+function requestSignature(suite: SuiteSettings, model: ModelConfig): string {
   const provider = suite.providers[model.provider];
   const baseURL = provider !== undefined && provider.type !== 'simulated' ? provider.baseURL : undefined;
   return JSON.stringify([
@@ -87,14 +87,14 @@ function addSource(
   copies: Map<string, Copy>,
   key: (model: string, sequence: string, run: number) => string,
 ): void {
-  const sourceSequences = new Map(source.suite.sequences.map((s) => [s.id, s]));
   const sameJudge = JSON.stringify(source.suite.judge ?? null) === JSON.stringify(suite.judge ?? null);
   for (const model of suite.models) {
     const signature = requestSignature(suite, model);
     const twins = source.suite.models.filter((m) => requestSignature(source.suite, m) === signature);
     for (const twin of twins) {
       for (const sequence of suite.sequences) {
-        const old = sourceSequences.get(sequence.id);
+        // The earlier job's sequences are records of their own: one read per sequence.
+        const old = store.getSequence(source.id, sequence.id);
         if (old === undefined || systemPromptOf(twin, old) !== systemPromptOf(model, sequence)) continue;
         const shared = sharedPrompts(sequence, old);
         if (shared === 0) continue;

@@ -4,14 +4,18 @@
  * Collapsed in a `<details>`, so that a large job opens quickly.
  */
 import type { TurnRecord } from '../store/records.js';
-import type { SequenceConfig, Suite } from '../suite/types.js';
+import type { SequenceConfig, SuiteSettings } from '../suite/types.js';
 import { MAX_RATING } from '../scoring/judge-prompt.js';
 import { escapeHtml, fixed } from './html.js';
 
 const keyOf = (model: string, run: number, turn: number): string => `${model}\u0000${run}\u0000${turn}`;
 
 /** The `<details>` of `sequence`, from its stored `turns` (those of other sequences are ignored). */
-export function sequenceView(suite: Suite, sequence: SequenceConfig, turns: readonly TurnRecord[]): string {
+export function sequenceView(
+  suite: SuiteSettings,
+  sequence: SequenceConfig,
+  turns: readonly TurnRecord[],
+): string {
   const own = new Map<string, TurnRecord>();
   for (const turn of turns) {
     if (turn.sequence === sequence.id) own.set(keyOf(turn.model, turn.run, turn.turn), turn);

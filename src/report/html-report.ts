@@ -10,11 +10,14 @@ import { actualsOf, forecastBesideActual } from '../planning/outcome.js';
 import { turnJson } from '../results/format.js';
 import type { TurnJson } from '../results/format.js';
 import { MAX_RATING } from '../scoring/judge-prompt.js';
-import type { JobRecord, TurnRecord } from '../store/records.js';
+import type { JobRecord } from '../store/records.js';
 import { barChart, fixedAxis, niceAxis, pairedBarChart } from './charts.js';
 import { sequenceView } from './conversations.js';
 import { escapeHtml, fixed, jsonForScript, percent } from './html.js';
-import { modelRows } from './model-rows.js';
+import { digestJob } from './job-digest.js';
+import type { JobDigest } from './job-digest.js';
+import { compareKeys, memoryJobReader } from './job-reader.js';
+import type { JobReader, StoredJob } from './job-reader.js';
 import type { ModelRow } from './model-rows.js';
 import { REPORT_DATA_ID, REPORT_SCRIPT, REPORT_STYLE, contentSecurityPolicy } from './page-assets.js';
 import type { ScoreSummary } from '../scoring/statistics.js';
@@ -22,48 +25,92 @@ import type { ScoreSummary } from '../scoring/statistics.js';
 export { escapeHtml, jsonForScript } from './html.js';
 export { REPORT_DATA_ID } from './page-assets.js';
 
-/** What the report embeds in its JSON block: the job as stored, and every turn (as `troupe results` prints them). */
+/** What the report embeds in its JSON block: the job as stored, and the turns of the sequences it shows (as `troupe results` prints them). */
 export interface ReportData {
   readonly job: JobRecord;
+  /** The turns of every sequence shown, in key order. */
   readonly turns: readonly TurnJson[];
+  /** True when every sequence of the job is shown (and so every stored turn is here). */
+  readonly complete: boolean;
 }
 
 /** Ticks of the judge axis (its scale is 1 to `MAX_RATING`). */
 const JUDGE_TICKS = [0, 2, 4, 6, 8, 10].filter((t) => t <= MAX_RATING);
 const PASS_RATE_TICKS = [0, 0.25, 0.5, 0.75, 1];
 
+/** A job of at most this many sequences is shown whole (within `MAX_CONVERSATION_BYTES`). */
+export const FULL_REPORT_SEQUENCES = 1000;
+
 /**
- * The report of `job` from its stored `turns`, as one HTML document; with `comparison` (of a
- * baseline with this job), a section of the paired tests too.
+ * Bytes of conversations (their HTML and their turns' JSON) a report holds at most: with the
+ * aggregates, the page stays under 25 MB, whatever the job's size. Sequences past it are left out.
  */
-export function renderReport(job: JobRecord, turns: readonly TurnRecord[], comparison?: Comparison): string {
+export const MAX_CONVERSATION_BYTES = 20 * 1024 * 1024;
+
+/**
+ * The report of a job held in memory (its record, sequences and turns), as one HTML document;
+ * with `comparison` (of a baseline with this job), a section of the paired tests too.
+ */
+export function renderReport(stored: StoredJob, comparison?: Comparison): string {
+  return renderJobReport(memoryJobReader(stored), comparison);
+}
+
+/**
+ * The report of a job read from the store, as one HTML document. The aggregates are over every
+ * stored turn, read once in key order with memory bounded by one (model, sequence) at a time. A
+ * job of at most `FULL_REPORT_SEQUENCES` sequences is shown whole; a bigger one shows in full the
+ * sequences with a failed turn or check and those whose runs disagree most, and says how to get
+ * the rest (`troupe results <job> --sequence <id>`). Conversations stop at
+ * `MAX_CONVERSATION_BYTES` either way.
+ */
+export function renderJobReport(reader: JobReader, comparison?: Comparison, now = Date.now()): string {
+  const { job } = reader;
   const suite = job.suite;
-  const { rows, scores: summary } = modelRows(turns, suite);
-  // What the suite asks for, or what the turns carry (a suite edited in between, a record from elsewhere).
-  const scores: ScoreSummary = {
-    ...summary,
-    hasChecks: summary.hasChecks || turns.some((t) => (t.checks?.length ?? 0) > 0),
-    hasJudge: summary.hasJudge || turns.some((t) => t.judge !== undefined),
-  };
-  const data: ReportData = { job, turns: turns.map(turnJson) };
-  const bySequence = new Map<string, TurnRecord[]>();
-  for (const turn of turns) {
-    const list = bySequence.get(turn.sequence);
-    if (list) list.push(turn);
-    else bySequence.set(turn.sequence, [turn]);
+  const digest = digestJob(reader);
+  const whole = job.sequences.count <= FULL_REPORT_SEQUENCES;
+  const chosen = whole
+    ? wholeJobOrder(reader)
+    : [...digest.failing, ...digest.divergent.map((d) => d.sequence)].sort(compareKeys);
+  const views: string[] = [];
+  const turns: TurnJson[] = [];
+  let bytes = 0;
+  let shown = 0;
+  let sequenceChecks = false;
+  for (const id of chosen) {
+    const sequence = reader.sequence(id);
+    if (!sequence) continue;
+    const own = suite.models.flatMap((model) => [...reader.turns(model.id, id)]);
+    const view = sequenceView(suite, sequence, own);
+    const json = own.map(turnJson);
+    const size = view.length + JSON.stringify(json).length;
+    if (bytes + size > MAX_CONVERSATION_BYTES && shown > 0) break;
+    bytes += size;
+    shown += 1;
+    views.push(view);
+    turns.push(...json);
+    if (sequence.checks?.some((list) => list.length > 0)) sequenceChecks = true;
   }
+  const complete = whole && shown === job.sequences.count;
+  const scores: ScoreSummary = {
+    models: digest.rows.flatMap((row) => (row.scores ? [row.scores] : [])),
+    // What the suite asks for, or what the turns carry.
+    hasChecks: digest.hasChecks || sequenceChecks,
+    hasJudge: digest.hasJudge || suite.judge !== undefined,
+  };
+  const data: ReportData = { job, turns, complete };
   const body = [
-    header(job, turns),
+    header(reader, digest, now),
     '<section id="scores"><h2>Models</h2>',
-    modelTable(rows, scores),
-    scoreChart(rows, scores),
-    latencyChart(rows),
+    modelTable(digest.rows, scores),
+    scoreChart(digest.rows, scores),
+    latencyChart(digest.rows),
     '</section>',
     comparison === undefined ? '' : comparisonSection(comparison),
     '<section id="sequences"><h2>Sequences</h2>',
+    complete ? '' : partialNote(job, digest, shown, chosen.length),
     scoreNote(scores),
     filters(),
-    ...suite.sequences.map((sequence) => sequenceView(suite, sequence, bySequence.get(sequence.id) ?? [])),
+    ...views,
     '</section>',
   ];
   return `<!doctype html>
@@ -81,11 +128,35 @@ ${body.join('\n')}
 `;
 }
 
-function header(job: JobRecord, turns: readonly TurnRecord[]): string {
+/** Every sequence id of a (small) job, in the suite's order. */
+function wholeJobOrder(reader: JobReader): string[] {
+  return [...reader.sequenceIds()]
+    .map((id) => ({ id, index: reader.sequence(id)?.index ?? 0 }))
+    .sort((a, b) => a.index - b.index)
+    .map((entry) => entry.id);
+}
+
+function partialNote(job: JobRecord, digest: JobDigest, shown: number, chosen: number): string {
+  const id = escapeHtml(job.id);
+  const cut =
+    shown < chosen
+      ? ` Only ${shown} of those ${chosen} fit in the report's ${MAX_CONVERSATION_BYTES / 1024 / 1024} MB of conversations.`
+      : '';
+  return (
+    `<p class="note" id="partial">This job has ${job.sequences.count} sequences: every figure above is over all of them, ` +
+    `and below are in full the ${shown} that matter most: those with a failed turn or check ` +
+    `(${digest.failingCount} (model, sequence) pairs have one; the first ${digest.failing.length} sequences in id order are shown) ` +
+    `and the ${digest.divergent.length} whose runs disagree most.${cut} ` +
+    `Get any other sequence with <code>troupe results ${id} --sequence &lt;id&gt;</code>, ` +
+    `or every turn with <code>troupe results ${id} --format jsonl</code>.</p>`
+  );
+}
+
+function header(reader: JobReader, digest: JobDigest, now: number): string {
+  const { job } = reader;
   const suite = job.suite;
-  const planned =
-    suite.models.length * suite.runs * suite.sequences.reduce((n, s) => n + s.prompts.length, 0);
-  const count = (status: TurnRecord['status']): number => turns.filter((t) => t.status === status).length;
+  const planned = suite.models.length * suite.runs * job.sequences.prompts;
+  const { ok, failed, skipped } = digest.counts;
   const facts = [
     `job <code>${escapeHtml(job.id)}</code>`,
     `state ${escapeHtml(job.state)}`,
@@ -93,14 +164,15 @@ function header(job: JobRecord, turns: readonly TurnRecord[]): string {
     `created ${escapeHtml(job.createdAt)}`,
     `finished ${job.finishedAt ? escapeHtml(job.finishedAt) : '–'}`,
   ];
-  const shape = `${suite.models.length} models × ${suite.sequences.length} sequences × ${suite.runs} runs`;
+  const shape = `${suite.models.length} models × ${job.sequences.count} sequences × ${suite.runs} runs`;
   const judge = suite.judge ? ` · judged by <code>${escapeHtml(suite.judge.model)}</code>` : '';
+  // Only a job with a forecast (at most a few thousand sequences) has one more pass over its turns.
+  const forecast =
+    job.forecast === undefined ? [] : forecastBesideActual(job, actualsOf(job, reader.turns(), now));
   return (
     `<header><h1>${escapeHtml(suite.name)}</h1><p class="facts">${facts.map((f) => `<span>${f}</span>`).join('')}</p>` +
-    `<p>${turns.length} of ${planned} turns recorded (${shape}): <b>${count('ok')}</b> ok, <b>${count('failed')}</b> failed, <b>${count('skipped')}</b> skipped${judge}</p>` +
-    forecastBesideActual(job, actualsOf(job, turns, Date.now()))
-      .map((line) => `<p class="forecast">${escapeHtml(line)}</p>`)
-      .join('') +
+    `<p>${ok + failed + skipped} of ${planned} turns recorded (${shape}): <b>${ok}</b> ok, <b>${failed}</b> failed, <b>${skipped}</b> skipped${judge}</p>` +
+    forecast.map((line) => `<p class="forecast">${escapeHtml(line)}</p>`).join('') +
     '</header>'
   );
 }

@@ -4,7 +4,7 @@
  */
 import { InputError } from '../errors.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
-import type { JobRecord, TurnRecord } from '../store/records.js';
+import type { JobRecord, SequenceRecord, TurnRecord } from '../store/records.js';
 import type { SequenceConfig } from '../suite/types.js';
 
 /** Job ids listed when the one asked for does not exist. */
@@ -16,14 +16,16 @@ export interface JobReader {
   /** The ids of the job's sequences, in key order (the order of the turns' `sequence`). */
   sequenceIds(): Iterable<string>;
   /** The sequence with this id, or undefined. */
-  sequence(id: string): SequenceConfig | undefined;
+  sequence(id: string): SequenceRecord | undefined;
   /** The turns of one model (every model's, when undefined), optionally of one sequence, in key order. */
   turns(model?: string, sequence?: string): Iterable<TurnRecord>;
 }
 
-/** A job and its stored turns, in memory. */
+/** A job, its sequences and its stored turns, in memory (tests, small jobs). */
 export interface StoredJob {
   readonly job: JobRecord;
+  /** Its sequences, in the suite's order. */
+  readonly sequences: readonly SequenceConfig[];
   readonly turns: readonly TurnRecord[];
 }
 
@@ -38,12 +40,18 @@ export function storedJobReader(store: LmdbCheckpointStore, id: string, dataDir:
     const hint = latest.length > 0 ? `latest: ${latest.join(', ')}` : 'it holds no jobs';
     throw new InputError(`no job "${id}" in ${dataDir} (${hint})`);
   }
-  const byId = new Map(job.suite.sequences.map((s) => [s.id, s]));
   return {
     job,
-    sequenceIds: () => [...byId.keys()].sort(compareKeys),
-    sequence: (sequenceId) => byId.get(sequenceId),
+    *sequenceIds() {
+      for (const page of store.sequencePages(id)) for (const sequence of page) yield sequence.id;
+    },
+    sequence: (sequenceId) => store.getSequence(id, sequenceId),
     *turns(model, sequence) {
+      if (model === undefined && sequence !== undefined) {
+        // One range read per model, not a scan of the whole job.
+        for (const m of job.suite.models) yield* this.turns(m.id, sequence);
+        return;
+      }
       for (const page of store.turnPages(id, model, sequence)) yield* page;
     },
   };
@@ -51,7 +59,7 @@ export function storedJobReader(store: LmdbCheckpointStore, id: string, dataDir:
 
 /** A reader of a job held in memory (its turns in any order). */
 export function memoryJobReader(stored: StoredJob): JobReader {
-  const byId = new Map(stored.job.suite.sequences.map((s) => [s.id, s]));
+  const byId = new Map(stored.sequences.map((s, index) => [s.id, { ...s, index }]));
   const sorted = [...stored.turns].sort(
     (a, b) =>
       compareKeys(a.model, b.model) ||

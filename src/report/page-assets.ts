@@ -46,8 +46,8 @@ export const REPORT_SCRIPT = `
   var model = byId('filter-model'), sequence = byId('filter-sequence'), problems = byId('filter-problems');
   var count = byId('filter-count');
   data.job.suite.models.forEach(function (m) { model.add(new Option(m.id, m.id)); });
-  data.job.suite.sequences.forEach(function (s) { sequence.add(new Option(s.id, s.id)); });
   var sequences = Array.prototype.slice.call(document.querySelectorAll('details.sequence'));
+  sequences.forEach(function (el) { var id = el.getAttribute('data-sequence'); sequence.add(new Option(id, id)); });
   var modelled = Array.prototype.slice.call(document.querySelectorAll('.conversation [data-model], #models tr[data-model]'));
   function apply() {
     var m = model.value, s = sequence.value, shown = 0;

@@ -33,56 +33,112 @@ export function nearestRank(sorted: readonly number[], p: number): number | null
   return sorted[Math.min(rank, sorted.length) - 1] ?? null;
 }
 
+/**
+ * The nearest-rank percentile `p` of the values counted in `histogram` (value → how many), as
+ * `nearestRank` of the same values sorted. Null for no values.
+ */
+export function nearestRankOfCounts(
+  histogram: ReadonlyMap<number, number>,
+  total: number,
+  p: number,
+): number | null {
+  if (total === 0) return null;
+  const rank = Math.min(Math.max(Math.ceil((p / PERCENT) * total), 1), total);
+  let seen = 0;
+  for (const value of [...histogram.keys()].sort((x, y) => x - y)) {
+    seen += histogram.get(value) ?? 0;
+    if (seen >= rank) return value;
+  }
+  return null;
+}
+
+/** Latencies are counted in steps of 1 / this many ms (a finer one would not show in any output). */
+const LATENCY_STEPS_PER_MS = 10;
+
 interface Tally {
   ok: number;
   failed: number;
   skipped: number;
   inputTokens: number;
   outputTokens: number;
-  latencies: number[];
+  /**
+   * Latency (to 1 / `LATENCY_STEPS_PER_MS` ms) → answers that took it: exact percentiles in memory
+   * bounded by the distinct latencies, not by the turns (a job of millions of turns).
+   */
+  latencies: Map<number, number>;
+  answered: number;
 }
 
 /**
- * Sums `turns` per model. Models come in the order of `models` (listed even without turns),
- * then any other model found, in order of first appearance.
+ * Per-model figures, added one turn at a time. Models come in the order given at construction
+ * (listed even without turns), then any other model found, in order of first appearance.
  */
-export function summarizeByModel(
-  turns: Iterable<TurnRecord>,
-  models: readonly string[] = [],
-): ModelSummary[] {
-  const tallies = new Map<string, Tally>();
-  const tallyOf = (model: string): Tally => {
-    let tally = tallies.get(model);
-    if (!tally) {
-      tally = { ok: 0, failed: 0, skipped: 0, inputTokens: 0, outputTokens: 0, latencies: [] };
-      tallies.set(model, tally);
-    }
-    return tally;
-  };
-  for (const model of models) tallyOf(model);
-  for (const turn of turns) {
-    const tally = tallyOf(turn.model);
+export class ModelSummaryTally {
+  private readonly tallies = new Map<string, Tally>();
+
+  constructor(models: readonly string[] = []) {
+    for (const model of models) this.tallyOf(model);
+  }
+
+  /** Counts one turn. */
+  add(turn: TurnRecord): void {
+    const tally = this.tallyOf(turn.model);
     tally[turn.status] += 1;
-    if (turn.status === 'ok' && turn.latencyMs !== null) tally.latencies.push(turn.latencyMs);
+    if (turn.status === 'ok' && turn.latencyMs !== null) {
+      const latency = Math.round(turn.latencyMs * LATENCY_STEPS_PER_MS) / LATENCY_STEPS_PER_MS;
+      tally.latencies.set(latency, (tally.latencies.get(latency) ?? 0) + 1);
+      tally.answered += 1;
+    }
     if (turn.usage) {
       tally.inputTokens += turn.usage.inputTokens;
       tally.outputTokens += turn.usage.outputTokens;
     }
   }
-  return Array.from(tallies, ([model, tally]) => {
-    const sorted = tally.latencies.sort((a, b) => a - b);
-    return {
+
+  /** The figures of every model so far. */
+  summaries(): ModelSummary[] {
+    return Array.from(this.tallies, ([model, tally]) => ({
       model,
       ok: tally.ok,
       failed: tally.failed,
       skipped: tally.skipped,
       total: tally.ok + tally.failed + tally.skipped,
-      latencyP50Ms: nearestRank(sorted, MEDIAN),
-      latencyP95Ms: nearestRank(sorted, TAIL),
+      latencyP50Ms: nearestRankOfCounts(tally.latencies, tally.answered, MEDIAN),
+      latencyP95Ms: nearestRankOfCounts(tally.latencies, tally.answered, TAIL),
       inputTokens: tally.inputTokens,
       outputTokens: tally.outputTokens,
-    };
-  });
+    }));
+  }
+
+  private tallyOf(model: string): Tally {
+    let tally = this.tallies.get(model);
+    if (!tally) {
+      tally = {
+        ok: 0,
+        failed: 0,
+        skipped: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencies: new Map(),
+        answered: 0,
+      };
+      this.tallies.set(model, tally);
+    }
+    return tally;
+  }
+}
+
+/**
+ * Sums `turns` per model, streaming. Models come in the order of `models` (listed even without
+ * turns), then any other model found, in order of first appearance.
+ */
+export function summarizeByModel(
+  turns: Iterable<TurnRecord>,
+  models: readonly string[] = [],
+): ModelSummary[] {
+  const tally = new ModelSummaryTally(models);
+  for (const turn of turns) tally.add(turn);
+  return tally.summaries();
 }
 
 /** Model ids are cut in the table beyond this many code points. */

@@ -8,7 +8,7 @@ import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import { loadSdksFor } from '../providers/create.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
-import type { ModelConfig, ProviderConfig, SequenceConfig } from '../suite/types.js';
+import type { ModelConfig, ProviderConfig } from '../suite/types.js';
 import type { WorkerEnd } from '../transport/ends.js';
 import type { FromWorker, SequenceKey, ToWorker } from '../transport/protocol.js';
 import { sequenceFactory } from './local-placement.js';
@@ -41,7 +41,6 @@ interface PendingSpawn {
 interface JobIndex {
   readonly job: JobRecord;
   readonly models: ReadonlyMap<string, ModelConfig>;
-  readonly sequences: ReadonlyMap<string, SequenceConfig>;
 }
 
 interface Hosted {
@@ -208,7 +207,8 @@ export class WorkerCore {
       const index = this.jobIndex(jobId);
       const job = index?.job;
       const model = index?.models.get(modelId);
-      const sequence = index?.sequences.get(sequenceId);
+      // One record read per sequence hosted: a job's million sequences are never all decoded here.
+      const sequence = index ? this.deps.store.getSequence(jobId, sequenceId) : undefined;
       if (!job || !model || !sequence)
         throw new Error(`no ${job ? 'model or sequence' : 'job'} for ${key} in the store`);
       this.spawned += 1;
@@ -253,7 +253,6 @@ export class WorkerCore {
       index = {
         job,
         models: new Map(job.suite.models.map((m) => [m.id, m])),
-        sequences: new Map(job.suite.sequences.map((s) => [s.id, s])),
       };
       this.jobs.set(jobId, index);
     }

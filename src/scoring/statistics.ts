@@ -117,47 +117,100 @@ export function summarizeScores(turns: readonly TurnRecord[], suite: Suite): Sco
     bySequence.set(turn.sequence, list);
     list.push(turn);
   }
-  const models = suite.models.map((model) => scoresOf(model.id, grouped.get(model.id) ?? new Map(), suite));
+  const models = suite.models.map((model) => {
+    const scores = new ModelScoreAccumulator(model.id, true);
+    const bySequence = grouped.get(model.id);
+    for (const sequence of suite.sequences)
+      scores.addSequence(sequence.id, bySequence?.get(sequence.id) ?? []);
+    return scores.result();
+  });
   return { models, hasChecks, hasJudge };
 }
 
-function scoresOf(
-  model: string,
-  bySequence: ReadonlyMap<string, readonly TurnRecord[]>,
-  suite: Suite,
-): ModelScores {
-  let checksPassed = 0;
-  let checksRun = 0;
-  let checkErrors = 0;
-  let ungraded = 0;
-  const sequenceMeans: number[] = [];
-  const consistency: SequenceConsistency[] = [];
-  for (const sequence of suite.sequences) {
-    const own = bySequence.get(sequence.id) ?? [];
-    for (const turn of own) {
+/**
+ * The scores of one model, added one sequence at a time (its turns of every run), so a job of a
+ * million sequences is summarized in constant memory: counters, and the judge's sequence means
+ * folded into a running mean and variance (Welford). With `keepConsistency`, each sequence's
+ * consistency is kept too (one entry per sequence); without it, only their mean agreement.
+ */
+export class ModelScoreAccumulator {
+  private checksPassed = 0;
+  private checksRun = 0;
+  private checkErrors = 0;
+  private ungraded = 0;
+  private judged = 0;
+  private judgeMean = 0;
+  private judgeM2 = 0;
+  private agreementSum = 0;
+  private agreements = 0;
+  private readonly consistency: SequenceConsistency[] = [];
+
+  constructor(
+    readonly model: string,
+    private readonly keepConsistency: boolean,
+  ) {}
+
+  /** Adds one sequence's turns (all of this model's runs); returns its consistency across runs. */
+  addSequence(sequence: string, turns: readonly TurnRecord[]): SequenceConsistency {
+    let gradeSum = 0;
+    let grades = 0;
+    for (const turn of turns) {
       for (const check of turn.checks ?? []) {
-        if (check.passed === null) checkErrors += 1;
+        if (check.passed === null) this.checkErrors += 1;
         else {
-          checksRun += 1;
-          if (check.passed) checksPassed += 1;
+          this.checksRun += 1;
+          if (check.passed) this.checksPassed += 1;
         }
       }
-      if (turn.judge !== undefined && turn.judge.score === null) ungraded += 1;
+      if (turn.judge !== undefined && turn.judge.score === null) this.ungraded += 1;
+      if (typeof turn.judge?.score === 'number') {
+        gradeSum += turn.judge.score;
+        grades += 1;
+      }
     }
-    const scores = own.map((t) => t.judge?.score).filter((s): s is number => typeof s === 'number');
-    if (scores.length > 0) sequenceMeans.push(mean(scores));
-    consistency.push(consistencyOf(sequence.id, own));
+    if (grades > 0) {
+      const value = gradeSum / grades;
+      this.judged += 1;
+      const delta = value - this.judgeMean;
+      this.judgeMean += delta / this.judged;
+      this.judgeM2 += delta * (value - this.judgeMean);
+    }
+    const consistency = consistencyOf(sequence, turns);
+    if (consistency.checkAgreement !== undefined) {
+      this.agreementSum += consistency.checkAgreement;
+      this.agreements += 1;
+    }
+    if (this.keepConsistency) this.consistency.push(consistency);
+    return consistency;
   }
-  return {
-    model,
-    passRate: checksRun === 0 ? undefined : checksPassed / checksRun,
-    checksPassed,
-    checksRun,
-    checkErrors,
-    judge: meanWithInterval(sequenceMeans),
-    ungraded,
-    consistency,
-  };
+
+  /** Mean over the sequences of their check agreement across runs; undefined when none had any. */
+  get meanAgreement(): number | undefined {
+    return this.agreements === 0 ? undefined : this.agreementSum / this.agreements;
+  }
+
+  /** The model's scores so far (`consistency` is empty unless kept). */
+  result(): ModelScores {
+    const n = this.judged;
+    const sd = n < 2 ? 0 : Math.sqrt(this.judgeM2 / (n - 1));
+    return {
+      model: this.model,
+      passRate: this.checksRun === 0 ? undefined : this.checksPassed / this.checksRun,
+      checksPassed: this.checksPassed,
+      checksRun: this.checksRun,
+      checkErrors: this.checkErrors,
+      judge:
+        n === 0
+          ? undefined
+          : {
+              mean: this.judgeMean,
+              halfWidth: n < 2 ? undefined : (tCritical95(n - 1) * sd) / Math.sqrt(n),
+              n,
+            },
+      ungraded: this.ungraded,
+      consistency: [...this.consistency],
+    };
+  }
 }
 
 function consistencyOf(sequence: string, turns: readonly TurnRecord[]): SequenceConsistency {

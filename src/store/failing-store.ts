@@ -1,5 +1,12 @@
 import type { SpendState } from '../planning/spend-ledger.js';
-import type { CheckpointStore, JobRecord, ModelProgress, TurnRecord } from './records.js';
+import type {
+  CheckpointStore,
+  JobRecord,
+  ModelProgress,
+  SequencePageOptions,
+  SequenceRecord,
+  TurnRecord,
+} from './records.js';
 import { StoreError } from './store-error.js';
 
 /**
@@ -70,6 +77,26 @@ export class FailingStore implements CheckpointStore {
   /** Delegates. */
   listJobs(): JobRecord[] {
     return this.inner.listJobs();
+  }
+
+  /** Delegates unless told to fail. */
+  putSequences(job: string, sequences: readonly SequenceRecord[]): Promise<void> {
+    return this.write(`${sequences.length} sequences`, () => this.inner.putSequences(job, sequences));
+  }
+
+  /** Delegates. */
+  deleteSequences(job: string): Promise<void> {
+    return this.inner.deleteSequences(job);
+  }
+
+  /** Delegates. */
+  getSequence(job: string, id: string): SequenceRecord | undefined {
+    return this.inner.getSequence(job, id);
+  }
+
+  /** Delegates. */
+  sequencePages(job: string, options?: SequencePageOptions): Generator<SequenceRecord[], void, undefined> {
+    return this.inner.sequencePages(job, options);
   }
 
   /** Delegates unless told to fail; a refused call writes none of its turns. */

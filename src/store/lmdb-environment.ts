@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import type { Database, DatabaseOptions, Key, RootDatabase, RootDatabaseOptions } from 'lmdb';
 
 import type { SpendState } from '../planning/spend-ledger.js';
-import type { JobLease, JobRecord, ModelProgress, TurnRecord } from './records.js';
+import type { JobLease, JobRecord, ModelProgress, SequenceRecord, TurnRecord } from './records.js';
 import { checkDataFile, LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file-check.js';
 import { decodeRecord, isEnveloped } from './record-codec.js';
 import { RecordDatabase } from './record-database.js';
@@ -44,6 +44,7 @@ const TURNS_DB = 'turns';
 const LEASES_DB = 'leases';
 const SPEND_DB = 'spend';
 const PROGRESS_DB = 'progress';
+const SEQUENCES_DB = 'sequences';
 const FORMAT_VERSION_KEY = 'formatVersion';
 /**
  * Every named database of the store. A new record type adds its database here and to
@@ -57,6 +58,7 @@ export const DATABASE_NAMES: readonly string[] = [
   LEASES_DB,
   SPEND_DB,
   PROGRESS_DB,
+  SEQUENCES_DB,
 ];
 const DATABASE_NAME_SET: ReadonlySet<string> = new Set(DATABASE_NAMES);
 /** Reads the bare msgpack value a version-1 store keeps as its format version. */
@@ -88,6 +90,8 @@ export interface LmdbEnvironment {
   readonly spend: RecordDatabase<SpendState, string>;
   /** Where each (job, model) stands (`ModelProgress`), by `[job, model]`. */
   readonly progress: RecordDatabase<ModelProgress, Key>;
+  /** A job's sequences by `[job, sequence id]`. */
+  readonly sequences: RecordDatabase<SequenceRecord, Key>;
   /** Whether LMDB was opened for writing (a read-only open shares a writable one already open). */
   readonly writable: boolean;
   /** Asynchronous write transactions this process has committed in this environment. */
@@ -488,6 +492,7 @@ function environmentOf(dir: string, root: RootDatabase, writable: boolean): Lmdb
     leases: openNamed<JobLease, string>(LEASES_DB),
     spend: openNamed<SpendState, string>(SPEND_DB),
     progress: openNamed<ModelProgress, Key>(PROGRESS_DB),
+    sequences: openNamed<SequenceRecord, Key>(SEQUENCES_DB),
     writable,
     writeTransactions: () => writeTransactions,
     damage: () => damage,

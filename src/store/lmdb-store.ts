@@ -15,6 +15,8 @@ import type {
   JobLease,
   JobRecord,
   ModelProgress,
+  SequencePageOptions,
+  SequenceRecord,
   TurnKey,
   TurnRecord,
   TurnStatus,
@@ -45,6 +47,9 @@ export interface TurnCounts {
   readonly skipped: number;
   readonly total: number;
 }
+
+/** Sequences per page of `sequencePages`, by default. */
+export const DEFAULT_SEQUENCE_PAGE_SIZE = 1000;
 
 /** Turns per page of `turnPages`, by default. */
 export const DEFAULT_TURN_PAGE_SIZE = 1000;
@@ -126,6 +131,84 @@ export class LmdbCheckpointStore implements CheckpointStore {
     });
     if (damaged.length > 0) throw this.damagedError(damaged, jobs.length, 'job');
     return jobs.sort((a, b) => compareStrings(a.createdAt, b.createdAt) || compareStrings(a.id, b.id));
+  }
+
+  /**
+   * Writes a batch of a job's sequences; resolves once committed. A job's sequences are written
+   * before its record (see `createJob`), so a job that exists has them all.
+   */
+  putSequences(job: string, sequences: readonly SequenceRecord[]): Promise<void> {
+    const what = `${sequences.length} sequence${sequences.length === 1 ? '' : 's'} of job ${job}`;
+    return this.write(what, () =>
+      sequences.map((sequence) => this.env.sequences.put([job, sequence.id], sequence)),
+    );
+  }
+
+  /** Removes every sequence of a job; resolves once committed. */
+  async deleteSequences(job: string): Promise<void> {
+    const end = [job, AFTER_ALL_KEYS];
+    while (true) {
+      const keys = this.read(`the sequences of job ${job}`, () =>
+        Array.from(this.env.sequences.keys({ start: [job], end, limit: DEFAULT_SEQUENCE_PAGE_SIZE })),
+      );
+      if (keys.length === 0) return;
+      await this.write(`the sequences of job ${job}`, () =>
+        keys.map((key) => this.env.sequences.remove(key)),
+      );
+    }
+  }
+
+  /** One sequence of a job by id, or undefined. Throws `troupe:store-damaged` when its record fails its check. */
+  getSequence(job: string, id: string): SequenceRecord | undefined {
+    const decoded = this.read(`sequence ${id} of job ${job}`, () => this.env.sequences.get([job, id]));
+    if (decoded === undefined) return undefined;
+    if (!decoded.ok) {
+      throw this.damagedError(
+        [{ database: 'sequences', key: [job, id], reason: decoded.reason }],
+        0,
+        'sequence',
+      );
+    }
+    return decoded.value;
+  }
+
+  /**
+   * A job's sequences in key (id) order, in pages of at most `pageSize`, each page read from the
+   * latest committed state. A damaged sequence record ends the pages with `troupe:store-damaged`.
+   */
+  *sequencePages(
+    job: string,
+    options: SequencePageOptions = {},
+  ): Generator<SequenceRecord[], void, undefined> {
+    const pageSize = options.pageSize ?? DEFAULT_SEQUENCE_PAGE_SIZE;
+    const end = [job, AFTER_ALL_KEYS];
+    let from: { key: Key; exclusive: boolean } =
+      options.after === undefined
+        ? { key: [job], exclusive: false }
+        : { key: [job, options.after], exclusive: true };
+    let intact = 0;
+    while (true) {
+      const entries = this.read(`the sequences of job ${job}`, () =>
+        Array.from(
+          this.env.sequences.entries({
+            start: from.key,
+            exclusiveStart: from.exclusive,
+            end,
+            limit: pageSize,
+          }),
+        ),
+      );
+      const last = entries.at(-1);
+      if (last) from = { key: last.key, exclusive: true };
+      const page: SequenceRecord[] = [];
+      for (const entry of entries) {
+        if (!entry.ok) throw this.damagedError([entry.damaged], intact, 'sequence');
+        page.push(entry.value);
+      }
+      intact += page.length;
+      if (page.length > 0) yield page;
+      if (entries.length < pageSize) return;
+    }
   }
 
   /**

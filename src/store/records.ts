@@ -1,7 +1,7 @@
 import type { JobForecast } from '../planning/forecast.js';
 import type { SpendState } from '../planning/spend-ledger.js';
 import type { Usage } from '../providers/types.js';
-import type { Suite } from '../suite/types.js';
+import type { SequenceConfig, SequenceStats, SuiteSettings } from '../suite/types.js';
 import type { CheckResult, JudgeResult } from '../scoring/types.js';
 
 /** Where one turn sits: (job, model, sequence, run, turn). `run` and `turn` count from 1. */
@@ -50,11 +50,17 @@ export interface TurnRecord extends TurnKey {
 /** Life of a job. `budget-exhausted`: a spend cap stopped it; `run --resume <job> --max-cost <more>` continues it. */
 export type JobState = 'running' | 'done' | 'cancelled' | 'budget-exhausted';
 
-/** A job as stored: its id, its frozen suite and its state. */
+/**
+ * A job as stored: its id, its frozen suite's settings and its state. Its sequences are stored
+ * apart, one `SequenceRecord` each (a job may have a million), and written before the job record:
+ * a job whose record exists has all its sequences stored.
+ */
 export interface JobRecord {
   readonly id: string;
-  /** The resolved suite, frozen at submission. */
-  readonly suite: Suite;
+  /** The resolved suite's settings (everything but its sequences), frozen at submission. */
+  readonly suite: SuiteSettings;
+  /** The sizes of the suite's sequences (stored apart; read them with `sequencePages` / `getSequence`). */
+  readonly sequences: SequenceStats;
   /** Where the suite was read from (for display only). */
   readonly suitePath: string;
   readonly state: JobState;
@@ -88,11 +94,36 @@ export interface ModelProgress {
   readonly done: TurnTally;
 }
 
-/** The checkpoint store: where jobs and finished turns live. */
+/** One sequence of a job's suite as stored, under `[job, sequence id]`. */
+export interface SequenceRecord extends SequenceConfig {
+  /** Its position in the suite (the suite file's sequences, then its sequencesFile's lines), from 0. */
+  readonly index: number;
+}
+
+/** Options of `sequencePages`. */
+export interface SequencePageOptions {
+  /** Sequences per page. Default `DEFAULT_SEQUENCE_PAGE_SIZE`. */
+  readonly pageSize?: number;
+  /** Start after this sequence id (key order); default: from the first. */
+  readonly after?: string;
+}
+
+/** The checkpoint store: where jobs, their sequences and finished turns live. */
 export interface CheckpointStore {
-  /** Writes (creates or replaces) a job; resolves once committed. */
+  /** Writes (creates or replaces) a job; resolves once committed. Its sequences must be stored first. */
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): JobRecord | undefined;
+  /** Writes sequences of a job (a batch; call it as often as needed before `putJob`); resolves once committed. */
+  putSequences(job: string, sequences: readonly SequenceRecord[]): Promise<void>;
+  /** Removes every sequence of a job (undoing a creation that failed before its job record was written). */
+  deleteSequences(job: string): Promise<void>;
+  /** One sequence of a job by id, or undefined. */
+  getSequence(job: string, id: string): SequenceRecord | undefined;
+  /**
+   * A job's sequences in key (id) order, in pages, each read from the latest committed state:
+   * the order of the turns' `sequence` key, so turns and sequences can be merge-joined.
+   */
+  sequencePages(job: string, options?: SequencePageOptions): Generator<SequenceRecord[], void, undefined>;
   /** Every job, oldest first. */
   listJobs(): JobRecord[];
   /** Writes finished turns; resolves once committed. Concurrent calls are batched into one transaction. */

@@ -107,6 +107,7 @@ function databasesOf(env: LmdbEnvironment): RecordDatabase<unknown, Key>[] {
     leases: env.leases as RecordDatabase<unknown, Key>,
     spend: env.spend as RecordDatabase<unknown, Key>,
     progress: env.progress as RecordDatabase<unknown, Key>,
+    sequences: env.sequences as RecordDatabase<unknown, Key>,
   };
   return DATABASE_NAMES.map((name) => {
     const db = byName[name];

@@ -1,4 +1,5 @@
 import type { CheckResult, JudgeResult } from '../../src/scoring/types.js';
+import type { StoredJob } from '../../src/report/job-reader.js';
 import type { JobRecord, TurnRecord } from '../../src/store/records.js';
 import type { Suite } from '../../src/suite/types.js';
 
@@ -40,11 +41,18 @@ export const SCORED_SUITE = {
   judge: { model: 'alpha', maxUnparsableRetries: 3 },
 } as unknown as Suite;
 
-/** A job record for `suite`. */
+/** A job record for `suite` (its sequences are stored apart: see `storedJobOf`). */
 export function jobOf(id: string, suite: Suite = SCORED_SUITE): JobRecord {
+  const { sequences, ...settings } = suite;
   return {
     id,
-    suite,
+    suite: settings,
+    sequences: {
+      count: sequences.length,
+      prompts: sequences.reduce((sum, s) => sum + s.prompts.length, 0),
+      longest: Math.max(0, ...sequences.map((s) => s.prompts.length)),
+      shortest: sequences.length === 0 ? 0 : Math.min(...sequences.map((s) => s.prompts.length)),
+    },
     suitePath: 'scored.yaml',
     state: 'done',
     createdAt: '2026-11-27T00:00:00.000Z',
@@ -103,3 +111,13 @@ export const grade = (score: number | null): JudgeResult => ({
   explanation: `graded ${String(score)}`,
   attempts: 1,
 });
+
+/** A job of `suite` in memory, with its sequences and `turns`, as report and compare read it. */
+export function storedJobOf(
+  id: string,
+  suite: Suite = SCORED_SUITE,
+  turns: readonly TurnRecord[] = [],
+  job: JobRecord = jobOf(id, suite),
+): StoredJob {
+  return { job, sequences: suite.sequences, turns };
+}

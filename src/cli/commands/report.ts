@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
-import { compareJobs } from '../../report/compare.js';
-import { renderReport } from '../../report/html-report.js';
-import { storedJob } from '../../report/stored-job.js';
+import { compareJobReaders } from '../../report/compare.js';
+import { renderJobReport } from '../../report/html-report.js';
+import { storedJobReader } from '../../report/job-reader.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 
 /** Options of `troupe report`. */
@@ -19,24 +19,22 @@ export interface ReportOptions {
 
 /**
  * `troupe report <job> --out report.html`: one self-contained HTML file of the job's turns as
- * stored (it works while the job runs, too). An unknown job or an unwritable `--out` is an
+ * stored (it works while the job runs, too), in bounded memory and at most about 25 MB whatever
+ * the job's size. An unknown job or an unwritable `--out` is an
  * `InputError`.
  */
 export async function runReport(options: ReportOptions, log: (line: string) => void): Promise<void> {
   const store = await openLmdbStore(options.dataDir, { readOnly: true });
   let html: string;
-  let turnCount: number;
   let jobId: string;
   try {
-    const after = storedJob(store, options.job, options.dataDir);
-    const { job, turns } = after;
+    const after = storedJobReader(store, options.job, options.dataDir);
     const comparison =
       options.compareTo === undefined
         ? undefined
-        : compareJobs(storedJob(store, options.compareTo, options.dataDir), after);
-    html = renderReport(job, turns, comparison);
-    turnCount = turns.length;
-    jobId = job.id;
+        : compareJobReaders(storedJobReader(store, options.compareTo, options.dataDir), after);
+    html = renderJobReport(after, comparison);
+    jobId = after.job.id;
   } finally {
     await store.close();
   }
@@ -47,5 +45,5 @@ export async function runReport(options: ReportOptions, log: (line: string) => v
     if (typeof code !== 'string') throw error;
     throw new InputError(`--out ${options.out}: cannot write the report (${code})`);
   }
-  log(`report of job ${jobId} (${turnCount} turns) written to ${options.out}`);
+  log(`report of job ${jobId} written to ${options.out}`);
 }

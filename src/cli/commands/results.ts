@@ -38,7 +38,9 @@ export async function runResults(options: ResultsOptions, out: NodeJS.WritableSt
     const job = store.getJob(options.job);
     if (!job) throw unknownJob(store, options);
     checkFilter('--model', options.model, job.suite.models, job);
-    checkFilter('--sequence', options.sequence, job.suite.sequences, job);
+    if (options.sequence !== undefined && store.getSequence(job.id, options.sequence) === undefined) {
+      throw unknownSequence(store, job, options.sequence);
+    }
     // Damaged turns are never printed: every intact one is, then the damaged ones are named (exit 3).
     const damaged: DamagedRecord[] = [];
     let intact = 0;
@@ -69,6 +71,16 @@ function checkFilter(
   if (value === undefined || known.some((entry) => entry.id === value)) return;
   const ids = known.map((entry) => entry.id).join(', ');
   throw new InputError(`troupe results ${flag}: job ${job.id} has no "${value}" (it has: ${ids})`);
+}
+
+/** Sequence ids named when the one asked for does not exist. */
+const KNOWN_SEQUENCES_LISTED = 10;
+
+function unknownSequence(store: LmdbCheckpointStore, job: JobRecord, sequence: string): InputError {
+  const [first = []] = store.sequencePages(job.id, { pageSize: KNOWN_SEQUENCES_LISTED });
+  const more = job.sequences.count - first.length;
+  const ids = first.map((s) => s.id).join(', ') + (more > 0 ? `, … (${job.sequences.count} in all)` : '');
+  return new InputError(`troupe results --sequence: job ${job.id} has no "${sequence}" (it has: ${ids})`);
 }
 
 function* flatten(pages: Iterable<TurnRecord[]>, onTurn: () => void): Generator<TurnRecord, void, undefined> {

@@ -18,8 +18,10 @@ import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
 import { checkSharedLimits } from '../../coordination/suite-check.js';
-import { loadSuite } from '../../suite/load.js';
-import { countTurns } from '../../suite/summary.js';
+import { collectSuite, openSuite } from '../../suite/load.js';
+import type { SuiteSource } from '../../suite/load.js';
+import type { SequenceConfig } from '../../suite/types.js';
+import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 
 /** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
@@ -74,7 +76,8 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
       const reuse =
         options.reuse === undefined || options.reuse.length === 0
           ? undefined
-          : planReuse(store, newSuite.suite, options.reuse);
+          : // Reuse compares every sequence: the suite is read whole for it.
+            planReuse(store, (await collectSuite(newSuite.suite)).suite, options.reuse);
       job = await createJob(store, newSuite.suite, newSuite.path, new Date(), reuse);
       if (reuse !== undefined)
         io.stdout.write(`reused ${reuse.turns} turns from ${options.reuse?.join(', ')}\n`);
@@ -107,11 +110,15 @@ let stopOnLostLease: (() => void) | undefined;
 
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
-  const loaded = await loadSuite(options.suite);
-  const suite = options.maxCostUsd === undefined ? loaded : cappedSuite(loaded, options.maxCostUsd);
+  // Streamed: a sequences file of a million lines is validated now, and read again into the store.
+  const loaded = await openSuite(options.suite);
+  const suite: SuiteSource =
+    options.maxCostUsd === undefined
+      ? loaded
+      : { ...loaded, settings: cappedSuite(loaded.settings, options.maxCostUsd) };
   // Checked here, before anything is written: a job that cannot start must leave no trace.
-  resolveApiKeys(suite, env, options.suite);
-  await checkSharedLimits(suite, env, options.suite);
+  resolveApiKeys(suite.settings, env, options.suite);
+  await checkSharedLimits(suite.settings, env, options.suite);
   return { suite, path: resolvePath(options.suite) };
 }
 
@@ -159,7 +166,7 @@ async function runJob(
   options: RunOptions,
   io: RunIo,
 ): Promise<number> {
-  const counts = countTurns(job.suite);
+  const counts = countOf(job.suite, job.sequences);
   io.stdout.write(
     `job ${job.id}: ${job.suite.name}, ${counts.turns} turns (${counts.models} models × ${counts.sequences} sequences × ${job.suite.runs} runs)\n`,
   );
@@ -276,7 +283,9 @@ function printSummary(job: JobRecord, store: CheckpointStore, io: RunIo) {
   for (const line of forecastBesideActual(stored, actualsOf(stored, turns, Date.now()))) {
     io.stdout.write(`${line}\n`);
   }
-  const scores = summarizeScores(turns, job.suite);
+  const sequences: SequenceConfig[] = [];
+  for (const page of store.sequencePages(job.id)) sequences.push(...page);
+  const scores = summarizeScores(turns, { ...job.suite, sequences });
   if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
   io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
   return summary;
