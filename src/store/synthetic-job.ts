@@ -120,7 +120,7 @@ export async function writeSyntheticJob(
   return job;
 }
 
-const RETRY = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 1000 };
+const RETRY = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 1000, maxPauseMs: 1000 };
 const BREAKER = {
   consecutiveFailures: 5,
   failureRatio: 0.5,
