@@ -65,15 +65,22 @@ describe('csv', () => {
     const [header, first, ...rest] = text.split('\r\n');
     expect(header).toBe(CSV_COLUMNS.join(','));
     expect(header).toBe(
-      'job,model,sequence,run,turn,prompt,response,status,errorCode,errorMessage,inputTokens,outputTokens,latencyMs,attempts,startedAt,finishedAt,requestHash',
+      'job,model,sequence,run,turn,prompt,response,status,errorCode,errorMessage,inputTokens,outputTokens,latencyMs,attempts,startedAt,finishedAt,requestHash,reusedFrom',
     );
     expect(first).toBe(
-      '20261126-2350-k3f9q2,model-a,seq-1,1,1,Hello?,"one, ""two""\nthree",ok,,,10,20,123,1,2026-11-26T23:50:00.000Z,2026-11-26T23:50:01.000Z,ab12',
+      '20261126-2350-k3f9q2,model-a,seq-1,1,1,Hello?,"one, ""two""\nthree",ok,,,10,20,123,1,2026-11-26T23:50:00.000Z,2026-11-26T23:50:01.000Z,ab12,',
     );
     expect(rest).toEqual([
-      '20261126-2350-k3f9q2,model-a,seq-1,1,2,Hello?,,failed,troupe:client-error,"HTTP 400: bad, ""really""",,,,3,2026-11-26T23:50:00.000Z,2026-11-26T23:50:01.000Z,',
+      '20261126-2350-k3f9q2,model-a,seq-1,1,2,Hello?,,failed,troupe:client-error,"HTTP 400: bad, ""really""",,,,3,2026-11-26T23:50:00.000Z,2026-11-26T23:50:01.000Z,,',
       '',
     ]);
+  });
+
+  it('names the job a copied turn came from (`--reuse`), and leaves the cell empty otherwise', () => {
+    const text = formatTurns([turn({ reusedFrom: '20261125-0900-abc123' }), turn({ turn: 2 })], 'csv');
+    const [, copied, requested] = text.split('\r\n');
+    expect(copied?.endsWith(',ab12,20261125-0900-abc123')).toBe(true);
+    expect(requested?.endsWith(',ab12,')).toBe(true);
   });
 
   it('quotes a field holding a carriage return, and prints only the header for no turns', () => {

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { systemClock } from '../resilience/clock.js';
 import { Engine } from '../runtime/engine.js';
 import { createJob } from '../runtime/jobs.js';
-import { planReuse } from '../planning/reuse.js';
+import { findReuse } from '../planning/reuse.js';
 import { handleStopSignals } from '../runtime/shutdown.js';
 import type { MetricsEndpoint, MetricsEndpointOptions } from '../runtime/metrics-endpoint.js';
 import { holdJobLease } from '../store/job-lease.js';
@@ -168,7 +168,7 @@ export class Daemon {
           const reuse =
             request.reuse === undefined || request.reuse.length === 0
               ? undefined
-              : planReuse(this.store, request.suite, request.reuse);
+              : findReuse(this.store, request.suite, request.reuse);
           const job = await createJob(this.store, request.suite, request.suitePath, new Date(), reuse);
           this.leases.set(job.id, Daemon.lease(this.store, job.id, this.options.log));
           this.run(job);

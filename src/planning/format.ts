@@ -1,7 +1,7 @@
 /** `troupe plan`'s table, and the one-line forecast shown beside a job's outcome. */
 import { oneLine, renderTable } from '../results/text-table.js';
 import type { TextColumn } from '../results/text-table.js';
-import type { JobForecast, LimitName, ModelForecast } from './forecast.js';
+import type { JobForecast, JudgeForecast, LimitName, ModelForecast } from './forecast.js';
 
 /** Ids are cut in the table beyond this many code points. */
 const ID_CHARS = 32;
@@ -48,6 +48,12 @@ function answerCell(m: ModelForecast): string {
     : `${m.answerTokens} (maxTokens: no earlier answer)`;
 }
 
+function judgeAnswerCell(j: JudgeForecast): string {
+  return j.answerSource === 'history'
+    ? `${j.answerTokens} (mean of ${formatCount(j.historyGrades)} earlier grades)`
+    : `${j.answerTokens} (maxTokens: no earlier grade)`;
+}
+
 function latencyCell(m: ModelForecast): string {
   switch (m.latencySource) {
     case 'history':
@@ -66,7 +72,7 @@ function latencyCell(m: ModelForecast): string {
 const MODEL_COLUMNS: readonly TextColumn[] = [
   { header: 'MODEL' },
   { header: 'PROVIDER' },
-  { header: 'TURNS', align: 'right' },
+  { header: 'REQUESTS', align: 'right' },
   { header: 'INPUT TOKENS', align: 'right' },
   { header: 'OUTPUT TOKENS', align: 'right' },
   { header: 'COST', align: 'right' },
@@ -102,7 +108,23 @@ export function formatForecast(forecast: JobForecast): string {
     answerCell(m),
     latencyCell(m),
   ]);
-  const unpriced = forecast.models.filter((m) => m.costUsd === null).map((m) => m.model);
+  const judge = forecast.judge;
+  if (judge !== null) {
+    rows.push([
+      oneLine(`${judge.model} (judge)`, ID_CHARS),
+      oneLine(judge.provider, ID_CHARS),
+      formatCount(judge.calls),
+      formatCount(judge.inputTokens),
+      formatCount(judge.outputTokens),
+      judge.costUsd === null ? '– (no prices)' : formatUsd(judge.costUsd),
+      judgeAnswerCell(judge),
+      `${formatWallTime(judge.latencyMs)} (the judge model's)`,
+    ]);
+  }
+  const unpriced = [
+    ...forecast.models.filter((m) => m.costUsd === null).map((m) => m.model),
+    ...(judge !== null && judge.costUsd === null ? [`${judge.model} (judge)`] : []),
+  ];
   const totalCost =
     forecast.costUsd === null
       ? '–'
@@ -110,7 +132,7 @@ export function formatForecast(forecast: JobForecast): string {
   rows.push([
     'TOTAL',
     '',
-    formatCount(forecast.turns),
+    formatCount(forecast.turns + (judge?.calls ?? 0)),
     formatCount(forecast.inputTokens),
     formatCount(forecast.outputTokens),
     totalCost,
@@ -127,12 +149,17 @@ export function formatForecast(forecast: JobForecast): string {
     term(p.terms, 'requestsPerMinute'),
     term(p.terms, 'tokensPerMinute'),
     term(p.terms, 'concurrency'),
-    `≥ ${formatWallTime(p.boundMs)} (${LIMIT_WORDS[p.binding]})`,
+    `≥ ${formatWallTime(p.boundMs)}, by ${LIMIT_WORDS[p.binding]}`,
   ]);
   const lines = [...renderTable(MODEL_COLUMNS, rows), '', ...renderTable(PROVIDER_COLUMNS, providerRows), ''];
   if (forecast.reusedTurns > 0) {
     lines.push(
       `${formatCount(forecast.reusedTurns)} turn${forecast.reusedTurns === 1 ? '' : 's'} reused from earlier jobs: not sent, not counted above`,
+    );
+  }
+  if (judge !== null) {
+    lines.push(
+      `the judge grades each answer once: ${formatCount(judge.calls)} call${judge.calls === 1 ? '' : 's'} to ${judge.model}, in the rows above (a reply without a rating, asked again, is not foreseen)`,
     );
   }
   lines.push(`least wall time: ${bindingSentence(forecast)}`);
@@ -143,8 +170,10 @@ export function formatForecast(forecast: JobForecast): string {
 /** One line: the forecast's turns, tokens, cost and wall time, for beside what happened. */
 export function forecastLine(forecast: JobForecast): string {
   const cost = forecast.costUsd === null ? '' : `, ${formatUsd(forecast.costUsd)}`;
+  // Forecasts stored before the judge was foreseen have no `judge` field.
+  const judged = forecast.judge ? ` + ${formatCount(forecast.judge.calls)} judge calls` : '';
   return (
-    `forecast: ${formatCount(forecast.turns)} turns, ${formatCount(forecast.inputTokens)} input + ` +
+    `forecast: ${formatCount(forecast.turns)} turns${judged}, ${formatCount(forecast.inputTokens)} input + ` +
     `${formatCount(forecast.outputTokens)} output tokens${cost}, ${bindingSentence(forecast)}`
   );
 }

@@ -1,12 +1,19 @@
 /** A job's forecast beside what happened, for the summary of `troupe run`, `status` and `report`. */
+import type { Usage } from '../providers/types.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
+import type { TokenPrices } from '../suite/types.js';
 import { forecastLine, formatCount, formatUsd, formatWallTime } from './format.js';
 
 /** What a job really did so far. */
 export interface JobActuals {
   /** Turns recorded (ok, failed or skipped). */
   readonly turns: number;
-  /** Tokens the provider reported; undefined where not counted (`troupe status` reads counts only). */
+  /** Grades given in this job (a judged suite's; copied ones not counted); undefined where not counted. */
+  readonly grades?: number;
+  /**
+   * Tokens the providers reported, the judge's calls included; undefined where not counted
+   * (`troupe status` reads counts only).
+   */
   readonly inputTokens?: number;
   readonly outputTokens?: number;
   /** Cost of the priced models' reported usage; null when no model has prices, undefined where not counted. */
@@ -23,27 +30,36 @@ export function wallTimeOf(job: JobRecord, now: number): number {
   return Math.max(0, end - Date.parse(job.createdAt));
 }
 
-/** Sums the job's recorded `turns`. */
+/** Sums the job's recorded `turns` (one pass: any iterable, never held). */
 export function actualsOf(job: JobRecord, turns: Iterable<TurnRecord>, now: number): JobActuals {
   const prices = new Map(job.suite.models.map((m) => [m.id, m.pricePerMillionTokens]));
+  const judgePrices = job.suite.models.find((m) => m.id === job.suite.judge?.model)?.pricePerMillionTokens;
   const priced = job.suite.models.some((m) => m.pricePerMillionTokens !== undefined);
   let count = 0;
+  let grades = 0;
   let inputTokens = 0;
   let outputTokens = 0;
   let cost = 0;
+  const add = (usage: Usage, price: TokenPrices | undefined): void => {
+    inputTokens += usage.inputTokens;
+    outputTokens += usage.outputTokens;
+    if (price !== undefined) {
+      cost += (usage.inputTokens * price.input + usage.outputTokens * price.output) / TOKENS_PER_MILLION;
+    }
+  };
   for (const turn of turns) {
     count += 1;
-    if (turn.usage === null) continue;
-    inputTokens += turn.usage.inputTokens;
-    outputTokens += turn.usage.outputTokens;
-    const price = prices.get(turn.model);
-    if (price !== undefined) {
-      cost +=
-        (turn.usage.inputTokens * price.input + turn.usage.outputTokens * price.output) / TOKENS_PER_MILLION;
+    // A copied answer was paid for in the job it came from; a grade copied with it carries no
+    // usage (see reuse), while a grade given here does.
+    if (turn.usage !== null && turn.reusedFrom === undefined) add(turn.usage, prices.get(turn.model));
+    if (turn.judge?.usage !== undefined) {
+      grades += 1;
+      add(turn.judge.usage, judgePrices);
     }
   }
   return {
     turns: count,
+    ...(job.suite.judge !== undefined && { grades }),
     inputTokens,
     outputTokens,
     costUsd: priced ? cost : null,
@@ -66,6 +82,6 @@ export function forecastBesideActual(job: JobRecord, actual: JobActuals): string
   const running = job.finishedAt === null ? ' so far' : '';
   return [
     forecastLine(job.forecast),
-    `actual:   ${formatCount(actual.turns)} turns${tokens}${cost}, ${formatWallTime(actual.wallMs)}${running}`,
+    `actual:   ${formatCount(actual.turns)} turns${actual.grades === undefined ? '' : ` + ${formatCount(actual.grades)} grades`}${tokens}${cost}, ${formatWallTime(actual.wallMs)}${running}`,
   ];
 }

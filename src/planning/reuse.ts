@@ -5,21 +5,32 @@
  * turns copied instead of requested, each marked `reusedFrom`. Where the prompts part at turn k,
  * turns 1..k−1 are copied and k onwards requested; the job then continues like a resumed one, its
  * context rebuilt from the copied answers. Runs are never collapsed: run r reuses only a run r.
+ *
+ * The new suite's sequences are looked up a batch at a time (`ReuseFinder.find`), each by id in
+ * the named jobs (one read per sequence and model), so a suite of a million sequences is matched
+ * in one pass without being held.
  */
 import { systemPromptOf } from '../conversation/context.js';
 import { InputError } from '../errors.js';
-import type { CheckpointStore, JobRecord, TurnRecord } from '../store/records.js';
-import type { ModelConfig, SequenceConfig, Suite, SuiteSettings } from '../suite/types.js';
-import type { ReusedTurns } from './forecast.js';
+import type { CheckpointStore, JobRecord, SequenceRecord, TurnRecord } from '../store/records.js';
+import type { JudgeResult } from '../scoring/types.js';
+import type { ModelConfig, SequenceConfig, SuiteSettings } from '../suite/types.js';
+import type { ReusedConversation, ReusedTurns } from './forecast.js';
 
-/** What would be copied: per (model, sequence, run) of the new suite, the stored turns to copy. */
-export interface ReusePlan {
-  /** Leading turns copied per conversation (for `forecastSuite`). */
+/** What a batch of sequences would copy. */
+export interface ReuseBatch {
+  /** What of each conversation of the batch is copied (for `ForecastBuilder.add`). */
   readonly reused: ReusedTurns;
-  /** Turns copied in all. */
-  readonly turns: number;
-  /** Copies the turns into `job` (a job of the same suite), marked with the job they came from. */
-  apply(store: CheckpointStore, job: string): Promise<void>;
+  /** The turns to copy, under the new suite's model ids, each marked with the job it came from (`job` still the source's). */
+  readonly turns: readonly TurnRecord[];
+}
+
+/** Finds, batch by batch, what of a new suite the named stored jobs already answered. */
+export interface ReuseFinder {
+  /** The named jobs, as given. */
+  readonly sources: readonly string[];
+  /** What of `sequences` (sequences of the new suite) would be copied. */
+  find(sequences: readonly SequenceConfig[]): ReuseBatch;
 }
 
 /** Everything that makes a model's requests what they are, but its id. */
@@ -49,71 +60,122 @@ function sharedPrompts(a: SequenceConfig, b: SequenceConfig): number {
   return k;
 }
 
+/** A stored job and, per model of the new suite, its models whose requests are the same. */
+interface Source {
+  readonly job: JobRecord;
+  readonly twins: ReadonlyMap<string, readonly ModelConfig[]>;
+  readonly sameJudge: boolean;
+}
+
 /** One conversation's copy: the stored turns and where they came from. */
 interface Copy {
   readonly from: string;
   readonly turns: readonly TurnRecord[];
 }
 
-/** The reuse of `suite` from the stored jobs `sources` (an unknown id is an `InputError`). */
-export function planReuse(store: CheckpointStore, suite: Suite, sources: readonly string[]): ReusePlan {
-  const copies = new Map<string, Copy>();
-  const key = (model: string, sequence: string, run: number): string =>
-    JSON.stringify([model, sequence, run]);
-  for (const id of sources) {
-    const source = store.getJob(id);
-    if (source === undefined) throw new InputError(`--reuse: no job "${id}" in the store`);
-    addSource(store, source, suite, copies, key);
-  }
-  let turns = 0;
-  for (const copy of copies.values()) turns += copy.turns.length;
+/**
+ * The reuse of a suite with `settings` from the stored jobs `sources`; an unknown id is an
+ * `InputError` (thrown here, before anything is read or written).
+ */
+export function findReuse(
+  store: CheckpointStore,
+  settings: SuiteSettings,
+  sources: readonly string[],
+): ReuseFinder {
+  const jobs: Source[] = sources.map((id) => {
+    const job = store.getJob(id);
+    if (job === undefined) throw new InputError(`--reuse: no job "${id}" in the store`);
+    const twins = new Map(
+      settings.models.map((model) => {
+        const signature = requestSignature(settings, model);
+        return [
+          model.id,
+          job.suite.models.filter((m) => requestSignature(job.suite, m) === signature),
+        ] as const;
+      }),
+    );
+    return {
+      job,
+      twins,
+      sameJudge: JSON.stringify(job.suite.judge ?? null) === JSON.stringify(settings.judge ?? null),
+    };
+  });
   return {
-    reused: (model, sequence, run) => copies.get(key(model, sequence, run))?.turns.length ?? 0,
-    turns,
-    async apply(target, job) {
-      const records: TurnRecord[] = [];
-      for (const copy of copies.values()) {
-        for (const turn of copy.turns) records.push({ ...turn, job, reusedFrom: copy.from });
+    sources,
+    find(sequences) {
+      const copies = new Map<string, Copy>();
+      const key = (model: string, sequence: string, run: number): string =>
+        JSON.stringify([model, sequence, run]);
+      for (const sequence of sequences) {
+        for (const source of jobs) {
+          // The earlier job's sequences are records of their own: one read per sequence.
+          const old = store.getSequence(source.job.id, sequence.id);
+          if (old === undefined) continue;
+          const shared = sharedPrompts(sequence, old);
+          if (shared === 0) continue;
+          for (const model of settings.models) {
+            for (const twin of source.twins.get(model.id) ?? []) {
+              if (systemPromptOf(twin, old) !== systemPromptOf(model, sequence)) continue;
+              addTwin(store, source, twin, model, old, shared, settings.runs, (run, copy) => {
+                const at = key(model.id, sequence.id, run);
+                if (copy.turns.length > (copies.get(at)?.turns.length ?? 0)) copies.set(at, copy);
+              });
+            }
+          }
+        }
       }
-      if (records.length > 0) await target.putTurns(records);
+      const turns: TurnRecord[] = [];
+      for (const copy of copies.values()) {
+        for (const turn of copy.turns) turns.push({ ...turn, reusedFrom: copy.from });
+      }
+      return {
+        turns,
+        reused: (model, sequence, run): ReusedConversation => {
+          const copy = copies.get(key(model, sequence, run));
+          if (copy === undefined) return { turns: 0, graded: 0 };
+          const graded = copy.turns.findIndex((t) => t.judge === undefined);
+          return { turns: copy.turns.length, graded: graded === -1 ? copy.turns.length : graded };
+        },
+      };
     },
   };
 }
 
-function addSource(
+function withoutUsage(judge: JudgeResult): JudgeResult {
+  const { usage: _paid, ...rest } = judge;
+  return rest;
+}
+
+/** The answered turns of `twin` in `old` (a sequence of `source`) each run of the new suite can copy. */
+function addTwin(
   store: CheckpointStore,
-  source: JobRecord,
-  suite: Suite,
-  copies: Map<string, Copy>,
-  key: (model: string, sequence: string, run: number) => string,
+  source: Source,
+  twin: ModelConfig,
+  model: ModelConfig,
+  old: SequenceRecord,
+  shared: number,
+  runs: number,
+  offer: (run: number, copy: Copy) => void,
 ): void {
-  const sameJudge = JSON.stringify(source.suite.judge ?? null) === JSON.stringify(suite.judge ?? null);
-  for (const model of suite.models) {
-    const signature = requestSignature(suite, model);
-    const twins = source.suite.models.filter((m) => requestSignature(source.suite, m) === signature);
-    for (const twin of twins) {
-      for (const sequence of suite.sequences) {
-        // The earlier job's sequences are records of their own: one read per sequence.
-        const old = store.getSequence(source.id, sequence.id);
-        if (old === undefined || systemPromptOf(twin, old) !== systemPromptOf(model, sequence)) continue;
-        const shared = sharedPrompts(sequence, old);
-        if (shared === 0) continue;
-        const stored = store.turnsOf(source.id, twin.id, sequence.id);
-        for (let run = 1; run <= suite.runs; run += 1) {
-          // Answered turns from the first, in order, within the shared prompts.
-          const own = stored.filter((t) => t.run === run).sort((a, b) => a.turn - b.turn);
-          const usable: TurnRecord[] = [];
-          for (const turn of own) {
-            if (turn.turn !== usable.length + 1 || turn.turn > shared || turn.status !== 'ok') break;
-            // A grade from another judge is not this suite's: it is graded again.
-            const { judge, ...rest } = turn;
-            usable.push({ ...rest, model: model.id, ...(sameJudge && judge !== undefined && { judge }) });
-          }
-          const at = key(model.id, sequence.id, run);
-          if (usable.length > (copies.get(at)?.turns.length ?? 0))
-            copies.set(at, { from: source.id, turns: usable });
-        }
-      }
+  const byRun = new Map<number, TurnRecord[]>();
+  for (const turn of store.turnsOf(source.job.id, twin.id, old.id)) {
+    if (turn.run > runs) continue;
+    const list = byRun.get(turn.run) ?? [];
+    list.push(turn);
+    byRun.set(turn.run, list);
+  }
+  for (const [run, stored] of byRun) {
+    // Answered turns from the first, in order, within the shared prompts.
+    stored.sort((a, b) => a.turn - b.turn);
+    const usable: TurnRecord[] = [];
+    for (const turn of stored) {
+      if (turn.turn !== usable.length + 1 || turn.turn > shared || turn.status !== 'ok') break;
+      // A grade from another judge is not this suite's: it is graded again. A grade copied keeps no
+      // usage: it was paid for in the job it came from, and this job's spend counts what it paid.
+      const { judge, ...rest } = turn;
+      const copiedGrade = source.sameJudge && judge !== undefined ? withoutUsage(judge) : undefined;
+      usable.push({ ...rest, model: model.id, ...(copiedGrade && { judge: copiedGrade }) });
     }
+    if (usable.length > 0) offer(run, { from: source.job.id, turns: usable });
   }
 }

@@ -68,7 +68,10 @@ export function turnJson(turn: TurnRecord): TurnJson {
   };
 }
 
-/** The CSV columns, in order: the JSONL fields with `error` and `usage` split in two. */
+/**
+ * The CSV columns, in order: the JSONL fields with `error` and `usage` split in two; `reusedFrom`
+ * is empty for a turn that was requested.
+ */
 export const CSV_COLUMNS = [
   'job',
   'model',
@@ -87,6 +90,7 @@ export const CSV_COLUMNS = [
   'startedAt',
   'finishedAt',
   'requestHash',
+  'reusedFrom',
 ] as const;
 
 /** RFC 4180 ends every record, the last included, with CRLF. */
@@ -128,6 +132,7 @@ function csvRecord(turn: TurnRecord): string {
     json.startedAt,
     json.finishedAt,
     json.requestHash,
+    json.reusedFrom ?? null,
   ];
   return fields.map(csvField).join(',') + CSV_LINE_END;
 }

@@ -1,9 +1,9 @@
-import { forecastSuite } from '../planning/forecast.js';
+import { ForecastBuilder } from '../planning/forecast.js';
 import { readHistory } from '../planning/history.js';
-import type { ReusePlan } from '../planning/reuse.js';
+import type { ReuseFinder } from '../planning/reuse.js';
 import { newJobId } from '../store/job-id.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
-import { collectSuite, sourceOfSuite } from '../suite/load.js';
+import { sourceOfSuite } from '../suite/load.js';
 import type { SuiteSource } from '../suite/load.js';
 import type { Suite } from '../suite/types.js';
 
@@ -11,17 +11,11 @@ import type { Suite } from '../suite/types.js';
 export const SEQUENCE_WRITE_BATCH = 1000;
 
 /**
- * Sequences up to which a new job gets a forecast: the forecast needs every sequence in memory,
- * which a job of a million sequences must never have.
- */
-export const FORECAST_MAX_SEQUENCES = 10_000;
-
-/**
  * Creates a job for `suite` and commits it, with the turns `reuse` copies from earlier jobs;
  * returns the record. The suite's sequences are streamed into the store in batches (a
- * `SuiteSource` of a million sequences is never held), then the copies, then the job record (the
- * suite's settings, the sequences' sizes, and its forecast from the store's earlier jobs when it
- * has at most `FORECAST_MAX_SEQUENCES`) is written last, so a job that exists has all its
+ * `SuiteSource` of a million sequences is never held), then the copies (found a page of stored
+ * sequences at a time), then the job record (the suite's settings, the sequences' sizes, and its
+ * forecast from the store's earlier jobs, summed over the same batches) is written last, so a job that exists has all its
  * sequences and every turn it starts from. If writing the sequences fails (the sequences file
  * changed since it was validated, a store error), those written are removed and the error is
  * rethrown.
@@ -31,11 +25,12 @@ export async function createJob(
   suite: Suite | SuiteSource,
   suitePath: string,
   now = new Date(),
-  reuse?: ReusePlan,
+  reuse?: ReuseFinder,
 ): Promise<JobRecord> {
   const source = isSuite(suite) ? sourceOfSuite(suite) : suite;
   const id = newJobId(now);
-  let forecastable: Suite | undefined;
+  // Kept with the job so that its outcome can be shown beside what was expected.
+  const forecast = new ForecastBuilder(source.settings, readHistory(store, now.toISOString()));
   try {
     let index = 0;
     for await (const batch of source.sequences(SEQUENCE_WRITE_BATCH)) {
@@ -43,11 +38,19 @@ export async function createJob(
         id,
         batch.map((sequence) => ({ ...sequence, index: index++ })),
       );
+      if (reuse === undefined) forecast.add(batch);
     }
-    if (source.stats.count <= FORECAST_MAX_SEQUENCES) {
-      forecastable = isSuite(suite) ? suite : (await collectSuite(source)).suite;
+    if (reuse !== undefined) {
+      // The copies are found from the stored sequences, once all are in: a sequences file that
+      // changes on the way fails above, before anything is copied.
+      for (const page of store.sequencePages(id, { pageSize: SEQUENCE_WRITE_BATCH })) {
+        const found = reuse.find(page);
+        if (found.turns.length > 0) await store.putTurns(found.turns.map((turn) => ({ ...turn, job: id })));
+        forecast.add(page, found.reused);
+      }
     }
   } catch (error) {
+    // Copied turns already written stay unreachable: no job record will ever name them.
     await store.deleteSequences(id).catch(() => undefined);
     throw error;
   }
@@ -59,13 +62,8 @@ export async function createJob(
     state: 'running',
     createdAt: now.toISOString(),
     finishedAt: null,
-    // Kept with the job so that its outcome can be shown beside what was expected.
-    ...(forecastable && {
-      forecast: forecastSuite(forecastable, readHistory(store, now.toISOString()), reuse?.reused),
-    }),
+    forecast: forecast.result(),
   };
-  // The copies first: a job is visible with every turn it starts from.
-  await reuse?.apply(store, job.id);
   await store.putJob(job);
   return job;
 }

@@ -42,6 +42,8 @@ export async function judgeAnswer(
   });
   let attempts = 0;
   let explanation = '';
+  // What the answered calls cost, so that a job's spend beside its forecast counts its grading.
+  const usage = { inputTokens: 0, outputTokens: 0 };
   // Bounded: one call per pass, at most 1 + maxUnparsableRetries passes.
   for (let pass = 0; pass <= deps.config.maxUnparsableRetries; pass += 1) {
     const outcome = await executeTurn(
@@ -60,11 +62,13 @@ export async function judgeAnswer(
     if (outcome.status === 'cancelled') return undefined;
     attempts += outcome.attempts;
     if (outcome.status === 'failed') {
-      return { score: null, status: 'failed', explanation: outcome.error.message, attempts };
+      return { score: null, status: 'failed', explanation: outcome.error.message, attempts, usage };
     }
+    usage.inputTokens += outcome.usage.inputTokens;
+    usage.outputTokens += outcome.usage.outputTokens;
     explanation = outcome.text;
     const score = parseRating(outcome.text);
-    if (score !== undefined) return { score, status: 'ok', explanation, attempts };
+    if (score !== undefined) return { score, status: 'ok', explanation, attempts, usage };
   }
-  return { score: null, status: 'unparsable', explanation, attempts };
+  return { score: null, status: 'unparsable', explanation, attempts, usage };
 }

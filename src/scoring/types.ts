@@ -2,6 +2,7 @@
  * Scoring: what a suite asks to check about each answer, and what the checks
  * and the judge found. Stored with each turn, summarized per model.
  */
+import type { Usage } from '../providers/types.js';
 
 /** One check of an answer, as written in a suite under `expect:`. */
 export type Check =
@@ -43,4 +44,9 @@ export interface JudgeResult {
   /** The judge's own words (its last answer), for the report. */
   readonly explanation: string;
   readonly attempts: number;
+  /**
+   * Tokens the judge's answered calls were charged, summed over its passes (an unparsable reply is
+   * asked again); absent in grades stored before it was recorded.
+   */
+  readonly usage?: Usage;
 }

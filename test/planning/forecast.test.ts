@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PLAN_LATENCY_MS, forecastSuite, historyKey } from '../../src/planning/forecast.js';
 import { bindingSentence, formatForecast } from '../../src/planning/format.js';
 import type { ModelHistory } from '../../src/planning/history.js';
+import { systemPromptOf } from '../../src/conversation/context.js';
+import type { ChatMessage } from '../../src/providers/types.js';
+import { estimateInputTokens } from '../../src/resilience/token-estimate.js';
+import { buildJudgeMessages } from '../../src/scoring/judge-prompt.js';
 import { parseSuite } from '../../src/suite/load.js';
+import type { ModelConfig } from '../../src/suite/types.js';
 
 // Prompts of 8, 4 and 12 ASCII characters: 2, 1 and 3 tokens + 4 framing = 6, 5, 7 tokens each.
 // System "You are terse." (14 bytes): 4 + 4 = 8 tokens. Every request: + 3 priming.
@@ -115,7 +120,7 @@ describe('troupe plan: the forecast', () => {
     );
     expect(text).toMatch(/^TOTAL\s+12\s+284\s+216\s+\$0\.0015 \(without b\)$/m);
     // Tokens (146 + 120) / 1000 per minute = 15.96 s; T·L and N·L/C at the default 2 s.
-    expect(text).toMatch(/^oai\s+4\.0 s\s+1 min\s+16\.0 s\s+6\.0 s\s+≥ 1 min \(requests per minute\)$/m);
+    expect(text).toMatch(/^oai\s+4\.0 s\s+1 min\s+16\.0 s\s+6\.0 s\s+≥ 1 min, by requests per minute$/m);
     expect(text).toContain("least wall time: bound by oai's requests per minute: ≥ 1 min");
     expect(text).toContain('nothing was sent');
   });
@@ -123,11 +128,114 @@ describe('troupe plan: the forecast', () => {
   it('leaves out the turns that would be reused', async () => {
     // Run 1 of s1 of model a already answered through turn 1.
     const f = forecastSuite(await suite(), new Map(), (model, sequence, run) =>
-      model === 'a' && sequence === 's1' && run === 1 ? 1 : 0,
+      model === 'a' && sequence === 's1' && run === 1 ? { turns: 1, graded: 0 } : { turns: 0, graded: 0 },
     );
     // a loses s1/run 1/turn 1 (17 tokens in, 20 out).
     expect(f.models[0]).toMatchObject({ turns: 5, reusedTurns: 1, inputTokens: 129, outputTokens: 100 });
     expect(f.reusedTurns).toBe(1);
     expect(formatForecast(f)).toContain('1 turn reused from earlier jobs');
+  });
+
+  it('foresees one grading call per answer, its prompt as the judge will be sent it', async () => {
+    const judged = `name: judged
+runs: 2
+providers:
+  oai:
+    type: openai
+    apiKeyEnv: SOME_KEY_THAT_IS_NOT_SET
+    limits: { requestsPerMinute: 6 }
+models:
+  - { id: a, provider: oai, model: gpt-x, maxTokens: 20, system: Be brief., pricePerMillionTokens: { input: 2, output: 10 } }
+  - { id: j, provider: oai, model: judge-x, maxTokens: 50, pricePerMillionTokens: { input: 1, output: 4 } }
+judge: { model: j, rubric: Prefer correct answers. }
+sequences:
+  - id: s1
+    system: You are terse.
+    prompts: ["12345678", "abcd"]
+    reference: ["the first", "the second"]
+  - id: s2
+    prompts: ["123456789012"]
+`;
+    const suite = (await parseSuite(judged, 'judged.yaml', () => Promise.reject(new Error('none')))).suite;
+    // The reference figure: the judge's real prompt for each answer, answers of A tokens being
+    // 4·A ASCII characters, counted by the one input-token rule.
+    const judgeInput = (model: ModelConfig, answerTokens: number): number => {
+      const answer = 'x'.repeat(answerTokens * 4);
+      let total = 0;
+      for (const sequence of suite.sequences) {
+        const system = systemPromptOf(model, sequence);
+        const conversation: ChatMessage[] = system === undefined ? [] : [{ role: 'system', content: system }];
+        sequence.prompts.forEach((prompt, k) => {
+          conversation.push({ role: 'user', content: prompt });
+          total += estimateInputTokens(
+            buildJudgeMessages({
+              conversation,
+              answer,
+              reference: sequence.reference?.[k],
+              rubric: 'Prefer correct answers.',
+            }),
+          );
+          conversation.push({ role: 'assistant', content: answer });
+        });
+      }
+      return total * suite.runs;
+    };
+    const [a, j] = suite.models;
+    if (a === undefined || j === undefined) throw new Error('two models');
+    const f = forecastSuite(suite, new Map());
+    // Every answer of both models (3 turns × 2 runs each) is graded once.
+    expect(f.judge).toMatchObject({
+      model: 'j',
+      provider: 'oai',
+      calls: 12,
+      inputTokens: judgeInput(a, 20) + judgeInput(j, 50),
+      outputTokens: 12 * 50,
+      answerTokens: 50,
+      answerSource: 'maxTokens',
+    });
+    expect(f.judge?.costUsd).toBeCloseTo(((f.judge?.inputTokens ?? 0) * 1 + 600 * 4) / 1e6, 12);
+    const answers = f.models.reduce((sum, m) => sum + m.inputTokens, 0);
+    expect(f.inputTokens).toBe(answers + (f.judge?.inputTokens ?? 0));
+    expect(f.costUsd).toBeCloseTo(
+      (f.models[0]?.costUsd ?? 0) + (f.models[1]?.costUsd ?? 0) + (f.judge?.costUsd ?? 0),
+      12,
+    );
+    // The provider's requests: 12 turns and 12 grading calls, at 6 a minute.
+    expect(f.providers[0]).toMatchObject({ turns: 12, judgeCalls: 12, binding: 'requestsPerMinute' });
+    expect(f.providers[0]?.boundMs).toBe(4 * 60_000);
+
+    // Earlier grades give the judge's reply length.
+    const history = new Map<string, ModelHistory>([
+      [
+        historyKey('openai', 'judge-x'),
+        {
+          outputTurns: 0,
+          meanOutputTokens: 0,
+          p50LatencyMs: undefined,
+          judgeGrades: 30,
+          meanJudgeOutputTokens: 12,
+        },
+      ],
+    ]);
+    expect(forecastSuite(suite, history).judge).toMatchObject({
+      outputTokens: 12 * 12,
+      answerTokens: 12,
+      answerSource: 'history',
+      historyGrades: 30,
+    });
+
+    // Copied turns with their grade are not graded again; copied without one, they are.
+    const copied = forecastSuite(suite, new Map(), (model, sequence, run) =>
+      sequence === 's1' && run === 1 ? { turns: 2, graded: model === 'a' ? 2 : 0 } : { turns: 0, graded: 0 },
+    );
+    expect(copied.turns).toBe(8);
+    expect(copied.judge?.calls).toBe(10);
+
+    const text = formatForecast(f);
+    expect(text).toMatch(
+      /^j \(judge\)\s+oai\s+12\s+[\d ]+\s+600\s+\$0\.\d{4}\s+50 \(maxTokens: no earlier grade\)/m,
+    );
+    expect(text).toMatch(/^TOTAL\s+24\s/m);
+    expect(text).toContain('the judge grades each answer once: 12 calls to j');
   });
 });

@@ -1,11 +1,13 @@
-import { forecastSuite, type HistoryIndex, type ReusedTurns } from '../../planning/forecast.js';
-import { planReuse } from '../../planning/reuse.js';
-import type { Suite } from '../../suite/types.js';
+import { ForecastBuilder, type HistoryIndex, type JobForecast } from '../../planning/forecast.js';
+import { findReuse } from '../../planning/reuse.js';
 import { formatForecast } from '../../planning/format.js';
 import { readHistory } from '../../planning/history.js';
-import { openLmdbStore } from '../../store/lmdb-store.js';
+import { openLmdbStore, type LmdbCheckpointStore } from '../../store/lmdb-store.js';
 import { StoreError } from '../../store/store-error.js';
-import { loadSuite } from '../../suite/load.js';
+import { openSuite, type SuiteSource } from '../../suite/load.js';
+
+/** Sequences read from the suite (and matched against `--reuse` jobs) at a time. */
+const PLAN_BATCH = 1000;
 
 /** Options of `troupe plan`. */
 export interface PlanOptions {
@@ -21,34 +23,42 @@ export interface PlanOptions {
 
 /**
  * `troupe plan <suite>`: what the suite's job would send, cost and take, before anything is sent.
- * Needs no API key and sends nothing; the store is only read (and need not exist).
+ * Needs no API key and sends nothing; the store is only read (and need not exist). The sequences
+ * are read in batches, so a sequences file of a million lines is planned without being held.
  */
 export async function runPlan(options: PlanOptions, out: (line: string) => void): Promise<void> {
-  const suite = await loadSuite(options.suite);
-  const { history, reused } = await fromStore(options.dataDir, suite, options.reuse ?? []);
-  const forecast = forecastSuite(suite, history, reused);
+  const source = await openSuite(options.suite);
+  const reuse = options.reuse ?? [];
+  const store = await openStore(options.dataDir, reuse.length > 0);
+  let forecast: JobForecast;
+  try {
+    forecast = await planSuite(source, store === undefined ? new Map() : readHistory(store), store, reuse);
+  } finally {
+    await store?.close();
+  }
   out(options.format === 'json' ? JSON.stringify(forecast, null, 2) : formatForecast(forecast));
 }
 
-async function fromStore(
-  dataDir: string,
-  suite: Suite,
-  reuse: readonly string[],
-): Promise<{ history: HistoryIndex; reused?: ReusedTurns }> {
-  let store;
+/** The store, read-only; undefined when there is none yet and no `--reuse` needs one. */
+async function openStore(dataDir: string, needed: boolean): Promise<LmdbCheckpointStore | undefined> {
   try {
-    store = await openLmdbStore(dataDir, { readOnly: true });
+    return await openLmdbStore(dataDir, { readOnly: true });
   } catch (error) {
     // No store yet: a plan without history, from maxTokens and the default latency.
-    if (error instanceof StoreError && error.code === 'troupe:store-missing' && reuse.length === 0) {
-      return { history: new Map() };
-    }
+    if (error instanceof StoreError && error.code === 'troupe:store-missing' && !needed) return undefined;
     throw error;
   }
-  try {
-    const history = readHistory(store);
-    return reuse.length === 0 ? { history } : { history, reused: planReuse(store, suite, reuse).reused };
-  } finally {
-    await store.close();
-  }
+}
+
+async function planSuite(
+  source: SuiteSource,
+  history: HistoryIndex,
+  store: LmdbCheckpointStore | undefined,
+  reuse: readonly string[],
+): Promise<JobForecast> {
+  const builder = new ForecastBuilder(source.settings, history);
+  const finder =
+    store === undefined || reuse.length === 0 ? undefined : findReuse(store, source.settings, reuse);
+  for await (const batch of source.sequences(PLAN_BATCH)) builder.add(batch, finder?.find(batch).reused);
+  return builder.result();
 }

@@ -10,7 +10,7 @@ import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
-import { planReuse } from '../../planning/reuse.js';
+import { findReuse } from '../../planning/reuse.js';
 import { cappedSuite } from '../../planning/capped-suite.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
@@ -18,7 +18,7 @@ import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { resolveApiKeys } from '../../suite/api-keys.js';
 import { checkSharedLimits } from '../../coordination/suite-check.js';
-import { collectSuite, openSuite } from '../../suite/load.js';
+import { openSuite } from '../../suite/load.js';
 import type { SuiteSource } from '../../suite/load.js';
 import type { SequenceConfig } from '../../suite/types.js';
 import { countOf } from '../../suite/summary.js';
@@ -76,11 +76,10 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
       const reuse =
         options.reuse === undefined || options.reuse.length === 0
           ? undefined
-          : // Reuse compares every sequence: the suite is read whole for it.
-            planReuse(store, (await collectSuite(newSuite.suite)).suite, options.reuse);
+          : findReuse(store, newSuite.suite.settings, options.reuse);
       job = await createJob(store, newSuite.suite, newSuite.path, new Date(), reuse);
       if (reuse !== undefined)
-        io.stdout.write(`reused ${reuse.turns} turns from ${options.reuse?.join(', ')}\n`);
+        io.stdout.write(`reused ${job.forecast?.reusedTurns ?? 0} turns from ${reuse.sources.join(', ')}\n`);
     } else {
       const stored = resumableJob(store, options);
       // Every record of the job is checked before anything is written: a damaged job is refused untouched.
