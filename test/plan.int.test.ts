@@ -19,7 +19,7 @@ import { tempDir } from './helpers/temp.js';
 const LATENCY_MS = 100;
 const CONCURRENCY = 2;
 
-function suiteText(sim: Simulator, sequences: number, prompts: number, runs: number): string {
+function suiteText(sim: Simulator, sequences: number, prompts: number, runs: number, judged = false): string {
   const lines = Array.from(
     { length: sequences },
     (_, s) =>
@@ -38,6 +38,12 @@ providers:
     limits: { maxConcurrency: ${CONCURRENCY} }
 models:
   - { id: m, provider: sim, model: planned-model, maxTokens: 200, pricePerMillionTokens: { input: 3, output: 15 } }
+${
+  judged
+    ? `  - { id: j, provider: sim, model: planned-judge, maxTokens: 300, pricePerMillionTokens: { input: 1, output: 5 } }
+judge: { model: j }`
+    : ''
+}
 sequences:
 ${lines.join('\n')}
 `;
@@ -128,6 +134,67 @@ describe('troupe plan against a job on the simulator', () => {
       expect(renderReport({ job: stored, sequences: [], turns })).toContain(
         `<p class="forecast">${lines[1]}</p>`,
       );
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("foresees the judge's grading calls: tokens and cost within 10 % of what was charged", async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 0 });
+    dir = await tempDir('troupe-plan-');
+    store = await openLmdbStore(dir.path);
+    const parse = async (text: string) =>
+      (await parseSuite(text, 'judged.yaml', () => Promise.reject(new Error('none')))).suite;
+    const engine = await Engine.start({
+      store,
+      log: silentLogger(),
+      clock: systemClock,
+      env: { [TEST_KEY_ENV]: TEST_KEY },
+    });
+    try {
+      // An earlier judged job: the judge's reply lengths are its history.
+      const earlier = await createJob(store, await parse(suiteText(sim, 2, 2, 1, true)), 'earlier.yaml');
+      expect(earlier.forecast?.judge).toMatchObject({ calls: 8, answerSource: 'maxTokens' });
+      expect(await engine.runJob(earlier)).toEqual({ state: 'done' });
+
+      const job = await createJob(store, await parse(suiteText(sim, 4, 3, 2, true)), 'judged.yaml');
+      const forecast = job.forecast;
+      // Two models answer 4 × 3 × 2 turns each; the judge grades all 48 answers.
+      expect(forecast).toMatchObject({ turns: 48 });
+      expect(forecast?.judge).toMatchObject({
+        model: 'j',
+        calls: 48,
+        answerSource: 'history',
+        historyGrades: 8,
+      });
+      const sentBefore = sim.records.length;
+      expect(await engine.runJob(job)).toEqual({ state: 'done' });
+      const turns = store.turnsOf(job.id);
+      expect(turns).toHaveLength(48);
+      expect(turns.every((t) => t.judge?.status === 'ok' && t.judge.usage !== undefined)).toBe(true);
+      // Every request the simulator answered: 48 turns and 48 grading calls.
+      const sent = sim.records.slice(sentBefore);
+      expect(sent).toHaveLength(96);
+
+      const judgeInput = turns.reduce((sum, t) => sum + (t.judge?.usage?.inputTokens ?? 0), 0);
+      const judgeOutput = turns.reduce((sum, t) => sum + (t.judge?.usage?.outputTokens ?? 0), 0);
+      const near = (actual: number, foreseen: number | undefined): void =>
+        expect(Math.abs(actual - (foreseen ?? 0)) / actual).toBeLessThan(0.1);
+      near(judgeInput, forecast?.judge?.inputTokens);
+      near(judgeOutput, forecast?.judge?.outputTokens);
+
+      const stored = store.getJob(job.id);
+      if (stored === undefined) throw new Error('the job is stored');
+      const actual = actualsOf(stored, turns, Date.now());
+      near(actual.inputTokens ?? 0, forecast?.inputTokens);
+      near(actual.outputTokens ?? 0, forecast?.outputTokens);
+      near(actual.costUsd ?? 0, forecast?.costUsd ?? undefined);
+      // The answers' usage and the grades' together.
+      const answered = turns.reduce((sum, t) => sum + (t.usage?.inputTokens ?? 0), 0);
+      expect(actual.inputTokens).toBe(answered + judgeInput);
+      const [forecastLine, actualLine] = forecastBesideActual(stored, actual);
+      expect(forecastLine).toMatch(/^forecast: 48 turns \+ 48 judge calls, /);
+      expect(actualLine).toMatch(/^actual: {3}48 turns \+ 48 grades, /);
     } finally {
       await engine.close();
     }
