@@ -106,6 +106,10 @@ describe('reuse of answers already paid for', () => {
       true,
     );
     expect(reused.filter((t) => t.sequence === 's1').every((t) => t.turn <= 2)).toBe(true);
+    // The CSV says the same in its last column.
+    const csv = (await runCli(['results', b, '--format', 'csv', '--data-dir', dataDir])).stdout.split('\r\n');
+    expect(csv[0]?.endsWith(',requestHash,reusedFrom')).toBe(true);
+    expect(csv.filter((row) => row.endsWith(`,${a}`))).toHaveLength(16);
     // Run 3 asks everything again, though its prompts are run 1's.
     expect(lines.filter((t) => t.run === 3 && t.reusedFrom !== undefined)).toHaveLength(0);
 

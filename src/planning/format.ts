@@ -111,7 +111,7 @@ export function formatForecast(forecast: JobForecast): string {
   const judge = forecast.judge;
   if (judge !== null) {
     rows.push([
-      oneLine(`${judge.model} (judge)`, ID_CHARS),
+      oneLine(`${judge.model} (grading)`, ID_CHARS),
       oneLine(judge.provider, ID_CHARS),
       formatCount(judge.calls),
       formatCount(judge.inputTokens),
@@ -123,7 +123,7 @@ export function formatForecast(forecast: JobForecast): string {
   }
   const unpriced = [
     ...forecast.models.filter((m) => m.costUsd === null).map((m) => m.model),
-    ...(judge !== null && judge.costUsd === null ? [`${judge.model} (judge)`] : []),
+    ...(judge !== null && judge.costUsd === null ? [`${judge.model} (grading)`] : []),
   ];
   const totalCost =
     forecast.costUsd === null
@@ -159,7 +159,7 @@ export function formatForecast(forecast: JobForecast): string {
   }
   if (judge !== null) {
     lines.push(
-      `the judge grades each answer once: ${formatCount(judge.calls)} call${judge.calls === 1 ? '' : 's'} to ${judge.model}, in the rows above (a reply without a rating, asked again, is not foreseen)`,
+      `grading: one call to ${judge.model} per answer, ${formatCount(judge.calls)} in all (a reply without a rating, asked again, is not counted)`,
     );
   }
   lines.push(`least wall time: ${bindingSentence(forecast)}`);

@@ -233,9 +233,9 @@ sequences:
 
     const text = formatForecast(f);
     expect(text).toMatch(
-      /^j \(judge\)\s+oai\s+12\s+[\d ]+\s+600\s+\$0\.\d{4}\s+50 \(maxTokens: no earlier grade\)/m,
+      /^j \(grading\)\s+oai\s+12\s+[\d ]+\s+600\s+\$0\.\d{4}\s+50 \(maxTokens: no earlier grade\)/m,
     );
     expect(text).toMatch(/^TOTAL\s+24\s/m);
-    expect(text).toContain('the judge grades each answer once: 12 calls to j');
+    expect(text).toContain('grading: one call to j per answer, 12 in all');
   });
 });
