@@ -4,7 +4,7 @@ import { systemClock } from '../src/resilience/clock.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { WorkerCore } from '../src/runtime/worker-core.js';
 import { parseSuite } from '../src/suite/load.js';
-import { createInMemoryPair } from '../src/transport/in-memory.js';
+import { createInMemoryPair } from './helpers/in-memory-transport.js';
 import { isFromWorker, isToWorker, sequenceKey } from '../src/transport/protocol.js';
 import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
 import { useTempStore } from './helpers/temp.js';

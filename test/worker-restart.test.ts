@@ -3,7 +3,7 @@ import {
   RESTART_BACKOFF_BASE_MS,
   RESTART_BACKOFF_MAX_MS,
   restartDelayMs,
-} from '../src/runtime/worker-pool.js';
+} from '../src/runtime/worker-restart.js';
 
 describe('worker restart backoff', () => {
   it('restarts a worker that ran a while at once', () => {

@@ -1,4 +1,5 @@
 import type { ErrorData } from '../store/records.js';
+import { ERROR_CODES } from '../resilience/errors.js';
 import { dispatch } from './nact.js';
 import type { CrashHandler } from './nact.js';
 import type { SequenceMessage } from './sequence.js';
@@ -34,7 +35,7 @@ export function sequenceRestartPolicy(options: RestartPolicyOptions): CrashHandl
         restarts,
         reason,
       });
-      options.onGiveUp({ code: 'troupe:internal', message: `crashed ${restarts} times; last: ${reason}` });
+      options.onGiveUp({ code: ERROR_CODES.internal, message: `crashed ${restarts} times; last: ${reason}` });
       return 'stop';
     }
     options.warn('sequence actor crashed; restarting it from the store', {

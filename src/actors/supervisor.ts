@@ -9,6 +9,7 @@ import { RateEstimator } from '../progress/rate.js';
 import type { ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
+import { ERROR_CODES } from '../resilience/errors.js';
 import type { SequenceConfig } from '../suite/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -268,7 +269,7 @@ function runJob(
       dispatch(watcher, {
         type: 'job-ended',
         job: job.id,
-        outcome: { state: 'halted', error: { code: 'troupe:cannot-start', message } },
+        outcome: { state: 'halted', error: { code: ERROR_CODES.cannotStart, message } },
       });
     }
     return state;
@@ -351,7 +352,7 @@ function endJob(
       dispatch(ctx.self, {
         type: 'job-saved',
         job: jobId,
-        outcome: { state: 'halted', error: { code: 'troupe:store-write', message: String(error) } },
+        outcome: { state: 'halted', error: { code: ERROR_CODES.storeWrite, message: String(error) } },
       });
     },
   );

@@ -6,6 +6,7 @@ import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
+import { ERROR_CODES } from '../resilience/errors.js';
 import { loadSdksFor } from '../providers/create.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
 import type { ModelConfig, ProviderConfig } from '../suite/types.js';
@@ -237,7 +238,7 @@ export class WorkerCore {
       return pending.runs;
     } catch (error) {
       this.failed(key, {
-        code: 'troupe:cannot-start',
+        code: ERROR_CODES.cannotStart,
         message: error instanceof Error ? error.message : String(error),
       });
       return 1;

@@ -15,7 +15,7 @@ import { isToWorker } from '../transport/protocol.js';
 import type { FromWorker, ToWorker } from '../transport/protocol.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 import { WorkerCore } from './worker-core.js';
-import { WORKER_ENV } from './worker-pool.js';
+import { WORKER_ENV } from './worker-process.js';
 
 /** The provider types named in `text` (comma-separated); unknown names are ignored. */
 function providerTypesFrom(text: string | undefined): { readonly type: ProviderConfig['type'] }[] {

@@ -1,13 +1,8 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SequencePlacement } from '../actors/model.js';
 import { dispatch, spawnStatelessActor, stopActor } from '../actors/nact.js';
-import type { ActorRef } from '../actors/nact.js';
-import type { SequenceMessage, SequenceReport } from '../actors/sequence.js';
-import { GateRefusal } from '../conversation/provider-gate.js';
-import type { AdmitRequest, AttemptOutcome, Permit } from '../conversation/provider-gate.js';
+import type { SequenceMessage } from '../actors/sequence.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProviderConfig } from '../suite/types.js';
@@ -15,16 +10,15 @@ import type { JobRecord } from '../store/records.js';
 import { ipcEndpointIn } from '../transport/endpoint.js';
 import type { PrimaryEnd } from '../transport/ends.js';
 import { isFromWorker, sequenceKey } from '../transport/protocol.js';
-import type { FromWorker, SequenceKey, ToWorker } from '../transport/protocol.js';
+import type { FromWorker, ToWorker } from '../transport/protocol.js';
 import { RouterTransport } from '../transport/router.js';
 import type { GateRegistry } from './gate-registry.js';
+import { WorkerGateServer } from './worker-gate-server.js';
+import { PlacementTable } from './worker-placements.js';
+import type { Placed } from './worker-placements.js';
+import { forkWorker, setUpWorkerForks } from './worker-process.js';
+import { quickCrashesAfter, restartDelayMs } from './worker-restart.js';
 
-/** A worker that lived less than this before dying counts as a quick crash, in ms. */
-export const QUICK_CRASH_MS = 10_000;
-/** Delay before restarting a worker after its first quick crash, in ms; doubles per quick crash in a row. */
-export const RESTART_BACKOFF_BASE_MS = 500;
-/** Longest delay before restarting a worker, in ms. */
-export const RESTART_BACKOFF_MAX_MS = 30_000;
 /** Heartbeat settings of the workers' transport: a hung worker is replaced after about interval × misses. */
 export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
 export const WORKER_HEARTBEAT_MISSES = 3;
@@ -34,18 +28,6 @@ export const WORKER_HEARTBEAT_MISSES = 3;
  * go to whichever are ready (a worker that cannot start must not hold a job up).
  */
 export const FIRST_BOOT_WAIT_MS = 2_000;
-
-/** Environment variables that tell a forked worker who it is and where to connect. */
-export const WORKER_ENV = {
-  id: 'TROUPE_WORKER_ID',
-  /** The routing id of this incarnation of the worker (see `Slot.peer`). */
-  routingId: 'TROUPE_WORKER_ROUTING_ID',
-  endpoint: 'TROUPE_WORKER_ENDPOINT',
-  dataDir: 'TROUPE_DATA_DIR',
-  logLevel: 'TROUPE_LOG_LEVEL',
-  /** Provider types whose SDKs the worker loads as it boots, comma-separated. */
-  providerTypes: 'TROUPE_WORKER_PROVIDER_TYPES',
-} as const;
 
 /** Options of `WorkerPool.start`. */
 export interface WorkerPoolOptions {
@@ -83,68 +65,23 @@ interface Slot {
   restartTimer: NodeJS.Timeout | undefined;
 }
 
-interface Placed {
-  readonly key: SequenceKey;
-  readonly job: string;
-  readonly model: string;
-  readonly sequence: string;
-  readonly firstRun: number;
-  readonly runs: number;
-  readonly replyTo: ActorRef<SequenceReport>;
-  worker: string | undefined;
-  started: boolean;
-  /**
-   * The last of `stop-work` or `drain` it was told: then it is never spawned again (say on a
-   * worker that replaces a dead one), or it would run again for a job cancelled or shutting down.
-   */
-  halted: 'stop-work' | 'drain' | undefined;
-}
-
-interface RemoteAdmit {
-  readonly worker: string;
-  readonly abort: AbortController;
-  readonly gate: ReturnType<GateRegistry['gateFor']>;
-  permit: Permit | undefined;
-}
-
 /**
- * How long to wait before restarting a worker that has crashed quickly
- * `quickCrashes` times in a row, in ms: at once after a worker that ran a while,
- * then doubling, so a worker that keeps crashing is not restarted in a hot loop.
- */
-export function restartDelayMs(quickCrashes: number): number {
-  if (quickCrashes <= 0) return 0;
-  return Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_BASE_MS * 2 ** (quickCrashes - 1));
-}
-
-/** Where the compiled worker entry is: beside this module, or in dist/ when running from the sources (tests). */
-export function workerEntryPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'worker-main.js');
-  // From the TypeScript sources, workers run the build, which `npm test` makes first.
-  return resolve(dirname(here), '../../dist/src/runtime/worker-main.js');
-}
-
-/**
- * The cluster primary's side of the workers: forks them, places sequence actors
- * on them (a local proxy actor stands in for each, so model actors do not know
- * where their sequences run), serves their gate traffic with the daemon's one
- * limiter and breaker per provider, and replaces a worker that dies or hangs —
- * re-creating its sequences on live workers, where they resume from the store.
+ * The cluster primary's side of the workers: keeps a slot per worker process, places sequence
+ * actors on the least loaded ready one (a local proxy actor stands in for each, so model actors
+ * do not know where their sequences run), routes the workers' messages (reports to the model
+ * actors, gate traffic to the `WorkerGateServer`), and replaces a worker that dies or hangs —
+ * re-creating its sequences on live workers, where they resume from the store. Forking is in
+ * `worker-process.ts`, the restart backoff in `worker-restart.ts`, the bookkeeping of who hosts
+ * what in `worker-placements.ts`.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   /** The slots by id, and by the routing id of their live worker: every message is looked up here. */
   private readonly slotsById = new Map<string, Slot>();
   private readonly slotsByPeer = new Map<string, Slot>();
-  private readonly placed = new Map<SequenceKey, Placed>();
-  private readonly admits = new Map<string, RemoteAdmit>();
-  /**
-   * Sequences placed on each worker, by worker id, kept with `placed`: choosing a worker for
-   * each of a job's n sequences by counting them all would cost n².
-   */
-  private readonly placedOn = new Map<string, number>();
+  private readonly placed = new PlacementTable();
   private readonly jobs = new Map<string, JobRecord>();
+  private readonly gates: WorkerGateServer;
   private stopping = false;
   /** Workers forked so far: numbers each one's routing id. */
   private forks = 0;
@@ -169,6 +106,11 @@ export class WorkerPool {
     /** Where workers connect. */
     private readonly endpoint: string,
   ) {
+    this.gates = new WorkerGateServer({
+      jobOf: (jobId) => this.jobs.get(jobId),
+      gateFor: (job, provider) => options.gates.gateFor(job, provider),
+      send: (worker, message) => this.send(worker, message),
+    });
     transport.onMessage((peer, message) => this.receive(peer, message));
     transport.onMalformed((peer, reason) =>
       options.log.warn({ worker: peer, reason }, 'malformed frame from a worker; dropped'),
@@ -188,7 +130,7 @@ export class WorkerPool {
       },
     );
     const pool = new WorkerPool(options, transport, transport.endpoint);
-    cluster.setupPrimary({ exec: workerEntryPath(), args: [] });
+    setUpWorkerForks();
     for (let i = 1; i <= options.workers; i += 1) {
       const slot: Slot = {
         id: `worker-${i}`,
@@ -222,7 +164,7 @@ export class WorkerPool {
 
   /** Sequences placed on each worker now, by worker id (for tests and diagnostics). */
   sequencesPerWorker(): Record<string, number> {
-    return Object.fromEntries(this.slots.map((slot) => [slot.id, this.placedOn.get(slot.id) ?? 0]));
+    return Object.fromEntries(this.slots.map((slot) => [slot.id, this.placed.countOn(slot.id)]));
   }
 
   /** True until the first boot ends (see `firstBoot`). */
@@ -258,7 +200,7 @@ export class WorkerPool {
           started: false,
           halted: undefined,
         };
-        this.placed.set(key, placed);
+        this.placed.add(placed);
         this.assign(placed);
         const ref = spawnStatelessActor<SequenceMessage>(
           request.parent,
@@ -274,7 +216,7 @@ export class WorkerPool {
         };
       },
       release: () => {
-        for (const placed of [...this.placed.values()]) if (placed.job === job.id) this.retire(placed);
+        for (const placed of this.placed.select((p) => p.job === job.id)) this.retire(placed);
         this.jobs.delete(job.id);
       },
     };
@@ -282,10 +224,9 @@ export class WorkerPool {
 
   /** Stops a placed sequence actor on its worker and forgets it. */
   private retire(placed: Placed): void {
-    if (this.placed.get(placed.key) !== placed) return;
+    if (!this.placed.holds(placed)) return;
     if (placed.worker) this.send(placed.worker, { type: 'stop-sequence', key: placed.key });
-    this.placeOn(placed, undefined);
-    this.placed.delete(placed.key);
+    this.placed.remove(placed);
   }
 
   /** Stops the workers (SIGTERM, then the cluster reaps them) and closes the transport. */
@@ -297,8 +238,7 @@ export class WorkerPool {
       clearTimeout(slot.restartTimer);
       slot.worker?.process.kill('SIGKILL');
     }
-    for (const admit of this.admits.values()) admit.abort.abort();
-    this.admits.clear();
+    this.gates.close();
     await this.transport.close();
   }
 
@@ -306,14 +246,13 @@ export class WorkerPool {
     this.forks += 1;
     slot.peer = `${slot.id}#${this.forks}`;
     this.slotsByPeer.set(slot.peer, slot);
-    const worker = cluster.fork({
-      ...this.options.env,
-      [WORKER_ENV.id]: slot.id,
-      [WORKER_ENV.routingId]: slot.peer,
-      [WORKER_ENV.endpoint]: this.endpoint,
-      [WORKER_ENV.dataDir]: this.options.dataDir,
-      [WORKER_ENV.logLevel]: this.options.logLevel,
-      [WORKER_ENV.providerTypes]: this.options.providerTypes.join(','),
+    const worker = forkWorker(this.options.env, {
+      id: slot.id,
+      routingId: slot.peer,
+      endpoint: this.endpoint,
+      dataDir: this.options.dataDir,
+      logLevel: this.options.logLevel,
+      providerTypes: this.options.providerTypes,
     });
     slot.worker = worker;
     slot.pid = worker.process.pid;
@@ -358,73 +297,19 @@ export class WorkerPool {
         return;
       }
       case 'gate-admit':
-        this.admit(worker, message.id, message.job, message.provider, message.request);
+        this.gates.admit(worker, message.id, message.job, message.provider, message.request);
         return;
       case 'gate-cancel':
-        this.cancelAdmit(message.id);
+        this.gates.cancel(message.id);
         return;
-      case 'gate-settle': {
-        const admit = this.admits.get(message.id);
-        if (!admit?.permit) return;
-        this.admits.delete(message.id);
-        admit.gate.settle(admit.permit, message.outcome);
+      case 'gate-settle':
+        this.gates.settle(message.id, message.outcome);
         return;
-      }
       default: {
         const unknown: never = message;
         this.options.log.warn({ worker, message: unknown }, 'unknown message from a worker; dropped');
       }
     }
-  }
-
-  private admit(worker: string, id: string, jobId: string, provider: string, request: AdmitRequest): void {
-    const job = this.jobs.get(jobId);
-    if (!job) {
-      this.send(worker, {
-        type: 'gate-refused',
-        id,
-        error: { code: 'troupe:cannot-start', message: `job ${jobId} is not running` },
-      });
-      return;
-    }
-    let gate;
-    try {
-      gate = this.options.gates.gateFor(job, provider);
-    } catch (error) {
-      this.send(worker, {
-        type: 'gate-refused',
-        id,
-        error: { code: 'troupe:internal', message: String(error) },
-      });
-      return;
-    }
-    const admit: RemoteAdmit = { worker, abort: new AbortController(), gate, permit: undefined };
-    this.admits.set(id, admit);
-    gate.admit(request, admit.abort.signal).then(
-      (permit) => {
-        if (this.admits.get(id) !== admit) {
-          // Cancelled or its worker died while the permit was on its way: give it back.
-          gate.settle(permit, CANCELLED);
-          return;
-        }
-        admit.permit = permit;
-        this.send(worker, { type: 'gate-permit', id, probe: permit.probe });
-      },
-      (error: unknown) => {
-        // Aborted: nothing was granted. Refused: the turn fails with the gate's reason.
-        if (this.admits.get(id) === admit && error instanceof GateRefusal)
-          this.send(worker, { type: 'gate-refused', id, error: error.error });
-        this.admits.delete(id);
-      },
-    );
-  }
-
-  private cancelAdmit(id: string): void {
-    const admit = this.admits.get(id);
-    if (!admit) return;
-    this.admits.delete(id);
-    if (admit.permit) admit.gate.settle(admit.permit, CANCELLED);
-    else admit.abort.abort();
   }
 
   /** Ends the first boot: the sequences placed meanwhile go to the workers ready now. */
@@ -437,29 +322,7 @@ export class WorkerPool {
   }
 
   private assignWaiting(): void {
-    for (const placed of this.placed.values()) if (placed.worker === undefined) this.assign(placed);
-  }
-
-  /** Records that `placed` runs on `worker` now (or nowhere), keeping `placedOn` in step. */
-  private placeOn(placed: Placed, worker: string | undefined): void {
-    if (placed.worker !== undefined)
-      this.placedOn.set(placed.worker, (this.placedOn.get(placed.worker) ?? 1) - 1);
-    if (worker !== undefined) this.placedOn.set(worker, (this.placedOn.get(worker) ?? 0) + 1);
-    placed.worker = worker;
-  }
-
-  /** The ready worker with the fewest sequences (the first of them in slot order), if any. */
-  private leastLoaded(): string | undefined {
-    let best: string | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (const slot of this.slots) {
-      const load = this.placedOn.get(slot.id) ?? 0;
-      if (slot.ready && load < bestLoad) {
-        best = slot.id;
-        bestLoad = load;
-      }
-    }
-    return best;
+    for (const placed of this.placed.select((p) => p.worker === undefined)) this.assign(placed);
   }
 
   /**
@@ -470,12 +333,13 @@ export class WorkerPool {
     if (placed.halted) {
       // Told to stop or drain: it stays nowhere. Nothing of it is in flight any more (its worker,
       // if it had one, is gone), so a drain is complete.
-      this.placeOn(placed, undefined);
+      this.placed.move(placed, undefined);
       if (placed.halted === 'drain') this.reportDrained(placed);
       return;
     }
-    const target = this.booting ? undefined : this.leastLoaded();
-    this.placeOn(placed, target);
+    const ready = this.slots.filter((slot) => slot.ready).map((slot) => slot.id);
+    const target = this.booting ? undefined : this.placed.leastLoaded(ready);
+    this.placed.move(placed, target);
     if (target === undefined) return;
     this.send(target, {
       type: 'spawn-sequence',
@@ -529,15 +393,10 @@ export class WorkerPool {
       'worker died; moving its sequences',
     );
     slot.pid = undefined;
-    // Its permits go back to the limiter: the requests they covered died with it.
-    for (const [id, admit] of this.admits) if (admit.worker === slot.id) this.cancelAdmit(id);
-    for (const placed of this.placed.values()) if (placed.worker === slot.id) this.assign(placed);
-    const lived = Date.now() - slot.startedAt;
-    slot.quickCrashes = lived < QUICK_CRASH_MS ? slot.quickCrashes + 1 : 0;
-    const delay =
-      slot.quickCrashes === 0
-        ? 0
-        : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_BASE_MS * 2 ** (slot.quickCrashes - 1));
+    this.gates.workerGone(slot.id);
+    for (const placed of this.placed.select((p) => p.worker === slot.id)) this.assign(placed);
+    slot.quickCrashes = quickCrashesAfter(slot.quickCrashes, Date.now() - slot.startedAt);
+    const delay = restartDelayMs(slot.quickCrashes);
     slot.restarts += 1;
     this.options.metrics.workerRestarted();
     this.options.log.warn({ worker: slot.id, restarts: slot.restarts, delayMs: delay }, 'restarting worker');
@@ -557,5 +416,3 @@ export class WorkerPool {
     });
   }
 }
-
-const CANCELLED: AttemptOutcome = { kind: 'cancelled', headers: {} };

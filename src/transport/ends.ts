@@ -1,6 +1,7 @@
 /**
  * The two ends of the process boundary as consumers see them. The ZeroMQ transports and the
- * in-memory pair both implement these; code above the transport depends on nothing else.
+ * in-memory pair of the tests (test/helpers) both implement these; code above the transport
+ * depends on nothing else.
  */
 import type { Envelope } from './codec.js';
 

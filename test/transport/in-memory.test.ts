@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/transport/codec.js';
 import type { Envelope } from '../../src/transport/codec.js';
 import type { PrimaryEnd, WorkerEnd } from '../../src/transport/ends.js';
-import { createInMemoryPair } from '../../src/transport/in-memory.js';
+import { createInMemoryPair } from '../helpers/in-memory-transport.js';
 
 type ToWorker = { readonly type: 'work'; readonly n: number } | { readonly type: 'stop' };
 type FromWorker = { readonly type: 'done'; readonly n: number };

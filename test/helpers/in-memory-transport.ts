@@ -7,13 +7,19 @@
  * worker end announces itself with a hello, and a dead peer makes the primary's sends reject
  * with `troupe:transport-unreachable`. There are no heartbeats: `dropPeer()` reports the loss.
  */
-import type { Envelope } from './codec.js';
-import type { MessageGuard, PeerLostReason, PrimaryEnd, Unsubscribe, WorkerEnd } from './ends.js';
-import { encodeControl, encodeOutbound, readInbound } from './frames.js';
-import type { Inbound } from './frames.js';
-import { Listeners } from './listeners.js';
-import { PeerTable } from './peer-table.js';
-import { TransportError } from './transport-error.js';
+import type { Envelope } from '../../src/transport/codec.js';
+import type {
+  MessageGuard,
+  PeerLostReason,
+  PrimaryEnd,
+  Unsubscribe,
+  WorkerEnd,
+} from '../../src/transport/ends.js';
+import { encodeControl, encodeOutbound, readInbound } from '../../src/transport/frames.js';
+import type { Inbound } from '../../src/transport/frames.js';
+import { Listeners } from '../../src/transport/listeners.js';
+import { PeerTable } from '../../src/transport/peer-table.js';
+import { TransportError } from '../../src/transport/transport-error.js';
 
 /** Options of `createInMemoryPair`. */
 export interface InMemoryPairOptions<A extends Envelope, B extends Envelope> {
