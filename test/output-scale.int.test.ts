@@ -15,8 +15,8 @@ import type { SyntheticJobShape } from '../src/store/synthetic-job.js';
 import { CLI_PATH, CLI_TIMEOUT_MS } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
-/** The heap the child gets, in MB: less than the big job's answers alone. */
-const HEAP_MB = 48;
+/** The heap the child gets, in MB: less than the big job's answers alone (12 000 turns × 6 KB = 72 MB). */
+const HEAP_MB = 64;
 const HEAP_BYTES = HEAP_MB * 1024 * 1024;
 /** Peak resident memory of its own allowed to the child, in bytes: Node itself, buffers, the heap. */
 const PEAK_RSS_BYTES = 150 * 1024 * 1024;
@@ -111,8 +111,13 @@ function measured(args: readonly string[]): Promise<Measured> {
     const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
     child.on('error', reject);
     child.on('exit', () => (exited = true));
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const died = (error: unknown): void =>
+        // No peak file: the child never reached its exit handler (killed, or V8 aborted).
+        reject(
+          new Error(`troupe ${args.join(' ')}: code ${code}, signal ${signal}: ${String(error)}\n${stderr}`),
+        );
       readFile(peakFile, 'utf8').then((peak) => {
         const { peakAnon, peakHeap } = JSON.parse(peak) as { peakAnon: number; peakHeap: number };
         if (process.env.TROUPE_SCALE_VERBOSE) console.log(args[0], { peakAnon, peakHeap });
@@ -124,7 +129,7 @@ function measured(args: readonly string[]): Promise<Measured> {
           peakHeapBytes: peakHeap,
           aliveAtFirstOutput: aliveAtFirstOutput ?? false,
         });
-      }, reject);
+      }, died);
     });
   });
 }

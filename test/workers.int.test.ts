@@ -14,8 +14,13 @@ import { isToWorker } from '../src/transport/protocol.js';
 import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
 
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
-/** Short heartbeats so a hung worker is found quickly. */
-const HEARTBEAT_MS = 100;
+/** Short heartbeats so a hung worker is found quickly; only where a test hangs one on purpose. */
+const HUNG_WORKER_HEARTBEAT_MS = 200;
+/**
+ * The first boot waits for both workers however slow the machine (a loaded one can take more than
+ * the default 2 s to start a worker): the even shares the tests check need both ready.
+ */
+const FIRST_BOOT_WAIT_MS = 120_000;
 
 describe('sequence actors in worker processes (real cluster workers, real ZeroMQ)', () => {
   let sim: Simulator;
@@ -33,9 +38,10 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
 
   /**
    * An engine with two workers, once they have booted (as for a job submitted to a running
-   * daemon): every sequence runs on a worker. With `whileBooting`, at once.
+   * daemon): every sequence runs on a worker. With `whileBooting`, at once. Heartbeats at the
+   * default interval unless `heartbeatIntervalMs` is given.
    */
-  const start = async (whileBooting = false): Promise<Engine> => {
+  const start = async (whileBooting = false, heartbeatIntervalMs?: number): Promise<Engine> => {
     engine = await Engine.start({
       store: temp.store,
       log: silentLogger(),
@@ -43,7 +49,8 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       env,
       workers: 2,
       dataDir: temp.dataDir,
-      heartbeatIntervalMs: HEARTBEAT_MS,
+      ...(heartbeatIntervalMs !== undefined && { heartbeatIntervalMs }),
+      firstBootWaitMs: FIRST_BOOT_WAIT_MS,
       providerTypes: ['openai'],
     });
     if (!whileBooting) await engine.pool?.firstBoot;
@@ -192,7 +199,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 4, runs: 2 });
     const job = await createJob(temp.store, suite, 'generated.yaml');
-    const running = await start();
+    const running = await start(false, HUNG_WORKER_HEARTBEAT_MS);
     const outcome = running.runJob(job);
     await expect.poll(() => sim.records.length >= 10, { message: 'some turns' }).toBe(true);
     const victim = running.pool?.pids()['worker-2'] ?? Number.NaN;

@@ -46,6 +46,11 @@ export interface EngineOptions {
   /** Heartbeat interval of the workers' transport, in ms (a hung worker is replaced after 3). Default 1 000. */
   readonly heartbeatIntervalMs?: number;
   /**
+   * How long sequences placed while the first workers boot wait for all of them, in ms, before
+   * going to those ready. Default `FIRST_BOOT_WAIT_MS` (2 s).
+   */
+  readonly firstBootWaitMs?: number;
+  /**
    * Provider types of the jobs this engine will run first (those a daemon resumes): workers load
    * their SDKs while they boot instead of when the first sequence arrives. Default: none.
    */
@@ -159,6 +164,7 @@ export class Engine {
         env: options.env,
         metrics: options.metrics ?? noMetrics,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
+        firstBootWaitMs: options.firstBootWaitMs,
         providerTypes: options.providerTypes ?? [],
       });
     }

@@ -43,6 +43,8 @@ export interface WorkerPoolOptions {
   readonly metrics: Metrics;
   /** Heartbeat interval, in ms. Default `WORKER_HEARTBEAT_INTERVAL_MS`. */
   readonly heartbeatIntervalMs?: number;
+  /** How long the first boot waits for every worker, in ms. Default `FIRST_BOOT_WAIT_MS`. */
+  readonly firstBootWaitMs?: number;
   /** Provider types whose SDKs each worker loads as it boots (see `EngineOptions.providerTypes`). */
   readonly providerTypes: readonly ProviderConfig['type'][];
 }
@@ -93,7 +95,7 @@ export class WorkerPool {
   private booting = true;
   private bootTimer: NodeJS.Timeout | undefined;
   private endBoot: () => void = () => undefined;
-  /** Resolves when the first boot ends: every worker is ready, or `FIRST_BOOT_WAIT_MS` passed. */
+  /** Resolves when the first boot ends: every worker is ready, or `firstBootWaitMs` passed. */
   readonly firstBoot = new Promise<void>((resolve) => {
     this.endBoot = resolve;
   });
@@ -147,7 +149,7 @@ export class WorkerPool {
       pool.slotsById.set(slot.id, slot);
       pool.fork(slot);
     }
-    pool.bootTimer = setTimeout(() => pool.booted(), FIRST_BOOT_WAIT_MS);
+    pool.bootTimer = setTimeout(() => pool.booted(), options.firstBootWaitMs ?? FIRST_BOOT_WAIT_MS);
     pool.bootTimer.unref();
     return pool;
   }

@@ -44,14 +44,22 @@ export async function runResults(options: ResultsOptions, out: NodeJS.WritableSt
     // Damaged turns are never printed: every intact one is, then the damaged ones are named (exit 3).
     const damaged: DamagedRecord[] = [];
     let intact = 0;
-    const pages = store.turnPages(options.job, options.model, options.sequence, undefined, damaged);
+    const pages = store.turnPages(options.job, options.model, options.sequence, RESULTS_PAGE_TURNS, damaged);
     const turns = flatten(pages, () => (intact += 1));
-    await writeChunks(out, formatTurnChunks(turns, options.format));
+    await writeChunks(out, formatTurnChunks(turns, options.format, RESULTS_PAGE_TURNS));
     if (damaged.length > 0) throw store.damagedError(damaged, intact, 'turn');
   } finally {
     await store.close();
   }
 }
+
+/**
+ * Turns read from the store, and rows formatted, at a time. A page of long answers is megabytes
+ * (a 6 KB answer × 1 000 turns, twice over as record and as text): under a 48 MB heap the
+ * default page of 1 000 turns left too little headroom for a collector running late on a busy
+ * machine. 100 keeps the peak near a megabyte a page for the cost of more read transactions.
+ */
+const RESULTS_PAGE_TURNS = 100;
 
 function unknownJob(store: LmdbCheckpointStore, options: ResultsOptions): InputError {
   const known = store
