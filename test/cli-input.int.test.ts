@@ -53,7 +53,33 @@ const CASES: readonly {
     suite: `${VALID}sequencesFile: bad.jsonl\n`,
     expect: ['bad.jsonl:2'],
   },
+  {
+    name: 'runs beyond the limit',
+    suite: VALID.replace('name: t', 'name: t\nruns: 1000000000'),
+    expect: ['suite.yaml:2:7: runs: expected an integer from 1 to 10 000, found 1000000000'],
+  },
+  {
+    name: 'a sequence of too many prompts',
+    suite: VALID.replace('["one", "two"]', JSON.stringify(manyPrompts(1001))),
+    expect: [
+      'sequences[0].prompts: expected a list of 1 to 1 000 non-blank prompts',
+      'found a list of 1 001',
+    ],
+  },
+  {
+    name: 'a job of too many turns',
+    suite: `${VALID.replace('name: t', 'name: t\nruns: 10000')}${[1, 2, 3, 4, 5, 6]
+      .map((n) => `  - { id: big${n}, prompts: ${JSON.stringify(manyPrompts(1000))} }\n`)
+      .join('')}`,
+    expect: [
+      'suite.yaml:2:7: runs: expected a job of at most 100 000 000 turns, found 120 040 000 (2 models × 6 002 prompts × 10 000 runs)',
+    ],
+  },
 ];
+
+function manyPrompts(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `p${i}`);
+}
 
 describe('bad input: a clear message naming file and field, exit 2, nothing written', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

@@ -171,7 +171,7 @@ describe('what a sequences file must be', () => {
     await writeFile(path.join(dir, 'seq.jsonl'), `${huge}\n{"id": "x"}\n`);
     expect(await problemsOf(await suiteFor('seq.jsonl'))).toEqual([
       `${dir}/seq.jsonl:1: line of 17 MiB, over the limit of 16 MiB for one sequence`,
-      `${dir}/seq.jsonl:2: prompts: missing (expected a non-empty list of non-blank prompts (strings, or { prompt, expect }))`,
+      `${dir}/seq.jsonl:2: prompts: missing (expected a list of 1 to 1 000 non-blank prompts (strings, or { prompt, expect }))`,
     ]);
     expect(existsSync(path.join(dir, 'seq.jsonl'))).toBe(true);
   });

@@ -146,24 +146,24 @@ const ERROR_CASES: readonly ErrorCase[] = [
       '  - { id: s1, prompts: hello }',
     ],
     expected: [
-      'suite.yaml:2:7: runs: expected a positive integer, found "three"',
-      'suite.yaml:8:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings, or { prompt, expect }), found "hello"',
+      'suite.yaml:2:7: runs: expected an integer from 1 to 10 000, found "three"',
+      'suite.yaml:8:24: sequences[0].prompts: expected a list of 1 to 1 000 non-blank prompts (strings, or { prompt, expect }), found "hello"',
     ],
   },
   {
     name: 'runs of zero',
     lines: [...VALID, 'runs: 0'],
-    expected: ['suite.yaml:8:7: runs: expected a positive integer, found 0'],
+    expected: ['suite.yaml:8:7: runs: expected an integer from 1 to 10 000, found 0'],
   },
   {
     name: 'runs that is not an integer',
     lines: [...VALID, 'runs: 1.5'],
-    expected: ['suite.yaml:8:7: runs: expected a positive integer, found 1.5'],
+    expected: ['suite.yaml:8:7: runs: expected an integer from 1 to 10 000, found 1.5'],
   },
   {
     name: 'an empty value',
     lines: [...VALID, 'runs:'],
-    expected: ['suite.yaml:8:6: runs: expected a positive integer, found an empty value'],
+    expected: ['suite.yaml:8:6: runs: expected an integer from 1 to 10 000, found an empty value'],
   },
   {
     name: 'zero and negative limits',
@@ -284,7 +284,7 @@ const ERROR_CASES: readonly ErrorCase[] = [
     name: 'an empty prompts list',
     lines: [...PROVIDERS, ...MODELS, 'sequences:', '  - { id: s1, prompts: [] }'],
     expected: [
-      'suite.yaml:6:24: sequences[0].prompts: expected a non-empty list of non-blank prompts (strings, or { prompt, expect }), found an empty list',
+      'suite.yaml:6:24: sequences[0].prompts: expected a list of 1 to 1 000 non-blank prompts (strings, or { prompt, expect }), found an empty list',
     ],
   },
   {
@@ -447,7 +447,7 @@ describe('suite problems', () => {
       '  - { id: s1, prompts: [""] }',
     ]);
     expect(problems).toEqual([
-      'suite.yaml:1:7: runs: expected a positive integer, found 0',
+      'suite.yaml:1:7: runs: expected an integer from 1 to 10 000, found 0',
       'suite.yaml:3:38: providers.sim.latencyMs: expected a number ≥ 0, found -1',
       'suite.yaml:5:53: models[0].temperature: expected a number from 0 to 2, found 9',
       'suite.yaml:7:25: sequences[0].prompts[0]: expected a non-blank prompt (string), found ""',

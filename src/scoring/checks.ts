@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { ChatMessage } from '../providers/types.js';
 import { pointer, schemaProblems, validateJson } from './json-schema.js';
 import type { Check, CheckResult } from './types.js';
+import { groupThousands } from '../suite/schema-check.js';
 
 /** Longest a script check may take (loading its module included), in ms. */
 export const SCRIPT_CHECK_TIMEOUT_MS = 5_000;
@@ -106,7 +107,7 @@ async function runCheck(
       return verdict(
         check.kind,
         within,
-        `${groupDigits(length)} characters, ${within ? 'within' : 'over'} the limit of ${groupDigits(check.chars)}`,
+        `${groupThousands(length)} characters, ${within ? 'within' : 'over'} the limit of ${groupThousands(check.chars)}`,
       );
     }
     case 'script':
@@ -170,7 +171,7 @@ async function scriptCheck(
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`it took longer than ${groupDigits(timeoutMs)} ms`)),
+      () => reject(new Error(`it took longer than ${groupThousands(timeoutMs)} ms`)),
       timeoutMs,
     );
   });
@@ -262,9 +263,4 @@ function messageOf(error: unknown): string {
 function quote(text: string, asString = true): string {
   const short = [...text].length <= QUOTE_CHARS ? text : `${[...text].slice(0, QUOTE_CHARS).join('')}…`;
   return asString ? JSON.stringify(short) : short;
-}
-
-/** `2314` → `2 314`: digits grouped by three, as the reasons show counts. */
-export function groupDigits(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 }

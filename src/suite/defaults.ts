@@ -9,6 +9,25 @@ import type { BreakerPolicy, RetryPolicy } from './types.js';
 /** Repetitions of every sequence when `runs` is omitted. */
 export const DEFAULT_RUNS = 1;
 
+/**
+ * Most `runs` a suite may ask for. A million conversations are 1 000 sequences × 1 000 runs (the
+ * scale benchmark's shape) or 100 sequences × 10 000; more repetitions of the same prompts add
+ * nothing a statistic can use, and a mistyped `runs: 1000000000` must not start a job.
+ */
+export const MAX_RUNS = 10_000;
+
+/**
+ * Most prompts in one sequence (each is a turn of one conversation, sent with all the turns
+ * before it): far beyond any model's context window, so only a mistake reaches it.
+ */
+export const MAX_PROMPTS_PER_SEQUENCE = 1_000;
+
+/**
+ * Most turns in one job (models × prompts × runs): a million conversations of 100 turns. At
+ * about 1 KB a turn that is 100 GB of store, the most one data directory should be asked to hold.
+ */
+export const MAX_TURNS_PER_JOB = 100_000_000;
+
 /** Largest answer in tokens when a model omits `maxTokens`. */
 export const DEFAULT_MAX_TOKENS = 1024;
 

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeReadError, scriptProblem } from './file-problems.js';
 import { SequenceIdRegistry } from './id-registry.js';
-import { Checker, formatPath, type Problem } from './schema-check.js';
+import { Checker, formatPath, groupThousands, type Problem } from './schema-check.js';
+import { MAX_TURNS_PER_JOB } from './defaults.js';
 import { withResolvedScripts } from './sequence.js';
 import {
   fileInput,
@@ -181,6 +182,9 @@ export async function parseSuiteSource(
     file = { input, sha256: scan.sha256 };
   }
 
+  const tooMany = turnsProblem(draft.models?.length, stats.prompts, draft.runs);
+  if (tooMany !== undefined) lines.push(placed({ path: ['runs'], message: tooMany, target: 'value' }));
+
   const problems = [...sortByPosition(lines).map((line) => line.text), ...fileLines];
   if (problems.length > 0) throw new SuiteError(problems, moreProblems);
 
@@ -211,6 +215,18 @@ export async function parseSuiteSource(
       if (file) yield* readSequences(file.input, shownPath, scriptDirectory, file.sha256, batchSize);
     },
   };
+}
+
+/** Why a job of `models` × `prompts` × `runs` turns is too big, if it is (`MAX_TURNS_PER_JOB`). */
+function turnsProblem(
+  models: number | undefined,
+  prompts: number,
+  runs: number | undefined,
+): string | undefined {
+  if (models === undefined || runs === undefined) return undefined;
+  const turns = models * prompts * runs;
+  if (turns <= MAX_TURNS_PER_JOB) return undefined;
+  return `expected a job of at most ${groupThousands(MAX_TURNS_PER_JOB)} turns, found ${groupThousands(turns)} (${models} models × ${groupThousands(prompts)} prompts × ${groupThousands(runs)} runs)`;
 }
 
 function addStats(a: SequenceStats, b: SequenceStats): SequenceStats {

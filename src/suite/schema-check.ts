@@ -221,6 +221,19 @@ export const positiveInteger: Reader<number> = readerOf(
   (v): v is number => Number.isSafeInteger(v) && (v as number) >= 1,
 );
 
+/** An integer from `min` to `max`, both included; the bounds are written with grouped digits. */
+export function integerInRange(min: number, max: number): Reader<number> {
+  return readerOf(
+    `an integer from ${groupThousands(min)} to ${groupThousands(max)}`,
+    (v): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max,
+  );
+}
+
+/** `1000000` → `1 000 000`, as limits are written in messages and the README. */
+export function groupThousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
 /** An integer ≥ 0. */
 export const nonNegativeInteger: Reader<number> = readerOf(
   'an integer ≥ 0',
@@ -268,14 +281,25 @@ export function oneOf<T extends string>(choices: readonly T[]): Reader<T> {
  * A list whose every item `item` accepts; each bad item is reported at its index. With
  * `nonEmpty`, an empty list is a problem too. Returns `undefined` if any item was bad.
  */
-export function listOf<T>(item: Reader<T>, options: { nonEmpty?: boolean; of?: string } = {}): Reader<T[]> {
+export function listOf<T>(
+  item: Reader<T>,
+  options: { nonEmpty?: boolean; of?: string; maxItems?: number } = {},
+): Reader<T[]> {
   const of = options.of ?? item.expected;
-  const expected = options.nonEmpty === true ? `a non-empty list of ${of}` : `a list of ${of}`;
+  const max = options.maxItems === undefined ? undefined : groupThousands(options.maxItems);
+  const expected =
+    max === undefined
+      ? `${options.nonEmpty === true ? 'a non-empty list' : 'a list'} of ${of}`
+      : `a list of ${options.nonEmpty === true ? '1 to' : 'at most'} ${max} ${of}`;
   return {
     expected,
     read(check, value, path) {
       if (!Array.isArray(value) || (options.nonEmpty === true && value.length === 0)) {
         check.expected(path, expected, value);
+        return undefined;
+      }
+      if (options.maxItems !== undefined && value.length > options.maxItems) {
+        check.report(path, `expected ${expected}, found a list of ${groupThousands(value.length)}`);
         return undefined;
       }
       const items: T[] = [];

@@ -25,6 +25,7 @@ import {
 import type { Check } from '../scoring/types.js';
 import { expectReader } from './checks-schema.js';
 import type { SequenceConfig } from './types.js';
+import { MAX_PROMPTS_PER_SEQUENCE } from './defaults.js';
 
 /** The keys of a sequence in troupe's own form. */
 export const SEQUENCE_KEYS = ['id', 'system', 'prompts', 'category', 'reference', 'expect'] as const;
@@ -39,7 +40,11 @@ const promptReader = readerOf(
   'a non-blank prompt (string)',
   (v): v is string => typeof v === 'string' && v.trim() !== '',
 );
-const promptsReader = listOf(promptReader, { nonEmpty: true, of: 'non-blank prompts (strings)' });
+const promptsReader = listOf(promptReader, {
+  nonEmpty: true,
+  of: 'non-blank prompts (strings)',
+  maxItems: MAX_PROMPTS_PER_SEQUENCE,
+});
 const referenceReader = listOf(anyString, { of: 'reference answers (strings), one per prompt' });
 
 /** A prompt in troupe's form: a string, or `{ prompt, expect }` to check its answer. */
@@ -65,6 +70,7 @@ const promptItemReader: Reader<PromptItem> = {
 };
 const promptItemsReader = listOf(promptItemReader, {
   nonEmpty: true,
+  maxItems: MAX_PROMPTS_PER_SEQUENCE,
   of: 'non-blank prompts (strings, or { prompt, expect })',
 });
 

@@ -6,6 +6,7 @@
 import {
   DEFAULT_MAX_TOKENS,
   DEFAULT_RUNS,
+  MAX_RUNS,
   MAX_ANTHROPIC_TEMPERATURE,
   MAX_TEMPERATURE,
   MIN_TEMPERATURE,
@@ -17,6 +18,7 @@ import {
   closestMatch,
   describeValue,
   hasKey,
+  integerInRange,
   isMapping,
   listChoices,
   nonBlankString,
@@ -111,6 +113,8 @@ export interface SuiteDocument {
 
 const temperatureReader = numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE);
 
+const runsReader = integerInRange(1, MAX_RUNS);
+
 /** Reads the whole document; `defaultName` is used when it has no `name`. */
 export function readSuiteDocument(check: Checker, value: unknown, defaultName: string): SuiteDocument {
   const top = readMapping(check, value, [], SUITE_KEYS);
@@ -129,10 +133,7 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
     };
   }
   const name = optionalField(check, top, 'name', [], nonBlankString) ?? defaultName;
-  const runs = ifNoProblem(
-    check,
-    () => optionalField(check, top, 'runs', [], positiveInteger) ?? DEFAULT_RUNS,
-  );
+  const runs = ifNoProblem(check, () => optionalField(check, top, 'runs', [], runsReader) ?? DEFAULT_RUNS);
   const rawProviders = readProviderMapping(check, top);
   const providers = readProviders(check, rawProviders);
   const { models, usedProviders } = readModels(check, top, rawProviders);
