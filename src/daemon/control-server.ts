@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import { ipcEndpointIn } from '../transport/endpoint.js';
+import { PrivateSocketDir } from '../transport/private-socket-dir.js';
 import { RouterTransport } from '../transport/router.js';
 import { isControlRequest } from './control-protocol.js';
 import type { ControlRequest, ControlResponse } from './control-protocol.js';
@@ -8,11 +8,15 @@ import type { ControlRequest, ControlResponse } from './control-protocol.js';
 export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
 
 /**
- * The daemon's control endpoint: a ZeroMQ ROUTER on an ipc socket in the data
- * directory, so only users who can reach that directory can control the daemon.
+ * The daemon's control endpoint: a ZeroMQ ROUTER on an ipc socket in a directory only the
+ * daemon's user can enter (`PrivateSocketDir`: 0700 whatever the umask or the data directory's
+ * path length), so no other local user can connect to it.
  */
 export class ControlServer {
-  private constructor(private readonly transport: RouterTransport<ControlResponse, ControlRequest>) {}
+  private constructor(
+    private readonly transport: RouterTransport<ControlResponse, ControlRequest>,
+    private readonly directory: PrivateSocketDir,
+  ) {}
 
   /** Where the CLI connects. */
   get endpoint(): string {
@@ -21,12 +25,17 @@ export class ControlServer {
 
   /** Binds the control socket in `dataDir` and serves requests with `handler`. */
   static async start(dataDir: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
-    const transport = await RouterTransport.bind<ControlResponse, ControlRequest>(
-      ipcEndpointIn(dataDir, 'control'),
-      {
-        isMessage: isControlRequest,
-      },
-    );
+    const directory = await PrivateSocketDir.open(dataDir);
+    let transport;
+    try {
+      transport = await RouterTransport.bind<ControlResponse, ControlRequest>(
+        directory.endpointFor('control'),
+        { isMessage: isControlRequest },
+      );
+    } catch (error) {
+      await directory.close();
+      throw error;
+    }
     transport.onMalformed((peer, reason) => log.warn({ peer, reason }, 'malformed control request; dropped'));
     transport.onMessage((peer, request) => {
       handler(request)
@@ -39,10 +48,12 @@ export class ControlServer {
         .then((response) => transport.send(peer, response))
         .catch((error: unknown) => log.debug({ peer, err: error }, 'control answer not delivered'));
     });
-    return new ControlServer(transport);
+    return new ControlServer(transport, directory);
   }
 
-  close(): Promise<void> {
-    return this.transport.close();
+  /** Closes the socket, then removes its directory if it was a temporary one. */
+  async close(): Promise<void> {
+    await this.transport.close();
+    await this.directory.close();
   }
 }

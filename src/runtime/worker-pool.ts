@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProviderConfig } from '../suite/types.js';
 import type { JobRecord } from '../store/records.js';
-import { ipcEndpointIn } from '../transport/endpoint.js';
+import { PrivateSocketDir } from '../transport/private-socket-dir.js';
 import type { PrimaryEnd } from '../transport/ends.js';
 import { isFromWorker, sequenceKey } from '../transport/protocol.js';
 import type { FromWorker, ToWorker } from '../transport/protocol.js';
@@ -93,6 +93,8 @@ export class WorkerPool {
    * resumed at start and the others none.
    */
   private booting = true;
+  /** The private directory of the workers' socket (removed at `stop` when temporary). */
+  private socketDir: PrivateSocketDir | undefined;
   private bootTimer: NodeJS.Timeout | undefined;
   private endBoot: () => void = () => undefined;
   /** Resolves when the first boot ends: every worker is ready, or `firstBootWaitMs` passed. */
@@ -123,15 +125,21 @@ export class WorkerPool {
 
   /** Binds the transport and forks the workers; sequences placed before they are ready wait for them. */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
-    const transport = await RouterTransport.bind<ToWorker, FromWorker>(
-      ipcEndpointIn(options.dataDir, 'workers'),
-      {
+    // A private directory (0700): no other local user can pose as a worker.
+    const socketDir = await PrivateSocketDir.open(options.dataDir);
+    let transport;
+    try {
+      transport = await RouterTransport.bind<ToWorker, FromWorker>(socketDir.endpointFor('workers'), {
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? WORKER_HEARTBEAT_INTERVAL_MS,
         heartbeatMisses: WORKER_HEARTBEAT_MISSES,
         isMessage: isFromWorker,
-      },
-    );
+      });
+    } catch (error) {
+      await socketDir.close();
+      throw error;
+    }
     const pool = new WorkerPool(options, transport, transport.endpoint);
+    pool.socketDir = socketDir;
     setUpWorkerForks();
     for (let i = 1; i <= options.workers; i += 1) {
       const slot: Slot = {
@@ -242,6 +250,7 @@ export class WorkerPool {
     }
     this.gates.close();
     await this.transport.close();
+    await this.socketDir?.close();
   }
 
   private fork(slot: Slot): void {

@@ -26,13 +26,22 @@ export class DaemonProcess {
     this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Starts `troupe daemon` on `dataDir` and waits until it says it started. */
+  /**
+   * Starts `troupe daemon` on `dataDir` and waits until it says it started. `umask` (octal, e.g.
+   * `000`) is set for the daemon by a shell that then becomes it.
+   */
   static async start(
     dataDir: string,
     env: Record<string, string>,
     extraArgs: readonly string[] = [],
+    options: { readonly umask?: string } = {},
   ): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [CLI_PATH, 'daemon', '--data-dir', dataDir, ...extraArgs], {
+    const command = [process.execPath, CLI_PATH, 'daemon', '--data-dir', dataDir, ...extraArgs];
+    const [file, args] =
+      options.umask === undefined
+        ? [command[0] ?? '', command.slice(1)]
+        : ['/bin/sh', ['-c', `umask ${options.umask} && exec "$@"`, 'sh', ...command]];
+    const child = spawn(file, args, {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
