@@ -8,6 +8,12 @@ import { readDaemonInfo } from './daemon-lock.js';
 /** How long the CLI waits for the daemon's answer, in ms. */
 export const CONTROL_TIMEOUT_MS = 10_000;
 
+/**
+ * How long `submit` waits, in ms: the daemon reads and validates the suite and stores its
+ * sequences before it answers (a million-line sequences file takes about a minute).
+ */
+export const SUBMIT_TIMEOUT_MS = 600_000;
+
 /** A request without its id (the client adds one). */
 export type ControlCall = ControlRequest extends infer R
   ? R extends { requestId: string }
@@ -16,11 +22,16 @@ export type ControlCall = ControlRequest extends infer R
   : never;
 
 /**
- * Sends one request to the daemon running on `dataDir` and returns its answer.
+ * Sends one request to the daemon running on `dataDir` and returns its answer (waiting at most
+ * `timeoutMs`).
  * No daemon, a daemon that does not answer, or an error answer become an
  * `ExitError` with a message that says what to do.
  */
-export async function callDaemon(dataDir: string, call: ControlCall): Promise<ControlResponse> {
+export async function callDaemon(
+  dataDir: string,
+  call: ControlCall,
+  timeoutMs = CONTROL_TIMEOUT_MS,
+): Promise<ControlResponse> {
   const info = await readDaemonInfo(dataDir);
   if (!info || info.controlEndpoint === '') {
     throw new InputError(
@@ -38,11 +49,11 @@ export async function callDaemon(dataDir: string, call: ControlCall): Promise<Co
         () =>
           reject(
             new ExitError(
-              `the troupe daemon (pid ${info.pid}) on ${dataDir} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`,
+              `the troupe daemon (pid ${info.pid}) on ${dataDir} did not answer within ${timeoutMs / 1000} s`,
               ExitCode.internal,
             ),
           ),
-        CONTROL_TIMEOUT_MS,
+        timeoutMs,
       );
       transport.onMessage((message) => {
         if (message.requestId !== requestId) return;

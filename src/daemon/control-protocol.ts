@@ -4,7 +4,8 @@
  */
 import type { JobStatus } from '../actors/supervisor.js';
 import type { ErrorData, JobState } from '../store/records.js';
-import type { Suite } from '../suite/types.js';
+import { isAbsolute } from 'node:path';
+import { describeValue } from '../suite/schema-check.js';
 import type { Envelope } from '../transport/codec.js';
 
 /** A job as `troupe jobs` lists it. */
@@ -25,8 +26,13 @@ export type ControlRequest =
   | {
       readonly type: 'submit';
       readonly requestId: string;
-      readonly suite: Suite;
+      /**
+       * The suite file's absolute path. The daemon reads and validates it itself, exactly as
+       * `troupe validate` does: what it runs is what it checked, never a suite the client parsed.
+       */
       readonly suitePath: string;
+      /** The job's spend cap in US dollars (`submit --max-cost`), over the suite's `budget`. */
+      readonly maxCostUsd?: number;
       /** Stored jobs whose identical conversations the new job copies (`submit --reuse`). */
       readonly reuse?: readonly string[];
     }
@@ -68,9 +74,97 @@ const RESPONSE_TYPES: ReadonlySet<string> = new Set<ControlResponse['type']>([
 const hasRequestId = (message: Envelope): boolean =>
   typeof (message as unknown as { requestId?: unknown }).requestId === 'string';
 
-/** True if `message` is a `ControlRequest` (type and id checked). */
-export function isControlRequest(message: Envelope): message is ControlRequest {
-  return REQUEST_TYPES.has(message.type) && hasRequestId(message);
+/** A control request read field by field, or why it is not one (answered under its id, if any). */
+export type ParsedControlRequest =
+  | { readonly ok: true; readonly request: ControlRequest }
+  | { readonly ok: false; readonly requestId: string; readonly reason: string };
+
+/** Longest request id, job id or suite path a request may carry, in characters. */
+const MAX_FIELD_CHARS = 4096;
+
+/** Most jobs a `submit` may name in `reuse`. */
+const MAX_REUSED_JOBS = 1000;
+
+/** The fields each request may have besides `type` and `requestId`. */
+const REQUEST_FIELDS: Readonly<Record<ControlRequest['type'], readonly string[]>> = {
+  ping: [],
+  submit: ['suitePath', 'maxCostUsd', 'reuse'],
+  jobs: [],
+  status: ['job'],
+  cancel: ['job'],
+};
+
+/**
+ * Reads a decoded message as a `ControlRequest`, checking every field (a client may be anything
+ * that can reach the socket, not only troupe's CLI). The reason names the field and what was
+ * expected, e.g. `submit: suitePath: expected an absolute path, found 42`.
+ */
+export function parseControlRequest(message: Envelope): ParsedControlRequest {
+  const fields = message as unknown as Readonly<Record<string, unknown>>;
+  const { type, requestId } = fields;
+  const id = typeof requestId === 'string' ? requestId.slice(0, MAX_FIELD_CHARS) : '';
+  const bad = (reason: string): ParsedControlRequest => ({ ok: false, requestId: id, reason });
+  if (typeof requestId !== 'string' || requestId === '' || requestId.length > MAX_FIELD_CHARS) {
+    return bad(`requestId: expected a non-empty string, found ${describeValue(requestId)}`);
+  }
+  if (typeof type !== 'string' || !REQUEST_TYPES.has(type)) {
+    return bad(`type: expected one of ${[...REQUEST_TYPES].join(', ')}, found ${describeValue(type)}`);
+  }
+  const known = REQUEST_FIELDS[type as ControlRequest['type']];
+  const unknown = Object.keys(fields).find(
+    (key) => key !== 'type' && key !== 'requestId' && !known.includes(key),
+  );
+  if (unknown !== undefined) return bad(`${type}: unknown field ${describeValue(unknown)}`);
+  const problem = fieldProblem(type as ControlRequest['type'], fields);
+  if (problem !== undefined) return bad(`${type}: ${problem}`);
+  return { ok: true, request: message as unknown as ControlRequest };
+}
+
+function fieldProblem(
+  type: ControlRequest['type'],
+  fields: Readonly<Record<string, unknown>>,
+): string | undefined {
+  switch (type) {
+    case 'ping':
+    case 'jobs':
+      return undefined;
+    case 'status':
+      return fields.job === undefined ? undefined : jobIdProblem(fields.job);
+    case 'cancel':
+      return jobIdProblem(fields.job);
+    case 'submit': {
+      const { suitePath, maxCostUsd, reuse } = fields;
+      if (!isShortString(suitePath) || !isAbsolute(suitePath) || suitePath.includes('\0')) {
+        return `suitePath: expected the suite file's absolute path, found ${describeValue(suitePath)}`;
+      }
+      if (
+        maxCostUsd !== undefined &&
+        !(typeof maxCostUsd === 'number' && Number.isFinite(maxCostUsd) && maxCostUsd > 0)
+      ) {
+        return `maxCostUsd: expected a number of US dollars above 0, found ${describeValue(maxCostUsd)}`;
+      }
+      if (reuse === undefined) return undefined;
+      if (!Array.isArray(reuse) || reuse.length > MAX_REUSED_JOBS) {
+        return `reuse: expected a list of at most ${MAX_REUSED_JOBS} job ids, found ${describeValue(reuse)}`;
+      }
+      const index = reuse.findIndex((job) => !isShortString(job));
+      return index < 0
+        ? undefined
+        : `reuse[${index}]: expected a job id, found ${describeValue(reuse[index])}`;
+    }
+    default: {
+      const unknown: never = type;
+      return `unknown request type ${String(unknown)}`;
+    }
+  }
+}
+
+function jobIdProblem(job: unknown): string | undefined {
+  return isShortString(job) ? undefined : `job: expected a job id, found ${describeValue(job)}`;
+}
+
+function isShortString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_FIELD_CHARS;
 }
 
 /** True if `message` is a `ControlResponse` (type and id checked). */

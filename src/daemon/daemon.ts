@@ -12,8 +12,7 @@ import type { HeldLease } from '../store/job-lease.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
-import { resolveApiKeys } from '../suite/api-keys.js';
-import { checkSharedLimits } from '../coordination/suite-check.js';
+import { openJobSuite } from '../runtime/job-suite.js';
 import { countOf } from '../suite/summary.js';
 import type { ControlRequest, ControlResponse, JobSummary } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
@@ -162,14 +161,16 @@ export class Daemon {
         case 'ping':
           return { type: 'pong', requestId, pid: process.pid, version: this.options.version };
         case 'submit': {
-          // The daemon's environment is where the keys must be: checked before the job exists.
-          resolveApiKeys(request.suite, this.options.env, request.suitePath);
-          await checkSharedLimits(request.suite, this.options.env, request.suitePath);
+          // Read and validated here, as validate does; the keys must be in the daemon's environment.
+          const suite = await openJobSuite(request.suitePath, {
+            maxCostUsd: request.maxCostUsd,
+            env: this.options.env,
+          });
           const reuse =
             request.reuse === undefined || request.reuse.length === 0
               ? undefined
-              : findReuse(this.store, request.suite, request.reuse);
-          const job = await createJob(this.store, request.suite, request.suitePath, new Date(), reuse);
+              : findReuse(this.store, suite.settings, request.reuse);
+          const job = await createJob(this.store, suite, request.suitePath, new Date(), reuse);
           this.leases.set(job.id, Daemon.lease(this.store, job.id, this.options.log));
           this.run(job);
           this.options.log.info({ job: job.id, suite: job.suite.name }, 'job submitted');

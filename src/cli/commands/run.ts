@@ -16,10 +16,7 @@ import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
-import { resolveApiKeys } from '../../suite/api-keys.js';
-import { checkSharedLimits } from '../../coordination/suite-check.js';
-import { openSuite } from '../../suite/load.js';
-import type { SuiteSource } from '../../suite/load.js';
+import { openJobSuite } from '../../runtime/job-suite.js';
 import type { SequenceConfig } from '../../suite/types.js';
 import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
@@ -109,15 +106,8 @@ let stopOnLostLease: (() => void) | undefined;
 
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
-  // Streamed: a sequences file of a million lines is validated now, and read again into the store.
-  const loaded = await openSuite(options.suite);
-  const suite: SuiteSource =
-    options.maxCostUsd === undefined
-      ? loaded
-      : { ...loaded, settings: cappedSuite(loaded.settings, options.maxCostUsd) };
   // Checked here, before anything is written: a job that cannot start must leave no trace.
-  resolveApiKeys(suite.settings, env, options.suite);
-  await checkSharedLimits(suite.settings, env, options.suite);
+  const suite = await openJobSuite(options.suite, { maxCostUsd: options.maxCostUsd, env });
   return { suite, path: resolvePath(options.suite) };
 }
 

@@ -1,7 +1,5 @@
 import { resolve } from 'node:path';
-import { callDaemon } from '../../daemon/control-client.js';
-import { loadSuite } from '../../suite/load.js';
-import { cappedSuite } from '../../planning/capped-suite.js';
+import { callDaemon, SUBMIT_TIMEOUT_MS } from '../../daemon/control-client.js';
 
 /** Options of `troupe submit`. */
 export interface SubmitOptions {
@@ -14,19 +12,21 @@ export interface SubmitOptions {
 }
 
 /**
- * `troupe submit <suite>`: validates the suite here (bad input is exit 2 before
- * the daemon hears of it), hands it to the daemon of the data directory, and
- * prints the new job's id. The daemon checks the API keys in its own environment.
+ * `troupe submit <suite>`: hands the suite file's absolute path to the daemon of the data
+ * directory, which reads and validates it exactly as `troupe validate` does (bad input is exit 2,
+ * with the same messages) and checks the API keys in its own environment; prints the new job's id.
  */
 export async function runSubmit(options: SubmitOptions, out: (line: string) => void): Promise<void> {
-  const loaded = await loadSuite(options.suite);
-  const suite = options.maxCostUsd === undefined ? loaded : cappedSuite(loaded, options.maxCostUsd);
-  const answer = await callDaemon(options.dataDir, {
-    type: 'submit',
-    suite,
-    suitePath: resolve(options.suite),
-    ...(options.reuse !== undefined && options.reuse.length > 0 && { reuse: options.reuse }),
-  });
+  const answer = await callDaemon(
+    options.dataDir,
+    {
+      type: 'submit',
+      suitePath: resolve(options.suite),
+      ...(options.maxCostUsd !== undefined && { maxCostUsd: options.maxCostUsd }),
+      ...(options.reuse !== undefined && options.reuse.length > 0 && { reuse: options.reuse }),
+    },
+    SUBMIT_TIMEOUT_MS,
+  );
   if (answer.type !== 'submitted') throw new Error(`unexpected answer ${answer.type}`);
   out(answer.job);
 }

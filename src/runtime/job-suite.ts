@@ -1,0 +1,32 @@
+/**
+ * The suite of a new job, from its file, for `troupe run` and for the daemon's `submit`: read and
+ * validated exactly as `troupe validate` reads it, the spend cap of `--max-cost` applied, its API
+ * keys found in the environment that will send the requests, and its coordination stores
+ * answering. Nothing is written: a suite refused here leaves no trace.
+ */
+import { checkSharedLimits } from '../coordination/suite-check.js';
+import { cappedSuite } from '../planning/capped-suite.js';
+import { resolveApiKeys } from '../suite/api-keys.js';
+import { openSuite } from '../suite/load.js';
+import type { SuiteSource } from '../suite/load.js';
+
+/** What a new job's suite is opened with. */
+export interface JobSuiteOptions {
+  /** The job's spend cap in US dollars (`--max-cost`), over the suite's `budget`. */
+  readonly maxCostUsd?: number;
+  /** Where the API keys are read from (the process that sends the requests). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Opens the suite file at `suitePath` for a new job; bad input throws an `InputError` (exit 2). */
+export async function openJobSuite(suitePath: string, options: JobSuiteOptions): Promise<SuiteSource> {
+  // Streamed: a sequences file of a million lines is validated now, and read again into the store.
+  const loaded = await openSuite(suitePath);
+  const suite: SuiteSource =
+    options.maxCostUsd === undefined
+      ? loaded
+      : { ...loaded, settings: cappedSuite(loaded.settings, options.maxCostUsd) };
+  resolveApiKeys(suite.settings, options.env, suitePath);
+  await checkSharedLimits(suite.settings, options.env, suitePath);
+  return suite;
+}
