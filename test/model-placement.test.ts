@@ -13,6 +13,7 @@ import { spawnStatelessActor, startSystem, stopActor, dispatch } from '../src/ac
 import type { ActorRef, SystemRef } from '../src/actors/nact.js';
 import type { SequenceMessage, TurnSummary } from '../src/actors/sequence.js';
 import type { ModelConfig, SequenceConfig } from '../src/suite/types.js';
+import { sequenceSourceOf } from './helpers/sequence-source.js';
 
 const RUNS = 8;
 /** The first step's 16 conversations at 8 runs: two sequences. */
@@ -91,7 +92,7 @@ function modelWithRecordingPlacement(
   const model = spawnModel(reportsRef, 'model', {
     job: 'job',
     model: MODEL,
-    sequences,
+    sequences: sequenceSourceOf(sequences),
     runs,
     totalTurns: sequences.reduce((sum, s) => sum + s.prompts.length, 0) * runs,
     liveConversations: options.liveConversations ?? DEFAULT_LIVE_CONVERSATIONS_PER_MODEL,
@@ -246,14 +247,18 @@ describe('model actor placement', () => {
   });
 
   it('checkpoints where it stands; started again, it resumes there and counts what came before', async () => {
-    const sequences = Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, prompts: ['one'] }));
+    // Ids in key order, as the store pages them.
+    const sequences = Array.from({ length: 12 }, (_, i) => ({
+      id: `q${String(i).padStart(2, '0')}`,
+      prompts: ['one'],
+    }));
     const store = memoryProgress();
     const clock = new ManualClock(0);
     const first = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
     dispatch(first.model, { type: 'start' });
     await expect.poll(() => first.alive.size === 4).toBe(true);
-    // q1, q2 and q0 finish (q0 last): the mark passes all three at once; q3 stays in flight.
-    for (const sequence of ['q1', 'q2', 'q0']) {
+    // q01, q02 and q00 finish (q00 last): the mark passes all three at once; q03 stays in flight.
+    for (const sequence of ['q01', 'q02', 'q00']) {
       clock.advance(PROGRESS_CHECKPOINT_INTERVAL_MS);
       dispatch(first.model, {
         type: 'turns-recorded',
@@ -266,7 +271,7 @@ describe('model actor placement', () => {
     }
     await expect.poll(() => store.written.length > 0 && store.written.at(-1)?.done.ok === 3).toBe(true);
     expect(store.written.at(-1)).toMatchObject({
-      resumeAt: { sequence: 'q3', firstRun: 1 },
+      resumeAt: { sequence: 'q03', firstRun: 1 },
       done: { ok: 3 },
     });
     stopActor(system as SystemRef);
@@ -275,7 +280,7 @@ describe('model actor placement', () => {
     const second = modelWithRecordingPlacement({ sequences, runs: 1, liveConversations: 4, store, clock });
     dispatch(second.model, { type: 'start' });
     await expect.poll(() => second.placed.length === 4).toBe(true);
-    expect(second.placed).toEqual(['q3@1+1', 'q4@1+1', 'q5@1+1', 'q6@1+1']);
+    expect(second.placed).toEqual(['q03@1+1', 'q04@1+1', 'q05@1+1', 'q06@1+1']);
     await expect.poll(() => second.reports.some((r) => r.type === 'model-progress')).toBe(true);
     expect(second.reports.find((r) => r.type === 'model-progress')).toMatchObject({
       counts: { ok: 3, total: 12 },

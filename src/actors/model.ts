@@ -1,14 +1,15 @@
 /**
  * The model actor: one per (job, model). It walks the model's conversations in a fixed order
- * (longest sequences first, which shortens the makespan) and keeps a window of them live: a
+ * (see `SliceWalk`: the store's sequence records a page at a time, each page longest first, which
+ * shortens the makespan) and keeps a window of them live: a
  * sequence actor exists only while its conversations can make progress. It starts slices of
  * sequences as the window has room, stops each once its turns are recorded, counts their turns
  * into progress for the supervisor, and supervises them: a sequence actor that throws is reset
  * and rebuilt from the store; one that keeps throwing is stopped and reported, so one bad
  * conversation never takes down the job.
  *
- * What it holds grows with the window, not with the job: counters for the finished slices, and
- * a small record per live slice. As slices finish it checkpoints where it stands (`ModelProgress`:
+ * What it holds grows with the window, not with the job: one page of sequences, counters for the
+ * finished slices, and a small record per live slice. As slices finish it checkpoints where it stands (`ModelProgress`:
  * the first slice not known complete, and the counts of those before it), so that a restarted
  * daemon resumes from there instead of walking, or reading, every conversation done before.
  */
@@ -21,7 +22,7 @@ import { sequenceRestartPolicy } from './restart-policy.js';
 import type { SequenceMessage, SequenceReport, SliceId, TurnSummary } from './sequence.js';
 import { conversationsOfStep } from './placement-steps.js';
 import { SliceWalk } from './slice-walk.js';
-import type { Slice } from './slice-walk.js';
+import type { SequenceSource, Slice } from './slice-walk.js';
 
 /** Turn counts of one (job, model). */
 export interface ModelCounts {
@@ -127,7 +128,8 @@ function whenReady(placement: SequencePlacement, model: string, then: () => void
 export interface ModelDeps {
   readonly job: string;
   readonly model: ModelConfig;
-  readonly sequences: readonly SequenceConfig[];
+  /** The job's sequences, a page at a time (the store's sequence records). */
+  readonly sequences: SequenceSource;
   readonly runs: number;
   /** Every turn of the model: sequences' prompts × runs. */
   readonly totalTurns: number;
@@ -448,7 +450,13 @@ function writeProgressIfDue(deps: ModelDeps, state: ModelState, force = false): 
   const progress: ModelProgress = {
     job: deps.job,
     model: deps.model.id,
-    resumeAt: atMark ? { sequence: atMark.sequence.id, firstRun: atMark.firstRun } : null,
+    resumeAt: atMark
+      ? {
+          sequence: atMark.sequence.id,
+          firstRun: atMark.firstRun,
+          ...(atMark.pageAfter !== undefined && { pageAfter: atMark.pageAfter }),
+        }
+      : null,
     done: state.beforeMark,
   };
   // A lost checkpoint costs a restart some walking, never a turn: the turns are the truth.

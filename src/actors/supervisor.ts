@@ -10,7 +10,7 @@ import type { ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import { ERROR_CODES } from '../resilience/errors.js';
-import type { SequenceConfig } from '../suite/types.js';
+import type { SequenceSource } from './slice-walk.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { liveConversationsFor, spawnModel } from './model.js';
@@ -278,9 +278,10 @@ function runJob(
   // (each sequence reports what the store holds when it starts). Reading every stored turn here
   // first would delay a resumed job's first request by the time it takes.
   const totalTurns = job.sequences.prompts * job.suite.runs;
-  // The job's sequences, from their records in the store (in key order).
-  const sequences: SequenceConfig[] = [];
-  for (const page of deps.store.sequencePages(job.id)) sequences.push(...page);
+  // The job's sequences, from their records in the store, a page at a time: a model actor holds
+  // one page, never the suite (a million sequences decoded would be gigabytes).
+  const sequences: SequenceSource = (after, pageSize) =>
+    deps.store.sequencePages(job.id, { ...(after !== undefined && { after }), pageSize }).next().value ?? [];
   const models = new Map<string, ModelEntry>();
   for (const model of job.suite.models) {
     const ref = spawnModel(ctx.self, `job-${job.id}-model-${model.id}`, {

@@ -88,8 +88,15 @@ export interface TurnTally {
 export interface ModelProgress {
   readonly job: string;
   readonly model: string;
-  /** The first slice not known complete: a sequence and the first of its runs; null once all are. */
-  readonly resumeAt: { readonly sequence: string; readonly firstRun: number } | null;
+  /**
+   * The first slice not known complete: a sequence, the first of its runs, and the id after which
+   * its page of the model's walk starts (absent: the first page); null once all are complete.
+   */
+  readonly resumeAt: {
+    readonly sequence: string;
+    readonly firstRun: number;
+    readonly pageAfter?: string;
+  } | null;
   /** The turns of every slice before `resumeAt`. */
   readonly done: TurnTally;
 }
