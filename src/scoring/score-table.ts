@@ -18,20 +18,13 @@ export function formatScoreTable(summary: ScoreSummary): string {
     const judge = model.judge
       ? `${model.judge.mean.toFixed(2)}${model.judge.halfWidth === undefined ? '' : ` ± ${model.judge.halfWidth.toFixed(2)}`}`
       : '–';
-    const agreements = model.consistency
-      .map((c) => c.checkAgreement)
-      .filter((value): value is number => value !== undefined);
-    const agree =
-      agreements.length === 0
-        ? undefined
-        : agreements.reduce((sum, value) => sum + value, 0) / agreements.length;
     return [
       model.model,
       percent(model.passRate),
       String(model.checkErrors),
       judge,
       String(model.ungraded),
-      percent(agree),
+      percent(model.meanAgreement),
     ];
   });
   return renderTable(columns, rows).join('\n');

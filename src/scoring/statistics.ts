@@ -91,8 +91,10 @@ export interface ModelScores {
   readonly judge: MeanWithInterval | undefined;
   /** Answers the judge could not grade (unparsable or failed). */
   readonly ungraded: number;
-  /** Consistency across runs, one entry per sequence of the suite, in its order. */
+  /** Consistency across runs, one entry per sequence of the suite, in its order (empty unless kept). */
   readonly consistency: readonly SequenceConsistency[];
+  /** Mean over the sequences of their check agreement across runs; undefined when none had any. */
+  readonly meanAgreement: number | undefined;
 }
 
 /** Scores of every model of a job, in the suite's order. */
@@ -209,6 +211,7 @@ export class ModelScoreAccumulator {
             },
       ungraded: this.ungraded,
       consistency: [...this.consistency],
+      meanAgreement: this.meanAgreement,
     };
   }
 }

@@ -3,10 +3,10 @@ import type { JobOutcome, JobStatus } from '../../actors/supervisor.js';
 import { ExitCode, InputError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
-import { actualsOf, forecastBesideActual } from '../../planning/outcome.js';
-import { formatSummaryTable, summarizeByModel } from '../../results/summary.js';
+import { forecastBesideActual } from '../../planning/outcome.js';
+import { summarizeStoredJob } from '../../results/stored-job-summary.js';
+import { formatSummaryTable } from '../../results/summary.js';
 import { formatScoreTable } from '../../scoring/score-table.js';
-import { summarizeScores } from '../../scoring/statistics.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
@@ -15,9 +15,9 @@ import { cappedSuite } from '../../planning/capped-suite.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
+import type { LmdbCheckpointStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { openJobSuite } from '../../runtime/job-suite.js';
-import type { SequenceConfig } from '../../suite/types.js';
 import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 
@@ -151,7 +151,7 @@ function resumableJob(store: CheckpointStore, options: RunOptions): JobRecord {
 
 async function runJob(
   job: JobRecord,
-  store: CheckpointStore,
+  store: LmdbCheckpointStore,
   options: RunOptions,
   io: RunIo,
 ): Promise<number> {
@@ -261,21 +261,13 @@ async function driveJob(
   }
 }
 
-function printSummary(job: JobRecord, store: CheckpointStore, io: RunIo) {
-  const turns = store.turnsOf(job.id);
-  const summary = summarizeByModel(
-    turns,
-    job.suite.models.map((model) => model.id),
-  );
-  io.stdout.write(`${formatSummaryTable(summary)}\n`);
+function printSummary(job: JobRecord, store: LmdbCheckpointStore, io: RunIo) {
+  // The stored job: its forecast, and a cap raised by --max-cost.
   const stored = store.getJob(job.id) ?? job;
-  for (const line of forecastBesideActual(stored, actualsOf(stored, turns, Date.now()))) {
-    io.stdout.write(`${line}\n`);
-  }
-  const sequences: SequenceConfig[] = [];
-  for (const page of store.sequencePages(job.id)) sequences.push(...page);
-  const scores = summarizeScores(turns, { ...job.suite, sequences });
+  const { models, scores, actual } = summarizeStoredJob(stored, store.turnPages(job.id), Date.now());
+  io.stdout.write(`${formatSummaryTable(models)}\n`);
+  for (const line of forecastBesideActual(stored, actual)) io.stdout.write(`${line}\n`);
   if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
   io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
-  return summary;
+  return models;
 }
