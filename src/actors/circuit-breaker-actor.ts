@@ -40,7 +40,7 @@ export type CircuitBreakerMessage =
       readonly probe: boolean;
       /** True if the request had not failed before (see `RecordedAttempt.fresh`). */
       readonly fresh: boolean;
-      /** The provider's message, for a refusal of the credentials. */
+      /** The provider's message for a failure, shown if it makes the breaker refuse the provider. */
       readonly message?: string;
     }
   | { readonly type: 'wake' }
@@ -100,9 +100,13 @@ export function spawnCircuitBreaker(
             onTransition: (t) => {
               if (deps.view) deps.view.state = t.to;
               if (t.to === 'refused') {
+                const why =
+                  t.reason === 'requests-refused'
+                    ? 'the provider refused every request it was sent'
+                    : 'the provider refused the credentials';
                 deps.log.error(
-                  { provider: deps.provider },
-                  `${deps.provider}: the provider refused the credentials; none of its remaining turns is sent`,
+                  { provider: deps.provider, reason: t.reason },
+                  `${deps.provider}: ${why}; none of its remaining turns is sent`,
                 );
                 return;
               }
@@ -166,6 +170,7 @@ function handle(
         state.core.record(message.kind, {
           admission: message.probe ? 'probe' : 'pass',
           fresh: message.fresh,
+          ...(message.message !== undefined && { message: message.message }),
         });
       }
       break;
@@ -220,9 +225,10 @@ function admitWaiting(
   const probeAt = state.core.nextProbeAt();
   // Without a probe time, a probe is out: its recorded outcome wakes the queue.
   if (probeAt !== undefined) {
+    // Unref'd: a cool-down must not keep a process alive that has nothing else left to do (Ctrl-C).
     state.timer = setTimeout(
       () => dispatch(ctx.self, { type: 'wake' }),
       Math.max(0, probeAt - deps.clock.now()),
-    );
+    ).unref();
   }
 }

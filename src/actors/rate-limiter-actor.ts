@@ -167,10 +167,14 @@ function grantAndSchedule(
   if (wakeAt === state.timerAt) return;
   clearTimeout(state.timer);
   state.timerAt = wakeAt;
+  // Unref'd: a pause must not keep a process alive that has nothing else left to do (Ctrl-C).
   state.timer =
     wakeAt === undefined
       ? undefined
-      : setTimeout(() => dispatch(ctx.self, { type: 'wake' }), Math.max(0, wakeAt - deps.clock.now()));
+      : setTimeout(
+          () => dispatch(ctx.self, { type: 'wake' }),
+          Math.max(0, wakeAt - deps.clock.now()),
+        ).unref();
 }
 
 /** Logs why the provider is paused (a 429 or an exhausted quota), so the user is told. */

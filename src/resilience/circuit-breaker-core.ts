@@ -7,10 +7,14 @@
  * failure of a request (a *fresh* attempt) counts. A request that fails again and again (a poison
  * prompt, a malformed conversation) counts once, however often it is retried, so a handful of bad
  * requests among healthy ones never looks like an outage. A refusal of the credentials (401/403)
- * puts it in `refused`, for good: no request of that account can succeed, so none is sent.
+ * puts it in `refused`, for good: no request of that account can succeed, so none is sent. So does
+ * a provider that has never answered and refuses `consecutiveFailures` distinct requests in a row
+ * as bad (400, 404, 422: a base URL with a wrong path, a parameter it does not take): one
+ * message, instead of one failing request per conversation.
  */
 import type { FailureKind } from '../providers/types.js';
 import type { Clock } from './clock.js';
+import { ERROR_CODES } from './errors.js';
 import { SlidingWindowLog } from './sliding-window.js';
 
 /** When a provider's circuit breaker opens and how it recovers. */
@@ -45,7 +49,9 @@ export type BreakerReason =
   | 'probe-failed'
   | 'cool-down-elapsed'
   | 'probes-succeeded'
-  | 'credentials-refused';
+  | 'credentials-refused'
+  /** Distinct requests refused as bad (400, 404, 422) in a row, with no answer ever. */
+  | 'requests-refused';
 
 /** A change of state, for logs and metrics. */
 export interface BreakerTransition {
@@ -98,6 +104,8 @@ export interface RecordedAttempt {
   readonly admission?: 'pass' | 'probe';
   /** True if the request had not failed before (its first failure counts; later ones do not). Default true. */
   readonly fresh?: boolean;
+  /** The provider's message for a failure (no secret in it): a refusal shows it. */
+  readonly message?: string;
 }
 
 /** What a caller may do now: send normally, send as the half-open probe, wait, or give up (refused). */
@@ -144,6 +152,9 @@ export class CircuitBreakerCore {
   private probeSuccesses = 0;
   private repeated = 0;
   private refusal: BreakerRefusal | undefined;
+  // Until the provider answers once, distinct requests it refused as bad in a row.
+  private answered = false;
+  private refusedInARow = 0;
 
   constructor(
     private readonly policy: BreakerPolicy,
@@ -213,6 +224,11 @@ export class CircuitBreakerCore {
       return;
     }
     if (this.mode !== 'closed') return;
+    if (outcome === 'ok') this.answered = true;
+    if (outcome === 'client_error') {
+      this.recordRefusedRequest(attempt);
+      return;
+    }
     const failed = isBreakerFailure(outcome);
     if (!failed && outcome !== 'ok') return;
     if (failed && attempt.fresh === false) {
@@ -248,11 +264,30 @@ export class CircuitBreakerCore {
    * The provider refused the credentials (401/403): no request of this account can succeed, so
    * none is sent any more. Only a new breaker (a restart with other credentials) undoes it.
    */
-  refuse(refusal: BreakerRefusal): void {
+  refuse(refusal: BreakerRefusal, reason: BreakerReason = 'credentials-refused'): void {
     if (this.mode === 'refused') return;
     this.refusal = refusal;
     this.probeInFlight = false;
-    this.transition('refused', 'credentials-refused', this.clock.now());
+    this.transition('refused', reason, this.clock.now());
+  }
+
+  /**
+   * A request refused as bad (400, 404, 422) fails its own turn; but a provider that has never
+   * answered and refuses distinct requests in a row refuses them all (a wrong path in the base
+   * URL, a parameter it does not take): then no request is sent any more.
+   */
+  private recordRefusedRequest(attempt: RecordedAttempt): void {
+    if (this.answered || attempt.fresh === false) return;
+    this.refusedInARow += 1;
+    if (this.refusedInARow < this.policy.consecutiveFailures) return;
+    const said = attempt.message ?? 'the provider refused the request';
+    this.refuse(
+      {
+        code: ERROR_CODES.clientError,
+        message: `${this.refusedInARow} requests in a row refused and none answered, so none is sent any more: ${said}`,
+      },
+      'requests-refused',
+    );
   }
 
   private ratioExceeded(now: number): boolean {

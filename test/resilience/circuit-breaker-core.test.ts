@@ -66,6 +66,7 @@ describe('CircuitBreakerCore', () => {
   });
 
   it('counts only provider failures; client errors, 429s, quota and cancels are neutral', () => {
+    breaker.record('ok'); // a provider that answers (one that never has is refused on bad requests, below)
     for (const kind of ['client_error', 'rate_limited', 'quota_exhausted', 'cancelled'] as const) {
       expect(isBreakerFailure(kind)).toBe(false);
       fail(10, kind);
@@ -212,6 +213,29 @@ describe('CircuitBreakerCore', () => {
       refusal: { code: 'troupe:unauthorized', message: 'openai 401: bad key' },
     });
     expect(transitions.map((t) => t.to)).toEqual(['refused']);
+  });
+
+  it('refuses the provider when distinct requests are refused as bad in a row before any answer', () => {
+    const message = 'openai 404 not_found: no such path';
+    breaker.record('client_error', { message });
+    breaker.record('client_error', { message, fresh: false }); // a retry of a refused request: not another
+    breaker.record('client_error', { message });
+    expect(breaker.admit()).toBe('pass');
+    breaker.record('client_error', { message });
+    expect(breaker.admit()).toBe('refused');
+    expect(breaker.state()).toMatchObject({
+      state: 'refused',
+      reason: 'requests-refused',
+      refusal: { code: 'troupe:client-error' },
+    });
+    expect(breaker.state().refusal?.message).toContain(message);
+  });
+
+  it('never refuses a provider that has answered: bad requests among good ones fail on their own', () => {
+    breaker.record('ok');
+    for (let i = 0; i < 10; i++) breaker.record('client_error', { message: 'openai 400: too long' });
+    expect(breaker.state()).toMatchObject({ state: 'closed' });
+    expect(breaker.admit()).toBe('pass');
   });
 
   it('ignores late outcomes of requests passed before it opened', () => {
