@@ -1,6 +1,6 @@
 import type { Clock } from '../resilience/clock.js';
 import { ERROR_CODES, isErrorCode } from '../resilience/errors.js';
-import { decideRetry } from '../resilience/retry-policy.js';
+import { decideRetry, turnDeadlineMs } from '../resilience/retry-policy.js';
 import { estimateInputTokens } from '../resilience/token-estimate.js';
 import { ProviderError } from '../providers/types.js';
 import type { ChatMessage, Provider, Usage } from '../providers/types.js';
@@ -8,6 +8,7 @@ import type { ErrorData } from '../store/records.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
 import { isBreakerFailure } from '../resilience/circuit-breaker-core.js';
 import { GateRefusal } from './provider-gate.js';
+import { TurnDeadline } from './turn-deadline.js';
 import type { AttemptOutcome, ProviderGate } from './provider-gate.js';
 
 /** What the executor needs from the world; injected so tests control time and chance. */
@@ -81,89 +82,136 @@ export async function executeTurn(
   let counted = 0;
   // Failures that speak against the provider; after the first, this turn's failures are its own.
   let providerFailures = 0;
-  // Bounded: every pass sends one request, and the retry policy ends the turn after maxAttempts
-  // counted ones (a breaker's probe is an attempt of the turn it carries); uncounted ones happen
-  // only while the provider is out of quota, each after a pause.
-  for (;;) {
-    if (waiting.aborted) return { status: 'cancelled' };
-    let permit;
-    try {
-      permit = await deps.gate.admit(
-        {
-          group: spec.group,
-          model: spec.modelId,
-          priority: spec.remainingTurns,
-          estimatedTokens,
-          estimatedInputTokens,
-          fresh: providerFailures === 0,
-        },
-        waiting,
-      );
-    } catch (error) {
+  // Once an attempt failed, the turn has a deadline over all its attempts and waits (see
+  // `turnDeadlineMs`); before, it needs none: one attempt, bounded by its timeout.
+  let deadline: TurnDeadline | undefined;
+  let firstSentAt: number | undefined;
+  let lastFailure: ProviderError | undefined;
+  const overdue = (): TurnOutcome => ({
+    status: 'failed',
+    error: {
+      code: ERROR_CODES.deadlineExceeded,
+      message: `no answer within the turn's deadline of ${deadline?.lengthMs ?? 0} ms; last failure: ${
+        lastFailure ? describeFailure(lastFailure, sent, 'deadline-exceeded') : 'none'
+      }`,
+    },
+    attempts: sent,
+    startedAt,
+    finishedAt: deps.clock.now(),
+  });
+  try {
+    // Bounded: every pass sends one request, and the retry policy ends the turn after maxAttempts
+    // counted ones (a breaker's probe is an attempt of the turn it carries), or the deadline does;
+    // uncounted ones happen only while the provider is out of quota, each after a pause.
+    for (;;) {
       if (waiting.aborted) return { status: 'cancelled' };
-      const refusal = refusalOf(error);
-      // Nothing was sent and nothing is recorded: the job ends and a resume with a higher cap asks again.
-      if (refusal?.code === ERROR_CODES.budgetExhausted) return { status: 'cancelled' };
-      if (refusal) {
-        return { status: 'failed', error: refusal, attempts: sent, startedAt, finishedAt: deps.clock.now() };
+      if (deadline?.passed(deps.clock.now())) return overdue();
+      const waitSignal = deadline?.signal ?? waiting;
+      let permit;
+      try {
+        permit = await deps.gate.admit(
+          {
+            group: spec.group,
+            model: spec.modelId,
+            priority: spec.remainingTurns,
+            estimatedTokens,
+            estimatedInputTokens,
+            fresh: providerFailures === 0,
+          },
+          waitSignal,
+        );
+      } catch (error) {
+        if (waiting.aborted) return { status: 'cancelled' };
+        if (deadline?.passed(deps.clock.now())) return overdue();
+        const refusal = refusalOf(error);
+        // Nothing was sent and nothing is recorded: the job ends and a resume with a higher cap asks again.
+        if (refusal?.code === ERROR_CODES.budgetExhausted) return { status: 'cancelled' };
+        if (refusal) {
+          return {
+            status: 'failed',
+            error: refusal,
+            attempts: sent,
+            startedAt,
+            finishedAt: deps.clock.now(),
+          };
+        }
+        throw error;
       }
-      throw error;
+      sent += 1;
+      const attemptStartedAt = deps.clock.now();
+      firstSentAt ??= attemptStartedAt;
+      let failure: ProviderError;
+      try {
+        const result = await deps.provider.complete({
+          model: spec.model,
+          messages: spec.messages,
+          temperature: spec.temperature,
+          maxTokens: spec.maxTokens,
+          // A retry may take only what is left of the deadline.
+          timeoutMs:
+            deadline === undefined
+              ? deps.retry.timeoutMs
+              : Math.max(1, Math.min(deps.retry.timeoutMs, deadline.leftMs(attemptStartedAt))),
+          signal,
+        });
+        const finishedAt = deps.clock.now();
+        deps.gate.settle(permit, {
+          kind: 'ok',
+          usage: result.usage,
+          headers: result.headers,
+          latencyMs: finishedAt - attemptStartedAt,
+        });
+        return {
+          status: 'ok',
+          text: result.text,
+          usage: result.usage,
+          latencyMs: finishedAt - attemptStartedAt,
+          attempts: sent,
+          startedAt,
+          finishedAt,
+        };
+      } catch (error) {
+        failure = asProviderError(error, signal);
+      }
+      lastFailure = failure;
+      deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt));
+      if (failure.kind === 'cancelled') return { status: 'cancelled' };
+      if (isBreakerFailure(failure.kind)) providerFailures += 1;
+      const decision = decideRetry(
+        { kind: failure.kind, retryAfterMs: failure.retryAfterMs },
+        counted + 1,
+        deps.retry,
+        deps.random,
+      );
+      if (!decision.retry || decision.countsAttempt) counted += 1;
+      if (!decision.retry) {
+        return {
+          status: 'failed',
+          error: { code: decision.code, message: describeFailure(failure, sent, decision.reason) },
+          attempts: sent,
+          startedAt,
+          finishedAt: deps.clock.now(),
+        };
+      }
+      // An exhausted quota is the provider's pause, not the turn's failure: the deadline starts
+      // again when it ends (the limiter bounds that pause).
+      if (decision.pausesProvider) {
+        deadline?.dispose();
+        deadline = undefined;
+        firstSentAt = undefined;
+      } else if (deadline === undefined) {
+        const lengthMs = turnDeadlineMs(deps.retry);
+        deadline = new TurnDeadline(firstSentAt + lengthMs, lengthMs, deps.clock.now(), deps.sleep, waiting);
+      }
+      try {
+        await deps.sleep(decision.delayMs, deadline?.signal ?? waiting);
+      } catch {
+        if (waiting.aborted) return { status: 'cancelled' };
+        return overdue();
+      }
     }
-    sent += 1;
-    const attemptStartedAt = deps.clock.now();
-    let failure: ProviderError;
-    try {
-      const result = await deps.provider.complete({
-        model: spec.model,
-        messages: spec.messages,
-        temperature: spec.temperature,
-        maxTokens: spec.maxTokens,
-        timeoutMs: deps.retry.timeoutMs,
-        signal,
-      });
-      const finishedAt = deps.clock.now();
-      deps.gate.settle(permit, {
-        kind: 'ok',
-        usage: result.usage,
-        headers: result.headers,
-        latencyMs: finishedAt - attemptStartedAt,
-      });
-      return {
-        status: 'ok',
-        text: result.text,
-        usage: result.usage,
-        latencyMs: finishedAt - attemptStartedAt,
-        attempts: sent,
-        startedAt,
-        finishedAt,
-      };
-    } catch (error) {
-      failure = asProviderError(error, signal);
-    }
-    deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt));
-    if (failure.kind === 'cancelled') return { status: 'cancelled' };
-    if (isBreakerFailure(failure.kind)) providerFailures += 1;
-    const decision = decideRetry(
-      { kind: failure.kind, retryAfterMs: failure.retryAfterMs },
-      counted + 1,
-      deps.retry,
-      deps.random,
-    );
-    if (!decision.retry || decision.countsAttempt) counted += 1;
-    if (!decision.retry) {
-      return {
-        status: 'failed',
-        error: { code: decision.code, message: describeFailure(failure, sent, decision.reason) },
-        attempts: sent,
-        startedAt,
-        finishedAt: deps.clock.now(),
-      };
-    }
-    try {
-      await deps.sleep(decision.delayMs, waiting);
-    } catch {
-      return { status: 'cancelled' };
-    }
+  } finally {
+    deadline?.dispose();
   }
 }
 

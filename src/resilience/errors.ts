@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   cancelled: 'troupe:cancelled',
   /** Every attempt the retry policy allows failed; the message names the last failure. */
   retriesExhausted: 'troupe:retries-exhausted',
+  /**
+   * The turn's deadline passed (its attempts' timeouts and the waits between them, plus one
+   * longest pause: `turnDeadlineMs`) while it waited on a failing provider; the message names the last failure.
+   */
+  deadlineExceeded: 'troupe:deadline-exceeded',
   /** Not attempted because an earlier turn of the same run failed. */
   skipped: 'troupe:skipped',
   /** The provider's circuit breaker is open. */

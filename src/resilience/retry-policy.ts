@@ -24,6 +24,19 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly maxPauseMs: number;
 }
 
+/**
+ * How long a turn may go on once an attempt of it failed, from its first request to its end, in
+ * ms: every attempt's timeout, the longest backoff between each two, and one longest pause
+ * (`maxPauseMs`, which a `retry-after` or a breaker's cool-down may impose). Waiting on an open
+ * breaker spends no attempt, but it spends this: a turn of a provider that keeps failing ends,
+ * whatever the breaker's cool-downs. Defaults: 6 × 120 s + 5 × 30 s + 15 min = 29.5 min.
+ */
+export function turnDeadlineMs(policy: RetryPolicy): number {
+  // A job stored by an earlier troupe has no maxPauseMs: the default applies.
+  const maxPauseMs = policy.maxPauseMs ?? DEFAULT_RETRY_POLICY.maxPauseMs;
+  return policy.maxAttempts * policy.timeoutMs + (policy.maxAttempts - 1) * policy.maxDelayMs + maxPauseMs;
+}
+
 /** A failed attempt as the retry logic sees it. */
 export interface AttemptFailure {
   /** How the attempt failed. */
@@ -41,7 +54,8 @@ export interface AttemptFailure {
 export type RetryReason = 'rate-limited' | 'transient' | 'quota';
 
 /** Why a turn is given up: the provider refused the request itself, troupe cancelled it, or attempts ran out. */
-export type GiveUpReason = 'client-error' | 'unauthorized' | 'cancelled' | 'retries-exhausted';
+export type GiveUpReason =
+  'client-error' | 'unauthorized' | 'cancelled' | 'retries-exhausted' | 'deadline-exceeded';
 
 /** What to do after a failed attempt. */
 export type RetryDecision =
