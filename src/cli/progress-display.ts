@@ -78,10 +78,12 @@ export function formatModelLine(model: ModelStatus, width: number, withBar: bool
   const problems = failed + skipped > 0 ? `  failed ${failed} skipped ${skipped}` : '';
   const rate = `${model.turnsPerSecond.toFixed(1)} turns/s`;
   const eta = done >= total ? 'done' : `ETA ${formatDuration(model.etaSeconds)}`;
-  // A provider that is not taking requests is why a bar stalls: say so on its line.
+  // A provider that is not taking requests is why a bar stalls, and failing requests why turns
+  // fail while it is healthy: say so on its line.
+  const status = model.providerStatus;
   const provider =
-    model.providerStatus && model.providerStatus.state !== 'ok' && done < total
-      ? `  [${model.provider}: ${describeProviderStatus(model.providerStatus)}]`
+    status && (status.state !== 'ok' || (status.repeatedFailures ?? 0) > 0) && done < total
+      ? `  [${model.provider}: ${describeProviderStatus(status)}]`
       : '';
   return `${model.model.padEnd(width)}${bar} ${String(done).padStart(String(total).length)}/${total}${problems}  ${rate}  ${eta}${provider}`;
 }

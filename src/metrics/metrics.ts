@@ -39,6 +39,11 @@ export interface Metrics {
   ): void;
   /** The provider's circuit breaker state. */
   setBreakerState(provider: string, state: BreakerStateValue): void;
+  /**
+   * Failures of requests that had failed before (a poison prompt tried again), since the breaker
+   * started: failing requests, which the breaker does not count as an outage.
+   */
+  setRepeatedFailures(provider: string, failures: number): void;
   /** Turns recorded for a job's model, by status. */
   turnsRecorded(job: string, model: string, status: 'ok' | 'failed' | 'skipped', count: number): void;
   /** Every turn a job's model has, recorded or not. */
@@ -68,6 +73,7 @@ export const noMetrics: Metrics = {
   permitWait: () => undefined,
   setLimit: () => undefined,
   setBreakerState: () => undefined,
+  setRepeatedFailures: () => undefined,
   turnsRecorded: () => undefined,
   setTurnsTotal: () => undefined,
   setJobProgress: () => undefined,

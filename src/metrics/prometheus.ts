@@ -95,6 +95,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly limitTokens: Gauge<'provider'>;
   private readonly limitConcurrency: Gauge<'provider'>;
   private readonly breakerState: Gauge<'provider'>;
+  private readonly repeatedFailures: Gauge<'provider'>;
   private readonly turnsRecordedCounter: Counter<'job_id' | 'model' | 'status'>;
   private readonly turnsPlanned: Gauge<'job_id' | 'model'>;
   private readonly jobProgress: Gauge<'job_id'>;
@@ -184,7 +185,13 @@ export class PrometheusMetrics implements Metrics {
     });
     this.breakerState = new Gauge({
       name: 'troupe_circuit_breaker_state',
-      help: "State of the provider's circuit breaker: 0 closed, 1 half-open, 2 open, 3 refused (credentials).",
+      help: "State of the provider's circuit breaker: 0 closed, 1 half-open, 2 open, 3 refused (credentials, or every request refused as bad).",
+      labelNames: ['provider'],
+      registers,
+    });
+    this.repeatedFailures = new Gauge({
+      name: 'troupe_provider_repeated_failures',
+      help: 'Failures of requests that had failed before (failing requests such as poison prompts, not an outage: the circuit breaker does not count them), since the breaker started.',
       labelNames: ['provider'],
       registers,
     });
@@ -297,6 +304,10 @@ export class PrometheusMetrics implements Metrics {
 
   setBreakerState(provider: string, state: BreakerStateValue): void {
     this.breakerState.set({ provider }, state);
+  }
+
+  setRepeatedFailures(provider: string, failures: number): void {
+    this.repeatedFailures.set({ provider }, failures);
   }
 
   turnsRecorded(job: string, model: string, status: 'ok' | 'failed' | 'skipped', count: number): void {

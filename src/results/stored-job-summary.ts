@@ -9,6 +9,8 @@ import { groupBySequence } from '../report/job-reader.js';
 import { ModelScoreAccumulator } from '../scoring/statistics.js';
 import type { ScoreSummary } from '../scoring/statistics.js';
 import type { JobRecord, TurnRecord } from '../store/records.js';
+import { FailureCauseTally } from './failure-causes.js';
+import type { FailureCause } from './failure-causes.js';
 import { ModelSummaryTally } from './summary.js';
 import type { ModelSummary } from './summary.js';
 
@@ -18,6 +20,8 @@ export interface StoredJobSummary {
   readonly models: readonly ModelSummary[];
   readonly scores: ScoreSummary;
   readonly actual: JobActuals;
+  /** Why turns failed, once per provider and error code. */
+  readonly failures: readonly FailureCause[];
 }
 
 /** Summarizes `job` from its turns (`pages`: the store's pages of them, in key order). */
@@ -27,6 +31,9 @@ export function summarizeStoredJob(
   now: number,
 ): StoredJobSummary {
   const tally = new ModelSummaryTally(job.suite.models.map((model) => model.id));
+  const failures = new FailureCauseTally(
+    (model) => job.suite.models.find((m) => m.id === model)?.provider ?? model,
+  );
   const scores = new Map(job.suite.models.map((m) => [m.id, new ModelScoreAccumulator(m.id, false)]));
   let hasChecks = false;
   let hasJudge = false;
@@ -36,6 +43,7 @@ export function summarizeStoredJob(
     for (const group of groupBySequence(flatten(pages))) {
       for (const turn of group.turns) {
         tally.add(turn);
+        failures.add(turn);
         if ((turn.checks?.length ?? 0) > 0) hasChecks = true;
         if (turn.judge !== undefined) hasJudge = true;
         yield turn;
@@ -53,6 +61,7 @@ export function summarizeStoredJob(
       hasJudge: hasJudge || job.suite.judge !== undefined,
     },
     actual,
+    failures: failures.result(),
   };
 }
 

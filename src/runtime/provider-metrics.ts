@@ -52,6 +52,7 @@ export function sampleProviderMetrics(gates: GateRegistry, metrics: Metrics): ()
             metrics.setLimit(account.provider, 'tokens_per_minute', limiter.limits.tokensPerMinute);
           }
           metrics.setBreakerState(account.provider, BREAKER_VALUE[breaker.state]);
+          metrics.setRepeatedFailures(account.provider, breaker.repeatedFailures);
         }),
       );
     } catch {

@@ -26,6 +26,11 @@ export interface ProviderStatus {
   readonly until?: string;
   readonly inFlight?: number;
   readonly waiting?: number;
+  /**
+   * Failures of requests that had failed before (poison prompts tried again): failing requests,
+   * not an outage, so the breaker does not count them. Since the breaker started.
+   */
+  readonly repeatedFailures?: number;
 }
 
 /** Asks a provider account's limiter and breaker how the provider stands. */
@@ -48,7 +53,11 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
   } catch {
     return { state: 'unknown' };
   }
-  const counts = { inFlight: limiter.inFlight, waiting: limiter.waiting };
+  const counts = {
+    inFlight: limiter.inFlight,
+    waiting: limiter.waiting,
+    ...(breaker.repeatedFailures > 0 && { repeatedFailures: breaker.repeatedFailures }),
+  };
   const iso = (ms: number | undefined): string | undefined =>
     ms === undefined ? undefined : new Date(ms).toISOString();
   // shared limits: while the store is away nothing beyond the leases held may go.
@@ -75,6 +84,13 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
 
 /** A provider's state as a few words for a terminal: `ok`, `rate limited until 12:00:05`, … */
 export function describeProviderStatus(status: ProviderStatus): string {
+  const state = describeState(status);
+  // Failing requests are told apart from an outage: the provider answers, some requests fail.
+  const repeated = status.repeatedFailures ?? 0;
+  return repeated > 0 ? `${state}; failing requests: ${repeated} retries failed again` : state;
+}
+
+function describeState(status: ProviderStatus): string {
   // The whole date: a pause may end tomorrow, and a time alone would not say so.
   const until = status.until ? ` until ${status.until.slice(0, 10)} ${status.until.slice(11, 19)} UTC` : '';
   switch (status.state) {

@@ -6,6 +6,7 @@ import { systemClock } from '../../resilience/clock.js';
 import { forecastBesideActual } from '../../planning/outcome.js';
 import { summarizeStoredJob } from '../../results/stored-job-summary.js';
 import { formatSummaryTable } from '../../results/summary.js';
+import { formatFailureCauses } from '../../results/failure-causes.js';
 import { formatScoreTable } from '../../scoring/score-table.js';
 import { Engine } from '../../runtime/engine.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
@@ -264,8 +265,13 @@ async function driveJob(
 function printSummary(job: JobRecord, store: LmdbCheckpointStore, io: RunIo) {
   // The stored job: its forecast, and a cap raised by --max-cost.
   const stored = store.getJob(job.id) ?? job;
-  const { models, scores, actual } = summarizeStoredJob(stored, store.turnPages(job.id), Date.now());
+  const { models, scores, actual, failures } = summarizeStoredJob(
+    stored,
+    store.turnPages(job.id),
+    Date.now(),
+  );
   io.stdout.write(`${formatSummaryTable(models)}\n`);
+  for (const line of formatFailureCauses(failures, job.id)) io.stdout.write(`${line}\n`);
   for (const line of forecastBesideActual(stored, actual)) io.stdout.write(`${line}\n`);
   if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
   io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
