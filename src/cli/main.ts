@@ -362,9 +362,8 @@ async function main(argv: string[]): Promise<number> {
               'Fail with this: hang, bad-json, empty, html, reset or status:N (every request, or those --fail-matching)',
           }),
       async (args) => {
-        const simulator = await (
-          await import('./commands/simulate.js')
-        ).runSimulate(
+        const { runSimulate, describeServed } = await import('./commands/simulate.js');
+        const simulator = await runSimulate(
           {
             port: args.port,
             host: args.host,
@@ -381,7 +380,11 @@ async function main(argv: string[]): Promise<number> {
         );
         await new Promise<void>((resolve) => {
           const stop = (): void => {
-            void simulator.close().then(resolve);
+            // What it served, by status: a rehearsal's outcome as the provider saw it.
+            void simulator.close().then(() => {
+              stdoutLine(describeServed(simulator));
+              resolve();
+            });
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);

@@ -119,3 +119,26 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
   }
   return simulator;
 }
+
+/**
+ * What a simulator served, in one line for when it stops: requests by HTTP status (0: none sent —
+ * hung, reset, or the client left), the most open at once, and the longest wait its 429s asked for.
+ * `served 120 requests: 200 ×100, 429 ×20; at most 8 at once; longest retry-after 1000 ms`.
+ */
+export function describeServed(simulator: Simulator): string {
+  const records = simulator.records;
+  const byStatus = new Map<number, number>();
+  let longestRetryAfterMs: number | undefined;
+  for (const record of records) {
+    byStatus.set(record.status, (byStatus.get(record.status) ?? 0) + 1);
+    if (record.retryAfterMs !== undefined)
+      longestRetryAfterMs = Math.max(longestRetryAfterMs ?? 0, record.retryAfterMs);
+  }
+  const statuses = [...byStatus.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([status, count]) => `${status} ×${count}`)
+    .join(', ');
+  const retryAfter =
+    longestRetryAfterMs === undefined ? '' : `; longest retry-after ${longestRetryAfterMs} ms`;
+  return `served ${records.length} requests${records.length > 0 ? `: ${statuses}` : ''}; at most ${simulator.maxInFlight} at once${retryAfter}`;
+}

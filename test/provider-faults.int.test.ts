@@ -1,0 +1,305 @@
+/**
+ * Providers that misbehave, as a user meets them: `troupe simulate` in a child process fails on
+ * purpose (--fault, --fail-matching, --api-key), `troupe run` in another drives a suite through
+ * the real OpenAI and Anthropic SDKs, and the test reads what both printed and what the store
+ * holds (`troupe results`). Every job must end, within its retry budget, and say why.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TurnRecord } from '../src/store/records.js';
+import { CLI_PATH, runCli } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+
+/** The key the suites read; the simulator takes any key unless told otherwise. */
+const KEY_ENV = { SIMULATOR_API_KEY: 'sk-test-faults-0123456789' };
+
+/** Longest the simulator child may take to print its base URLs, in ms. */
+const SIMULATOR_START_TIMEOUT_MS = 20_000;
+
+/**
+ * A retry budget small enough to spend in a test: 2 attempts, each at most 1 s, 50–100 ms apart,
+ * a pause of at most 1 s: a turn's deadline of 2 × 1 s + 100 ms + 1 s. The breaker's cool-down
+ * is long (60 s): a turn that waited on it past its deadline would not end within the CLI's timeout.
+ */
+const RETRY = { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100, timeoutMs: 1_000, maxPauseMs: 1_000 };
+const BREAKER = { coolDownMs: 60_000, maxCoolDownMs: 60_000 };
+
+type Sdk = 'openai' | 'anthropic';
+
+interface SimulatorChild {
+  readonly baseURL: Record<Sdk, string>;
+  /** Stops it (SIGTERM) and resolves with everything it printed, its `served …` line last. */
+  stop(): Promise<string>;
+}
+
+/** `troupe simulate --port 0 --latency-ms 10 <args>` in a child; resolves once it listens. */
+function startSimulateCli(args: readonly string[]): Promise<SimulatorChild> {
+  const child = spawn(
+    process.execPath,
+    [CLI_PATH, 'simulate', '--port', '0', '--latency-ms', '10', ...args],
+    {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`troupe simulate did not start: ${stderr}`));
+    }, SIMULATOR_START_TIMEOUT_MS);
+    child.on('close', (code) => reject(new Error(`troupe simulate exited ${code}: ${stderr}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const openai = /openai: +baseURL: (\S+)/.exec(stdout)?.[1];
+      const anthropic = /anthropic: +baseURL: (\S+)/.exec(stdout)?.[1];
+      if (openai === undefined || anthropic === undefined) return;
+      clearTimeout(timer);
+      resolve({
+        baseURL: { openai, anthropic },
+        stop: async () => {
+          child.kill('SIGTERM');
+          await exited;
+          return stdout;
+        },
+      });
+    });
+  });
+}
+
+interface SuiteShape {
+  readonly sdk: Sdk;
+  readonly baseURL: string;
+  readonly sequences: number;
+  readonly prompts: number;
+  readonly runs: number;
+  readonly retry?: Record<string, number>;
+  readonly breaker?: Record<string, number>;
+}
+
+/** A suite of one model on one provider; sequence i's prompt k is `s<i> p<k>`. */
+function suiteText(shape: SuiteShape): string {
+  const sequences = Array.from({ length: shape.sequences }, (_, i) => ({
+    id: `s${i}`,
+    prompts: Array.from({ length: shape.prompts }, (_, k) => `s${i} p${k + 1}`),
+  }));
+  return JSON.stringify({
+    name: 'faults',
+    runs: shape.runs,
+    providers: {
+      sim: {
+        type: shape.sdk,
+        baseURL: shape.baseURL,
+        apiKeyEnv: 'SIMULATOR_API_KEY',
+        ...(shape.retry && { retry: shape.retry }),
+        ...(shape.breaker && { breaker: shape.breaker }),
+      },
+    },
+    models: [
+      {
+        id: 'm',
+        provider: 'sim',
+        model: shape.sdk === 'openai' ? 'gpt-4o-mini' : 'claude-3-5-haiku-latest',
+        maxTokens: 32,
+      },
+    ],
+    sequences,
+  });
+}
+
+/** The job id `troupe run` printed first. */
+function jobIdOf(result: CliResult): string {
+  const id = /^job (\S+):/m.exec(result.stdout)?.[1];
+  if (id === undefined) throw new Error(`no job id in: ${result.stdout}\n${result.stderr}`);
+  return id;
+}
+
+describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let sim: SimulatorChild | undefined;
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await sim?.stop();
+    sim = undefined;
+    await dir.cleanup();
+  });
+
+  const run = async (shape: Omit<SuiteShape, 'baseURL'>, workers = 0, env = KEY_ENV) => {
+    const path = join(dir.path, 'suite.json');
+    await writeFile(path, suiteText({ ...shape, baseURL: sim!.baseURL[shape.sdk] }));
+    return runCli(['run', path, '--data-dir', join(dir.path, 'data'), '--workers', String(workers)], env);
+  };
+  const turnsOf = async (job: string): Promise<TurnRecord[]> => {
+    const out = await runCli(['results', job, '--data-dir', join(dir.path, 'data'), '--format', 'jsonl']);
+    expect(out.code).toBe(0);
+    return out.stdout
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as TurnRecord);
+  };
+
+  const FAULTS: readonly { fault: string; sdk: Sdk; workers: number; cause: RegExp }[] = [
+    { fault: 'hang', sdk: 'openai', workers: 0, cause: /no answer within 1000 ms/ },
+    { fault: 'bad-json', sdk: 'openai', workers: 0, cause: /not valid JSON/ },
+    { fault: 'empty', sdk: 'openai', workers: 1, cause: /unusable answer.*no choices/ },
+    {
+      fault: 'html',
+      sdk: 'anthropic',
+      workers: 0,
+      cause: /unusable answer|not valid JSON|not a JSON object/,
+    },
+    { fault: 'reset', sdk: 'anthropic', workers: 1, cause: /connection failed/ },
+    { fault: 'status:500', sdk: 'anthropic', workers: 0, cause: /HTTP 500/ },
+  ];
+
+  it.each(FAULTS)(
+    '--fault $fault ($sdk, $workers workers): every turn ends within its attempts, the cause on the terminal, exit 1',
+    async ({ fault, sdk, workers, cause }) => {
+      sim = await startSimulateCli(['--fault', fault]);
+      const result = await run(
+        { sdk, sequences: 3, prompts: 2, runs: 2, retry: RETRY, breaker: BREAKER },
+        workers,
+      );
+      expect(result.code, result.stderr).toBe(1);
+      // Spent attempts, or the deadline while the breaker held the retry: either way, the cause.
+      const why = result.stdout.slice(result.stdout.indexOf('why turns failed:')).split('\n');
+      expect(why[0]).toBe('why turns failed:');
+      expect(why[1]).toMatch(/^ {2}sim: \d turns? troupe:(retries-exhausted|deadline-exceeded), first: /);
+      expect(why[1]).toMatch(cause);
+      const turns = await turnsOf(jobIdOf(result));
+      const failed = turns.filter((t) => t.status === 'failed');
+      expect(failed).toHaveLength(6);
+      expect(turns.filter((t) => t.status === 'skipped')).toHaveLength(6);
+      for (const turn of failed) {
+        expect(turn.turn).toBe(1);
+        expect(turn.attempts).toBeLessThanOrEqual(RETRY.maxAttempts);
+        expect(turn.error?.message).toMatch(cause);
+        // Within its deadline (2 × 1 s + 100 ms + 1 s) and the scheduling slack of a loaded machine.
+        expect(Date.parse(turn.finishedAt) - Date.parse(turn.startedAt)).toBeLessThan(3_100 + 2_000);
+      }
+      const served = (await sim.stop()).trim().split('\n').at(-1);
+      sim = undefined;
+      // Nothing beyond the attempts: 6 conversations × 2 attempts at most (the breaker may hold some).
+      const count = Number(/^served (\d+) requests/.exec(served ?? '')?.[1]);
+      expect(count).toBeGreaterThan(0);
+      expect(count).toBeLessThanOrEqual(6 * RETRY.maxAttempts);
+    },
+  );
+
+  it.each(['openai', 'anthropic'] as const)(
+    'poison requests (%s): exactly those turns fail, the rest of their runs is skipped, all else is ok',
+    async (sdk) => {
+      sim = await startSimulateCli(['--fail-matching', '^s[01] p2$']);
+      const result = await run({
+        sdk,
+        sequences: 6,
+        prompts: 3,
+        runs: 2,
+        retry: { ...RETRY, maxAttempts: 3 },
+      });
+      expect(result.code, result.stderr).toBe(1);
+      const turns = await turnsOf(jobIdOf(result));
+      expect(turns).toHaveLength(6 * 3 * 2);
+      const poisoned = (t: TurnRecord) => ['s0', 's1'].includes(t.sequence);
+      for (const turn of turns) {
+        const expected = !poisoned(turn) || turn.turn === 1 ? 'ok' : turn.turn === 2 ? 'failed' : 'skipped';
+        expect({ id: `${turn.sequence}/${turn.run}/${turn.turn}`, status: turn.status }).toEqual({
+          id: `${turn.sequence}/${turn.run}/${turn.turn}`,
+          status: expected,
+        });
+        if (turn.status === 'failed') {
+          expect(turn.attempts).toBe(3);
+          expect(turn.error).toMatchObject({ code: 'troupe:retries-exhausted' });
+          expect(turn.error?.message).toContain('HTTP 500');
+        }
+      }
+      expect(result.stdout).toContain('sim: 4 turns troupe:retries-exhausted, first: HTTP 500');
+    },
+  );
+
+  it.each([0, 1])(
+    'a refused key (%i workers) stops the provider at once: one message, few requests, every turn failed or skipped',
+    async (workers) => {
+      sim = await startSimulateCli(['--api-key', 'the-right-key']);
+      const result = await run({ sdk: 'openai', sequences: 10, prompts: 2, runs: 2 }, workers);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr.match(/refused the credentials/g)).toHaveLength(1);
+      expect(result.stdout).toMatch(/sim: 20 turns troupe:unauthorized, first: HTTP 401/);
+      expect(result.stdout).not.toContain(KEY_ENV.SIMULATOR_API_KEY);
+      const turns = await turnsOf(jobIdOf(result));
+      expect(turns.filter((t) => t.status === 'failed')).toHaveLength(20);
+      expect(turns.filter((t) => t.status === 'skipped')).toHaveLength(20);
+      const served = (await sim.stop()).trim().split('\n').at(-1) ?? '';
+      sim = undefined;
+      expect(served).toMatch(/^served \d+ requests: 401 ×\d+;/);
+      expect(Number(/^served (\d+)/.exec(served)?.[1])).toBeLessThan(20);
+    },
+  );
+
+  it('a base URL with a wrong path (404 for every request) stops the provider after a few requests, with one message', async () => {
+    sim = await startSimulateCli([]);
+    const path = join(dir.path, 'suite.json');
+    const shape = { sdk: 'openai' as const, sequences: 20, prompts: 2, runs: 2 };
+    await writeFile(path, suiteText({ ...shape, baseURL: `${sim.baseURL.openai}/wrong` }));
+    const result = await runCli(
+      ['run', path, '--data-dir', join(dir.path, 'data'), '--workers', '0'],
+      KEY_ENV,
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr.match(/refused every request/g)).toHaveLength(1);
+    expect(result.stdout).toMatch(/sim: 40 turns troupe:client-error, first: HTTP 404/);
+    const served = (await sim.stop()).trim().split('\n').at(-1) ?? '';
+    sim = undefined;
+    expect(Number(/^served (\d+)/.exec(served)?.[1])).toBeLessThan(20);
+  });
+
+  it.each([0, 1])(
+    'Ctrl-C while the breaker is open (%i workers) exits at once: no cool-down keeps the process alive',
+    async (workers) => {
+      sim = await startSimulateCli(['--fault', 'status:500']);
+      const path = join(dir.path, 'suite.json');
+      const shape = {
+        sdk: 'openai' as const,
+        sequences: 10,
+        prompts: 2,
+        runs: 2,
+        retry: { ...RETRY, maxAttempts: 6 },
+        breaker: { ...BREAKER, consecutiveFailures: 2 },
+      };
+      await writeFile(path, suiteText({ ...shape, baseURL: sim.baseURL.openai }));
+      const child = spawn(
+        process.execPath,
+        [CLI_PATH, 'run', path, '--data-dir', join(dir.path, 'data'), '--workers', String(workers)],
+        { env: { PATH: process.env.PATH ?? '', ...KEY_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+        child.on('close', (code) => resolve({ code, at: Date.now() })),
+      );
+      try {
+        // The plain progress lines name the provider's state once a second.
+        await expect.poll(() => stdout, { timeout: 60_000, interval: 50 }).toContain('circuit open until');
+        const interruptedAt = Date.now();
+        child.kill('SIGINT');
+        const { code, at } = await exited;
+        expect(code).toBe(1);
+        expect(stdout).toContain('resume it with: troupe run --resume');
+        // Nothing is in flight (every request fails at once), so it leaves at once; a cool-down
+        // timer would have kept it for 60 s. Generous for a loaded machine, far below 60 s.
+        expect(at - interruptedAt).toBeLessThan(10_000);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
+});
