@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
@@ -13,6 +13,7 @@ import type { Crash } from './helpers/contract.js';
 import { DAEMON_WAIT_MS, DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
+import { testRandom } from './helpers/seed.js';
 
 const env = { [TEST_KEY_ENV]: TEST_KEY };
 
@@ -94,13 +95,15 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
     // process while its workers boot, so both places run some.
     const jobs = [await submit('alpha', 12, 4), await submit('bravo', 12, 4)];
     const crashes: Crash[] = [];
-    // Kill at a random point of each third of the 288 turns.
+    // Kill at a random point of each third of the 288 turns (the seed replays them).
+    const random = testRandom();
+    onTestFailed(() => console.error(`kill points drawn with TROUPE_TEST_SEED=${random.seed}`));
     for (const third of [0, 1, 2]) {
-      const threshold = 10 + third * 90 + Math.floor(Math.random() * 50);
+      const threshold = 10 + third * 90 + Math.floor(random.next() * 50);
       await expect
         .poll(() => sim.records.length >= threshold, {
           timeout: DAEMON_WAIT_MS,
-          message: `${threshold} requests`,
+          message: `${threshold} requests (TROUPE_TEST_SEED=${random.seed})`,
         })
         .toBe(true);
       await daemon.stop('SIGKILL');

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { open } from 'lmdb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 
 import { ExitCode } from '../src/errors.js';
 import { FailingStore } from '../src/store/failing-store.js';
@@ -17,6 +17,7 @@ import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import type { JobRecord, TurnRecord } from '../src/store/records.js';
 import { decodeRecord, encodeRecord } from '../src/store/record-codec.js';
 import { turnRecord as turn } from './helpers/records.js';
+import { testRandom } from './helpers/seed.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/store-child/child.ts', import.meta.url));
 const CHILD_REGISTER = pathToFileURL(
@@ -162,7 +163,10 @@ describe('LMDB checkpoint store', () => {
       turn({ model: 'model-a2' }),
       turn({ model: 'model-a', sequence: 'seq-10' }),
     ];
-    const shuffled = [...wanted, ...neighbours].sort(() => Math.random() - 0.5);
+    // Written in a shuffled order (the seed replays it): the keys, not the writes, order them.
+    const random = testRandom();
+    onTestFailed(() => console.error(`order drawn with TROUPE_TEST_SEED=${random.seed}`));
+    const shuffled = [...wanted, ...neighbours].sort(() => random.next() - 0.5);
     await store.putTurns(shuffled);
 
     const all = store.turnsOf('job-1');
