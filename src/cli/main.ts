@@ -26,8 +26,12 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/**
+ * Prints a line of a command's text output. Through the terminal sanitiser: a line may carry
+ * names from a suite, the store or a provider (suite and model names, provider messages).
+ */
 const stdoutLine = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${sanitizeLines(line)}\n`);
 };
 
 /** Options of the commands that run an engine (`run`, `daemon`). */

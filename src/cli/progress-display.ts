@@ -1,5 +1,6 @@
 import type { JobStatus, ModelStatus } from '../actors/supervisor.js';
 import { describeProviderStatus } from '../runtime/provider-status.js';
+import { sanitizeForTerminal } from '../results/terminal-text.js';
 
 /** Width of the bar in characters. */
 const BAR_WIDTH = 28;
@@ -83,9 +84,9 @@ export function formatModelLine(model: ModelStatus, width: number, withBar: bool
   const status = model.providerStatus;
   const provider =
     status && (status.state !== 'ok' || (status.repeatedFailures ?? 0) > 0) && done < total
-      ? `  [${model.provider}: ${describeProviderStatus(status)}]`
+      ? `  [${sanitizeForTerminal(`${model.provider}: ${describeProviderStatus(status)}`)}]`
       : '';
-  return `${model.model.padEnd(width)}${bar} ${String(done).padStart(String(total).length)}/${total}${problems}  ${rate}  ${eta}${provider}`;
+  return `${sanitizeForTerminal(model.model).padEnd(width)}${bar} ${String(done).padStart(String(total).length)}/${total}${problems}  ${rate}  ${eta}${provider}`;
 }
 
 /** `[#####.....]` for `done` of `total`, `width` characters inside the brackets. */

@@ -5,6 +5,7 @@
 import type { TurnRecord } from '../store/records.js';
 import { columnWidths, headerRow, oneLine, renderRow } from './text-table.js';
 import type { TextColumn } from './text-table.js';
+import { jsonForTerminal } from './terminal-text.js';
 
 /** An output format of `troupe results`. */
 export type ResultFormat = 'jsonl' | 'csv' | 'table';
@@ -184,7 +185,7 @@ export function* formatTurnChunks(
 ): Generator<string, void, undefined> {
   switch (format) {
     case 'jsonl':
-      yield* chunked(turns, (turn) => `${JSON.stringify(turnJson(turn))}\n`, rowsPerChunk, '');
+      yield* chunked(turns, (turn) => `${jsonForTerminal(turnJson(turn), 0)}\n`, rowsPerChunk, '');
       return;
     case 'csv':
       yield* chunked(turns, csvRecord, rowsPerChunk, CSV_COLUMNS.join(',') + CSV_LINE_END);

@@ -1,6 +1,7 @@
 import { compareJobReaders, formatComparison } from '../../report/compare.js';
 import { storedJobReader } from '../../report/job-reader.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
+import { jsonForTerminal } from '../../results/terminal-text.js';
 
 /** Options of `troupe compare`. */
 export interface CompareOptions {
@@ -26,7 +27,7 @@ export async function runCompare(options: CompareOptions, out: (line: string) =>
       storedJobReader(store, options.before, options.dataDir),
       storedJobReader(store, options.after, options.dataDir),
     );
-    out(options.format === 'json' ? JSON.stringify(comparison, null, 2) : formatComparison(comparison));
+    out(options.format === 'json' ? jsonForTerminal(comparison) : formatComparison(comparison));
   } finally {
     await store.close();
   }

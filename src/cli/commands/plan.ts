@@ -5,6 +5,7 @@ import { readHistory } from '../../planning/history.js';
 import { openLmdbStore, type LmdbCheckpointStore } from '../../store/lmdb-store.js';
 import { StoreError } from '../../store/store-error.js';
 import { openSuite, type SuiteSource } from '../../suite/load.js';
+import { jsonForTerminal } from '../../results/terminal-text.js';
 
 /** Sequences read from the suite (and matched against `--reuse` jobs) at a time. */
 const PLAN_BATCH = 1000;
@@ -36,7 +37,7 @@ export async function runPlan(options: PlanOptions, out: (line: string) => void)
   } finally {
     await store?.close();
   }
-  out(options.format === 'json' ? JSON.stringify(forecast, null, 2) : formatForecast(forecast));
+  out(options.format === 'json' ? jsonForTerminal(forecast) : formatForecast(forecast));
 }
 
 /** The store, read-only; undefined when there is none yet and no `--reuse` needs one. */

@@ -21,6 +21,7 @@ import type { CheckpointStore, JobRecord } from '../../store/records.js';
 import { openJobSuite } from '../../runtime/job-suite.js';
 import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
+import { sanitizeLines } from '../../results/terminal-text.js';
 
 /** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
 const PROGRESS_POLL_TTY_MS = 250;
@@ -77,7 +78,7 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
           : findReuse(store, newSuite.suite.settings, options.reuse);
       job = await createJob(store, newSuite.suite, newSuite.path, new Date(), reuse);
       if (reuse !== undefined)
-        io.stdout.write(`reused ${job.forecast?.reusedTurns ?? 0} turns from ${reuse.sources.join(', ')}\n`);
+        print(io, `reused ${job.forecast?.reusedTurns ?? 0} turns from ${reuse.sources.join(', ')}\n`);
     } else {
       const stored = resumableJob(store, options);
       // Every record of the job is checked before anything is written: a damaged job is refused untouched.
@@ -100,6 +101,11 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
     await lease?.release();
     await store.close();
   }
+}
+
+/** Writes `run`'s own text through the terminal sanitiser: it carries suite, model and provider names. */
+function print(io: RunIo, text: string): void {
+  io.stdout.write(sanitizeLines(text));
 }
 
 /** Set while a job runs: stops its work when another process took its lease over. */
@@ -157,29 +163,33 @@ async function runJob(
   io: RunIo,
 ): Promise<number> {
   const counts = countOf(job.suite, job.sequences);
-  io.stdout.write(
+  print(
+    io,
     `job ${job.id}: ${job.suite.name}, ${counts.turns} turns (${counts.models} models × ${counts.sequences} sequences × ${job.suite.runs} runs)\n`,
   );
   if (job.state === 'budget-exhausted') {
-    io.stdout.write(
+    print(
+      io,
       `job ${job.id} stopped at its spend cap; continue it with a higher one: troupe run --resume ${job.id} --max-cost <usd>\n`,
     );
     printSummary(job, store, io);
     return ExitCode.turnsFailed;
   }
   if (job.state !== 'running') {
-    io.stdout.write(`job ${job.id} is already ${job.state}\n`);
+    print(io, `job ${job.id} is already ${job.state}\n`);
   } else {
     const outcome = await driveJob(job, store, options, io);
     if (outcome.state === 'halted') {
-      io.stdout.write(
+      print(
+        io,
         `job ${job.id} halted: ${outcome.error.message}\nresume it with: troupe run --resume ${job.id}\n`,
       );
       printSummary(job, store, io);
       return ExitCode.internal;
     }
     if (outcome.state === 'budget-exhausted') {
-      io.stdout.write(
+      print(
+        io,
         `job ${job.id} stopped at its spend cap: ${outcome.reason}. Nothing more was sent; its finished turns are kept.\n` +
           `continue it with a higher cap: troupe run --resume ${job.id} --max-cost <usd>\n`,
       );
@@ -187,7 +197,7 @@ async function runJob(
       return ExitCode.turnsFailed;
     }
     if (outcome.state === 'cancelled' || outcome.state === 'interrupted') {
-      io.stdout.write(`job ${job.id} was interrupted; resume it with: troupe run --resume ${job.id}\n`);
+      print(io, `job ${job.id} was interrupted; resume it with: troupe run --resume ${job.id}\n`);
       printSummary(job, store, io);
       return ExitCode.turnsFailed;
     }
@@ -245,7 +255,7 @@ async function driveJob(
       'grace-expired': 'stopping: grace period over; abandoning requests still in flight',
       forced: 'stopping now',
     };
-    io.stdout.write(`\n${lines[event]}\n`);
+    print(io, `\n${lines[event]}\n`);
   });
   try {
     const outcome = await engine.runJob(job);
@@ -270,10 +280,10 @@ function printSummary(job: JobRecord, store: LmdbCheckpointStore, io: RunIo) {
     store.turnPages(job.id),
     Date.now(),
   );
-  io.stdout.write(`${formatSummaryTable(models)}\n`);
-  for (const line of formatFailureCauses(failures, job.id)) io.stdout.write(`${line}\n`);
-  for (const line of forecastBesideActual(stored, actual)) io.stdout.write(`${line}\n`);
-  if (scores.hasChecks || scores.hasJudge) io.stdout.write(`\n${formatScoreTable(scores)}\n`);
-  io.stdout.write(`results: troupe results ${job.id} --format jsonl|csv|table\n`);
+  print(io, `${formatSummaryTable(models)}\n`);
+  for (const line of formatFailureCauses(failures, job.id)) print(io, `${line}\n`);
+  for (const line of forecastBesideActual(stored, actual)) print(io, `${line}\n`);
+  if (scores.hasChecks || scores.hasJudge) print(io, `\n${formatScoreTable(scores)}\n`);
+  print(io, `results: troupe results ${job.id} --format jsonl|csv|table\n`);
   return models;
 }

@@ -6,6 +6,7 @@ import type { JobRecord } from '../../store/records.js';
 import { renderTable } from '../../results/text-table.js';
 import { describeProviderStatus } from '../../runtime/provider-status.js';
 import { formatDuration } from '../progress-display.js';
+import { jsonForTerminal } from '../../results/terminal-text.js';
 
 /** Options of `troupe status`. */
 export interface StatusOptions {
@@ -24,7 +25,7 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
   const answer = await callDaemon(options.dataDir, { type: 'status', job: options.job });
   if (answer.type !== 'status') throw new Error(`unexpected answer ${answer.type}`);
   if (options.json) {
-    out(JSON.stringify(answer.jobs, null, 2));
+    out(jsonForTerminal(answer.jobs));
     return;
   }
   if (answer.jobs.length === 0) out('no jobs yet');
