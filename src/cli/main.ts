@@ -12,6 +12,7 @@ import { ExitCode, ExitError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { sanitizeLines } from '../results/terminal-text.js';
+import { OutputWatch } from './output-watch.js';
 
 // Each command's module is imported when the command runs: a command loads only what it uses,
 // which keeps the daemon's restart (and every short command) quick.
@@ -31,8 +32,15 @@ function packageVersion(): string {
  * names from a suite, the store or a provider (suite and model names, provider messages).
  */
 const stdoutLine = (line: string): void => {
-  process.stdout.write(`${sanitizeLines(line)}\n`);
+  if (!stdoutWatch.closed) process.stdout.write(`${sanitizeLines(line)}\n`);
 };
+
+/** A closed stdout (`troupe … | head`) ends a command quietly instead of with an EPIPE stack. */
+const stdoutWatch = new OutputWatch(process.stdout, (error) => {
+  process.stderr.write(
+    `troupe: cannot write the output: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+});
 
 /** Options of the commands that run an engine (`run`, `daemon`). */
 const ENGINE_OPTIONS = {
@@ -140,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
             maxCostUsd: args['max-cost'],
             reuse: args.reuse,
           },
-          { stdout: process.stdout, env: process.env },
+          { stdout: process.stdout, env: process.env, output: stdoutWatch },
         );
       },
     )

@@ -114,7 +114,7 @@ export class Daemon {
       options.graceMs,
       (event, graceMs) => options.log.info({ event, graceMs }, 'shutdown'),
       () => void daemon.close(),
-    );
+    ).remove;
     for (const job of unfinished) daemon.run(job);
     options.log.info(
       {

@@ -12,20 +12,27 @@ export type ShutdownNotice = (
   graceMs: number,
 ) => void;
 
+/** The stop handling of a process, as `handleStopSignals` installs it. */
+export interface StopHandlers {
+  /** Asks for a stop as a first signal does (the output's reader went away, say). */
+  readonly stop: () => void;
+  /** Removes the signal handlers. */
+  readonly remove: () => void;
+}
+
 /**
  * Installs the stop-signal handling of a troupe process. The first SIGTERM or
- * SIGINT stops issuing turns and lets requests in flight finish and be committed,
- * for at most `graceMs`; then the work stops (the jobs stay resumable) and
- * `onStopped` runs. A second signal stops at once — still safe, because every
- * answer that counts is already in the store. Returns a function that removes the
- * handlers.
+ * SIGINT (or `stop()`) stops issuing turns and lets requests in flight finish and
+ * be committed, for at most `graceMs`; then the work stops (the jobs stay
+ * resumable) and `onStopped` runs. A second signal stops at once — still safe,
+ * because every answer that counts is already in the store.
  */
 export function handleStopSignals(
   engine: Engine,
   graceMs: number,
   notice: ShutdownNotice,
   onStopped: () => void = () => undefined,
-): () => void {
+): StopHandlers {
   let signals = 0;
   const onSignal = (): void => {
     signals += 1;
@@ -44,7 +51,12 @@ export function handleStopSignals(
     });
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  return () => {
-    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  return {
+    stop: () => {
+      if (signals === 0) onSignal();
+    },
+    remove: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    },
   };
 }

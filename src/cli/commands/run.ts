@@ -22,6 +22,7 @@ import { openJobSuite } from '../../runtime/job-suite.js';
 import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 import { sanitizeLines } from '../../results/terminal-text.js';
+import type { OutputWatch } from '../output-watch.js';
 
 /** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
 const PROGRESS_POLL_TTY_MS = 250;
@@ -57,6 +58,12 @@ export interface RunOptions {
 export interface RunIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Tells when `stdout`'s reader went away (`troupe run … | head -1`): the job then stops as at
+   * a first Ctrl-C (requests in flight finish and are committed) and `run` exits 0, unless the
+   * work halted.
+   */
+  readonly output?: OutputWatch;
 }
 
 /**
@@ -96,7 +103,9 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
         },
       });
     }
-    return await runJob(job, store, options, io);
+    const code = await runJob(job, store, options, io);
+    // Nobody reads any more: the work is safe (committed, resumable), which is all that is left to say.
+    return io.output?.closed === true && code === ExitCode.turnsFailed ? ExitCode.ok : code;
   } finally {
     await lease?.release();
     await store.close();
@@ -248,7 +257,7 @@ async function driveJob(
     io.stdout.isTTY ? PROGRESS_POLL_TTY_MS : PROGRESS_POLL_PLAIN_MS,
   );
   // Ctrl-C: finish what is in flight, then stop; what was committed stays, and --resume continues.
-  const removeHandlers = handleStopSignals(engine, options.graceMs, (event, graceMs) => {
+  const stopping = handleStopSignals(engine, options.graceMs, (event, graceMs) => {
     const lines = {
       draining: `stopping: letting requests in flight finish (up to ${Math.round(graceMs / 1000)} s; Ctrl-C again to stop now)`,
       drained: 'stopping: requests in flight finished',
@@ -257,6 +266,7 @@ async function driveJob(
     };
     print(io, `\n${lines[event]}\n`);
   });
+  const unwatch = io.output?.onClose(() => stopping.stop());
   try {
     const outcome = await engine.runJob(job);
     const final = (await engine.status()).jobs.find((j) => j.job === job.id);
@@ -265,7 +275,8 @@ async function driveJob(
   } finally {
     stopOnLostLease = undefined;
     clearInterval(poll);
-    removeHandlers();
+    stopping.remove();
+    unwatch?.();
     await engine.close();
     await endpoint?.close();
     log.flush();
