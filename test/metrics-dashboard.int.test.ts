@@ -20,9 +20,11 @@ import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { freePort, skipWithout, startPrometheus } from './helpers/prometheus.js';
 import type { PrometheusServer } from './helpers/prometheus.js';
+import { startRedisServer, skipWithoutRedis } from './helpers/redis-server.js';
+import type { RedisServer } from './helpers/redis-server.js';
 import { tempDir } from './helpers/temp.js';
 
-const skip = skipWithout('prometheus');
+const skip = skipWithout('prometheus') || skipWithoutRedis();
 if (skip) console.warn(`metrics-dashboard: ${skip}`);
 
 const DASHBOARD = new URL('../grafana/dashboards/troupe.json', import.meta.url);
@@ -33,12 +35,20 @@ const TOTAL_TURNS = SHAPE.models * SHAPE.sequences * SHAPE.prompts * SHAPE.runs;
 /** Slow enough answers that the job spans several scrapes. */
 const LATENCY_MS = 400;
 const LIMITS = { requestsPerMinute: 6000, tokensPerMinute: 1_000_000, maxConcurrency: 4 };
-/** The breaker stays closed: the scripted failures come in a burst that would otherwise open it. */
-const PROVIDER_EXTRA = [
-  `    limits: { requestsPerMinute: ${LIMITS.requestsPerMinute}, tokensPerMinute: ${LIMITS.tokensPerMinute}, maxConcurrency: ${LIMITS.maxConcurrency} }`,
-  '    retry: { baseDelayMs: 50, maxDelayMs: 500 }',
-  '    breaker: { consecutiveFailures: 100, minRequests: 1000 }',
-].join('\n');
+/** The shared key's store password: it must show nowhere (metrics, labels, logs). */
+const REDIS_PASSWORD = 'dashboard-redis-secret-0123456789';
+const SHARED_KEY = 'dashboard-org';
+/**
+ * The breaker stays closed: the scripted failures come in a burst that would otherwise open it.
+ * The limits are shared through a real redis-server, so the shared-limits panels have data.
+ */
+const providerExtra = (redisUrl: string): string =>
+  [
+    `    limits: { requestsPerMinute: ${LIMITS.requestsPerMinute}, tokensPerMinute: ${LIMITS.tokensPerMinute}, maxConcurrency: ${LIMITS.maxConcurrency} }`,
+    '    retry: { baseDelayMs: 50, maxDelayMs: 500 }',
+    '    breaker: { consecutiveFailures: 100, minRequests: 1000 }',
+    `    sharedLimits: { url: "${redisUrl}", key: ${SHARED_KEY}, passwordEnv: REDIS_PASSWORD }`,
+  ].join('\n');
 /** What Grafana would put for its variables; `$job` is set to the job's id. */
 const GRAFANA_VARIABLES: Readonly<Record<string, string>> = {
   $__rate_interval: '1m',
@@ -182,10 +192,12 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
   let dataDir: string;
   let metricsPort: number;
   let prometheus: PrometheusServer | undefined;
-  /** Only the daemon has the key: `troupe submit` does not need it. */
-  const daemonEnv = { [TEST_KEY_ENV]: TEST_KEY };
+  let redis: RedisServer | undefined;
+  /** Only the daemon has the provider's key: `troupe submit` does not need it (it checks the store's password). */
+  const daemonEnv = { [TEST_KEY_ENV]: TEST_KEY, REDIS_PASSWORD };
 
   beforeAll(async () => {
+    redis = await startRedisServer({ password: REDIS_PASSWORD });
     sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY });
     dir = await tempDir();
     ({ daemon, dataDir, metricsPort } = await startDaemon(dir.path, daemonEnv));
@@ -197,25 +209,27 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
       () => daemon?.terminate(DAEMON_STOP_GRACE_MS),
       () => prometheus?.stop(),
       () => sim?.close(),
+      () => redis?.close(),
       () => dir?.cleanup(),
     ]);
   }, 60_000);
 
   it('every PromQL expression of every panel returns data while the daemon runs a job on the simulator', async () => {
-    if (!prometheus || !daemon || !sim || !dir) throw new Error('the daemon or Prometheus did not start');
+    if (!prometheus || !daemon || !sim || !dir || !redis)
+      throw new Error('the daemon, Prometheus or redis-server did not start');
     const prom = prometheus;
     const simulator = sim;
     expect(daemon.logs.find((line) => line.msg === 'metrics served')?.port).toBe(metricsPort);
     const suite = await simulatorSuite(simulator, {
       ...SHAPE,
-      providerExtra: PROVIDER_EXTRA,
+      providerExtra: providerExtra(redis.url),
       modelExtra: 'pricePerMillionTokens: { input: 0.15, output: 0.6 }',
     });
     // A resolved suite is a valid suite file too (JSON).
     const suitePath = join(dir.path, 'metrics.json');
     await writeFile(suitePath, JSON.stringify(suite));
     const startedSeconds = Date.now() / 1000;
-    const submitted = await runCli(['submit', suitePath, '--data-dir', dataDir]);
+    const submitted = await runCli(['submit', suitePath, '--data-dir', dataDir], { REDIS_PASSWORD });
     expect(submitted.stderr).toBe('');
     expect(submitted.code).toBe(0);
     const jobId = submitted.stdout.trim();
@@ -349,15 +363,32 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
     expect(restarts).toHaveLength(1);
     expect(Number(restarts[0]?.value[1])).toBeGreaterThanOrEqual(0);
 
-    // Neither the metrics, nor what Prometheus stored, nor the logs carry the key.
-    expect(exposition).not.toContain(TEST_KEY);
+    // The shared key's series: this daemon is its one participant, labelled host:pid.
+    expect(exposition).toMatch(
+      new RegExp(`^troupe_shared_participants\\{shared_key="${SHARED_KEY}"\\} 1$`, 'm'),
+    );
+    expect(exposition).toMatch(
+      new RegExp(
+        `^troupe_shared_window_requests\\{shared_key="${SHARED_KEY}",participant="[^"]+:${daemon.pid}"\\} \\d+`,
+        'm',
+      ),
+    );
+
+    // Neither the metrics, nor what Prometheus stored, nor the logs carry the key or the password.
+    for (const secret of [TEST_KEY, REDIS_PASSWORD]) {
+      expect(exposition).not.toContain(secret);
+      expect(submitted.stdout + submitted.stderr).not.toContain(secret);
+      expect(JSON.stringify(daemon.logs)).not.toContain(secret);
+    }
     const labelNames = await prom.labelNames();
     expect(labelNames).toContain('job_id');
+    expect(labelNames).toContain('participant');
     for (const label of labelNames) {
-      for (const value of await prom.labelValues(label)) expect(value, label).not.toContain(TEST_KEY);
+      for (const value of await prom.labelValues(label)) {
+        expect(value, label).not.toContain(TEST_KEY);
+        expect(value, label).not.toContain(REDIS_PASSWORD);
+      }
     }
-    expect(submitted.stdout).not.toContain(TEST_KEY);
     expect(daemon.logs.length).toBeGreaterThan(0);
-    expect(JSON.stringify(daemon.logs)).not.toContain(TEST_KEY);
   }, 120_000);
 });

@@ -60,6 +60,14 @@ const OWN_METRICS = [
   'troupe_job_eta_seconds',
   'troupe_worker_restarts_total',
   'troupe_checkpoint_write_duration_seconds',
+  'troupe_shared_store_reachable',
+  'troupe_shared_participants',
+  'troupe_shared_budget_requests_per_second',
+  'troupe_shared_budget_tokens_per_second',
+  'troupe_shared_budget_concurrent_requests',
+  'troupe_shared_window_requests',
+  'troupe_shared_window_tokens',
+  'troupe_shared_slots',
 ];
 
 /** Labels prom-client's default (process) metrics use. */
@@ -92,6 +100,16 @@ function observeAJob(metrics: Metrics): void {
     inputTokens: 0,
     outputTokens: 0,
   });
+  metrics.setSharedKeys([
+    {
+      key: 'org-openai',
+      reachable: true,
+      requestsPerMinute: 600,
+      tokensPerMinute: 120_000,
+      maxConcurrency: 8,
+      participants: [{ process: 'host-a:100', requests: 30, tokens: 3_000, slots: 2 }],
+    },
+  ]);
   metrics.setInFlight('oai', 3);
   metrics.setPermitsWaiting('oai', 7);
   metrics.permitWait('oai', 0.25);

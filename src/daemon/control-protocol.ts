@@ -3,6 +3,7 @@
  * an id, and the daemon answers with the same id. Everything is plain data.
  */
 import type { JobStatus } from '../actors/supervisor.js';
+import type { SharedKeyView } from '../coordination/shared-view.js';
 import type { ErrorData, JobState } from '../store/records.js';
 import { isAbsolute } from 'node:path';
 import { describeValue } from '../suite/schema-check.js';
@@ -45,7 +46,13 @@ export type ControlResponse =
   | { readonly type: 'pong'; readonly requestId: string; readonly pid: number; readonly version: string }
   | { readonly type: 'submitted'; readonly requestId: string; readonly job: string }
   | { readonly type: 'job-list'; readonly requestId: string; readonly jobs: readonly JobSummary[] }
-  | { readonly type: 'status'; readonly requestId: string; readonly jobs: readonly JobStatus[] }
+  | {
+      readonly type: 'status';
+      readonly requestId: string;
+      readonly jobs: readonly JobStatus[];
+      /** The daemon's shared budgets (`sharedLimits`), with every participant. Absent from an older daemon. */
+      readonly shared?: readonly SharedKeyView[];
+    }
   | { readonly type: 'cancelled'; readonly requestId: string; readonly job: string }
   /** The request could not be served. `badInput`: the user's mistake (exit 2). */
   | {

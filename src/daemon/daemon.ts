@@ -13,6 +13,7 @@ import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
 import { openJobSuite } from '../runtime/job-suite.js';
+import { sharedKeyView } from '../coordination/shared-view.js';
 import { countOf } from '../suite/summary.js';
 import type { ControlRequest, ControlResponse, JobSummary } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
@@ -179,7 +180,12 @@ export class Daemon {
         case 'jobs':
           return { type: 'job-list', requestId, jobs: this.store.listJobs().map((job) => this.summary(job)) };
         case 'status':
-          return { type: 'status', requestId, jobs: await this.status(request.job) };
+          return {
+            type: 'status',
+            requestId,
+            jobs: await this.status(request.job),
+            shared: (await this.engine.coordination.report()).map(sharedKeyView),
+          };
         case 'cancel': {
           const job = this.knownJob(request.job);
           if (!this.running.has(job.id))

@@ -12,6 +12,25 @@ export type MetricOutcome = 'ok' | 'rate_limited' | 'server_error' | 'timeout' |
 /** A circuit breaker's state as a number: 0 closed, 1 half-open, 2 open, 3 refused (credentials). */
 export type BreakerStateValue = 0 | 1 | 2 | 3;
 
+/** A shared budget (`sharedLimits`) as the metrics show it: labels are the key and `host:pid`, never a secret. */
+export interface SharedKeySample {
+  /** The `sharedLimits.key`. */
+  readonly key: string;
+  /** False while the coordination store cannot be reached. */
+  readonly reachable: boolean;
+  /** The budget in force (absent: not limited). */
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly maxConcurrency?: number;
+  /** The live participants: requests and tokens granted in the current window, slots held. */
+  readonly participants: readonly {
+    readonly process: string;
+    readonly requests: number;
+    readonly tokens: number;
+    readonly slots: number;
+  }[];
+}
+
 /** The observations troupe makes. All labels are ids from the suite: never keys, prompts or answers. */
 export interface Metrics {
   /** One request attempt finished (any outcome), with its latency and token usage. */
@@ -63,6 +82,8 @@ export interface Metrics {
   spend(job: string, provider: string, spentUsd: number, remainingUsd: number | undefined): void;
   /** What a job's own cap leaves, reservations included, in US dollars; undefined without one. */
   budgetRemaining(job: string, remainingUsd: number | undefined): void;
+  /** The shared budgets this process draws on, now: replaces every shared series of the last call. */
+  setSharedKeys(samples: readonly SharedKeySample[]): void;
 }
 
 /** Metrics that record nothing. */
@@ -82,4 +103,5 @@ export const noMetrics: Metrics = {
   checkpointWrite: () => undefined,
   spend: () => undefined,
   budgetRemaining: () => undefined,
+  setSharedKeys: () => undefined,
 };

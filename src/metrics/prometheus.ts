@@ -9,7 +9,7 @@
  * a metric recorded inside a worker process would be lost on its restart.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BreakerStateValue, MetricOutcome, Metrics } from './metrics.js';
+import type { BreakerStateValue, MetricOutcome, Metrics, SharedKeySample } from './metrics.js';
 
 /** Prefix of every metric troupe exports, the process metrics of the primary included. */
 export const METRIC_PREFIX = 'troupe_';
@@ -38,7 +38,15 @@ export const METRIC_LABEL_NAMES = [
   'job_id',
   'status',
   'le',
+  'shared_key',
+  'participant',
 ] as const;
+
+/**
+ * Participants of one shared key that get series of their own, at most; the rest are summed
+ * under `participant="others"`, so a key with many processes cannot blow up the series count.
+ */
+export const MAX_PARTICIPANT_SERIES = 20;
 
 const OUTCOMES: readonly MetricOutcome[] = [
   'ok',
@@ -105,6 +113,14 @@ export class PrometheusMetrics implements Metrics {
   private readonly jobBudgetRemaining: Gauge<'job_id'>;
   /** Providers a job has spend series for, so that `forgetJob` removes them. */
   private readonly jobSpendProviders = new Map<string, Set<string>>();
+  private readonly sharedReachable: Gauge<'shared_key'>;
+  private readonly sharedParticipants: Gauge<'shared_key'>;
+  private readonly sharedBudgetRequests: Gauge<'shared_key'>;
+  private readonly sharedBudgetTokens: Gauge<'shared_key'>;
+  private readonly sharedBudgetConcurrency: Gauge<'shared_key'>;
+  private readonly participantRequests: Gauge<'shared_key' | 'participant'>;
+  private readonly participantTokens: Gauge<'shared_key' | 'participant'>;
+  private readonly participantSlots: Gauge<'shared_key' | 'participant'>;
   private readonly workerRestarts: Counter;
   private readonly checkpointWriteDuration: Histogram;
 
@@ -237,6 +253,48 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['job_id'],
       registers,
     });
+    const sharedGauge = <L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> =>
+      new Gauge({ name, help, labelNames, registers });
+    this.sharedReachable = sharedGauge(
+      'troupe_shared_store_reachable',
+      'Whether the coordination store of a shared key (sharedLimits) answers: 1 yes, 0 no (the provider waits).',
+      ['shared_key'],
+    );
+    this.sharedParticipants = sharedGauge(
+      'troupe_shared_participants',
+      'Live processes drawing on a shared key, on every host.',
+      ['shared_key'],
+    );
+    this.sharedBudgetRequests = sharedGauge(
+      'troupe_shared_budget_requests_per_second',
+      'The request budget in force on a shared key: the smallest requestsPerMinute any live participant configured, / 60.',
+      ['shared_key'],
+    );
+    this.sharedBudgetTokens = sharedGauge(
+      'troupe_shared_budget_tokens_per_second',
+      'The token budget in force on a shared key: the smallest tokensPerMinute any live participant configured, / 60.',
+      ['shared_key'],
+    );
+    this.sharedBudgetConcurrency = sharedGauge(
+      'troupe_shared_budget_concurrent_requests',
+      'The concurrency in force on a shared key: the smallest maxConcurrency any live participant configured.',
+      ['shared_key'],
+    );
+    this.participantRequests = sharedGauge(
+      'troupe_shared_window_requests',
+      'Requests granted to a participant (host:pid) of a shared key in the current window (60 s): its share of the request budget.',
+      ['shared_key', 'participant'],
+    );
+    this.participantTokens = sharedGauge(
+      'troupe_shared_window_tokens',
+      'Tokens granted to a participant (host:pid) of a shared key in the current window (60 s), reconciled with usage.',
+      ['shared_key', 'participant'],
+    );
+    this.participantSlots = sharedGauge(
+      'troupe_shared_slots',
+      'Concurrency slots a participant (host:pid) of a shared key holds now.',
+      ['shared_key', 'participant'],
+    );
     this.workerRestarts = new Counter({
       name: 'troupe_worker_restarts_total',
       help: 'Worker processes restarted after they died or stopped answering.',
@@ -340,6 +398,42 @@ export class PrometheusMetrics implements Metrics {
   budgetRemaining(job: string, remainingUsd: number | undefined): void {
     if (remainingUsd === undefined) this.jobBudgetRemaining.remove({ job_id: job });
     else this.jobBudgetRemaining.set({ job_id: job }, remainingUsd);
+  }
+
+  setSharedKeys(samples: readonly SharedKeySample[]): void {
+    for (const gauge of [
+      this.sharedReachable,
+      this.sharedParticipants,
+      this.sharedBudgetRequests,
+      this.sharedBudgetTokens,
+      this.sharedBudgetConcurrency,
+    ])
+      gauge.reset();
+    for (const gauge of [this.participantRequests, this.participantTokens, this.participantSlots])
+      gauge.reset();
+    for (const sample of samples) {
+      const key = { shared_key: sample.key };
+      this.sharedReachable.set(key, sample.reachable ? 1 : 0);
+      this.sharedParticipants.set(key, sample.participants.length);
+      if (sample.requestsPerMinute !== undefined)
+        this.sharedBudgetRequests.set(key, sample.requestsPerMinute);
+      if (sample.tokensPerMinute !== undefined) this.sharedBudgetTokens.set(key, sample.tokensPerMinute);
+      if (sample.maxConcurrency !== undefined) this.sharedBudgetConcurrency.set(key, sample.maxConcurrency);
+      // The busiest participants by name; the others summed into one series.
+      const ranked = [...sample.participants].sort((a, b) => b.requests + b.tokens - (a.requests + a.tokens));
+      for (const [index, p] of ranked.entries()) {
+        const labels = {
+          ...key,
+          participant:
+            index < MAX_PARTICIPANT_SERIES - 1 || ranked.length <= MAX_PARTICIPANT_SERIES
+              ? p.process
+              : 'others',
+        };
+        this.participantRequests.inc(labels, p.requests);
+        this.participantTokens.inc(labels, p.tokens);
+        this.participantSlots.inc(labels, p.slots);
+      }
+    }
   }
 
   forgetJob(job: string): void {

@@ -11,6 +11,7 @@ import { resolveApiKeys } from '../suite/api-keys.js';
 import { GateRegistry } from './gate-registry.js';
 import { BudgetBook } from '../planning/budget-gate.js';
 import { CoordinationRegistry } from '../coordination/registry.js';
+import { sampleSharedMetrics } from '../coordination/shared-metrics.js';
 import { localPlacement } from './local-placement.js';
 import { loadSdksFor } from '../providers/create.js';
 import { placementWhileWorkersBoot } from './boot-placement.js';
@@ -113,7 +114,11 @@ export class Engine {
       },
     });
     supervisorRef.current = this.supervisor;
-    this.stopSampling = options.metrics ? sampleProviderMetrics(gates, options.metrics) : () => undefined;
+    const metrics = options.metrics;
+    if (metrics) {
+      const stops = [sampleProviderMetrics(gates, metrics), sampleSharedMetrics(coordination, metrics)];
+      this.stopSampling = () => stops.forEach((stop) => stop());
+    } else this.stopSampling = () => undefined;
   }
 
   /**

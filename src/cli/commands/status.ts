@@ -7,6 +7,7 @@ import { renderTable } from '../../results/text-table.js';
 import { describeProviderStatus } from '../../runtime/provider-status.js';
 import { formatDuration } from '../progress-display.js';
 import { jsonForTerminal } from '../../results/terminal-text.js';
+import { sharedKeyLines } from '../shared-key-text.js';
 
 /** Options of `troupe status`. */
 export interface StatusOptions {
@@ -19,13 +20,16 @@ export interface StatusOptions {
 
 /**
  * `troupe status [job]`: per job and model, turns done/failed/total, rate, ETA
- * and the provider's state ("rate limited", "circuit open", …).
+ * and the provider's state ("rate limited", "circuit open", …); then, per shared key
+ * (`sharedLimits`), the budget in force and every participant with its share of it.
+ * `--json` prints `{ jobs, sharedLimits }`.
  */
 export async function runStatus(options: StatusOptions, out: (line: string) => void): Promise<void> {
   const answer = await callDaemon(options.dataDir, { type: 'status', job: options.job });
   if (answer.type !== 'status') throw new Error(`unexpected answer ${answer.type}`);
+  const shared = answer.shared ?? [];
   if (options.json) {
-    out(jsonForTerminal(answer.jobs));
+    out(jsonForTerminal({ jobs: answer.jobs, sharedLimits: shared }));
     return;
   }
   if (answer.jobs.length === 0) out('no jobs yet');
@@ -40,6 +44,7 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
       out(`  ${line}`);
     }
   }
+  for (const view of shared) for (const line of sharedKeyLines(view)) out(line);
 }
 
 /** The stored records of `jobs` (for their forecasts); none when the store cannot be read. */
