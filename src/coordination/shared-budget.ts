@@ -91,7 +91,9 @@ export class SharedBudget implements SharedBudgetPort {
   readonly participant: string;
   private readonly pool: LeasePool;
   private readonly jobs = new Set<string>();
-  private infoSent = false;
+  /** Changes with every new job; the store knows the info of `infoKnown` (-1: none). */
+  private infoVersion = 0;
+  private infoKnown = -1;
   private leaseSeq = 0;
   private calling = false;
   private again = false;
@@ -135,7 +137,7 @@ export class SharedBudget implements SharedBudgetPort {
   addJob(job: string): void {
     if (this.jobs.has(job)) return;
     this.jobs.add(job);
-    this.infoSent = false;
+    this.infoVersion++;
   }
 
   canStart(charges: SharedCharges, now: number): boolean {
@@ -265,7 +267,7 @@ export class SharedBudget implements SharedBudgetPort {
     };
     return {
       participant: this.participant,
-      ...(!this.infoSent && { info }),
+      ...(this.infoKnown !== this.infoVersion && { info }),
       limits: this.options.limits,
       lease: `${this.participant}#${++this.leaseSeq}`,
       wantRequests: 0,
@@ -288,6 +290,8 @@ export class SharedBudget implements SharedBudgetPort {
     const wish = startedAt + 1 >= this.retryAt ? this.pool.wish(startedAt, this.waiting) : undefined;
     const adjustments = this.pool.drainAdjustments(startedAt);
     const request = { ...this.baseRequest(startedAt), ...wish, adjustments };
+    // A job added while this call is out changes the info again: the next call sends it.
+    const infoVersion = this.infoVersion;
     let changed = false;
     try {
       this.calls++;
@@ -306,7 +310,9 @@ export class SharedBudget implements SharedBudgetPort {
         this.options.onEvent?.({ type: 'state-lost' });
       }
       this.epoch = reply.epoch;
-      this.infoSent = !reply.needsInfo;
+      if (reply.needsInfo) this.infoKnown = -1;
+      else if (request.info !== undefined) this.infoKnown = infoVersion;
+      if (this.infoKnown !== this.infoVersion) this.again = true;
       this.force = {
         requestsPerMinute: reply.requestsPerMinute,
         tokensPerMinute: reply.tokensPerMinute,
