@@ -15,7 +15,10 @@ import { MAX_LEASE_REQUESTS, PARTICIPANT_TTL_MS } from '../src/coordination/defa
 import { StoreClient } from '../src/coordination/store-client.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { RecordedRequest, Simulator } from '../src/simulator/types.js';
+import type { SharedKeyView } from '../src/coordination/shared-view.js';
+import type { JobStatus } from '../src/actors/supervisor.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { skipWithoutRedis, startRedisServer } from './helpers/redis-server.js';
 import type { RedisServer } from './helpers/redis-server.js';
 import { tempDir } from './helpers/temp.js';
@@ -83,6 +86,12 @@ function startRun(dataDir: string, suite: string, env: Record<string, string> = 
     }),
   );
   return { child, done, stderr: () => stderr };
+}
+
+/** What `troupe status --json` prints. */
+interface StatusJson {
+  readonly jobs: readonly JobStatus[];
+  readonly sharedLimits: readonly SharedKeyView[];
 }
 
 const refused = (records: readonly RecordedRequest[]) => records.filter((r) => r.status === 429).length;
@@ -281,6 +290,91 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
       const times = sim.records.map((r) => r.receivedAt);
       // No window of a minute ever held more than the limit.
       expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(RPM);
+    },
+    MULTI_PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'two daemons on two data directories share a key like the runs do, and status shows both participants with their shares',
+    async () => {
+      const perDaemon = 80;
+      const suite = await writeSuite('daemons.yaml', {
+        url: redis.url,
+        sequences: perDaemon / 2,
+        limits: `{ requestsPerMinute: ${RPM}, maxConcurrency: 4 }`,
+      });
+      const env = { SIM_KEY: 'x' };
+      const dataDirs = [join(dir.path, 'daemon-a'), join(dir.path, 'daemon-b')];
+      // One with a worker process, one running its conversations in its own process.
+      const daemons = await Promise.all([
+        DaemonProcess.start(dataDirs[0]!, env, ['--workers', '1']),
+        DaemonProcess.start(dataDirs[1]!, env, ['--workers', '0']),
+      ]);
+      try {
+        const jobs: string[] = [];
+        for (const dataDir of dataDirs) {
+          const submitted = await runCli(['submit', suite, '--data-dir', dataDir], env);
+          expect(submitted.code, submitted.stderr).toBe(0);
+          jobs.push(submitted.stdout.trim());
+        }
+        const status = async (dataDir: string): Promise<StatusJson> => {
+          const answer = await runCli(['status', '--json', '--data-dir', dataDir], env);
+          expect(answer.code, answer.stderr).toBe(0);
+          return JSON.parse(answer.stdout) as StatusJson;
+        };
+        // While both run, each daemon's status lists both participants, itself first-hand.
+        const [pidA, pidB] = daemons.map((d) => d.pid);
+        let seen: StatusJson | undefined;
+        await expect
+          .poll(
+            async () => {
+              seen = await status(dataDirs[0]!);
+              return (seen.sharedLimits[0]?.participants ?? []).map((p) => p.pid).sort();
+            },
+            { timeout: 60_000, interval: 200 },
+          )
+          .toEqual([pidA, pidB].sort());
+        const key = seen!.sharedLimits[0]!;
+        expect(key).toMatchObject({ key: SHARED_KEY, provider: 'sim', reachable: true });
+        expect(key.budget).toEqual({ requestsPerMinute: RPM, maxConcurrency: 4 });
+        expect(key.store).toBe(redis.url);
+        const a = key.participants.find((p) => p.pid === pidA)!;
+        const b = key.participants.find((p) => p.pid === pidB)!;
+        expect(a).toMatchObject({ self: true, jobs: [jobs[0]], provider: 'sim' });
+        expect(b).toMatchObject({ self: false, jobs: [jobs[1]], provider: 'sim' });
+        for (const p of [a, b]) {
+          expect(p.process).toBe(`${p.host}:${p.pid}`);
+          expect(p.share.requests).toBeCloseTo(p.requests / RPM, 6);
+          expect(p.share.slots).toBeCloseTo(p.slots / 4, 6);
+        }
+        expect(a.requests + b.requests).toBeLessThanOrEqual(key.requests + 1e-6);
+        expect(a.slots + b.slots).toBeLessThanOrEqual(4);
+        const text = await runCli(['status', '--data-dir', dataDirs[1]!], env);
+        expect(text.code, text.stderr).toBe(0);
+        expect(text.stdout).toContain(
+          `shared limits ${SHARED_KEY} (provider sim, store ${redis.url}): ${RPM} requests/min, 4 at once`,
+        );
+        expect(text.stdout).toMatch(new RegExp(`:${pidB} \\(this daemon\\)\\s+${jobs[1]}`));
+        expect(text.stdout).toMatch(new RegExp(`:${pidA}\\s+${jobs[0]}`));
+
+        // Both jobs end, together within the shared bound, and the provider refused nothing.
+        for (const [index, dataDir] of dataDirs.entries()) {
+          await expect
+            .poll(async () => (await status(dataDir)).jobs.find((j) => j.job === jobs[index])?.state, {
+              timeout: RUN_TIMEOUT_MS,
+              interval: 250,
+            })
+            .toBe('done');
+        }
+        const records = sim.records;
+        expect(records.filter((r) => r.status === 200)).toHaveLength(2 * perDaemon);
+        expect(refused(records)).toBe(0);
+        expect(maxConcurrentInRecord(records)).toBeLessThanOrEqual(4);
+        const boundMs = ((2 * perDaemon - 1) / RPM) * 60_000;
+        expect(arrivalSpanMs(records)).toBeLessThanOrEqual(1.1 * boundMs);
+      } finally {
+        await Promise.all(daemons.map((d) => d.terminate()));
+      }
     },
     MULTI_PROCESS_TEST_TIMEOUT_MS,
   );
