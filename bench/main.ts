@@ -12,8 +12,9 @@ import { overhead } from './workloads/overhead.js';
 import { recovery } from './workloads/recovery.js';
 import { scale } from './workloads/scale.js';
 import { seed } from './workloads/seed.js';
+import { shared } from './workloads/shared.js';
 
-const WORKLOADS: readonly Workload[] = [seed, limited, overhead, recovery, scale];
+const WORKLOADS: readonly Workload[] = [seed, limited, overhead, recovery, scale, shared];
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;

@@ -1,15 +1,15 @@
 /**
  * A real `redis-server` (Debian's `redis-server` package; `.ci/run` installs it when missing) on
  * a free loopback port, in a temporary directory, with no persistence: a restart loses its data,
- * as a store that was not set up to keep it does.
+ * as a store that was not set up to keep it does. The tests and the `shared` workload use it.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { freePort } from './prometheus.js';
-import { tempDir } from './temp.js';
+import { freePort } from './free-port.js';
+import { makeTempDir } from './temp-dir.js';
 
 /** Where `redis-server` is: on the PATH, else where Debian puts it. */
 export function findRedisServer(): string | undefined {
@@ -23,12 +23,6 @@ export function findRedisServer(): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Why a Redis test is skipped: only without `redis-server` outside CI (in CI it runs and fails). */
-export function skipWithoutRedis(): string | false {
-  if (findRedisServer() !== undefined || process.env.CI) return false;
-  return 'redis-server is not installed (Debian: apt-get install redis-server); skipped outside CI';
 }
 
 /** A running redis-server. */
@@ -58,7 +52,7 @@ const POLL_MS = 50;
 export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServer> {
   const binary = findRedisServer();
   if (binary === undefined) throw new Error('redis-server is not installed: apt-get install redis-server');
-  const dir = await tempDir('troupe-redis-');
+  const dir = await makeTempDir('troupe-redis-');
   const port = await freePort();
   let child: ChildProcess | undefined;
   let output = '';
@@ -107,7 +101,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     start,
     async close() {
       await stop();
-      await dir.cleanup();
+      await dir.remove();
     },
     log: () => output,
   };

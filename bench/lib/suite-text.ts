@@ -3,6 +3,7 @@
  * with troupe's own loader, so a benchmark runs exactly what a user's suite file would.
  */
 import { parseSuite } from '../../src/suite/load.js';
+import type { SharedLimitsConfig } from '../../src/coordination/config.js';
 import type { Limits, Suite } from '../../src/suite/types.js';
 
 /** The environment variables the generated suites read their (fake) keys from. */
@@ -22,6 +23,8 @@ export interface ProviderSpec {
   readonly type: 'openai' | 'anthropic';
   readonly baseURL: string;
   readonly limits?: Limits;
+  /** A coordination store through which processes share the limits. */
+  readonly sharedLimits?: SharedLimitsConfig;
 }
 
 /** One model of a generated suite. */
@@ -60,6 +63,7 @@ export function suiteText(spec: SuiteSpec): string {
         baseURL: p.baseURL,
         apiKeyEnv: BENCH_KEY_ENV[p.type],
         ...(p.limits !== undefined && { limits: p.limits }),
+        ...(p.sharedLimits !== undefined && { sharedLimits: p.sharedLimits }),
       },
     ]),
   );

@@ -7,10 +7,9 @@
  * every process of the daemon, LMDB bytes per turn, and the time from the restart to the first
  * request. `--quick` runs the two smaller sizes.
  */
-import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../lib/free-port.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { callDaemon } from '../../src/daemon/control-client.js';
@@ -86,15 +85,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`scale: timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('scale: no free port');
-  return address.port;
 }
 
 /** A process's last sample, its role, and the most anonymous memory it was seen to hold. */
