@@ -22,7 +22,7 @@ const SIMULATOR_START_TIMEOUT_MS = 20_000;
 /**
  * A retry budget small enough to spend in a test: 2 attempts, each at most 1 s, 50–100 ms apart,
  * a pause of at most 1 s: a turn's deadline of 2 × 1 s + 100 ms + 1 s. The breaker's cool-down
- * is long (60 s): a turn that waited on it past its deadline would not end within the CLI's timeout.
+ * is long (60 s): a job that waited on it instead of ending would not end within the CLI's timeout.
  */
 const RETRY = { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100, timeoutMs: 1_000, maxPauseMs: 1_000 };
 const BREAKER = { coolDownMs: 60_000, maxCoolDownMs: 60_000 };
@@ -35,11 +35,11 @@ interface SimulatorChild {
   stop(): Promise<string>;
 }
 
-/** `troupe simulate --port 0 --latency-ms 10 <args>` in a child; resolves once it listens. */
-function startSimulateCli(args: readonly string[]): Promise<SimulatorChild> {
+/** `troupe simulate --port <port> --latency-ms 10 <args>` in a child; resolves once it listens. */
+function startSimulateCli(args: readonly string[], port = 0): Promise<SimulatorChild> {
   const child = spawn(
     process.execPath,
-    [CLI_PATH, 'simulate', '--port', '0', '--latency-ms', '10', ...args],
+    [CLI_PATH, 'simulate', '--port', String(port), '--latency-ms', '10', ...args],
     {
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,14 +166,22 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
     async ({ fault, sdk, workers, cause }) => {
       sim = await startSimulateCli(['--fault', fault]);
       const result = await run(
-        { sdk, sequences: 3, prompts: 2, runs: 2, retry: RETRY, breaker: BREAKER },
+        // Too few conversations to open the breaker: each turn spends its own attempts (a provider
+        // that stays open past the pause cap ends the job paused: tested below).
+        {
+          sdk,
+          sequences: 3,
+          prompts: 2,
+          runs: 2,
+          retry: RETRY,
+          breaker: { ...BREAKER, consecutiveFailures: 100, minRequests: 100 },
+        },
         workers,
       );
       expect(result.code, result.stderr).toBe(1);
-      // Spent attempts, or the deadline while the breaker held the retry: either way, the cause.
       const why = result.stdout.slice(result.stdout.indexOf('why turns failed:')).split('\n');
       expect(why[0]).toBe('why turns failed:');
-      expect(why[1]).toMatch(/^ {2}sim: \d turns? troupe:(retries-exhausted|deadline-exceeded), first: /);
+      expect(why[1]).toMatch(/^ {2}sim: \d turns? troupe:retries-exhausted, first: /);
       expect(why[1]).toMatch(cause);
       const turns = await turnsOf(jobIdOf(result));
       const failed = turns.filter((t) => t.status === 'failed');
@@ -188,10 +196,9 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
       }
       const served = (await sim.stop()).trim().split('\n').at(-1);
       sim = undefined;
-      // Nothing beyond the attempts: 6 conversations × 2 attempts at most (the breaker may hold some).
+      // Nothing beyond the attempts: 6 conversations × 2 attempts.
       const count = Number(/^served (\d+) requests/.exec(served ?? '')?.[1]);
-      expect(count).toBeGreaterThan(0);
-      expect(count).toBeLessThanOrEqual(6 * RETRY.maxAttempts);
+      expect(count).toBe(6 * RETRY.maxAttempts);
     },
   );
 
@@ -261,6 +268,44 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
     sim = undefined;
     expect(Number(/^served (\d+)/.exec(served)?.[1])).toBeLessThan(20);
   });
+
+  it.each([0, 1])(
+    'a provider unavailable past retry.maxPauseMs (%i workers): run ends the job paused, exit 1, and --resume finishes it once the provider is back',
+    async (workers) => {
+      sim = await startSimulateCli(['--fault', 'status:500']);
+      const shape = {
+        sdk: 'openai' as const,
+        sequences: 10,
+        prompts: 2,
+        runs: 2,
+        // Attempts and deadlines far beyond the pause cap: only giving up on the provider ends the job.
+        retry: { maxAttempts: 6, timeoutMs: 60_000, maxPauseMs: 2_000 },
+        breaker: { ...BREAKER, consecutiveFailures: 2 },
+      };
+      const result = await run(shape, workers);
+      expect(result.code, result.stderr).toBe(1);
+      const job = jobIdOf(result);
+      expect(result.stdout).toMatch(
+        /paused, its unanswered turns kept: sim has been unavailable since \S+ \(circuit (open|half-open)\), longer than retry\.maxPauseMs \(2000 ms\); last failure: .*500/,
+      );
+      expect(result.stdout).toContain(`resume with troupe run --resume ${job}`);
+      // Nothing was given up as failed: every turn is left for the resume.
+      expect(await turnsOf(job)).toEqual([]);
+
+      // The provider is back, where it was.
+      const port = Number(new URL(sim.baseURL.openai).port);
+      await sim.stop();
+      sim = await startSimulateCli([], port);
+      const resumed = await runCli(
+        ['run', '--resume', job, '--data-dir', join(dir.path, 'data'), '--workers', String(workers)],
+        KEY_ENV,
+      );
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      const turns = await turnsOf(job);
+      expect(turns).toHaveLength(10 * 2 * 2);
+      expect(turns.every((t) => t.status === 'ok')).toBe(true);
+    },
+  );
 
   it.each([0, 1])(
     'Ctrl-C while the breaker is open (%i workers) exits at once: no cool-down keeps the process alive',

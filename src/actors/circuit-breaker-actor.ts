@@ -9,8 +9,8 @@
  */
 import type { Logger } from '../log/logger.js';
 import { ERROR_CODES } from '../resilience/errors.js';
-import { CircuitBreakerCore } from '../resilience/circuit-breaker-core.js';
-import type { BreakerOutcome, BreakerStatus } from '../resilience/circuit-breaker-core.js';
+import { CircuitBreakerCore, isBreakerFailure } from '../resilience/circuit-breaker-core.js';
+import type { BreakerOutcome, BreakerRefusal, BreakerStatus } from '../resilience/circuit-breaker-core.js';
 import type { Clock } from '../resilience/clock.js';
 import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
 import type { GateReply } from './gate-reply.js';
@@ -55,6 +55,13 @@ export interface CircuitBreakerDeps {
   readonly log: Logger;
   /** Kept equal to the breaker's state on every transition (see `BreakerView`). */
   readonly view?: BreakerView;
+  /**
+   * Give up on a provider unavailable (open or half-open) for `afterMs` or more: every waiting and
+   * later request is refused with `troupe:provider-unavailable`, and `onGiveUp` is called once with
+   * why. A foreground run does (its turns end paused, resumable); the daemon does not, and keeps
+   * probing. Default: never.
+   */
+  readonly giveUp?: { readonly afterMs: number; readonly onGiveUp: (reason: string) => void };
 }
 
 /**
@@ -79,6 +86,10 @@ interface CircuitBreakerState {
   /** Requests held while the breaker is open, oldest first. */
   waiting: Waiting[];
   timer: NodeJS.Timeout | undefined;
+  /** The message of the last failure that spoke against the provider, for the give-up message. */
+  lastFailure: string | undefined;
+  /** Once given up (see `CircuitBreakerDeps.giveUp`): why; every request is refused with it. */
+  gaveUp: BreakerRefusal | undefined;
 }
 
 /** Spawns the circuit breaker of one provider account. */
@@ -124,6 +135,8 @@ export function spawnCircuitBreaker(
           }),
           waiting: [],
           timer: undefined,
+          lastFailure: undefined,
+          gaveUp: undefined,
         };
       },
       afterStop: (state) => clearTimeout(state.timer),
@@ -148,9 +161,12 @@ function handle(
         dispatch(message.replyTo, { type: 'confirmed', id: message.id });
         return state;
       }
-      if (state.core.state().refusal) {
-        dispatch(message.replyTo, { type: 'refused', id: message.id, error: state.core.state().refusal! });
-        return state;
+      {
+        const refusal = refusalOf(deps, state);
+        if (refusal) {
+          dispatch(message.replyTo, { type: 'refused', id: message.id, error: refusal });
+          return state;
+        }
       }
       dispatch(message.replyTo, { type: 'held', id: message.id });
       // A permit is asked for on a first attempt or a retry alike; the breaker only needs to know
@@ -167,6 +183,7 @@ function handle(
           message: message.message ?? `${deps.provider}: the provider refused the credentials`,
         });
       } else {
+        if (isBreakerFailure(message.kind)) state.lastFailure = message.message;
         state.core.record(message.kind, {
           admission: message.probe ? 'probe' : 'pass',
           fresh: message.fresh,
@@ -199,7 +216,7 @@ function admitWaiting(
   state: CircuitBreakerState,
   ctx: ActorContext<CircuitBreakerMessage>,
 ): void {
-  const { refusal } = state.core.state();
+  const refusal = refusalOf(deps, state);
   if (refusal) {
     for (const next of state.waiting)
       dispatch(next.replyTo, { type: 'refused', id: next.id, error: refusal });
@@ -222,8 +239,8 @@ function admitWaiting(
   }
   if (admitted > 0) state.waiting = state.waiting.slice(admitted);
   if (state.waiting.length === 0 || state.timer !== undefined) return;
-  const probeAt = state.core.nextProbeAt();
-  // Without a probe time, a probe is out: its recorded outcome wakes the queue.
+  // Without a probe time, a probe is out: its recorded outcome wakes the queue (or giving up does).
+  const probeAt = earliest(state.core.nextProbeAt(), giveUpAt(deps, state));
   if (probeAt !== undefined) {
     // Unref'd: a cool-down must not keep a process alive that has nothing else left to do (Ctrl-C).
     state.timer = setTimeout(
@@ -231,4 +248,37 @@ function admitWaiting(
       Math.max(0, probeAt - deps.clock.now()),
     ).unref();
   }
+}
+
+/** The earlier of two times, either of which may be unknown. */
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
+}
+
+/** When the breaker will give up on the provider if it stays unavailable (see `giveUp`). */
+function giveUpAt(deps: CircuitBreakerDeps, state: CircuitBreakerState): number | undefined {
+  const since = state.core.state().unavailableSince;
+  return deps.giveUp === undefined || since === undefined ? undefined : since + deps.giveUp.afterMs;
+}
+
+/**
+ * Why every request is refused now, if it is: the provider refused the credentials or every
+ * request, or (with `giveUp`) it has been unavailable too long — said once, through `onGiveUp`.
+ */
+function refusalOf(deps: CircuitBreakerDeps, state: CircuitBreakerState): BreakerRefusal | undefined {
+  const status = state.core.state();
+  if (status.refusal) return status.refusal;
+  if (state.gaveUp) return state.gaveUp;
+  const at = giveUpAt(deps, state);
+  if (at === undefined || deps.clock.now() < at || status.unavailableSince === undefined) return undefined;
+  const since = new Date(status.unavailableSince).toISOString();
+  const last = state.lastFailure === undefined ? '' : `; last failure: ${state.lastFailure}`;
+  state.gaveUp = {
+    code: ERROR_CODES.providerUnavailable,
+    message: `${deps.provider} has been unavailable since ${since} (circuit ${status.state}), longer than retry.maxPauseMs (${deps.giveUp?.afterMs} ms)${last}`,
+  };
+  deps.log.error({ provider: deps.provider, since }, state.gaveUp.message);
+  deps.giveUp?.onGiveUp(state.gaveUp.message);
+  return state.gaveUp;
 }

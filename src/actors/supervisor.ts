@@ -27,7 +27,9 @@ export type JobOutcome =
   /** Work stopped before every turn was recorded (store failure, a sequence that kept crashing); resumable. */
   | { readonly state: 'halted'; readonly error: ErrorData }
   /** A spend cap would have been exceeded: nothing more was sent; resumable with a higher cap. */
-  | { readonly state: 'budget-exhausted'; readonly reason: string };
+  | { readonly state: 'budget-exhausted'; readonly reason: string }
+  /** A provider stayed unavailable past its `retry.maxPauseMs`: its turns are left unanswered; resumable. */
+  | { readonly state: 'paused'; readonly reason: string };
 
 /** Events a job's watcher receives. */
 export type JobEvent = { readonly type: 'job-ended'; readonly job: string; readonly outcome: JobOutcome };
@@ -69,6 +71,8 @@ export type SupervisorMessage =
   | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
   /** A spend cap of the job refused a request: the job ends, resumable with a higher cap. */
   | { readonly type: 'budget-exhausted'; readonly job: string; readonly reason: string }
+  /** A provider of the job was given up on (unavailable too long): the job ends paused, resumable. */
+  | { readonly type: 'provider-unavailable'; readonly job: string; readonly reason: string }
   | ModelReport;
 
 /** Where a job's sequences run; `release` frees what it holds once the job ended. */
@@ -150,6 +154,8 @@ function handle(
     case 'budget-exhausted':
       deps.log.warn({ job: message.job, reason: message.reason }, 'spend cap reached');
       return endJob(deps, state, message.job, { state: 'budget-exhausted', reason: message.reason }, ctx);
+    case 'provider-unavailable':
+      return endJob(deps, state, message.job, { state: 'paused', reason: message.reason }, ctx);
     case 'stop-all-work': {
       let next = state;
       for (const job of state.jobs.keys()) next = endJob(deps, next, job, { state: 'interrupted' }, ctx);
@@ -339,7 +345,7 @@ function endJob(
   }
   entry.runtime.release();
   const saved =
-    outcome.state === 'halted' || outcome.state === 'interrupted'
+    outcome.state === 'halted' || outcome.state === 'interrupted' || outcome.state === 'paused'
       ? Promise.resolve() // The job stays 'running' in the store: the next start resumes it.
       : deps.store.putJob({
           ...entry.record,

@@ -124,8 +124,13 @@ export async function executeTurn(
         if (waiting.aborted) return { status: 'cancelled' };
         if (deadline?.passed(deps.clock.now())) return overdue();
         const refusal = refusalOf(error);
-        // Nothing was sent and nothing is recorded: the job ends and a resume with a higher cap asks again.
-        if (refusal?.code === ERROR_CODES.budgetExhausted) return { status: 'cancelled' };
+        // Nothing is recorded: the job ends and a resume asks again (with a higher cap, or once the
+        // provider that was unavailable for too long is back).
+        if (
+          refusal?.code === ERROR_CODES.budgetExhausted ||
+          refusal?.code === ERROR_CODES.providerUnavailable
+        )
+          return { status: 'cancelled' };
         if (refusal) {
           return {
             status: 'failed',

@@ -88,6 +88,11 @@ export interface BreakerStatus {
   readonly repeatedFailures: number;
   /** While refused: the provider's answer that refused the credentials. */
   readonly refusal?: BreakerRefusal;
+  /**
+   * While open or half-open: when it last left `closed`, ms since the epoch — since when the
+   * provider has been unavailable (probes failing keep it so; only closing ends it).
+   */
+  readonly unavailableSince?: number;
 }
 
 /** Why a breaker refuses every request: the provider's answer to the credentials. */
@@ -155,6 +160,7 @@ export class CircuitBreakerCore {
   // Until the provider answers once, distinct requests it refused as bad in a row.
   private answered = false;
   private refusedInARow = 0;
+  private unavailableSince: number | undefined;
 
   constructor(
     private readonly policy: BreakerPolicy,
@@ -257,6 +263,7 @@ export class CircuitBreakerCore {
       consecutiveFailures: this.consecutive,
       repeatedFailures: this.repeated,
       ...(this.refusal && { refusal: this.refusal }),
+      ...(this.unavailableSince !== undefined && { unavailableSince: this.unavailableSince }),
     };
   }
 
@@ -311,6 +318,7 @@ export class CircuitBreakerCore {
   }
 
   private open(reason: BreakerReason, now: number): void {
+    this.unavailableSince ??= now;
     this.openUntil = now + this.coolDownMs;
     this.consecutive = 0;
     this.resetWindow();
@@ -319,6 +327,7 @@ export class CircuitBreakerCore {
   }
 
   private close(now: number): void {
+    this.unavailableSince = undefined;
     this.coolDownMs = this.policy.coolDownMs;
     this.consecutive = 0;
     this.resetWindow();

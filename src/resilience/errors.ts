@@ -33,7 +33,10 @@ export const ERROR_CODES = {
   deadlineExceeded: 'troupe:deadline-exceeded',
   /** Not attempted because an earlier turn of the same run failed. */
   skipped: 'troupe:skipped',
-  /** The provider's circuit breaker is open. */
+  /**
+   * The provider's circuit breaker has been open longer than `retry.maxPauseMs`: a foreground run
+   * gives up on it, its turns are left unanswered (resumable) and the job ends paused.
+   */
   providerUnavailable: 'troupe:provider-unavailable',
   /** A finished turn could not be committed to the store; work stops rather than lose it. */
   storeWrite: 'troupe:store-write',

@@ -8,7 +8,7 @@ import type { Clock } from '../resilience/clock.js';
 import type { ProviderConfig } from '../suite/types.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
-import { GateRegistry } from './gate-registry.js';
+import { GateRegistry, accountKeyOf } from './gate-registry.js';
 import { BudgetBook } from '../planning/budget-gate.js';
 import { CoordinationRegistry } from '../coordination/registry.js';
 import { sampleSharedMetrics } from '../coordination/shared-metrics.js';
@@ -56,6 +56,12 @@ export interface EngineOptions {
    * their SDKs while they boot instead of when the first sequence arrives. Default: none.
    */
   readonly providerTypes?: readonly ProviderConfig['type'][];
+  /**
+   * Give up on a provider unavailable (its breaker open or half-open) longer than its
+   * `retry.maxPauseMs`: the jobs using it end `paused`, resumable. A foreground run does; the daemon
+   * does not (it keeps probing and shows when in status). Default false.
+   */
+  readonly pauseUnavailableProviders?: boolean;
 }
 
 /**
@@ -131,6 +137,8 @@ export class Engine {
     // Each provider's limiter and breaker are spawned under the supervisor on first use,
     // which is always after the supervisor exists (when the first job starts).
     const coordination = new CoordinationRegistry(options.env, options.clock, options.log);
+    // The jobs a provider that is given up on ends are the engine's, which exists only after its gates.
+    const engineRef: { current: Engine | undefined } = { current: undefined };
     const gates = new GateRegistry(
       () => {
         if (!supervisorRef.current) throw new Error('engine: gates requested before the supervisor started');
@@ -151,6 +159,17 @@ export class Engine {
         options.metrics ?? noMetrics,
       ),
       coordination,
+      options.pauseUnavailableProviders
+        ? (account, reason) => {
+            for (const job of engineRef.current?.jobs.values() ?? []) {
+              const uses = Object.entries(job.suite.providers).some(
+                ([id, config]) => accountKeyOf(id, config) === account.key,
+              );
+              if (uses && supervisorRef.current)
+                dispatch(supervisorRef.current, { type: 'provider-unavailable', job: job.id, reason });
+            }
+          }
+        : undefined,
     );
     const workers = options.workers ?? 0;
     let pool: WorkerPool | undefined;
@@ -173,7 +192,9 @@ export class Engine {
         providerTypes: options.providerTypes ?? [],
       });
     }
-    return new Engine(options, pool, gates, supervisorRef, coordination);
+    const engine = new Engine(options, pool, gates, supervisorRef, coordination);
+    engineRef.current = engine;
+    return engine;
   }
 
   /** Starts (or resumes) a stored job; resolves with how it ended. */

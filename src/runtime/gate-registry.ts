@@ -66,6 +66,12 @@ export class GateRegistry {
     private readonly budgets?: BudgetBook,
     /** Where shared budgets come from; without it `sharedLimits` is ignored (tests of the gates alone). */
     private readonly coordination?: CoordinationRegistry,
+    /**
+     * Called once when an account's provider has been unavailable (breaker open or half-open)
+     * longer than its `retry.maxPauseMs`; its requests are refused from then on. Without it (the
+     * daemon), the breaker keeps probing, however long it takes.
+     */
+    private readonly onUnavailable?: (account: ProviderAccount, reason: string) => void,
   ) {}
 
   /**
@@ -114,13 +120,27 @@ export class GateRegistry {
     });
     // The gate reads the breaker's state from this view instead of asking it for every permit.
     const view: BreakerView = { state: 'closed' };
+    const onUnavailable = this.onUnavailable;
     const breaker = spawnCircuitBreaker(parent, `${name}-circuit-breaker`, {
       ...deps,
       policy: config.breaker,
       view,
+      ...(onUnavailable && {
+        giveUp: {
+          afterMs: config.retry.maxPauseMs ?? DEFAULT_RETRY_POLICY.maxPauseMs,
+          onGiveUp: (reason: string) => onUnavailable(account, reason),
+        },
+      }),
     });
     const gate = createGateClient(parent, `${name}-gate`, limiter, breaker, view);
-    const account = { key, provider: providerId, limiter, breaker, gate, ...(shared && { shared }) };
+    const account: ProviderAccount = {
+      key,
+      provider: providerId,
+      limiter,
+      breaker,
+      gate,
+      ...(shared && { shared }),
+    };
     this.accounts.set(key, account);
     return account;
   }

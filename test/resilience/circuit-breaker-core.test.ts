@@ -238,6 +238,23 @@ describe('CircuitBreakerCore', () => {
     expect(breaker.admit()).toBe('pass');
   });
 
+  it('says since when the provider is unavailable: from the first opening, through failed probes, until it closes', () => {
+    expect(breaker.state().unavailableSince).toBeUndefined();
+    fail(3);
+    expect(breaker.state().unavailableSince).toBe(100_000);
+    clock.advance(1_000);
+    expect(breaker.admit()).toBe('probe');
+    breaker.record('server_error', { admission: 'probe' });
+    expect(breaker.state()).toMatchObject({ state: 'open', unavailableSince: 100_000 });
+    clock.advance(2_000);
+    for (let i = 0; i < 2; i++) {
+      expect(breaker.admit()).toBe('probe');
+      breaker.record('ok', { admission: 'probe' });
+    }
+    expect(breaker.state().state).toBe('closed');
+    expect(breaker.state().unavailableSince).toBeUndefined();
+  });
+
   it('ignores late outcomes of requests passed before it opened', () => {
     fail(3);
     breaker.record('ok');

@@ -205,6 +205,14 @@ async function runJob(
       printSummary(job, store, io);
       return ExitCode.turnsFailed;
     }
+    if (outcome.state === 'paused') {
+      io.stdout.write(
+        `job ${job.id} paused, its unanswered turns kept: ${outcome.reason}\n` +
+          `resume with troupe run --resume ${job.id}\n`,
+      );
+      printSummary(job, store, io);
+      return ExitCode.turnsFailed;
+    }
     if (outcome.state === 'cancelled' || outcome.state === 'interrupted') {
       print(io, `job ${job.id} was interrupted; resume it with: troupe run --resume ${job.id}\n`);
       printSummary(job, store, io);
@@ -239,6 +247,8 @@ async function driveJob(
     workers: options.workers,
     dataDir: options.dataDir,
     logLevel: options.logLevel,
+    // In the foreground a provider unavailable past its longest pause ends the job, resumable.
+    pauseUnavailableProviders: true,
   });
   await endpoint?.serve(() => engine.readiness(), log);
   stopOnLostLease = () => engine.stopWork();
