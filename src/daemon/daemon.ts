@@ -166,6 +166,7 @@ export class Daemon {
           const suite = await openJobSuite(request.suitePath, {
             maxCostUsd: request.maxCostUsd,
             env: this.options.env,
+            dataDir: this.options.dataDir,
           });
           const reuse =
             request.reuse === undefined || request.reuse.length === 0

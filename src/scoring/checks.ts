@@ -4,6 +4,8 @@
  * throws, an unsupported schema) is recorded as an error of that check — it never
  * fails the turn or crashes its conversation.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { ChatMessage } from '../providers/types.js';
 import { pointer, schemaProblems, validateJson } from './json-schema.js';
@@ -111,12 +113,7 @@ async function runCheck(
       );
     }
     case 'script':
-      return scriptCheck(
-        check.path,
-        answer,
-        conversation,
-        options.scriptTimeoutMs ?? SCRIPT_CHECK_TIMEOUT_MS,
-      );
+      return scriptCheck(check, answer, conversation, options.scriptTimeoutMs ?? SCRIPT_CHECK_TIMEOUT_MS);
     default: {
       const unknown: never = check;
       return errorResult((unknown as Check).kind, 'unknown kind of check');
@@ -162,7 +159,7 @@ function parseJsonAnswer(answer: string): { ok: true; value: unknown } | { ok: f
 }
 
 async function scriptCheck(
-  path: string,
+  script: { readonly path: string; readonly sha256?: string },
   answer: string,
   conversation: readonly ChatMessage[],
   timeoutMs: number,
@@ -177,7 +174,7 @@ async function scriptCheck(
   });
   try {
     // A script that never settles is abandoned at the deadline; one that blocks the event loop cannot be.
-    const run = async (): Promise<unknown> => (await loadScript(path))(answer, { conversation, prompt });
+    const run = async (): Promise<unknown> => (await loadScript(script))(answer, { conversation, prompt });
     return scriptResult(await Promise.race([run(), timeout]));
   } catch (error) {
     return errorResult('script', `the script failed: ${messageOf(error)}`);
@@ -186,17 +183,31 @@ async function scriptCheck(
   }
 }
 
-function loadScript(path: string): Promise<ScriptFunction> {
+function loadScript(script: { readonly path: string; readonly sha256?: string }): Promise<ScriptFunction> {
+  const { path, sha256 } = script;
   let loading = scripts.get(path);
   if (loading === undefined) {
-    loading = import(pathToFileURL(path).href).then((module: Record<string, unknown>) => {
-      const fn = module.default ?? module.check;
-      if (typeof fn !== 'function') throw new Error(`${path} exports no default or "check" function`);
-      return fn as ScriptFunction;
-    });
+    loading = checkFrozen(path, sha256)
+      .then(() => import(pathToFileURL(path).href))
+      .then((module: Record<string, unknown>) => {
+        const fn = module.default ?? module.check;
+        if (typeof fn !== 'function') throw new Error(`${path} exports no default or "check" function`);
+        return fn as ScriptFunction;
+      });
     scripts.set(path, loading);
   }
   return loading;
+}
+
+/** A frozen copy runs only as it was frozen: its contents must still have the job's hash. */
+async function checkFrozen(path: string, sha256: string | undefined): Promise<void> {
+  if (sha256 === undefined) return;
+  const found = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+  if (found !== sha256) {
+    throw new Error(`${path} is not the script frozen with the job (its SHA-256 changed); it was not run`);
+  }
 }
 
 const EXPECTED_RETURN = 'expected true or false, a score from 0 to 1, or { pass?, score?, reason? }';

@@ -13,8 +13,12 @@ export type Check =
   /** The answer parses as JSON (a fenced ```json block is accepted), and matches `schema` if given. */
   | { readonly kind: 'json'; readonly schema?: unknown }
   | { readonly kind: 'maxLength'; readonly chars: number }
-  /** A JS module (path relative to the suite file, resolved to absolute at load) exporting a check function. */
-  | { readonly kind: 'script'; readonly path: string };
+  /**
+   * A JS module (path relative to the suite file, resolved to absolute at load) exporting a check
+   * function. A job's copy is frozen when the job is created: `path` is then the copy in the data
+   * directory and `sha256` its contents' hash, checked before it is imported.
+   */
+  | { readonly kind: 'script'; readonly path: string; readonly sha256?: string };
 
 /** What one check found. `passed: null` means the check itself failed (e.g. a script threw). */
 export interface CheckResult {

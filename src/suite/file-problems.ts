@@ -1,6 +1,6 @@
 /** Why a file a suite names cannot be used, in the words suite problems use. */
 
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeValue } from './schema-check.js';
 
@@ -19,9 +19,11 @@ export function describeReadError(error: unknown): string {
 }
 
 /**
- * Why the script module `file` (relative to `directory`) cannot serve as a check, if it cannot:
- * it must be a readable file now, not a failed check on every answer later. It is not imported
- * here: validating a suite runs none of its code.
+ * Why the script module `file` (relative to `directory`, the suite file's) cannot serve as a
+ * check, if it cannot: it must be a readable file now, not a failed check on every answer later,
+ * and it must lie in the suite's own directory tree, its symbolic links followed: a check script
+ * is code the job runs, so a path that leads out of the tree (`../x.mjs`, an absolute path, a
+ * link) is refused. It is not imported here: validating a suite runs none of its code.
  */
 export async function scriptProblem(directory: string, file: string): Promise<string | undefined> {
   const absolute = path.resolve(directory, file);
@@ -29,11 +31,30 @@ export async function scriptProblem(directory: string, file: string): Promise<st
   try {
     if ((await stat(absolute)).isFile()) {
       await access(absolute, constants.R_OK);
-      return undefined;
+      return await escapeProblem(directory, file, absolute);
     }
     reason = 'it is not a file';
   } catch (error) {
     reason = describeReadError(error);
   }
   return `expected a readable JS module (its path relative to the suite file), found ${describeValue(file)}: cannot read ${absolute}: ${reason}`;
+}
+
+/** Why `absolute` (the script `file` as written) is outside the tree of `directory`, if it is. */
+async function escapeProblem(directory: string, file: string, absolute: string): Promise<string | undefined> {
+  const [root, real] = await Promise.all([realpath(directory), realpath(absolute)]);
+  if (isInside(root, real)) return undefined;
+  const where = real === absolute ? absolute : `${absolute}, which leads to ${real}`;
+  return `expected a JS module inside the suite's directory ${root}, found ${describeValue(file)}: ${where} is outside it (a check script is code the job runs)`;
+}
+
+/** True if `file` (a resolved path) lies under the directory `root` (a resolved path). */
+export function isInside(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  return (
+    relative !== '' &&
+    !relative.startsWith(`..${path.sep}`) &&
+    relative !== '..' &&
+    !path.isAbsolute(relative)
+  );
 }

@@ -123,7 +123,11 @@ let stopOnLostLease: (() => void) | undefined;
 async function loadNewSuite(options: RunOptions, env: NodeJS.ProcessEnv) {
   if (options.suite === undefined) throw new InputError('run: give a suite file, or --resume <job>');
   // Checked here, before anything is written: a job that cannot start must leave no trace.
-  const suite = await openJobSuite(options.suite, { maxCostUsd: options.maxCostUsd, env });
+  const suite = await openJobSuite(options.suite, {
+    maxCostUsd: options.maxCostUsd,
+    env,
+    dataDir: options.dataDir,
+  });
   return { suite, path: resolvePath(options.suite) };
 }
 
