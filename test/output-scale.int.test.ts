@@ -4,15 +4,14 @@
  * `--max-old-space-size`, and the child's peak RSS is measured (process.memoryUsage() sampled,
  * and the kernel's high-water mark where there is one).
  */
-import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openLmdbStore } from '../src/store/lmdb-store.js';
 import { syntheticSequenceId, writeSyntheticJob } from '../src/store/synthetic-job.js';
 import type { SyntheticJobShape } from '../src/store/synthetic-job.js';
-import { CLI_PATH, CLI_TIMEOUT_MS } from './helpers/cli.js';
+import { measuredCli, type Measured } from './helpers/measured-cli.js';
 import { tempDir } from './helpers/temp.js';
 
 /** The heap the child gets, in MB: less than the big job's answers alone (12 000 turns × 6 KB = 72 MB). */
@@ -35,39 +34,12 @@ const BIG: SyntheticJobShape = {
 const TURNS = BIG.models * BIG.sequences * BIG.runs * BIG.turnsPerSequence;
 const BASELINE: SyntheticJobShape = { ...BIG, id: '20261201-0000-before', responseChars: 200, failEvery: 0 };
 
-/**
- * Sampled in the child every 5 ms and at exit: the peak of the heap in use and of the resident
- * memory that is the process's own (anonymous: heap, buffers, native allocations), without the
- * store's pages LMDB maps from the file, which the kernel counts in RSS but may drop at any time.
- */
-const PRELOAD = `
-const { readFileSync, writeFileSync } = require('node:fs');
-const anon = () => {
-  try { return Number(/RssAnon:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; }
-  catch { return process.memoryUsage().rss; }
-};
-let peakAnon = anon();
-let peakHeap = process.memoryUsage().heapUsed;
-const sample = () => {
-  peakAnon = Math.max(peakAnon, anon());
-  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-};
-setInterval(sample, 5).unref();
-process.on('exit', () => {
-  sample();
-  writeFileSync(process.env.PEAK_FILE, JSON.stringify({ peakAnon, peakHeap, rss: process.memoryUsage().rss }));
-});
-`;
-
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let dataDir: string;
-let preload: string;
 
 beforeAll(async () => {
   dir = await tempDir('troupe-scale-');
   dataDir = join(dir.path, 'data');
-  preload = join(dir.path, 'peak.cjs');
-  await writeFile(preload, PRELOAD);
   const store = await openLmdbStore(dataDir);
   try {
     await writeSyntheticJob(store, BIG);
@@ -78,60 +50,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => dir?.cleanup());
 
-interface Measured {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Peak resident memory of the process's own (RssAnon on Linux, else RSS), in bytes. */
-  readonly peakRssBytes: number;
-  /** Peak of `process.memoryUsage().heapUsed`, in bytes. */
-  readonly peakHeapBytes: number;
-  /** Whether the child was still running when its first output arrived. */
-  readonly aliveAtFirstOutput: boolean;
-}
-
-/** Runs `troupe <args>` with a small heap, collects its output and its peak RSS. */
+/** Runs `troupe <args>` on the test's store with a small heap, collects its output and its peaks. */
 function measured(args: readonly string[]): Promise<Measured> {
-  const peakFile = join(dir.path, `peak-${Math.random().toString(36).slice(2)}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [`--max-old-space-size=${HEAP_MB}`, '--require', preload, CLI_PATH, ...args, '--data-dir', dataDir],
-      { env: { PATH: process.env.PATH ?? '', PEAK_FILE: peakFile }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const out: Buffer[] = [];
-    let stderr = '';
-    let exited = false;
-    let aliveAtFirstOutput: boolean | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      aliveAtFirstOutput ??= !exited;
-      out.push(chunk);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', () => (exited = true));
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const died = (error: unknown): void =>
-        // No peak file: the child never reached its exit handler (killed, or V8 aborted).
-        reject(
-          new Error(`troupe ${args.join(' ')}: code ${code}, signal ${signal}: ${String(error)}\n${stderr}`),
-        );
-      readFile(peakFile, 'utf8').then((peak) => {
-        const { peakAnon, peakHeap } = JSON.parse(peak) as { peakAnon: number; peakHeap: number };
-        if (process.env.TROUPE_SCALE_VERBOSE) console.log(args[0], { peakAnon, peakHeap });
-        resolve({
-          code,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr,
-          peakRssBytes: peakAnon,
-          peakHeapBytes: peakHeap,
-          aliveAtFirstOutput: aliveAtFirstOutput ?? false,
-        });
-      }, died);
-    });
-  });
+  return measuredCli([...args, '--data-dir', dataDir], { workDir: dir.path, heapMb: HEAP_MB });
 }
 
 describe('output of a job bigger than the heap', () => {

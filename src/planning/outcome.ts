@@ -6,8 +6,10 @@ import { forecastLine, formatCount, formatUsd, formatWallTime } from './format.j
 
 /** What a job really did so far. */
 export interface JobActuals {
-  /** Turns recorded (ok, failed or skipped). */
+  /** Turns recorded (ok, failed or skipped), those copied from earlier jobs included. */
   readonly turns: number;
+  /** Of those, turns copied from earlier jobs (`--reuse`); undefined where not counted. */
+  readonly reused?: number;
   /** Grades given in this job (a judged suite's; copied ones not counted); undefined where not counted. */
   readonly grades?: number;
   /**
@@ -36,6 +38,7 @@ export function actualsOf(job: JobRecord, turns: Iterable<TurnRecord>, now: numb
   const judgePrices = job.suite.models.find((m) => m.id === job.suite.judge?.model)?.pricePerMillionTokens;
   const priced = job.suite.models.some((m) => m.pricePerMillionTokens !== undefined);
   let count = 0;
+  let reused = 0;
   let grades = 0;
   let inputTokens = 0;
   let outputTokens = 0;
@@ -49,6 +52,7 @@ export function actualsOf(job: JobRecord, turns: Iterable<TurnRecord>, now: numb
   };
   for (const turn of turns) {
     count += 1;
+    if (turn.reusedFrom !== undefined) reused += 1;
     // A copied answer was paid for in the job it came from; a grade copied with it carries no
     // usage (see reuse), while a grade given here does.
     if (turn.usage !== null && turn.reusedFrom === undefined) add(turn.usage, prices.get(turn.model));
@@ -59,12 +63,21 @@ export function actualsOf(job: JobRecord, turns: Iterable<TurnRecord>, now: numb
   }
   return {
     turns: count,
+    reused,
     ...(job.suite.judge !== undefined && { grades }),
     inputTokens,
     outputTokens,
     costUsd: priced ? cost : null,
     wallMs: wallTimeOf(job, now),
   };
+}
+
+/** `24 turns`, or `20 turns requested + 200 000 copied` when some were copied: the forecast counts the requested. */
+function requested(actual: JobActuals): string {
+  const copied = actual.reused ?? 0;
+  return copied === 0
+    ? `${formatCount(actual.turns)} turns`
+    : `${formatCount(actual.turns - copied)} turns requested + ${formatCount(copied)} copied`;
 }
 
 /**
@@ -82,6 +95,6 @@ export function forecastBesideActual(job: JobRecord, actual: JobActuals): string
   const running = job.finishedAt === null ? ' so far' : '';
   return [
     forecastLine(job.forecast),
-    `actual:   ${formatCount(actual.turns)} turns${actual.grades === undefined ? '' : ` + ${formatCount(actual.grades)} grades`}${tokens}${cost}, ${formatWallTime(actual.wallMs)}${running}`,
+    `actual:   ${requested(actual)}${actual.grades === undefined ? '' : ` + ${formatCount(actual.grades)} grades`}${tokens}${cost}, ${formatWallTime(actual.wallMs)}${running}`,
   ];
 }

@@ -1,0 +1,107 @@
+/**
+ * The real CLI in a child process with a small `--max-old-space-size`, its peak memory measured:
+ * process.memoryUsage() sampled, and the kernel's high-water mark of the process's own resident
+ * memory where there is one.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLI_PATH, CLI_TIMEOUT_MS } from './cli.js';
+
+/**
+ * Sampled in the child every 5 ms and at exit: the peak of the heap in use and of the resident
+ * memory that is the process's own (anonymous: heap, buffers, native allocations), without the
+ * store's pages LMDB maps from the file, which the kernel counts in RSS but may drop at any time.
+ */
+const PRELOAD = `
+const { readFileSync, writeFileSync } = require('node:fs');
+const anon = () => {
+  try { return Number(/RssAnon:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; }
+  catch { return process.memoryUsage().rss; }
+};
+let peakAnon = anon();
+let peakHeap = process.memoryUsage().heapUsed;
+const sample = () => {
+  peakAnon = Math.max(peakAnon, anon());
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+};
+setInterval(sample, 5).unref();
+process.on('exit', () => {
+  sample();
+  writeFileSync(process.env.PEAK_FILE, JSON.stringify({ peakAnon, peakHeap, rss: process.memoryUsage().rss }));
+});
+`;
+
+/** What a measured CLI run left behind. */
+export interface Measured {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Peak resident memory of the process's own (RssAnon on Linux, else RSS), in bytes. */
+  readonly peakRssBytes: number;
+  /** Peak of `process.memoryUsage().heapUsed`, in bytes. */
+  readonly peakHeapBytes: number;
+  /** Whether the child was still running when its first output arrived. */
+  readonly aliveAtFirstOutput: boolean;
+}
+
+/** Where and how a measured CLI runs. */
+export interface MeasuredOptions {
+  /** A directory for the sampler and its figures. */
+  readonly workDir: string;
+  /** The child's heap, in MB. */
+  readonly heapMb: number;
+  /** Added to a clean environment (PATH only). */
+  readonly env?: Record<string, string>;
+  /** Longest it may take before it is killed, in ms. Default `CLI_TIMEOUT_MS`. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `troupe <args>` with a small heap, collects its output and its peaks. */
+export async function measuredCli(args: readonly string[], options: MeasuredOptions): Promise<Measured> {
+  const preload = join(options.workDir, 'peak-sampler.cjs');
+  await writeFile(preload, PRELOAD);
+  const peakFile = join(options.workDir, `peak-${Math.random().toString(36).slice(2)}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${options.heapMb}`, '--require', preload, CLI_PATH, ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', ...options.env, PEAK_FILE: peakFile },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const out: Buffer[] = [];
+    let stderr = '';
+    let exited = false;
+    let aliveAtFirstOutput: boolean | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      aliveAtFirstOutput ??= !exited;
+      out.push(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? CLI_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('exit', () => (exited = true));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const died = (error: unknown): void =>
+        // No peak file: the child never reached its exit handler (killed, or V8 aborted).
+        reject(
+          new Error(`troupe ${args.join(' ')}: code ${code}, signal ${signal}: ${String(error)}\n${stderr}`),
+        );
+      readFile(peakFile, 'utf8').then((peak) => {
+        const { peakAnon, peakHeap } = JSON.parse(peak) as { peakAnon: number; peakHeap: number };
+        if (process.env.TROUPE_SCALE_VERBOSE) console.log(args[0], { peakAnon, peakHeap });
+        resolve({
+          code,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr,
+          peakRssBytes: peakAnon,
+          peakHeapBytes: peakHeap,
+          aliveAtFirstOutput: aliveAtFirstOutput ?? false,
+        });
+      }, died);
+    });
+  });
+}
