@@ -14,6 +14,7 @@ import type { RecordedRequest } from '../src/simulator/types.js';
 import { openLmdbStore, type LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import { parseSuite } from '../src/suite/load.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -207,6 +208,72 @@ describe('a spend cap', () => {
         }),
       ).size,
     ).toBe(TURNS);
+  });
+
+  it('holds after a kill -9 of the daemon and its worker processes; a higher cap finishes the job', async () => {
+    sim = await startSimulator({ port: 0, latencyMs: 300 });
+    dir = await tempDir('troupe-cap-');
+    const capUsd = 12;
+    const suitePath = join(dir.path, 'capped.yaml');
+    await writeFile(suitePath, suiteText(sim, ''));
+    const dataDir = join(dir.path, 'store');
+    const env = { [TEST_KEY_ENV]: TEST_KEY };
+    let daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+    try {
+      const submitted = await runCli(
+        ['submit', suitePath, '--max-cost', String(capUsd), '--data-dir', dataDir],
+        env,
+      );
+      expect(submitted.code).toBe(0);
+      const id = submitted.stdout.trim();
+      // Killed while many requests are in flight, before the cap is reached.
+      await vi.waitFor(
+        () => {
+          if (sim!.records.length < 100) throw new Error(`${sim!.records.length} requests so far`);
+        },
+        { timeout: 60_000, interval: 20 },
+      );
+      await daemon.stop('SIGKILL');
+      expect(chargedUsd(sim.records)).toBeLessThan(capUsd);
+      const afterKill = await openLmdbStore(dataDir, { readOnly: true });
+      const reserved = Object.values(afterKill.getSpend(id)?.reservedUsd ?? {}).reduce((a, b) => a + b, 0);
+      await afterKill.close();
+      // The requests in flight at the kill had their worst case on disk.
+      expect(reserved).toBeGreaterThan(0);
+
+      // The restarted daemon recovers the job and stops it at its cap, counting those reservations as spent.
+      daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+      await expect
+        .poll(async () => (await runCli(['jobs', '--data-dir', dataDir])).stdout, { timeout: 120_000 })
+        .toMatch(new RegExp(`${id}.*budget-exhausted`));
+      const status = await runCli(['status', id, '--data-dir', dataDir]);
+      // status shows the state, and the forecast beside what happened.
+      expect(status.stdout).toMatch(new RegExp(`^job ${id} .*budget-exhausted$`, 'm'));
+      expect(status.stdout).toMatch(/^ {2}forecast: 384 turns, .*\$\d+\.\d{2}, bound by sim's /m);
+      // The actual spend is the ledger's: within the cap.
+      const spent = /^ {2}actual: {3}\d+ turns, \$(\d+\.\d+), /m.exec(status.stdout)?.[1];
+      expect(Number(spent)).toBeGreaterThan(0);
+      expect(Number(spent)).toBeLessThanOrEqual(capUsd);
+      await daemon.stop('SIGTERM');
+      // Across the killed daemon and the restarted one, what the provider charged stays within the cap.
+      expect(chargedUsd(sim.records)).toBeLessThanOrEqual(capUsd);
+
+      const finished = await runCli(
+        ['run', '--resume', id, '--max-cost', '100', '--workers', '0', '--data-dir', dataDir],
+        env,
+      );
+      expect(finished.stderr).toBe('');
+      expect(finished.code).toBe(0);
+      const lines = (await runCli(['results', id, '--data-dir', dataDir])).stdout.trim().split('\n');
+      const keys = lines.map((line) => {
+        const t = JSON.parse(line) as { model: string; sequence: string; run: number; turn: number };
+        return `${t.model}/${t.sequence}/${t.run}/${t.turn}`;
+      });
+      expect(new Set(keys).size).toBe(TURNS);
+      expect(keys).toHaveLength(TURNS);
+    } finally {
+      await daemon.stop('SIGTERM').catch(() => undefined);
+    }
   });
 
   it('a model without prices cannot have a cap: exit 2, nothing written', async () => {

@@ -37,19 +37,31 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
   for (const job of answer.jobs) {
     out(`job ${job.job}  suite ${job.suite}  ${job.state}`);
     for (const line of renderTable(COLUMNS, job.models.map(row))) out(`  ${line}`);
-    const record = records.get(job.job);
-    if (record === undefined) continue;
+    const stored = records.get(job.job);
+    if (stored === undefined) continue;
+    const { record, spentUsd } = stored;
     const turns = job.models.reduce((sum, m) => sum + m.counts.ok + m.counts.failed + m.counts.skipped, 0);
-    for (const line of forecastBesideActual(record, { turns, wallMs: wallTimeOf(record, Date.now()) })) {
+    const actual = {
+      turns,
+      wallMs: wallTimeOf(record, Date.now()),
+      ...(spentUsd !== undefined && { costUsd: spentUsd }),
+    };
+    for (const line of forecastBesideActual(record, actual)) {
       out(`  ${line}`);
     }
   }
   for (const view of shared) for (const line of sharedKeyLines(view)) out(line);
 }
 
+/** A job's record and, for a job with a spend cap, what its ledger counts as spent (reservations included). */
+interface StoredJob {
+  readonly record: JobRecord;
+  readonly spentUsd?: number;
+}
+
 /** The stored records of `jobs` (for their forecasts); none when the store cannot be read. */
-async function jobRecords(dataDir: string, jobs: readonly JobStatus[]): Promise<Map<string, JobRecord>> {
-  const records = new Map<string, JobRecord>();
+async function jobRecords(dataDir: string, jobs: readonly JobStatus[]): Promise<Map<string, StoredJob>> {
+  const records = new Map<string, StoredJob>();
   let store;
   try {
     store = await openLmdbStore(dataDir, { readOnly: true });
@@ -59,7 +71,17 @@ async function jobRecords(dataDir: string, jobs: readonly JobStatus[]): Promise<
   try {
     for (const job of jobs) {
       const record = store.getJob(job.job);
-      if (record !== undefined) records.set(job.job, record);
+      if (record === undefined) continue;
+      // The ledger is cheap to read, where summing a big job's turns would not be.
+      const spend = store.getSpend(job.job);
+      const spentUsd =
+        spend === undefined
+          ? undefined
+          : [...Object.values(spend.spentUsd), ...Object.values(spend.reservedUsd)].reduce(
+              (a, b) => a + b,
+              0,
+            );
+      records.set(job.job, { record, ...(spentUsd !== undefined && { spentUsd }) });
     }
   } finally {
     await store.close();
