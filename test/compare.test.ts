@@ -115,7 +115,7 @@ describe('troupe compare', () => {
     expect(lines[0]).toBe('before → after');
     expect(lines[1]).toMatch(/^MODEL\s+SEQUENCE\s+CHECKS PASSED\s+JUDGE\s+FAILED TURNS\s+VERDICT$/);
     expect(text).toMatch(
-      /alpha\s+\(all\)\s+50\.0 % → 100\.0 % \(\+50\.0 %\)\s+5\.00 → 8\.00 \(\+3\.00\)\s+0 → 0 \(±0\)\s+no significant difference/,
+      /alpha\s+\(all\)\s+50\.0 % → 100\.0 % \(\+50\.0 pts\)\s+5\.00 → 8\.00 \(\+3\.00\)\s+0 → 0 \(±0\)\s+no significant difference/,
     );
     expect(text).toMatch(/^MODEL\s+FIGURE\s+EFFECT \[INTERVAL\]\s+P \(CORRECTED\)\s+TEST\s+VERDICT$/m);
     expect(text).toMatch(

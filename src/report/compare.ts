@@ -359,10 +359,13 @@ const signed = (n: number, format: (n: number) => string): string =>
 /** Marks a model's change that is significant at 95 % after the correction. */
 const SIGNIFICANT_MARK = '*';
 
-/** `before → after (+delta)`, `*` after a significant change; `–` stands for a figure a job does not have. */
-function show(c: Change, format: (n: number) => string): string {
+/**
+ * `before → after (+delta)`, `*` after a significant change; `–` stands for a figure a job does not
+ * have. The delta has its own format: a change of a rate is in percentage points, not percent.
+ */
+function show(c: Change, format: (n: number) => string, deltaFormat = format): string {
   const side = (n: number | null): string => (n === null ? '–' : format(n));
-  const delta = c.delta === null ? '' : ` (${signed(c.delta, format)})`;
+  const delta = c.delta === null ? '' : ` (${signed(c.delta, deltaFormat)})`;
   return `${side(c.before)} → ${side(c.after)}${delta}${c.significant === true ? SIGNIFICANT_MARK : ''}`;
 }
 
@@ -421,7 +424,7 @@ export function formatComparison(comparison: Comparison): string {
   const row = (c: ScoreChange): string[] => [
     oneLine(c.model, ID_CHARS),
     c.sequence === undefined ? '(all)' : oneLine(c.sequence, ID_CHARS),
-    show(c.passRate, pct),
+    show(c.passRate, pct, points),
     show(c.judgeMean, score),
     show(c.failedTurns, String),
     c.verdict,
