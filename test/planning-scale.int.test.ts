@@ -172,8 +172,8 @@ describe('a suite of 100 000 sequences', () => {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`reused ${SEQUENCES * PROMPTS} turns from ${earlier}`);
-    expect(run.stdout).toMatch(/^forecast: 20 turns, /m);
-    expect(run.stdout).toMatch(/^actual: {3}20 turns requested \+ 200 000 copied, /m);
+      expect(run.stdout).toMatch(/^forecast: 20 turns, /m);
+      expect(run.stdout).toMatch(/^actual: {3}20 turns requested \+ 200 000 copied, /m);
       expect(sim.records).toHaveLength(NEW_SEQUENCES * PROMPTS);
       expect(new Set(sim.records.map((r) => r.messages.at(-1)?.content.split(' ')[0]))).toEqual(
         new Set(['New', 'And']),
