@@ -7,9 +7,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../../bench/lib/free-port.js';
 import { tempDir } from './temp.js';
+
+export { freePort };
 
 /** Where to find a tool: on the PATH, else where Debian puts it. */
 export function findTool(name: 'promtool' | 'prometheus'): string | undefined {
@@ -79,18 +81,6 @@ export async function promtoolCheckMetrics(exposition: string): Promise<ToolResu
   }
 }
 
-/** A free TCP port on loopback (free now; taken again by whoever binds it first). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
 
 /** One series of a query's answer (instant vector) or one value (scalar, string). */
 export interface PromSample {

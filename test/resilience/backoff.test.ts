@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffCeilingMs, backoffDelayMs } from '../../src/resilience/backoff.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/resilience/defaults.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../src/simulator/random.js';
 
 const policy = { baseDelayMs: 500, maxDelayMs: 30_000 };
 

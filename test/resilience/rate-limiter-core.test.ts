@@ -14,7 +14,7 @@ import {
   type RateLimiterOptions,
 } from '../../src/resilience/rate-limiter-core.js';
 import type { Limits } from '../../src/suite/types.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../src/simulator/random.js';
 
 const T0 = 1_700_000_000_000;
 
