@@ -2,7 +2,7 @@
  * The provider gate's actors together (breaker, limiter, gate client) in a real actor system:
  * what the pure cores cannot show on their own is the order of the messages between them.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { spawnCircuitBreaker } from '../../src/actors/circuit-breaker-actor.js';
 import { createGateClient } from '../../src/actors/gate-client.js';
 import type { BreakerView, CircuitBreakerMessage } from '../../src/actors/circuit-breaker-actor.js';
@@ -20,8 +20,6 @@ import type { Limits } from '../../src/suite/types.js';
 
 const QUERY_TIMEOUT_MS = 1_000;
 const COOL_DOWN_MS = 300;
-/** How often `expect.poll` asks, in ms: well within the cool-down. */
-const POLL = { interval: 5, timeout: 1_000 };
 const request: AdmitRequest = {
   group: 'job/m',
   model: 'm',
@@ -38,11 +36,24 @@ describe('the provider gate: breaker, limiter and gate client', () => {
   const root = (): AnyActorRef => system as unknown as AnyActorRef;
 
   beforeEach(() => {
+    // The cool-down runs on fake time: the actors' timers and their clock (Date.now) move only
+    // when a test advances them, so no test waits for it and none depends on the machine's speed.
+    // Message delivery (setImmediate) stays real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     system = startSystem();
   });
   afterEach(() => {
     stopActor(system);
+    vi.useRealTimers();
   });
+
+  /**
+   * Lets the actors handle what is queued (message delivery is on real setImmediate). Not
+   * `expect.poll`: under fake timers it moves the fake time at every try.
+   */
+  const settled = async (): Promise<void> => {
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  };
 
   /** With `view`, the gate reads the closed breaker's state instead of asking it (as the registry wires it). */
   function gateWith(limits: Limits, view?: BreakerView) {
@@ -77,18 +88,23 @@ describe('the provider gate: breaker, limiter and gate client', () => {
       const signal = new AbortController().signal;
       const first = await gate.admit(request, signal);
       expect(first.probe).toBe(false);
+
       // Passed by the closed breaker, it waits for the one concurrency slot.
       let second: Permit | undefined;
       const waiting = gate.admit(request, signal).then((permit) => (second = permit));
-      const failedAt = Date.now();
       gate.settle(first, { kind: 'server_error', headers: {} });
       // The failure opened the breaker; the limiter then granted the slot, and the breaker held it.
-      await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
+      await settled();
+      expect((await snapshot(limiter)).inFlight).toBe(0);
       expect(second).toBeUndefined();
+      // Held for the whole cool-down, not a millisecond less…
+      await vi.advanceTimersByTimeAsync(COOL_DOWN_MS - 1);
+      await settled();
+      expect(second).toBeUndefined();
+      // …then it goes as the half-open probe.
+      await vi.advanceTimersByTimeAsync(1);
       await waiting;
-      // It went as the half-open probe, after the cool-down.
       expect(second?.probe).toBe(true);
-      expect(Date.now() - failedAt).toBeGreaterThanOrEqual(COOL_DOWN_MS);
     },
   );
 
@@ -139,6 +155,8 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     const retried = gate.admit({ ...request, fresh: false }, new AbortController().signal);
     const fresh = gate.admit(request, new AbortController().signal);
     gate.settle(first, { kind: 'server_error', headers: {} });
+    await settled();
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     const probe = await fresh;
     expect(probe.probe).toBe(true);
     gate.settle(probe, { kind: 'ok', usage: { inputTokens: 1, outputTokens: 1 }, headers: {} });
@@ -151,10 +169,12 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     const abort = new AbortController();
     const waiting = gate.admit(request, abort.signal);
     gate.settle(first, { kind: 'server_error', headers: {} });
-    await expect.poll(async () => (await snapshot(limiter)).inFlight, POLL).toBe(0);
+    await settled();
+    expect((await snapshot(limiter)).inFlight).toBe(0);
     abort.abort();
     await expect(waiting).rejects.toThrow();
     // After the cool-down a new request is the probe: the aborted one did not keep it.
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     const next = await gate.admit(request, new AbortController().signal);
     expect(next.probe).toBe(true);
     expect((await snapshot(limiter)).waiting).toBe(0);
@@ -197,7 +217,8 @@ describe('the provider gate: breaker, limiter and gate client', () => {
     // 40 input tokens fit the 50 left, 100 output tokens the 100 left; charged 140 each, neither would.
     acquire('b');
     expect(await snapshot(limiter)).toMatchObject({ waiting: 0, inFlight: 1 });
-    await expect.poll(() => granted, POLL).toEqual(['a', 'b']);
+    await settled();
+    expect(granted).toEqual(['a', 'b']);
   });
 
   it('the limiter grants at most MAX_GRANTS_PER_TURN permits per turn of the event loop, even to one batch of requests', async () => {
