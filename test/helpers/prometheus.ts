@@ -81,7 +81,6 @@ export async function promtoolCheckMetrics(exposition: string): Promise<ToolResu
   }
 }
 
-
 /** One series of a query's answer (instant vector) or one value (scalar, string). */
 export interface PromSample {
   readonly metric: Readonly<Record<string, string>>;
