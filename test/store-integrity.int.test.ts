@@ -5,6 +5,7 @@
  * copies what is intact into a new store.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -98,7 +99,7 @@ describe('a damaged store', () => {
   }
 
   it.each(FLIP_SEEDS)(
-    'with bit flips (seed %i): damage is reported, never printed, and run --resume leaves it untouched',
+    'with bit flips (seed %i): damage is reported, never printed; report, compare, run --resume and a new run leave it untouched',
     async (seed) => {
       const { dir, file } = await damagedCopy(`flip-${seed}`, (bytes, random) => {
         for (let i = 0; i < FLIPS_PER_SEED; i += 1) {
@@ -126,9 +127,29 @@ describe('a damaged store', () => {
           expect(results.code).toBe(ExitCode.internal);
           expect(results.stderr).toMatch(/is damaged/);
         }
+        if (printed.length < STORED_TURNS) {
+          // The other readers of a job's turns say so too, and write nothing.
+          const report = join(base.path, `report-flip-${seed}.html`);
+          for (const args of [
+            ['report', jobId, '--out', report],
+            ['compare', jobId, jobId],
+          ]) {
+            const read = await runCli([...args, '--data-dir', dir]);
+            expect(read.signal, args[0]).toBeNull();
+            expect(read.code, args[0]).toBe(ExitCode.internal);
+            expect(read.stderr, args[0]).toMatch(/is damaged/);
+          }
+          expect(existsSync(report)).toBe(false);
+        }
         const resume = await runCli(['run', '--resume', jobId, '--data-dir', dir, '--workers', '0']);
         expect(resume.code).toBe(ExitCode.internal);
         expect(resume.stderr).toMatch(/damaged/);
+        // A new job is refused too (its forecast reads the earlier jobs' turns), and writes nothing.
+        const suite = join(base.path, `suite-flip-${seed}.yaml`);
+        await writeFile(suite, SUITE);
+        const fresh = await runCli(['run', suite, '--data-dir', dir, '--workers', '0']);
+        expect(fresh.code).toBe(ExitCode.internal);
+        expect(fresh.stderr).toMatch(/damaged/);
         expect(await sha256(file)).toBe(before);
       }
     },
