@@ -74,9 +74,9 @@ describe('every name printed on a terminal goes through the sanitiser', () => {
       await safely(['jobs', '--data-dir', dataDir]);
       expect(await safely(['status', job, '--data-dir', dataDir])).toContain('suite evil\ufffd]0;owned');
       const status = JSON.parse(await safely(['status', job, '--data-dir', dataDir, '--json'])) as {
-        suite: string;
-      }[];
-      expect(status[0]?.suite).toBe(EVIL_NAME);
+        jobs: { suite: string }[];
+      };
+      expect(status.jobs[0]?.suite).toBe(EVIL_NAME);
     } finally {
       await daemon.terminate();
     }
