@@ -49,6 +49,9 @@ ${lines.join('\n')}
 `;
 }
 
+const parse = async (text: string) =>
+  (await parseSuite(text, 'planned.yaml', () => Promise.reject(new Error('none')))).suite;
+
 describe('troupe plan against a job on the simulator', () => {
   let sim: Simulator | undefined;
   let store: LmdbCheckpointStore | undefined;
@@ -59,18 +62,22 @@ describe('troupe plan against a job on the simulator', () => {
     await dir?.cleanup();
   });
 
-  it('forecasts tokens within 10 % and the wall time bound, from an earlier job, sending nothing', async () => {
-    sim = await startSimulator({ port: 0, latencyMs: LATENCY_MS });
+  /** A simulator answering after `latencyMs`, a fresh store and an engine on it. */
+  async function setUp(latencyMs: number) {
+    sim = await startSimulator({ port: 0, latencyMs });
     dir = await tempDir('troupe-plan-');
     store = await openLmdbStore(dir.path);
-    const parse = async (text: string) =>
-      (await parseSuite(text, 'planned.yaml', () => Promise.reject(new Error('none')))).suite;
     const engine = await Engine.start({
       store,
       log: silentLogger(),
       clock: systemClock,
       env: { [TEST_KEY_ENV]: TEST_KEY },
     });
+    return { engine, sim, store, dir };
+  }
+
+  it('forecasts tokens within 10 % and the wall time bound, from an earlier job, sending nothing', async () => {
+    const { engine, sim, store, dir } = await setUp(LATENCY_MS);
     try {
       // An earlier, smaller job of the same model: its answers and latency are the history.
       const earlier = await createJob(store, await parse(suiteText(sim, 2, 2, 1)), 'earlier.yaml');
@@ -140,17 +147,7 @@ describe('troupe plan against a job on the simulator', () => {
   });
 
   it("foresees the judge's grading calls: tokens and cost within 10 % of what was charged", async () => {
-    sim = await startSimulator({ port: 0, latencyMs: 0 });
-    dir = await tempDir('troupe-plan-');
-    store = await openLmdbStore(dir.path);
-    const parse = async (text: string) =>
-      (await parseSuite(text, 'judged.yaml', () => Promise.reject(new Error('none')))).suite;
-    const engine = await Engine.start({
-      store,
-      log: silentLogger(),
-      clock: systemClock,
-      env: { [TEST_KEY_ENV]: TEST_KEY },
-    });
+    const { engine, sim, store } = await setUp(0);
     try {
       // An earlier judged job: the judge's reply lengths are its history.
       const earlier = await createJob(store, await parse(suiteText(sim, 2, 2, 1, true)), 'earlier.yaml');

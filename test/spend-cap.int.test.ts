@@ -56,6 +56,17 @@ function chargedUsd(records: readonly RecordedRequest[]): number {
     );
 }
 
+/** Each of the job's turns is in its results exactly once. */
+async function expectEveryTurnOnce(job: string, dataDir: string): Promise<void> {
+  const lines = (await runCli(['results', job, '--data-dir', dataDir])).stdout.trim().split('\n');
+  const keys = lines.map((line) => {
+    const t = JSON.parse(line) as { model: string; sequence: string; run: number; turn: number };
+    return `${t.model}/${t.sequence}/${t.run}/${t.turn}`;
+  });
+  expect(keys).toHaveLength(TURNS);
+  expect(new Set(keys).size).toBe(TURNS);
+}
+
 describe('a spend cap', () => {
   let sim: Simulator | undefined;
   let store: LmdbCheckpointStore | undefined;
@@ -139,13 +150,18 @@ describe('a spend cap', () => {
     }
   });
 
-  it('holds after a kill -9: the reservations in flight were on disk, and count as spent', async () => {
+  /** A simulator slow enough (300 ms) to kill troupe with many requests in flight, and the suite on it (no cap of its own). */
+  async function slowSuite() {
     sim = await startSimulator({ port: 0, latencyMs: 300 });
     dir = await tempDir('troupe-cap-');
-    const capUsd = 12;
     const suitePath = join(dir.path, 'capped.yaml');
     await writeFile(suitePath, suiteText(sim, ''));
-    const dataDir = join(dir.path, 'store');
+    return { sim, suitePath, dataDir: join(dir.path, 'store') };
+  }
+
+  it('holds after a kill -9: the reservations in flight were on disk, and count as spent', async () => {
+    const { sim, suitePath, dataDir } = await slowSuite();
+    const capUsd = 12;
     const env = { PATH: process.env.PATH ?? '', [TEST_KEY_ENV]: TEST_KEY };
     const child = spawn(
       process.execPath,
@@ -158,7 +174,7 @@ describe('a spend cap', () => {
     // Killed while many requests are in flight, before the cap is reached.
     await vi.waitFor(
       () => {
-        if (sim!.records.length < 100) throw new Error(`${sim!.records.length} requests so far`);
+        if (sim.records.length < 100) throw new Error(`${sim.records.length} requests so far`);
       },
       { timeout: 60_000, interval: 20 },
     );
@@ -197,26 +213,12 @@ describe('a spend cap', () => {
       },
     );
     expect(finished.code).toBe(0);
-    const results = await runCli(['results', id, '--data-dir', dataDir]);
-    const lines = results.stdout.trim().split('\n');
-    expect(lines).toHaveLength(TURNS);
-    expect(
-      new Set(
-        lines.map((line) => {
-          const t = JSON.parse(line) as { model: string; sequence: string; run: number; turn: number };
-          return `${t.model}/${t.sequence}/${t.run}/${t.turn}`;
-        }),
-      ).size,
-    ).toBe(TURNS);
+    await expectEveryTurnOnce(id, dataDir);
   });
 
   it('holds after a kill -9 of the daemon and its worker processes; a higher cap finishes the job', async () => {
-    sim = await startSimulator({ port: 0, latencyMs: 300 });
-    dir = await tempDir('troupe-cap-');
+    const { sim, suitePath, dataDir } = await slowSuite();
     const capUsd = 12;
-    const suitePath = join(dir.path, 'capped.yaml');
-    await writeFile(suitePath, suiteText(sim, ''));
-    const dataDir = join(dir.path, 'store');
     const env = { [TEST_KEY_ENV]: TEST_KEY };
     let daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
     try {
@@ -229,7 +231,7 @@ describe('a spend cap', () => {
       // Killed while many requests are in flight, before the cap is reached.
       await vi.waitFor(
         () => {
-          if (sim!.records.length < 100) throw new Error(`${sim!.records.length} requests so far`);
+          if (sim.records.length < 100) throw new Error(`${sim.records.length} requests so far`);
         },
         { timeout: 60_000, interval: 20 },
       );
@@ -264,13 +266,7 @@ describe('a spend cap', () => {
       );
       expect(finished.stderr).toBe('');
       expect(finished.code).toBe(0);
-      const lines = (await runCli(['results', id, '--data-dir', dataDir])).stdout.trim().split('\n');
-      const keys = lines.map((line) => {
-        const t = JSON.parse(line) as { model: string; sequence: string; run: number; turn: number };
-        return `${t.model}/${t.sequence}/${t.run}/${t.turn}`;
-      });
-      expect(new Set(keys).size).toBe(TURNS);
-      expect(keys).toHaveLength(TURNS);
+      await expectEveryTurnOnce(id, dataDir);
     } finally {
       await daemon.stop('SIGTERM').catch(() => undefined);
     }

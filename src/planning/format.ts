@@ -96,30 +96,47 @@ export function bindingSentence(forecast: JobForecast): string {
   return `bound by ${provider}'s ${LIMIT_WORDS[limit]}: ≥ ${formatWallTime(forecast.boundMs)}`;
 }
 
+/** What a row of requests shows, a model's or the judge's. */
+interface RequestFigures {
+  readonly provider: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costUsd: number | null;
+}
+
+function requestRow(
+  name: string,
+  f: RequestFigures,
+  requests: number,
+  answer: string,
+  latency: string,
+): string[] {
+  return [
+    oneLine(name, ID_CHARS),
+    oneLine(f.provider, ID_CHARS),
+    formatCount(requests),
+    formatCount(f.inputTokens),
+    formatCount(f.outputTokens),
+    f.costUsd === null ? '– (no prices)' : formatUsd(f.costUsd),
+    answer,
+    latency,
+  ];
+}
+
 /** The forecast for a terminal. No final newline. */
 export function formatForecast(forecast: JobForecast): string {
-  const rows = forecast.models.map((m) => [
-    oneLine(m.model, ID_CHARS),
-    oneLine(m.provider, ID_CHARS),
-    formatCount(m.turns),
-    formatCount(m.inputTokens),
-    formatCount(m.outputTokens),
-    m.costUsd === null ? '– (no prices)' : formatUsd(m.costUsd),
-    answerCell(m),
-    latencyCell(m),
-  ]);
+  const rows = forecast.models.map((m) => requestRow(m.model, m, m.turns, answerCell(m), latencyCell(m)));
   const judge = forecast.judge;
   if (judge !== null) {
-    rows.push([
-      oneLine(`${judge.model} (grading)`, ID_CHARS),
-      oneLine(judge.provider, ID_CHARS),
-      formatCount(judge.calls),
-      formatCount(judge.inputTokens),
-      formatCount(judge.outputTokens),
-      judge.costUsd === null ? '– (no prices)' : formatUsd(judge.costUsd),
-      judgeAnswerCell(judge),
-      `${formatWallTime(judge.latencyMs)} (the judge model's)`,
-    ]);
+    rows.push(
+      requestRow(
+        `${judge.model} (grading)`,
+        judge,
+        judge.calls,
+        judgeAnswerCell(judge),
+        `${formatWallTime(judge.latencyMs)} (the judge model's)`,
+      ),
+    );
   }
   const unpriced = [
     ...forecast.models.filter((m) => m.costUsd === null).map((m) => m.model),
