@@ -45,6 +45,12 @@ ${sequences.join('\n')}
 `;
 }
 
+/**
+ * Longest the daemon's kill test may take, in ms: two daemon starts, a recovery, a resumed run and
+ * its results, each a child process; a loaded machine takes several times its idle 25 s.
+ */
+const DAEMON_TEST_MS = 240_000;
+
 /** What the simulator's answered requests cost: the usage it reported, at the model's prices. */
 function chargedUsd(records: readonly RecordedRequest[]): number {
   return records
@@ -216,61 +222,65 @@ describe('a spend cap', () => {
     await expectEveryTurnOnce(id, dataDir);
   });
 
-  it('holds after a kill -9 of the daemon and its worker processes; a higher cap finishes the job', async () => {
-    const { sim, suitePath, dataDir } = await slowSuite();
-    const capUsd = 12;
-    const env = { [TEST_KEY_ENV]: TEST_KEY };
-    let daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
-    try {
-      const submitted = await runCli(
-        ['submit', suitePath, '--max-cost', String(capUsd), '--data-dir', dataDir],
-        env,
-      );
-      expect(submitted.code).toBe(0);
-      const id = submitted.stdout.trim();
-      // Killed while many requests are in flight, before the cap is reached.
-      await vi.waitFor(
-        () => {
-          if (sim.records.length < 100) throw new Error(`${sim.records.length} requests so far`);
-        },
-        { timeout: 60_000, interval: 20 },
-      );
-      await daemon.stop('SIGKILL');
-      expect(chargedUsd(sim.records)).toBeLessThan(capUsd);
-      const afterKill = await openLmdbStore(dataDir, { readOnly: true });
-      const reserved = Object.values(afterKill.getSpend(id)?.reservedUsd ?? {}).reduce((a, b) => a + b, 0);
-      await afterKill.close();
-      // The requests in flight at the kill had their worst case on disk.
-      expect(reserved).toBeGreaterThan(0);
+  it(
+    'holds after a kill -9 of the daemon and its worker processes; a higher cap finishes the job',
+    async () => {
+      const { sim, suitePath, dataDir } = await slowSuite();
+      const capUsd = 12;
+      const env = { [TEST_KEY_ENV]: TEST_KEY };
+      let daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+      try {
+        const submitted = await runCli(
+          ['submit', suitePath, '--max-cost', String(capUsd), '--data-dir', dataDir],
+          env,
+        );
+        expect(submitted.code).toBe(0);
+        const id = submitted.stdout.trim();
+        // Killed while many requests are in flight, before the cap is reached.
+        await vi.waitFor(
+          () => {
+            if (sim.records.length < 100) throw new Error(`${sim.records.length} requests so far`);
+          },
+          { timeout: 60_000, interval: 20 },
+        );
+        await daemon.stop('SIGKILL');
+        expect(chargedUsd(sim.records)).toBeLessThan(capUsd);
+        const afterKill = await openLmdbStore(dataDir, { readOnly: true });
+        const reserved = Object.values(afterKill.getSpend(id)?.reservedUsd ?? {}).reduce((a, b) => a + b, 0);
+        await afterKill.close();
+        // The requests in flight at the kill had their worst case on disk.
+        expect(reserved).toBeGreaterThan(0);
 
-      // The restarted daemon recovers the job and stops it at its cap, counting those reservations as spent.
-      daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
-      await expect
-        .poll(async () => (await runCli(['jobs', '--data-dir', dataDir])).stdout, { timeout: 120_000 })
-        .toMatch(new RegExp(`${id}.*budget-exhausted`));
-      const status = await runCli(['status', id, '--data-dir', dataDir]);
-      // status shows the state, and the forecast beside what happened.
-      expect(status.stdout).toMatch(new RegExp(`^job ${id} .*budget-exhausted$`, 'm'));
-      expect(status.stdout).toMatch(/^ {2}forecast: 384 turns, .*\$\d+\.\d{2}, bound by sim's /m);
-      // The actual spend is the ledger's: within the cap.
-      const spent = /^ {2}actual: {3}\d+ turns, \$(\d+\.\d+), /m.exec(status.stdout)?.[1];
-      expect(Number(spent)).toBeGreaterThan(0);
-      expect(Number(spent)).toBeLessThanOrEqual(capUsd);
-      await daemon.stop('SIGTERM');
-      // Across the killed daemon and the restarted one, what the provider charged stays within the cap.
-      expect(chargedUsd(sim.records)).toBeLessThanOrEqual(capUsd);
+        // The restarted daemon recovers the job and stops it at its cap, counting those reservations as spent.
+        daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2']);
+        await expect
+          .poll(async () => (await runCli(['jobs', '--data-dir', dataDir])).stdout, { timeout: 120_000 })
+          .toMatch(new RegExp(`${id}.*budget-exhausted`));
+        const status = await runCli(['status', id, '--data-dir', dataDir]);
+        // status shows the state, and the forecast beside what happened.
+        expect(status.stdout).toMatch(new RegExp(`^job ${id} .*budget-exhausted$`, 'm'));
+        expect(status.stdout).toMatch(/^ {2}forecast: 384 turns, .*\$\d+\.\d{2}, bound by sim's /m);
+        // The actual spend is the ledger's: within the cap.
+        const spent = /^ {2}actual: {3}\d+ turns, \$(\d+\.\d+), /m.exec(status.stdout)?.[1];
+        expect(Number(spent)).toBeGreaterThan(0);
+        expect(Number(spent)).toBeLessThanOrEqual(capUsd);
+        await daemon.stop('SIGTERM');
+        // Across the killed daemon and the restarted one, what the provider charged stays within the cap.
+        expect(chargedUsd(sim.records)).toBeLessThanOrEqual(capUsd);
 
-      const finished = await runCli(
-        ['run', '--resume', id, '--max-cost', '100', '--workers', '0', '--data-dir', dataDir],
-        env,
-      );
-      expect(finished.stderr).toBe('');
-      expect(finished.code).toBe(0);
-      await expectEveryTurnOnce(id, dataDir);
-    } finally {
-      await daemon.stop('SIGTERM').catch(() => undefined);
-    }
-  });
+        const finished = await runCli(
+          ['run', '--resume', id, '--max-cost', '100', '--workers', '0', '--data-dir', dataDir],
+          env,
+        );
+        expect(finished.stderr).toBe('');
+        expect(finished.code).toBe(0);
+        await expectEveryTurnOnce(id, dataDir);
+      } finally {
+        await daemon.stop('SIGTERM').catch(() => undefined);
+      }
+    },
+    DAEMON_TEST_MS,
+  );
 
   it('a model without prices cannot have a cap: exit 2, nothing written', async () => {
     sim = await startSimulator({ port: 0, latencyMs: 0 });
