@@ -5,6 +5,7 @@
 import { parseSuite } from '../../src/suite/load.js';
 import type { SharedLimitsConfig } from '../../src/coordination/config.js';
 import type { Limits, Suite } from '../../src/suite/types.js';
+import type { DialectName } from '../../src/resilience/header-dialects.js';
 
 /** The environment variables the generated suites read their (fake) keys from. */
 export const BENCH_KEY_ENV = { openai: 'TROUPE_BENCH_OPENAI_KEY', anthropic: 'TROUPE_BENCH_ANTHROPIC_KEY' };
@@ -25,6 +26,8 @@ export interface ProviderSpec {
   readonly limits?: Limits;
   /** A coordination store through which processes share the limits. */
   readonly sharedLimits?: SharedLimitsConfig;
+  /** How the provider writes its rate-limit headers. Default: from the type and base URL. */
+  readonly headers?: DialectName;
 }
 
 /** One model of a generated suite. */
@@ -64,6 +67,7 @@ export function suiteText(spec: SuiteSpec): string {
         apiKeyEnv: BENCH_KEY_ENV[p.type],
         ...(p.limits !== undefined && { limits: p.limits }),
         ...(p.sharedLimits !== undefined && { sharedLimits: p.sharedLimits }),
+        ...(p.headers !== undefined && { headers: p.headers }),
       },
     ]),
   );
@@ -102,6 +106,16 @@ export function sequences(prefix: string, count: number, prompts: number): Seque
       ),
     };
   });
+}
+
+/** `count` simulated models `m1`… (`gpt-sim-1`…) on `provider`. */
+export function simModels(count: number, provider: string, maxTokens: number): ModelSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `m${i + 1}`,
+    provider,
+    model: `gpt-sim-${i + 1}`,
+    maxTokens,
+  }));
 }
 
 /** Turns of a suite: models × Σ prompts × runs. */

@@ -1,10 +1,41 @@
 /** The result row of one troupe job, read against the simulator's records of it. */
 import type { Simulator } from '../../src/simulator/server.js';
+import type { Suite } from '../../src/suite/types.js';
+import { runTroupeJob } from './job-runner.js';
 import type { TroupeJobRun } from './job-runner.js';
+import { benchEnv, turnsOf } from './suite-text.js';
+import type { BenchOptions } from './types.js';
 import type { LowerBound } from './lower-bound.js';
 import { breakdownDetails, count429, timeBreakdown } from './sim-records.js';
 import { commitGapDetails } from './turn-records.js';
 import type { CaseResult } from './types.js';
+
+/**
+ * Runs `suite` as one troupe job on a reset simulator (its bucket refilled, its faults renewed)
+ * and returns its row, with the most attempts any turn took among its details.
+ */
+export async function measuredTroupeCase(
+  sim: Simulator,
+  options: BenchOptions,
+  label: string,
+  suite: Suite,
+  bound: LowerBound,
+  job: { readonly timeoutMs: number; readonly expectedNotOk?: number },
+): Promise<CaseResult> {
+  sim.reset();
+  const run = await runTroupeJob({
+    suite,
+    env: benchEnv(),
+    workers: options.workers ?? 0,
+    logLevel: options.logLevel,
+    ...job,
+  });
+  return troupeCaseRow(label, turnsOf(suite), bound, run, sim, {
+    failed: run.turns.filter((turn) => turn.status === 'failed').length,
+    skipped: run.turns.filter((turn) => turn.status === 'skipped').length,
+    'attempts max': Math.max(...run.turns.map((turn) => turn.attempts)),
+  });
+}
 
 /**
  * The row of `run`, a troupe job of `turns` turns: wall time against `bound`, the simulator's

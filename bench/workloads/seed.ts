@@ -16,7 +16,7 @@ import { breakdownDetails, count429, timeBreakdown } from '../lib/sim-records.js
 import { localSimulator } from '../lib/simulator-host.js';
 import { benchEnv, buildSuite, maxTurnsOf, sequences, turnsOf } from '../lib/suite-text.js';
 import type { SuiteSpec } from '../lib/suite-text.js';
-import { troupeCaseRow } from '../lib/troupe-case.js';
+import { measuredTroupeCase } from '../lib/troupe-case.js';
 import { check } from '../lib/types.js';
 import type { BenchOptions, CaseResult, Workload } from '../lib/types.js';
 
@@ -55,15 +55,7 @@ async function troupeCase(
   suite: Suite,
   bound: LowerBound,
 ): Promise<CaseResult> {
-  sim.reset();
-  const run = await runTroupeJob({
-    suite,
-    env: benchEnv(),
-    workers: options.workers ?? 0,
-    logLevel: options.logLevel,
-    timeoutMs: JOB_TIMEOUT_MS,
-  });
-  return troupeCaseRow(label, turnsOf(suite), bound, run, sim);
+  return measuredTroupeCase(sim, options, label, suite, bound, { timeoutMs: JOB_TIMEOUT_MS });
 }
 
 /** The bare SDK loop on the same conversations, every conversation at once. */
