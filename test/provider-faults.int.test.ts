@@ -317,7 +317,8 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
         sequences: 10,
         prompts: 2,
         runs: 2,
-        retry: { ...RETRY, maxAttempts: 6 },
+        // No give-up (paused) within the test: the breaker must still be open when Ctrl-C comes.
+        retry: { ...RETRY, maxAttempts: 6, maxPauseMs: 120_000 },
         breaker: { ...BREAKER, consecutiveFailures: 2 },
       };
       await writeFile(path, suiteText({ ...shape, baseURL: sim.baseURL.openai }));
