@@ -13,6 +13,7 @@ import { CircuitBreakerCore, isBreakerFailure } from '../resilience/circuit-brea
 import type { BreakerOutcome, BreakerRefusal, BreakerStatus } from '../resilience/circuit-breaker-core.js';
 import type { Clock } from '../resilience/clock.js';
 import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
+import type { SharedBreakerPort } from '../coordination/shared-budget.js';
 import type { GateReply } from './gate-reply.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
@@ -44,6 +45,8 @@ export type CircuitBreakerMessage =
       readonly message?: string;
     }
   | { readonly type: 'wake' }
+  /** Another process on the shared key (`sharedLimits`) opened its breaker until then (ms since the epoch). */
+  | { readonly type: 'opened-elsewhere'; readonly until: number }
   | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerStatus> };
 
 /** What a circuit-breaker actor needs. */
@@ -62,6 +65,8 @@ export interface CircuitBreakerDeps {
    * probing. Default: never.
    */
   readonly giveUp?: { readonly afterMs: number; readonly onGiveUp: (reason: string) => void };
+  /** Told when this breaker opens, so that the processes sharing the account (`sharedLimits`) open too. */
+  readonly shared?: SharedBreakerPort;
 }
 
 /**
@@ -110,6 +115,9 @@ export function spawnCircuitBreaker(
           core: new CircuitBreakerCore(deps.policy, deps.clock, {
             onTransition: (t) => {
               if (deps.view) deps.view.state = t.to;
+              // shared limits: an opening seen here holds for every process on the account.
+              if (t.to === 'open' && t.reason !== 'opened-elsewhere')
+                deps.shared?.opened(t.at + (t.coolDownMs ?? 0));
               if (t.to === 'refused') {
                 const why =
                   t.reason === 'requests-refused'
@@ -193,6 +201,9 @@ function handle(
       break;
     case 'wake':
       state.timer = undefined;
+      break;
+    case 'opened-elsewhere':
+      state.core.openElsewhere(message.until);
       break;
     case 'get-snapshot':
       dispatch(message.replyTo, state.core.state());

@@ -16,6 +16,19 @@ export interface LeaseAdjustment {
   readonly tokens: number;
 }
 
+/** One limit as a reply's headers stated it, for the store (times in ms on the store's clock). */
+export interface HeaderReading {
+  readonly kind: 'requests' | 'tokens';
+  /** Units left at the provider when it answered. */
+  readonly remaining: number;
+  /** Units per period, when stated. */
+  readonly limit?: number;
+  /** When the provider's bucket is full again. */
+  readonly resetAt: number;
+  /** When the request that carried the headers left (units sent after it may not be counted). */
+  readonly sentAt: number;
+}
+
 /** Who a participant is, for `status` (never a secret). */
 export interface ParticipantInfo {
   readonly host: string;
@@ -55,6 +68,10 @@ export interface AcquireRequest {
   readonly pause?: { readonly until: number; readonly reason: string };
   /** True: the participant leaves; its slots go back. */
   readonly leave?: boolean;
+  /** This participant's circuit breaker opened until then (ms, the store's clock): every participant sees it open. */
+  readonly breakerOpenUntil?: number;
+  /** What the provider's headers said, newest per kind, to share (times on the store's clock). */
+  readonly readings?: readonly HeaderReading[];
   /** The time, ms since the epoch; default: the store's clock (tests pass their own). */
   readonly now?: number;
 }
@@ -83,6 +100,11 @@ export interface AcquireReply {
   readonly fresh: boolean;
   /** True when the store does not know this participant's info (new, or forgotten): send it next time. */
   readonly needsInfo: boolean;
+  /** A participant's circuit breaker is open until then, the store's clock (0: none known). */
+  readonly breakerOpenUntil: number;
+  /** Units the shared learned buckets (the providers' headers) hold now; absent where none is in force. */
+  readonly learnedRequests?: number;
+  readonly learnedTokens?: number;
 }
 
 /** One live participant of a shared budget. */
@@ -118,12 +140,16 @@ export interface BudgetTimings {
   readonly burstMs: number;
 }
 
-/** The timings troupe uses. */
+/**
+ * The timings troupe uses. The smoothing bucket holds half a second's worth (as in one process)
+ * less a lease's use time: a lease's units may leave up to that long after it was granted, so
+ * what leaves in any moment never bunches beyond half a second's worth of the rate.
+ */
 export const DEFAULT_TIMINGS: BudgetTimings = {
   participantTtlMs: PARTICIPANT_TTL_MS,
   windowMs: RATE_WINDOW_MS,
   leaseUseMs: LEASE_USE_MS,
-  burstMs: BURST_WINDOW_MS,
+  burstMs: Math.max(0, BURST_WINDOW_MS - LEASE_USE_MS),
 };
 
 /** The scripts of one shared key, typed. */
@@ -165,6 +191,13 @@ export class BudgetStore {
       request.pause?.until ?? 0,
       request.pause?.reason ?? '',
       request.leave === true ? '1' : '0',
+      request.breakerOpenUntil ?? 0,
+      (request.readings ?? [])
+        .map(
+          (r) =>
+            `${r.kind === 'requests' ? 'r' : 't'},${r.remaining},${r.limit ?? ''},${Math.round(r.resetAt)},${Math.round(r.sentAt)}`,
+        )
+        .join(';'),
     ]);
     const n = (i: number): number => Number(reply[i] ?? 0);
     return {
@@ -182,6 +215,9 @@ export class BudgetStore {
       participants: n(11),
       fresh: reply[12] === '1',
       needsInfo: reply[13] === '1',
+      breakerOpenUntil: n(14),
+      ...(reply[15] !== undefined && reply[15] !== '' && { learnedRequests: Number(reply[15]) }),
+      ...(reply[16] !== undefined && reply[16] !== '' && { learnedTokens: Number(reply[16]) }),
     };
   }
 

@@ -34,7 +34,8 @@ export class CoordinationRegistry {
 
   /**
    * The shared budget of the provider account `accountKey` (created on first use), or undefined
-   * if the provider names no `sharedLimits`. `onChange` wakes its rate limiter.
+   * if the provider names no `sharedLimits`. `onChange` wakes its rate limiter; `onBreakerOpen`
+   * opens its circuit breaker when another participant's opened.
    */
   budgetFor(
     accountKey: string,
@@ -42,6 +43,7 @@ export class CoordinationRegistry {
     config: ProviderConfig,
     job: string,
     onChange: () => void,
+    onBreakerOpen?: (until: number) => void,
   ): SharedBudget | undefined {
     const shared = config.sharedLimits;
     if (shared === undefined) return undefined;
@@ -72,6 +74,7 @@ export class CoordinationRegistry {
       provider,
       clock: this.clock,
       onChange,
+      ...(onBreakerOpen && { onBreakerOpen }),
       onEvent: (event) => this.logEvent(fields, event),
     });
     budget.addJob(job);

@@ -9,7 +9,14 @@
  */
 import { hostname } from 'node:os';
 import type { Clock } from '../resilience/clock.js';
-import type { BudgetStore, LeaseAdjustment, ParticipantInfo, ParticipantLimits } from './budget-store.js';
+import type { LearnedLimits } from '../resilience/rate-limit-headers.js';
+import type {
+  BudgetStore,
+  HeaderReading,
+  LeaseAdjustment,
+  ParticipantInfo,
+  ParticipantLimits,
+} from './budget-store.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   LEASE_USE_MS,
@@ -27,8 +34,16 @@ export interface SharedBudgetPort {
   canStart(charges: SharedCharges, now: number): boolean;
   /** Request `id` starts: its charges are taken from a lease. */
   start(id: string, charges: SharedCharges, now: number): void;
-  /** Request `id` ended; `usedTokens` when its usage is known (tokens are reconciled). */
-  end(id: string, usedTokens: number | undefined, now: number): void;
+  /**
+   * Request `id` ended; `usedTokens` when its usage is known (tokens are reconciled). `learned`:
+   * what its reply's headers said (remaining, reset), shared with every participant.
+   */
+  end(id: string, usedTokens: number | undefined, now: number, learned?: LearnedLimits): void;
+  /**
+   * The per-minute rates the provider's headers announce (where the dialect states a period): a
+   * participant with no limit configured offers them as its limits, so the budget in force is shared.
+   */
+  announce(rates: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }): void;
   /**
    * Requests this process may have in flight now (its concurrency slots; Infinity when no
    * concurrency limit is shared), given how many are in flight and waiting.
@@ -38,6 +53,11 @@ export interface SharedBudgetPort {
   sharePause(until: number, reason: string): void;
   /** A pause another participant met, in this process's clock, if one is in force. */
   pause(now: number): { readonly until: number; readonly reason: string } | undefined;
+}
+
+/** What a circuit breaker tells the other participants: it opened, until then (this process's clock). */
+export interface SharedBreakerPort {
+  opened(until: number): void;
 }
 
 /** A shared budget's state for `status`, logs and metrics. */
@@ -76,6 +96,8 @@ export interface SharedBudgetOptions {
   readonly onChange: () => void;
   /** Called on each change of reachability, and when the store lost its state. */
   readonly onEvent?: (event: SharedBudgetEvent) => void;
+  /** Called when another participant's circuit breaker opened, with its end (this process's clock). */
+  readonly onBreakerOpen?: (until: number) => void;
 }
 
 /** Something worth a log line. */
@@ -87,7 +109,7 @@ export type SharedBudgetEvent =
 let participantSeq = 0;
 
 /** One process's participation in one shared budget. */
-export class SharedBudget implements SharedBudgetPort {
+export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   readonly participant: string;
   private readonly pool: LeasePool;
   private readonly jobs = new Set<string>();
@@ -117,6 +139,17 @@ export class SharedBudget implements SharedBudgetPort {
   private myPause: { until: number; reason: string } | undefined;
   /** When a refused lease may be granted, this clock. */
   private retryAt = 0;
+  /** The store's clock minus this one, from the last answer (0 before the first). */
+  private storeOffset = 0;
+  /** This process's breaker opened until then (this clock), not yet past. */
+  private myBreaker: number | undefined;
+  /** The latest breaker end (store clock) this process shared or was told of. */
+  private breakerKnown = 0;
+  /** When each request in flight left, for the readings of its reply. */
+  private readonly startedAt = new Map<string, number>();
+  /** The newest header reading of each kind not yet delivered (times on this clock). */
+  private readonly readings = new Map<HeaderReading['kind'], HeaderReading>();
+  private announced: { requestsPerMinute?: number; tokensPerMinute?: number } = {};
 
   constructor(private readonly options: SharedBudgetOptions) {
     this.participant = `${hostname()}:${process.pid}:${++participantSeq}`;
@@ -154,12 +187,42 @@ export class SharedBudget implements SharedBudgetPort {
 
   start(id: string, charges: SharedCharges, now: number): void {
     this.pool.take(id, charges, now);
+    this.startedAt.set(id, now);
     // A lease running low is renewed in the background, before it is empty.
     if (this.pool.wish(now, this.waiting) !== undefined) this.kick();
   }
 
-  end(id: string, usedTokens: number | undefined): void {
+  end(id: string, usedTokens: number | undefined, now: number, learned?: LearnedLimits): void {
     this.pool.settle(id, usedTokens);
+    const sentAt = this.startedAt.get(id) ?? now;
+    this.startedAt.delete(id);
+    for (const kind of ['requests', 'tokens'] as const) {
+      const reading = learned?.[kind];
+      if (reading?.remaining === undefined || reading.resetAtMs === undefined) continue;
+      const held = this.readings.get(kind);
+      if (held !== undefined && held.sentAt > sentAt) continue;
+      this.readings.set(kind, {
+        kind,
+        remaining: reading.remaining,
+        ...(reading.limit !== undefined && { limit: reading.limit }),
+        resetAt: reading.resetAtMs,
+        sentAt,
+      });
+    }
+  }
+
+  announce(rates: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }): void {
+    const changed =
+      rates.requestsPerMinute !== this.announced.requestsPerMinute ||
+      rates.tokensPerMinute !== this.announced.tokensPerMinute;
+    this.announced = { ...rates };
+    if (changed) this.kick();
+  }
+
+  opened(until: number): void {
+    if (this.myBreaker !== undefined && this.myBreaker >= until) return;
+    this.myBreaker = until;
+    this.kick();
   }
 
   slots(inFlight: number, waiting: number, now: number): number {
@@ -268,7 +331,7 @@ export class SharedBudget implements SharedBudgetPort {
     return {
       participant: this.participant,
       ...(this.infoKnown !== this.infoVersion && { info }),
-      limits: this.options.limits,
+      limits: this.limitsOffered(),
       lease: `${this.participant}#${++this.leaseSeq}`,
       wantRequests: 0,
       minRequests: 0,
@@ -278,7 +341,30 @@ export class SharedBudget implements SharedBudgetPort {
         this.force.maxConcurrency > 0 ? Math.min(this.force.maxConcurrency, this.inFlight + this.waiting) : 0,
       slotsInUse: this.inFlight,
       adjustments: [] as LeaseAdjustment[],
-      ...(this.myPause !== undefined && this.myPause.until > now && { pause: this.myPause }),
+      // Times go to the store on its clock.
+      ...(this.myPause !== undefined &&
+        this.myPause.until > now && {
+          pause: { until: this.myPause.until + this.storeOffset, reason: this.myPause.reason },
+        }),
+      ...(this.myBreaker !== undefined &&
+        this.myBreaker > now && { breakerOpenUntil: this.myBreaker + this.storeOffset }),
+      readings: [...this.readings.values()].map((r) => ({
+        ...r,
+        resetAt: r.resetAt + this.storeOffset,
+        sentAt: r.sentAt + this.storeOffset,
+      })),
+    };
+  }
+
+  /** The limits this process offers: those configured, else those the provider's headers announce. */
+  private limitsOffered(): ParticipantLimits {
+    const l = this.options.limits;
+    const rpm = (l.requestsPerMinute ?? 0) > 0 ? l.requestsPerMinute : this.announced.requestsPerMinute;
+    const tpm = (l.tokensPerMinute ?? 0) > 0 ? l.tokensPerMinute : this.announced.tokensPerMinute;
+    return {
+      ...(rpm !== undefined && { requestsPerMinute: rpm }),
+      ...(tpm !== undefined && { tokensPerMinute: tpm }),
+      ...(l.maxConcurrency !== undefined && { maxConcurrency: l.maxConcurrency }),
     };
   }
 
@@ -292,6 +378,8 @@ export class SharedBudget implements SharedBudgetPort {
     const request = { ...this.baseRequest(startedAt), ...wish, adjustments };
     // A job added while this call is out changes the info again: the next call sends it.
     const infoVersion = this.infoVersion;
+    // Readings newer than these, arriving while the call is out, stay for the next one.
+    const readingsSent = [...this.readings.values()];
     let changed = false;
     try {
       this.calls++;
@@ -310,6 +398,16 @@ export class SharedBudget implements SharedBudgetPort {
         this.options.onEvent?.({ type: 'state-lost' });
       }
       this.epoch = reply.epoch;
+      this.storeOffset = reply.now - startedAt;
+      for (const delivered of readingsSent)
+        if (this.readings.get(delivered.kind) === delivered) this.readings.delete(delivered.kind);
+      if (request.breakerOpenUntil !== undefined)
+        this.breakerKnown = Math.max(this.breakerKnown, request.breakerOpenUntil);
+      if (reply.breakerOpenUntil > reply.now && reply.breakerOpenUntil > this.breakerKnown + 1) {
+        // Another participant's breaker opened: this one opens until the same time.
+        this.breakerKnown = reply.breakerOpenUntil;
+        this.options.onBreakerOpen?.(startedAt + (reply.breakerOpenUntil - reply.now));
+      }
       if (reply.needsInfo) this.infoKnown = -1;
       else if (request.info !== undefined) this.infoKnown = infoVersion;
       if (this.infoKnown !== this.infoVersion) this.again = true;
@@ -341,6 +439,7 @@ export class SharedBudget implements SharedBudgetPort {
       if (pause?.until !== this.sharedPause?.until) changed = true;
       this.sharedPause = pause;
       if (this.myPause !== undefined && this.myPause.until <= startedAt) this.myPause = undefined;
+      if (this.myBreaker !== undefined && this.myBreaker <= startedAt) this.myBreaker = undefined;
       if (this.retryAt > 0) this.scheduleCall(this.retryAt);
     } catch (error) {
       if (!(error instanceof CoordinationFailure)) throw error;

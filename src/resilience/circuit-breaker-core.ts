@@ -51,7 +51,9 @@ export type BreakerReason =
   | 'probes-succeeded'
   | 'credentials-refused'
   /** Distinct requests refused as bad (400, 404, 422) in a row, with no answer ever. */
-  | 'requests-refused';
+  | 'requests-refused'
+  /** Another process on the same shared key (`sharedLimits`) saw the provider fail. */
+  | 'opened-elsewhere';
 
 /** A change of state, for logs and metrics. */
 export interface BreakerTransition {
@@ -295,6 +297,27 @@ export class CircuitBreakerCore {
       },
       'requests-refused',
     );
+  }
+
+  /**
+   * Another process sharing the provider's account opened its breaker until `until` (ms since the
+   * epoch): a closed breaker opens until then, an open one stays open at least that long. A
+   * half-open one (its own probe decides) and a refused one are left as they are.
+   */
+  openElsewhere(until: number): void {
+    this.refresh();
+    const now = this.clock.now();
+    if (until <= now) return;
+    if (this.mode === 'open') {
+      this.openUntil = Math.max(this.openUntil, until);
+      return;
+    }
+    if (this.mode !== 'closed') return;
+    this.openUntil = until;
+    this.consecutive = 0;
+    this.resetWindow();
+    this.probeInFlight = false;
+    this.transition('open', 'opened-elsewhere', now, until - now);
   }
 
   private ratioExceeded(now: number): boolean {

@@ -288,14 +288,16 @@ export class RateLimiterCore {
     this.inFlight.delete(id);
     const now = this.clock.now();
     this.expire(now);
-    // shared limits: the request's lease learns its real tokens (a failure keeps its estimate).
+    const learned = parseRateLimitHeaders(outcome.headers ?? {}, now, this.dialect);
+    // shared limits: the request's lease learns its real tokens (a failure keeps its estimate),
+    // and the other processes what the headers said.
     this.shared?.end(
       id,
       outcome.kind === 'ok' ? outcome.usage.inputTokens + outcome.usage.outputTokens : undefined,
       now,
+      learned,
     );
     if (outcome.kind === 'ok') this.succeeded(flight, outcome.usage, windowWasFull, now);
-    const learned = parseRateLimitHeaders(outcome.headers ?? {}, now, this.dialect);
     this.learn(learned, flight, now);
     // Only an answer says the provider takes more: a refusal's headers must not widen the window.
     if (outcome.kind === 'ok') {
@@ -434,7 +436,14 @@ export class RateLimiterCore {
       this.announced.tokens = tokenRate;
       changed = true;
     }
-    if (changed) this.applyLimits(now);
+    if (changed) {
+      this.applyLimits(now);
+      // shared limits: an announced rate is offered to the other processes as this one's limit.
+      this.shared?.announce({
+        ...(this.announced.requests !== undefined && { requestsPerMinute: this.announced.requests }),
+        ...(this.announced.tokens !== undefined && { tokensPerMinute: this.announced.tokens }),
+      });
+    }
     for (const kind of LIMIT_KINDS) {
       const reading = learned[kind];
       if (reading?.remaining === undefined) continue;

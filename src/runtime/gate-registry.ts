@@ -108,8 +108,13 @@ export class GateRegistry {
     const deps = { provider: providerId, clock: this.clock, log: this.log };
     // The shared budget wakes the limiter when a lease or slots arrive, or the store is back;
     // it never calls back before its first answer, so after the limiter exists.
-    const shared = this.coordination?.budgetFor(key, providerId, config, job.id, () =>
-      dispatch(limiter, { type: 'wake' }),
+    const shared = this.coordination?.budgetFor(
+      key,
+      providerId,
+      config,
+      job.id,
+      () => dispatch(limiter, { type: 'wake' }),
+      (until) => dispatch(breaker, { type: 'opened-elsewhere', until }),
     );
     const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, {
       ...deps,
@@ -131,6 +136,7 @@ export class GateRegistry {
           onGiveUp: (reason: string) => onUnavailable(account, reason),
         },
       }),
+      ...(shared && { shared }),
     });
     const gate = createGateClient(parent, `${name}-gate`, limiter, breaker, view);
     const account: ProviderAccount = {

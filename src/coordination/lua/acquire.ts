@@ -19,6 +19,13 @@
  * is granted beyond what participants report in use, for one TTL, until every live one has
  * said what it holds.
  *
+ * What the provider's headers taught (`remaining`, `reset`, and `limit` when known) is shared too:
+ * the newest reading of each kind (by the time its request left) becomes a learned bucket that
+ * holds `remaining` less every unit granted since that request left (and a lease's use time
+ * before: units the provider may not have counted yet), refills to `limit` by the reset and
+ * expires then; a lease takes from it as from the budget. A circuit breaker opened by one
+ * participant is kept open until the time it said, for every participant to see.
+ *
  * KEYS: 1 state (hash), 2 log (zset lease → grant time), 3 amounts (hash r:/t:<lease> → units),
  *       4 members (hash participant → JSON), 5 alive (zset participant → expiry),
  *       6 shares (hash r:/t:<participant> → units in the window), 7 slots (hash participant → slots),
@@ -27,11 +34,14 @@
  *       4 ttl ms, 5 window ms, 6 use ms, 7 burst ms, 8 rpm, 9 tpm, 10 max concurrency (0: none),
  *       11 lease id, 12 want requests, 13 min requests, 14 want tokens, 15 min tokens,
  *       16 slots wanted, 17 slots in use, 18 adjustments ("lease,dr,dt;…"), 19 pause until (ms, 0:
- *       none), 20 pause reason, 21 leave ("1": the participant leaves, returning its slots)
+ *       none), 20 pause reason, 21 leave ("1": the participant leaves, returning its slots),
+ *       22 breaker open until (ms, 0: no news), 23 header readings ("kind,remaining,limit,reset,sent;…",
+ *       kind r or t, limit empty when unknown, times in ms on the store's clock)
  * Returns (strings): epoch, now, granted requests, granted tokens, retry at (ms, 0: none needed),
  *       slots held, pause until, pause reason, rpm in force, tpm in force, max concurrency in
  *       force, participants, fresh ("1" if the state was just created), needs info ("1": the store
- *       does not know this participant's member JSON; send it next time)
+ *       does not know this participant's member JSON; send it next time), breaker open until (ms,
+ *       0: none known), learned requests left, learned tokens left ("" where none is in force)
  */
 export const ACQUIRE_SCRIPT = String.raw`
 local state, log, amounts, members, alive, shares, slots, limits =
@@ -48,6 +58,7 @@ local lease = ARGV[11]
 local wantR, minR, wantT, minT = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
 local slotsWant, slotsInUse = tonumber(ARGV[16]), tonumber(ARGV[17])
 local adjustments, pauseUntil, pauseReason, leave = ARGV[18], tonumber(ARGV[19]), ARGV[20], ARGV[21] == '1'
+local breakerArg, readings = tonumber(ARGV[22]) or 0, ARGV[23] or ''
 local EPS = 1e-6
 
 -- The state: created on first use, or again after it was lost.
@@ -126,6 +137,33 @@ for _, id in ipairs(old) do
 end
 if #old > 0 then redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff) end
 
+-- Header readings: the newest of each kind becomes its learned bucket (see above).
+for entry in string.gmatch(readings, '[^;]+') do
+  local kind, rem, lim, reset, sent = string.match(entry, '^([rt]),([-%d.e]+),([-%d.e]*),([-%d.e]+),([-%d.e]+)$')
+  if kind then
+    rem, lim, reset, sent = tonumber(rem), tonumber(lim), tonumber(reset), tonumber(sent)
+    local seen = tonumber(redis.call('HGET', state, kind .. 'LSeen')) or 0
+    if sent >= seen and reset > now then
+      local since = 0
+      for _, id in ipairs(redis.call('ZRANGEBYSCORE', log, sent - use, '+inf')) do
+        since = since + (tonumber(redis.call('HGET', amounts, kind .. ':' .. id)) or 0)
+      end
+      local cap, rate = rem, 0
+      if lim and lim > rem then cap, rate = lim, (lim - rem) / (reset - now) end
+      redis.call('HSET', state, kind .. 'LLevel', rem - since, kind .. 'LAt', now, kind .. 'LRate', rate,
+        kind .. 'LCap', cap, kind .. 'LUntil', reset, kind .. 'LSeen', sent)
+    end
+  end
+end
+local function learnedOf(kind)
+  local l = redis.call('HMGET', state, kind .. 'LLevel', kind .. 'LAt', kind .. 'LRate', kind .. 'LCap', kind .. 'LUntil')
+  local untilAt = tonumber(l[5]) or 0
+  if untilAt <= now then return nil end
+  local rate, cap = tonumber(l[3]), tonumber(l[4])
+  return { level = math.min(cap, tonumber(l[1]) + math.max(0, now - tonumber(l[2])) * rate), rate = rate, cap = cap, untilAt = untilAt }
+end
+local learned = { r = learnedOf('r'), t = learnedOf('t') }
+
 -- Adjustments: unused units of expired leases come back, tokens are reconciled with usage.
 -- Only a lease of this state may be refunded; a debt is charged whatever lease it names.
 for entry in string.gmatch(adjustments, '[^;]+') do
@@ -139,6 +177,8 @@ for entry in string.gmatch(adjustments, '[^;]+') do
         if b then
           if delta > 0 then b.level = b.level - delta else b.level = math.min(b.level, b.cap) - delta end
         end
+        local l = learned[kind]
+        if l then l.level = math.min(l.cap, l.level - delta) end
         if known then
           local amount = tonumber(redis.call('HGET', amounts, kind .. ':' .. id)) or 0
           local changed = math.max(0, amount + delta)
@@ -184,12 +224,27 @@ if pauseUntil > paused then
   paused = pauseUntil
   redis.call('HSET', state, 'pauseUntil', pauseUntil, 'pauseReason', pauseReason)
 end
+-- A learned bucket lets a demand through while it holds it (a demand above its capacity waits
+-- for the reset), and caps what is granted to what it holds.
+local function learnedFits(l, least)
+  return l == nil or least == 0 or l.level + EPS >= math.min(least, l.cap)
+end
+local function learnedCap(l, amount, least)
+  if l == nil or amount == 0 then return amount end
+  return math.max(least, math.min(amount, math.floor(l.level + EPS)))
+end
+local function learnedReadyAt(l, least)
+  if l.rate > 0 then return math.min(l.untilAt, math.ceil(now + (math.min(least, l.cap) - l.level) / l.rate)) end
+  return l.untilAt
+end
 if not leave and (minR > 0 or minT > 0) and paused <= now then
-  local okR = buckets.r == nil or minR == 0 or fits(buckets.r, wantR, minR) > 0
-  local okT = buckets.t == nil or minT == 0 or fits(buckets.t, wantT, minT) > 0
+  local okR = (buckets.r == nil or minR == 0 or fits(buckets.r, wantR, minR) > 0) and learnedFits(learned.r, minR)
+  local okT = (buckets.t == nil or minT == 0 or fits(buckets.t, wantT, minT) > 0) and learnedFits(learned.t, minT)
   if okR and okT then
-    grantR = minR > 0 and (buckets.r and fits(buckets.r, wantR, minR) or wantR) or 0
-    grantT = minT > 0 and (buckets.t and fits(buckets.t, wantT, minT) or wantT) or 0
+    grantR = minR > 0 and learnedCap(learned.r, buckets.r and fits(buckets.r, wantR, minR) or wantR, minR) or 0
+    grantT = minT > 0 and learnedCap(learned.t, buckets.t and fits(buckets.t, wantT, minT) or wantT, minT) or 0
+    if learned.r then learned.r.level = learned.r.level - grantR end
+    if learned.t then learned.t.level = learned.t.level - grantT end
     redis.call('ZADD', log, now, lease)
     for kind, amount in pairs({ r = grantR, t = grantT }) do
       local b = buckets[kind]
@@ -202,14 +257,26 @@ if not leave and (minR > 0 or minT > 0) and paused <= now then
       end
     end
   else
-    if not okR then retryAt = math.max(retryAt, readyAt(buckets.r, 'r', minR)) end
-    if not okT then retryAt = math.max(retryAt, readyAt(buckets.t, 't', minT)) end
+    if not okR and buckets.r and minR > 0 then retryAt = math.max(retryAt, readyAt(buckets.r, 'r', minR)) end
+    if not okT and buckets.t and minT > 0 then retryAt = math.max(retryAt, readyAt(buckets.t, 't', minT)) end
+    if not learnedFits(learned.r, minR) then retryAt = math.max(retryAt, learnedReadyAt(learned.r, minR)) end
+    if not learnedFits(learned.t, minT) then retryAt = math.max(retryAt, learnedReadyAt(learned.t, minT)) end
   end
 elseif paused > now then
   retryAt = paused
 end
 for kind, b in pairs(buckets) do
   redis.call('HSET', state, kind .. 'Level', tostring(b.level), kind .. 'At', now)
+end
+for kind, l in pairs(learned) do
+  redis.call('HSET', state, kind .. 'LLevel', tostring(l.level), kind .. 'LAt', now)
+end
+
+-- The circuit breaker: open until the latest time any participant said.
+local breakerUntil = tonumber(redis.call('HGET', state, 'breakerUntil')) or 0
+if breakerArg > breakerUntil then
+  breakerUntil = breakerArg
+  redis.call('HSET', state, 'breakerUntil', breakerArg)
 end
 
 -- Slots: never more than the limit in force over the live participants; a fair share each
@@ -246,5 +313,6 @@ return {
   tostring(held), tostring(paused), redis.call('HGET', state, 'pauseReason') or '',
   tostring(force.rpm), tostring(force.tpm), tostring(force.conc), tostring(#live), fresh and '1' or '0',
   (not leave and redis.call('HEXISTS', members, me) == 0) and '1' or '0',
+  tostring(breakerUntil), learned.r and tostring(learned.r.level) or '', learned.t and tostring(learned.t.level) or '',
 }
 `;
