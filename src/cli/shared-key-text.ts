@@ -1,4 +1,5 @@
 import type { SharedKeyView } from '../coordination/shared-view.js';
+import { sanitizeForTerminal } from '../results/terminal-text.js';
 import { renderTable } from '../results/text-table.js';
 
 const COLUMNS = [
@@ -27,8 +28,11 @@ export function sharedKeyLines(view: SharedKeyView): string[] {
     : view.pausedUntil !== undefined
       ? `paused until ${view.pausedUntil.slice(0, 10)} ${view.pausedUntil.slice(11, 19)} UTC`
       : `${view.participants.length} participant${view.participants.length === 1 ? '' : 's'}`;
+  // The heading's names come from suites, the rows' from other processes (the table cleans those).
   const lines = [
-    `shared limits ${view.key} (provider ${view.provider}, store ${view.store}): ${budget.join(', ') || 'no limit'}; ${state}`,
+    sanitizeForTerminal(
+      `shared limits ${view.key} (provider ${view.provider}, store ${view.store}): ${budget.join(', ') || 'no limit'}; ${state}`,
+    ),
   ];
   if (view.participants.length === 0) return lines;
   const rows = view.participants.map((p) => [

@@ -26,13 +26,17 @@ export const HEARTBEAT_INTERVAL_MS = 1_000;
  * Units of a lease must be sent within this long of asking for it, in ms; what is left then goes
  * back to the store. A lease counts in the shared window for a window plus this long.
  */
-export const LEASE_USE_MS = 500;
+export const LEASE_USE_MS = 250;
 
-/** A lease holds about this long's worth of the process's recent rate, in ms. */
-export const LEASE_HORIZON_MS = 250;
+/** A lease holds about this long's worth of the process's recent rate, in ms (half its use time). */
+export const LEASE_HORIZON_MS = 125;
 
-/** Most requests one lease holds. */
-export const MAX_LEASE_REQUESTS = 16;
+/**
+ * Most requests one lease holds. At high rates a lease is this big (one round trip per 64
+ * requests); at a provider's usual rates it is a few: the smoothing bucket holds a quarter of a
+ * second's worth.
+ */
+export const MAX_LEASE_REQUESTS = 64;
 
 /** Over how long the recent rate that sizes leases is measured, in ms. */
 export const RATE_SAMPLE_MS = 1_000;

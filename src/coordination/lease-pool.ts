@@ -47,13 +47,22 @@ export interface LeasePoolOptions {
   readonly maxRequests?: number;
 }
 
+/** Expired samples of the recent rate kept before the arrays are compacted. */
+const COMPACT_AFTER = 1_024;
+
 /** The leases one process holds on one shared budget. */
 export class LeasePool {
   private leases: Lease[] = [];
   private readonly taken = new Map<string, Taken>();
   private readonly adjustments = new Map<string, { requests: number; tokens: number }>();
-  /** Times and token sizes of recent takes, oldest first, for the rate that sizes leases. */
-  private recent: { at: number; tokens: number }[] = [];
+  /**
+   * Times and token sizes of recent takes, oldest first from `recentHead`, with their token sum:
+   * the rate that sizes leases, kept in O(1) per request (this is the hot path).
+   */
+  private recentAt: number[] = [];
+  private recentTokens: number[] = [];
+  private recentHead = 0;
+  private recentTokenSum = 0;
   /** The head waiter's charges when the pool could not serve it. */
   private shortOf: SharedCharges | undefined;
   private readonly horizonMs: number;
@@ -106,7 +115,9 @@ export class LeasePool {
     if (this.kinds.requests) lease.requests -= charges.requests;
     if (this.kinds.tokens) lease.tokens -= charges.tokens;
     this.taken.set(id, { lease: lease.id, tokens: charges.tokens });
-    this.recent.push({ at: now, tokens: charges.tokens });
+    this.recentAt.push(now);
+    this.recentTokens.push(charges.tokens);
+    this.recentTokenSum += charges.tokens;
   }
 
   /**
@@ -143,7 +154,7 @@ export class LeasePool {
     const left = this.leases.reduce((sum, l) => sum + (this.kinds.requests ? l.requests : 1), 0);
     const sized = this.sizedRequests(now, waiting);
     // Asked again before running dry while the rate holds: a lease arrives before it is needed.
-    if (short === undefined && !(this.recent.length > 0 && left < Math.ceil(sized / 2))) return undefined;
+    if (short === undefined && !(this.recentCount > 0 && left < Math.ceil(sized / 2))) return undefined;
     const tokensEach = this.averageTokens(short?.tokens ?? 0);
     return {
       wantRequests: this.kinds.requests ? sized : 0,
@@ -182,6 +193,10 @@ export class LeasePool {
     return this.leases.reduce((sum, l) => sum + l.requests, 0);
   }
 
+  private get recentCount(): number {
+    return this.recentAt.length - this.recentHead;
+  }
+
   private leaseFor(charges: SharedCharges): Lease | undefined {
     return this.leases.find(
       (l) =>
@@ -191,14 +206,13 @@ export class LeasePool {
   }
 
   private sizedRequests(now: number, waiting: number): number {
-    const rate = this.recent.length / RATE_SAMPLE_MS;
+    const rate = this.recentCount / RATE_SAMPLE_MS;
     const fromRate = Math.ceil(rate * this.horizonMs);
     return Math.max(1, Math.min(this.maxRequests, Math.max(fromRate, Math.min(waiting, this.maxRequests))));
   }
 
   private averageTokens(fallback: number): number {
-    if (this.recent.length === 0) return fallback;
-    return this.recent.reduce((sum, r) => sum + r.tokens, 0) / this.recent.length;
+    return this.recentCount === 0 ? fallback : this.recentTokenSum / this.recentCount;
   }
 
   private expire(now: number): void {
@@ -210,9 +224,17 @@ export class LeasePool {
     }
     this.leases = kept;
     const since = now - RATE_SAMPLE_MS;
-    let drop = 0;
-    while (drop < this.recent.length && this.recent[drop]!.at <= since) drop++;
-    if (drop > 0) this.recent = this.recent.slice(drop);
+    while (this.recentHead < this.recentAt.length && this.recentAt[this.recentHead]! <= since) {
+      this.recentTokenSum -= this.recentTokens[this.recentHead]!;
+      this.recentHead++;
+    }
+    // The arrays are compacted once most of them is behind the head: amortised O(1).
+    if (this.recentHead > COMPACT_AFTER && this.recentHead * 2 > this.recentAt.length) {
+      this.recentAt = this.recentAt.slice(this.recentHead);
+      this.recentTokens = this.recentTokens.slice(this.recentHead);
+      this.recentHead = 0;
+    }
+    if (this.recentCount === 0) this.recentTokenSum = 0;
   }
 
   private giveBack(lease: Lease): void {
