@@ -138,6 +138,18 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
     return path;
   }
 
+  /** Two runs on the key, each with 60 requests at the provider's rate, once `arrived` reached it. */
+  async function twoRunsUnderWay(name: string, arrived: number): Promise<Running[]> {
+    const suite = await writeSuite(name, {
+      url: redis.url,
+      sequences: 30,
+      limits: `{ requestsPerMinute: ${RPM} }`,
+    });
+    const running = runs(2, suite);
+    await expect.poll(() => sim.records.length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(arrived);
+    return running;
+  }
+
   function runs(count: number, suite: string, env: Record<string, string> = {}): Running[] {
     return Array.from({ length: count }, (_, i) => {
       const running = startRun(join(dir.path, `data-${i}`), suite, env);
@@ -255,13 +267,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
   it(
     'when Redis stops mid-job the runs wait ("coordination store unreachable"), and finish once it is back, never exceeding',
     async () => {
-      const suite = await writeSuite('restart.yaml', {
-        url: redis.url,
-        sequences: 30,
-        limits: `{ requestsPerMinute: ${RPM} }`,
-      });
-      const running = runs(2, suite);
-      await expect.poll(() => sim.records.length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(20);
+      const running = await twoRunsUnderWay('restart.yaml', 20);
       // What the store granted so far, by its own count, just before it goes.
       const client = new StoreClient({ url: redis.url });
       const granted = (await new BudgetStore(client, SHARED_KEY).status()).requests;
@@ -297,6 +303,43 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
       const times = sim.records.map((r) => r.receivedAt);
       // No window of a minute ever held more than the limit.
       expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(RPM);
+    },
+    MULTI_PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "a 429's retry-after met by one run pauses the others: while it holds, nothing leaves beyond what the store had granted",
+    async () => {
+      const retryAfterSeconds = 20;
+      const running = await twoRunsUnderWay('pause.yaml', 10);
+      sim.configure({ faults: [{ fault: { kind: 'status', status: 429, retryAfterSeconds }, times: 1 }] });
+      const client = new StoreClient({ url: redis.url });
+      const budget = new BudgetStore(client, SHARED_KEY);
+      let granted: number;
+      let pauseUntil: number;
+      try {
+        // Once the store holds the pause it grants nothing until its end: what it granted by then
+        // is all that may reach the provider before the pause ends, whichever run sent it.
+        await expect
+          .poll(async () => (await budget.status()).pauseUntil, { timeout: 60_000, interval: 20 })
+          .toBeGreaterThan(0);
+        const status = await budget.status();
+        granted = status.requests;
+        pauseUntil = status.pauseUntil;
+        expect(status.pauseReason).toBe('rate-limit');
+      } finally {
+        await client.close();
+      }
+      const results = await Promise.all(running.map((r) => r.done));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const records = sim.records;
+      const the429 = records.find((r) => r.status === 429)!;
+      expect(refused(records)).toBe(1);
+      // The pause lasts the retry-after from when its run read the answer (the store's clock is this host's).
+      expect(pauseUntil).toBeGreaterThanOrEqual(the429.finishedAt + retryAfterSeconds * 1000 - 1_000);
+      // Without sharing, the other run would have gone on at the whole rate for those 20 s.
+      expect(records.filter((r) => r.receivedAt < pauseUntil).length).toBeLessThanOrEqual(granted);
+      expect(records.filter((r) => r.status === 200)).toHaveLength(2 * 60);
     },
     MULTI_PROCESS_TEST_TIMEOUT_MS,
   );
