@@ -17,6 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { LEASE_HORIZON_MS, MAX_LEASE_REQUESTS } from '../../src/coordination/defaults.js';
 import type { RecordedRequest } from '../../src/simulator/types.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import type { Limits } from '../../src/suite/types.js';
@@ -243,7 +244,7 @@ async function overheadCase(
     details: {
       'wall µs/request': Math.round((run.wallMs * 1000) / turns),
       'CPU µs/request': Math.round((run.cpuMs * 1000) / turns),
-      ...(redis !== undefined && { 'store round trips/request': Number((calls / turns).toFixed(4)) }),
+      ...(redis !== undefined && calls > 0 && { 'requests per store round trip': Math.round(turns / calls) }),
     },
   };
 }
@@ -303,8 +304,9 @@ export const shared: Workload = {
           'shared ÷ local CPU per request − 1': cpuOverhead,
         },
         notes: [
-          'a fresh shared budget starts one burst and one lease in debt (about a second), which the paced cases pay once',
-          "a lease holds about 250 ms of the process's recent rate (at most 16 requests): round trips per request fall as the rate grows",
+          'a fresh shared budget starts one burst and one lease in debt (half a second), which each paced case pays once',
+          `a lease holds about ${LEASE_HORIZON_MS} ms of the process's recent rate (at most ${MAX_LEASE_REQUESTS} requests): round trips per request fall as the rate grows`,
+          'CPU is this process only: the scripts run in redis-server',
         ],
       };
     } finally {
