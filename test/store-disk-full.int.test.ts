@@ -89,7 +89,7 @@ describe.skipIf(!mountable.ok)('a full disk', () => {
       ]);
       expect(run.signal).toBeNull();
       expect(run.code).toBe(ExitCode.internal);
-      expect(run.stdout).toContain(`no space left on ${dataDir}`);
+      expect(run.stdout, run.stderr).toContain(`no space left on ${dataDir}`);
       expect(run.stderr).not.toMatch(/restarting worker|Commit failed|internal error/);
       const job = /^job (\S+):/m.exec(run.stdout)?.[1];
       expect(job).toBeDefined();

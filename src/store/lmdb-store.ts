@@ -453,6 +453,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
     try {
       await this.env.root.flushed;
     } catch (error) {
+      if (await failedForSpace(error, this.env.dir)) throw this.diskFull('what was committed to disk', error);
       throw this.failure('troupe:store-write-failed', 'could not flush the store to disk', error);
     }
   }

@@ -281,8 +281,9 @@ async function driveJob(
     print(io, `\n${lines[event]}\n`);
   });
   const unwatch = io.output?.onClose(() => stopping.stop());
+  let outcome: JobOutcome | undefined;
   try {
-    const outcome = await engine.runJob(job);
+    outcome = await engine.runJob(job);
     const final = (await engine.status()).jobs.find((j) => j.job === job.id);
     if (final) display.finish(final);
     return outcome;
@@ -291,7 +292,17 @@ async function driveJob(
     clearInterval(poll);
     stopping.remove();
     unwatch?.();
-    await engine.close();
+    try {
+      await engine.close();
+    } catch (error) {
+      // A store that halted the job (a full disk) fails its last flush too: the outcome already
+      // says why, and what was committed before is intact.
+      if (outcome?.state !== 'halted') throw error;
+      log.warn(
+        { code: (error as { code?: unknown }).code },
+        'could not flush the store after the job halted; what was committed before is intact',
+      );
+    }
     await endpoint?.close();
     log.flush();
   }
