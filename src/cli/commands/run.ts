@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { JobOutcome, JobStatus } from '../../actors/supervisor.js';
 import { ExitCode, InputError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
+import type { Logger } from '../../log/logger.js';
 import { systemClock } from '../../resilience/clock.js';
 import { forecastBesideActual } from '../../planning/outcome.js';
 import { summarizeStoredJob } from '../../results/stored-job-summary.js';
@@ -292,19 +293,25 @@ async function driveJob(
     clearInterval(poll);
     stopping.remove();
     unwatch?.();
-    try {
-      await engine.close();
-    } catch (error) {
-      // A store that halted the job (a full disk) fails its last flush too: the outcome already
-      // says why, and what was committed before is intact.
-      if (outcome?.state !== 'halted') throw error;
-      log.warn(
-        { code: (error as { code?: unknown }).code },
-        'could not flush the store after the job halted; what was committed before is intact',
-      );
-    }
+    await closeEngine(engine, outcome, log);
     await endpoint?.close();
     log.flush();
+  }
+}
+
+/**
+ * Closes the engine. A store that halted the job (a full disk) fails its last flush too: then the
+ * outcome already says why, and what was committed before is intact, so that failure is only logged.
+ */
+async function closeEngine(engine: Engine, outcome: JobOutcome | undefined, log: Logger): Promise<void> {
+  try {
+    await engine.close();
+  } catch (error) {
+    if (outcome?.state !== 'halted') throw error;
+    log.warn(
+      { code: (error as { code?: unknown }).code },
+      'could not flush the store after the job halted; what was committed before is intact',
+    );
   }
 }
 
