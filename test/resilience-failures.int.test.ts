@@ -21,7 +21,7 @@ const STATE_TIMEOUT_MS = 20_000;
  * machine busy with other test files: one let through just before the breaker opened may arrive
  * just after. Well below the cool-downs, so that most of every open stretch is checked.
  */
-const WIRE_MS = 100;
+const WIRE_MS = 400;
 
 /** How long a paused provider is watched for requests that should not come, in ms. */
 const QUIET_MS = 300;
@@ -64,7 +64,7 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const b = await start({ latencyMs: 20 });
     const extra = [
       `    retry: { maxAttempts: ${maxAttempts}, baseDelayMs: 10, maxDelayMs: 40 }`,
-      `    breaker: { coolDownMs: 300, maxCoolDownMs: 600, probesToClose: ${probesToClose} }`,
+      `    breaker: { coolDownMs: 1000, maxCoolDownMs: 2000, probesToClose: ${probesToClose} }`,
       '',
     ].join('\n');
     const suite = await providersSuite(
