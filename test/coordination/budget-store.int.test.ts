@@ -2,61 +2,29 @@
  * The shared budget's scripts on a real redis-server, with the time passed in: every decision is
  * checked against the limit without sleeping.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BudgetStore } from '../../src/coordination/budget-store.js';
+import { describe, expect, it } from 'vitest';
 import type { AcquireRequest } from '../../src/coordination/budget-store.js';
-import { StoreClient } from '../../src/coordination/store-client.js';
-import { skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
-import type { RedisServer } from '../helpers/redis-server.js';
+import { acquireRequest, useBudgetStores } from '../helpers/budget-store.js';
+import { skipWithoutRedis } from '../helpers/redis-server.js';
 
 const T0 = 1_700_000_000_000;
-const timings = { participantTtlMs: 3_000, windowMs: 60_000, leaseUseMs: 500, burstMs: 500 };
-
 function ask(participant: string, n: number, over: Partial<AcquireRequest> = {}): AcquireRequest {
-  return {
-    participant,
-    limits: { requestsPerMinute: 600 },
-    lease: `${participant}#${n}`,
-    wantRequests: 4,
-    minRequests: 1,
-    wantTokens: 0,
-    minTokens: 0,
-    slotsWanted: 0,
-    slotsInUse: 0,
-    adjustments: [],
-    ...over,
-  };
+  return acquireRequest(participant, n, 600, 4, over);
 }
 
 describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () => {
-  let redis: RedisServer;
-  let client: StoreClient;
-  let seq = 0;
-  let store: BudgetStore;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    client = new StoreClient({ url: redis.url });
-  });
-  afterAll(async () => {
-    await client.close();
-    await redis.close();
-  });
-  beforeEach(() => {
-    // A key of its own per test: no state carries over.
-    store = new BudgetStore(client, `test-${++seq}`, timings);
-  });
+  const redis = useBudgetStores('test');
 
   it('starts a new budget in debt of one burst and one lease use time, then grants at the rate', async () => {
-    const first = await store.acquire({ ...ask('a', 1), now: T0 });
+    const first = await redis.store.acquire({ ...ask('a', 1), now: T0 });
     expect(first.fresh).toBe(true);
     expect(first.grantedRequests).toBe(0);
     // 600/min: 0.01 per ms, burst 5, use 500 ms: level -10, one request at +1 100 ms.
     expect(first.retryAt).toBe(T0 + 1_100);
-    const second = await store.acquire({ ...ask('a', 2), now: T0 + 1_100 });
+    const second = await redis.store.acquire({ ...ask('a', 2), now: T0 + 1_100 });
     expect(second.fresh).toBe(false);
     expect(second.grantedRequests).toBe(1);
-    const later = await store.acquire({ ...ask('a', 3, { wantRequests: 50 }), now: T0 + 10_000 });
+    const later = await redis.store.acquire({ ...ask('a', 3, { wantRequests: 50 }), now: T0 + 10_000 });
     // Never more than a burst at once, however long it was idle.
     expect(later.grantedRequests).toBe(5);
     expect(later.requestsPerMinute).toBe(600);
@@ -68,7 +36,7 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
     for (let i = 0; i < 2_000; i++) {
       now += (i * 7919) % 67; // uneven gaps, 0-66 ms
       const who = i % 3 === 0 ? 'a' : 'b';
-      const reply = await store.acquire({ ...ask(who, i, { wantRequests: 1 + (i % 6) }), now });
+      const reply = await redis.store.acquire({ ...ask(who, i, { wantRequests: 1 + (i % 6) }), now });
       if (reply.grantedRequests > 0) grants.push({ at: now, n: reply.grantedRequests });
     }
     expect(now - T0).toBeGreaterThan(60_000);
@@ -93,8 +61,8 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
 
   it('takes back what a lease did not use and charges a token debt', async () => {
     const tokens = { limits: { tokensPerMinute: 6_000 }, minRequests: 0, wantRequests: 0 };
-    await store.acquire({ ...ask('a', 1), ...tokens, minTokens: 1, wantTokens: 1, now: T0 });
-    const full = await store.acquire({
+    await redis.store.acquire({ ...ask('a', 1), ...tokens, minTokens: 1, wantTokens: 1, now: T0 });
+    const full = await redis.store.acquire({
       ...ask('a', 2),
       ...tokens,
       minTokens: 50,
@@ -102,7 +70,7 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
       now: T0 + 60_000,
     });
     expect(full.grantedTokens).toBe(50);
-    const empty = await store.acquire({
+    const empty = await redis.store.acquire({
       ...ask('a', 3),
       ...tokens,
       minTokens: 10,
@@ -111,7 +79,7 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
     });
     expect(empty.grantedTokens).toBe(0);
     // 40 of the 50 were not used: they come back at once.
-    const refunded = await store.acquire({
+    const refunded = await redis.store.acquire({
       ...ask('a', 4),
       ...tokens,
       minTokens: 40,
@@ -121,7 +89,7 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
     });
     expect(refunded.grantedTokens).toBe(40);
     // A refund naming a lease the store does not know (lost with its state) gives nothing back.
-    const unknown = await store.acquire({
+    const unknown = await redis.store.acquire({
       ...ask('a', 5),
       ...tokens,
       minTokens: 10,
@@ -135,46 +103,46 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
   it('shares concurrency slots fairly and takes back those of a participant that stopped calling', async () => {
     const conc = { limits: { maxConcurrency: 4 }, minRequests: 0, wantRequests: 0 };
     // A new state holds slots back for one TTL: live participants may not have said what they hold.
-    const early = await store.acquire({ ...ask('a', 1), ...conc, slotsWanted: 4, now: T0 });
+    const early = await redis.store.acquire({ ...ask('a', 1), ...conc, slotsWanted: 4, now: T0 });
     expect(early.slots).toBe(0);
     let now = T0 + 3_000;
-    const a = await store.acquire({ ...ask('a', 2), ...conc, slotsWanted: 4, now });
+    const a = await redis.store.acquire({ ...ask('a', 2), ...conc, slotsWanted: 4, now });
     expect(a.slots).toBe(4);
-    const b = await store.acquire({ ...ask('b', 1), ...conc, slotsWanted: 2, now });
+    const b = await redis.store.acquire({ ...ask('b', 1), ...conc, slotsWanted: 2, now });
     expect(b.slots).toBe(0);
     // b is starving: a shrinks to its fair share, keeping what it has in use.
-    const a2 = await store.acquire({ ...ask('a', 3), ...conc, slotsWanted: 4, slotsInUse: 1, now });
+    const a2 = await redis.store.acquire({ ...ask('a', 3), ...conc, slotsWanted: 4, slotsInUse: 1, now });
     expect(a2.slots).toBe(2);
-    const b2 = await store.acquire({ ...ask('b', 2), ...conc, slotsWanted: 2, now });
+    const b2 = await redis.store.acquire({ ...ask('b', 2), ...conc, slotsWanted: 2, now });
     expect(b2.slots).toBe(2);
     // a is killed: it never calls again. Within its TTL b gets no more; after it, all four.
     now += 2_999;
-    expect((await store.acquire({ ...ask('b', 3), ...conc, slotsWanted: 4, slotsInUse: 2, now })).slots).toBe(
-      2,
-    );
+    expect(
+      (await redis.store.acquire({ ...ask('b', 3), ...conc, slotsWanted: 4, slotsInUse: 2, now })).slots,
+    ).toBe(2);
     now += 3_001;
-    expect((await store.acquire({ ...ask('b', 4), ...conc, slotsWanted: 4, slotsInUse: 2, now })).slots).toBe(
-      4,
-    );
+    expect(
+      (await redis.store.acquire({ ...ask('b', 4), ...conc, slotsWanted: 4, slotsInUse: 2, now })).slots,
+    ).toBe(4);
   });
 
   it('shows the participants, the budget in force and each one’s share', async () => {
     const info = (pid: number) => ({ host: 'h1', pid, provider: 'sim', jobs: [`job-${pid}`] });
-    await store.acquire({ ...ask('a', 1), info: info(1), limits: { requestsPerMinute: 600 }, now: T0 });
-    await store.acquire({ ...ask('b', 1), info: info(2), limits: { requestsPerMinute: 300 }, now: T0 });
+    await redis.store.acquire({ ...ask('a', 1), info: info(1), limits: { requestsPerMinute: 600 }, now: T0 });
+    await redis.store.acquire({ ...ask('b', 1), info: info(2), limits: { requestsPerMinute: 300 }, now: T0 });
     let now = T0 + 10_000;
     // Both were silent longer than their TTL: the store forgot them, and asks for their info again.
-    const a = await store.acquire({ ...ask('a', 2, { wantRequests: 3 }), now });
+    const a = await redis.store.acquire({ ...ask('a', 2, { wantRequests: 3 }), now });
     expect(a.needsInfo).toBe(true);
-    await store.acquire({ ...ask('a', 3, { wantRequests: 0, minRequests: 0 }), info: info(1), now });
+    await redis.store.acquire({ ...ask('a', 3, { wantRequests: 0, minRequests: 0 }), info: info(1), now });
     now += 1_000;
-    await store.acquire({
+    await redis.store.acquire({
       ...ask('b', 2, { wantRequests: 1 }),
       info: info(2),
       limits: { requestsPerMinute: 300 },
       now,
     });
-    const status = await store.status(now);
+    const status = await redis.store.status(now);
     expect(status.requestsPerMinute).toBe(300);
     expect(status.participants.map((p) => [p.id, p.info?.pid, p.requests])).toEqual([
       ['a', 1, 3],
@@ -184,22 +152,22 @@ describe.skipIf(skipWithoutRedis())('shared budget scripts on redis-server', () 
   });
 
   it('after the store lost its data, starts over in debt, never with a full budget', async () => {
-    await store.acquire({ ...ask('a', 1), now: T0 });
-    const before = await store.acquire({ ...ask('a', 2), now: T0 + 30_000 });
+    await redis.store.acquire({ ...ask('a', 1), now: T0 });
+    const before = await redis.store.acquire({ ...ask('a', 2), now: T0 + 30_000 });
     expect(before.grantedRequests).toBe(4);
-    await redis.stop();
-    await redis.start();
+    await redis.server.stop();
+    await redis.server.start();
     await expect
       .poll(
         () =>
-          client.check().then(
+          redis.client.check().then(
             () => true,
             () => false,
           ),
         { timeout: 10_000 },
       )
       .toBe(true);
-    const after = await store.acquire({ ...ask('a', 3), now: T0 + 30_001 });
+    const after = await redis.store.acquire({ ...ask('a', 3), now: T0 + 30_001 });
     expect(after.fresh).toBe(true);
     expect(after.epoch).not.toBe(before.epoch);
     expect(after.grantedRequests).toBe(0);

@@ -4,98 +4,67 @@
  * and the rates they announce. The scripts are driven with the time passed in; the last tests wire
  * real rate limiters and breakers to two participants, as two processes have them.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BudgetStore } from '../../src/coordination/budget-store.js';
 import type { AcquireRequest } from '../../src/coordination/budget-store.js';
 import { SharedBudget } from '../../src/coordination/shared-budget.js';
-import { StoreClient } from '../../src/coordination/store-client.js';
 import { CircuitBreakerCore } from '../../src/resilience/circuit-breaker-core.js';
 import { systemClock } from '../../src/resilience/clock.js';
 import { DEFAULT_BREAKER_POLICY } from '../../src/resilience/defaults.js';
 import { RateLimiterCore } from '../../src/resilience/rate-limiter-core.js';
-import { skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
-import type { RedisServer } from '../helpers/redis-server.js';
+import { acquireRequest, useBudgetStores } from '../helpers/budget-store.js';
+import { skipWithoutRedis } from '../helpers/redis-server.js';
 
 const T0 = 1_700_000_000_000;
-const timings = { participantTtlMs: 3_000, windowMs: 60_000, leaseUseMs: 500, burstMs: 500 };
 /** A pause or an opening long enough that no busy machine gets past it during a check. */
 const LONG_MS = 60_000;
 
 function ask(participant: string, n: number, over: Partial<AcquireRequest> = {}): AcquireRequest {
-  return {
-    participant,
-    limits: { requestsPerMinute: 6_000 },
-    lease: `${participant}#${n}`,
-    wantRequests: 1,
-    minRequests: 1,
-    wantTokens: 0,
-    minTokens: 0,
-    slotsWanted: 0,
-    slotsInUse: 0,
-    adjustments: [],
-    ...over,
-  };
+  return acquireRequest(participant, n, 6_000, 1, over);
 }
 
 describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-server', () => {
-  let redis: RedisServer;
-  let client: StoreClient;
-  let seq = 0;
-  let key: string;
-  let store: BudgetStore;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    client = new StoreClient({ url: redis.url });
-  });
-  afterAll(async () => {
-    await client.close();
-    await redis.close();
-  });
-  beforeEach(() => {
-    key = `state-${++seq}`;
-    store = new BudgetStore(client, key, timings);
-  });
+  const redis = useBudgetStores('state');
 
   /** Past the fresh budget's debt: from then on a request is granted when asked. */
   async function warm(now: number): Promise<void> {
-    await store.acquire({ ...ask('a', 0, { minRequests: 0, wantRequests: 0 }), now });
-    await store.acquire({ ...ask('b', 0, { minRequests: 0, wantRequests: 0 }), now });
+    await redis.store.acquire({ ...ask('a', 0, { minRequests: 0, wantRequests: 0 }), now });
+    await redis.store.acquire({ ...ask('b', 0, { minRequests: 0, wantRequests: 0 }), now });
   }
 
   it('a pause one participant met holds for the others until its end, and refuses their leases', async () => {
     await warm(T0);
     const now = T0 + 2_000;
-    expect((await store.acquire({ ...ask('b', 1), now })).grantedRequests).toBe(1);
-    await store.acquire({
+    expect((await redis.store.acquire({ ...ask('b', 1), now })).grantedRequests).toBe(1);
+    await redis.store.acquire({
       ...ask('a', 1, { minRequests: 0, wantRequests: 0 }),
       now,
       pause: { until: now + 5_000, reason: 'rate-limit' },
     });
-    const refused = await store.acquire({ ...ask('b', 2), now: now + 10 });
+    const refused = await redis.store.acquire({ ...ask('b', 2), now: now + 10 });
     expect(refused.grantedRequests).toBe(0);
     expect(refused.pauseUntil).toBe(now + 5_000);
     expect(refused.pauseReason).toBe('rate-limit');
     expect(refused.retryAt).toBe(now + 5_000);
-    expect((await store.acquire({ ...ask('b', 3), now: now + 5_000 })).grantedRequests).toBe(1);
+    expect((await redis.store.acquire({ ...ask('b', 3), now: now + 5_000 })).grantedRequests).toBe(1);
   });
 
   it('a breaker opened by one participant is reported open to the others until the time it said', async () => {
     await warm(T0);
-    const quiet = await store.acquire({ ...ask('b', 1), now: T0 + 2_000 });
+    const quiet = await redis.store.acquire({ ...ask('b', 1), now: T0 + 2_000 });
     expect(quiet.breakerOpenUntil).toBe(0);
-    await store.acquire({
+    await redis.store.acquire({
       ...ask('a', 1, { minRequests: 0, wantRequests: 0 }),
       now: T0 + 2_000,
       breakerOpenUntil: T0 + 7_000,
     });
     // An earlier end said later does not shorten it.
-    await store.acquire({
+    await redis.store.acquire({
       ...ask('a', 2, { minRequests: 0, wantRequests: 0 }),
       now: T0 + 2_100,
       breakerOpenUntil: T0 + 3_000,
     });
-    const told = await store.acquire({ ...ask('b', 2), now: T0 + 2_200 });
+    const told = await redis.store.acquire({ ...ask('b', 2), now: T0 + 2_200 });
     expect(told.breakerOpenUntil).toBe(T0 + 7_000);
   });
 
@@ -104,10 +73,10 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     let now = T0 + 2_000;
     // b takes 2 requests, then a's request (sent before b's grants) comes back: 5 left, reset in 20 s.
     const sentAt = now - 100;
-    expect((await store.acquire({ ...ask('b', 1, { wantRequests: 2 }), now })).grantedRequests).toBe(2);
+    expect((await redis.store.acquire({ ...ask('b', 1, { wantRequests: 2 }), now })).grantedRequests).toBe(2);
     now += 50;
     const reading = { kind: 'requests' as const, remaining: 5, resetAt: now + 20_000, sentAt };
-    const first = await store.acquire({
+    const first = await redis.store.acquire({
       ...ask('a', 1, { minRequests: 0, wantRequests: 0 }),
       now,
       readings: [reading],
@@ -119,21 +88,21 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     for (let i = 0; i < 20; i++) {
       now += 100;
       const who = i % 2 === 0 ? 'a' : 'b';
-      const reply = await store.acquire({ ...ask(who, 10 + i, { wantRequests: 4 }), now });
+      const reply = await redis.store.acquire({ ...ask(who, 10 + i, { wantRequests: 4 }), now });
       granted += reply.grantedRequests;
       if (reply.grantedRequests === 0) retryAt = reply.retryAt;
     }
     expect(granted).toBe(3);
     expect(retryAt).toBe(reading.resetAt);
     // An older reading (its request left before the one in force) changes nothing.
-    const stale = await store.acquire({
+    const stale = await redis.store.acquire({
       ...ask('b', 40, { minRequests: 0, wantRequests: 0 }),
       now,
       readings: [{ ...reading, remaining: 100, sentAt: sentAt - 1 }],
     });
     expect(stale.learnedRequests).toBe(0);
     // After the reset the configured budget alone decides again.
-    const after = await store.acquire({ ...ask('a', 50, { wantRequests: 4 }), now: reading.resetAt });
+    const after = await redis.store.acquire({ ...ask('a', 50, { wantRequests: 4 }), now: reading.resetAt });
     expect(after.grantedRequests).toBe(4);
     expect(after.learnedRequests).toBeUndefined();
   });
@@ -149,17 +118,20 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
       resetAt: now + 10_000,
       sentAt: now,
     };
-    const first = await store.acquire({ ...ask('a', 1), now, readings: [reading] });
+    const first = await redis.store.acquire({ ...ask('a', 1), now, readings: [reading] });
     expect(first.grantedRequests).toBe(0);
     expect(first.retryAt).toBe(now + 100);
-    const later = await store.acquire({ ...ask('b', 1, { wantRequests: 50 }), now: now + 1_000 });
+    const later = await redis.store.acquire({ ...ask('b', 1, { wantRequests: 50 }), now: now + 1_000 });
     expect(later.grantedRequests).toBe(10);
   });
 
   it('a participant with no limit configured offers the rate the headers announce: the budget in force', async () => {
-    const reply = await store.acquire({ ...ask('a', 1, { limits: { requestsPerMinute: 1_200 } }), now: T0 });
+    const reply = await redis.store.acquire({
+      ...ask('a', 1, { limits: { requestsPerMinute: 1_200 } }),
+      now: T0,
+    });
     expect(reply.requestsPerMinute).toBe(1_200);
-    const other = await store.acquire({ ...ask('b', 1, { limits: {} }), now: T0 });
+    const other = await redis.store.acquire({ ...ask('b', 1, { limits: {} }), now: T0 });
     expect(other.requestsPerMinute).toBe(1_200);
   });
 
@@ -171,8 +143,8 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
 
     function participant(onBreakerOpen?: (until: number) => void): SharedBudget {
       const budget = new SharedBudget({
-        store: new BudgetStore(client, key),
-        url: redis.url,
+        store: new BudgetStore(redis.client, redis.key),
+        url: redis.server.url,
         limits: { requestsPerMinute: 6_000 },
         provider: 'sim',
         clock: systemClock,
