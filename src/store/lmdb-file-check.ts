@@ -74,10 +74,15 @@ export async function checkDataFile(file: string): Promise<DataFileCheck> {
         ? second
         : header;
     const neededBytes = (newest.readBigUInt64LE(META_LAST_PAGE_OFFSET) + 1n) * BigInt(pageBytes);
-    if (BigInt(size) < neededBytes) {
+    // The size is measured again after the meta pages were read: another process may have
+    // committed in between, growing the file and writing a newer meta page, and the size seen
+    // before would call a healthy store truncated. LMDB never shrinks a file, so a size read after
+    // the meta page is at least what that meta page needs unless the file really is truncated.
+    const { size: sizeAfter } = await handle.stat();
+    if (BigInt(sizeAfter) < neededBytes) {
       return {
         kind: 'truncated',
-        reason: `it is truncated: ${size} bytes, where its own metadata says ${neededBytes} at least`,
+        reason: `it is truncated: ${sizeAfter} bytes, where its own metadata says ${neededBytes} at least`,
       };
     }
     return { kind: 'lmdb', pageBytes };
