@@ -36,7 +36,6 @@ export function summarizeStoredJob(
   );
   const scores = new Map(job.suite.models.map((m) => [m.id, new ModelScoreAccumulator(m.id, false)]));
   let hasChecks = false;
-  let hasJudge = false;
   // One pass feeds all three: `actualsOf` walks the turns, and each (model, sequence) group is
   // tallied and scored on the way.
   function* turns(): Generator<TurnRecord, void, undefined> {
@@ -45,7 +44,6 @@ export function summarizeStoredJob(
         tally.add(turn);
         failures.add(turn);
         if ((turn.checks?.length ?? 0) > 0) hasChecks = true;
-        if (turn.judge !== undefined) hasJudge = true;
         yield turn;
       }
       // Turns of a model the suite lacks are left out of the scores, as everywhere.
@@ -58,7 +56,8 @@ export function summarizeStoredJob(
     scores: {
       models: [...scores.values()].map((accumulator) => accumulator.result()),
       hasChecks,
-      hasJudge: hasJudge || job.suite.judge !== undefined,
+      // Only a suite with a judge has grades.
+      hasJudge: job.suite.judge !== undefined,
     },
     actual,
     failures: failures.result(),
