@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobForecast } from '../src/planning/forecast.js';
+import type { JobForecast } from '../src/planning/forecast-types.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobForecast } from '../src/planning/forecast.js';
+import type { JobForecast } from '../src/planning/forecast-types.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';

@@ -1,7 +1,7 @@
 /** `troupe plan`'s table, and the one-line forecast shown beside a job's outcome. */
 import { oneLine, renderTable } from '../results/text-table.js';
 import type { TextColumn } from '../results/text-table.js';
-import type { JobForecast, JudgeForecast, LimitName, ModelForecast } from './forecast.js';
+import type { JobForecast, JudgeForecast, LimitName, ModelForecast } from './forecast-types.js';
 
 /** Ids are cut in the table beyond this many code points. */
 const ID_CHARS = 32;

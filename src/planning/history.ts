@@ -6,7 +6,6 @@
  */
 import { nearestRankOfCounts } from '../results/summary.js';
 import type { CheckpointStore, JobRecord, TurnRecord } from '../store/records.js';
-import { historyKey, type HistoryIndex } from './forecast.js';
 
 /** Earlier jobs read for the history, the latest first: enough to know a model, bounded in cost. */
 export const HISTORY_JOBS = 10;
@@ -130,4 +129,12 @@ function addTurn(tally: Tally, judge: Tally | undefined, turn: TurnRecord): void
     judge.judgeGrades += 1;
     judge.judgeOutputTokens += usage.outputTokens;
   }
+}
+
+/** What earlier jobs tell about each model, by `historyKey`. */
+export type HistoryIndex = ReadonlyMap<string, ModelHistory>;
+
+/** The key of a model in the history: its provider type and the provider's model name. */
+export function historyKey(providerType: string, modelName: string): string {
+  return `${providerType}\u0000${modelName}`;
 }

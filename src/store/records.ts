@@ -1,4 +1,4 @@
-import type { JobForecast } from '../planning/forecast.js';
+import type { JobForecast } from '../planning/forecast-types.js';
 import type { SpendState } from '../planning/spend-ledger.js';
 import type { Usage } from '../providers/types.js';
 import type { SequenceConfig, SequenceStats, SuiteSettings } from '../suite/types.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PLAN_LATENCY_MS, forecastSuite, historyKey } from '../../src/planning/forecast.js';
+import { DEFAULT_PLAN_LATENCY_MS, forecastSuite } from '../../src/planning/forecast.js';
+import { historyKey } from '../../src/planning/history.js';
 import { bindingSentence, formatForecast } from '../../src/planning/format.js';
 import type { ModelHistory } from '../../src/planning/history.js';
 import { systemPromptOf } from '../../src/conversation/context.js';

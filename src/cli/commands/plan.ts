@@ -1,4 +1,6 @@
-import { ForecastBuilder, type HistoryIndex, type JobForecast } from '../../planning/forecast.js';
+import { ForecastBuilder } from '../../planning/forecast.js';
+import type { JobForecast } from '../../planning/forecast-types.js';
+import type { HistoryIndex } from '../../planning/history.js';
 import { findReuse } from '../../planning/reuse.js';
 import { formatForecast } from '../../planning/format.js';
 import { readHistory } from '../../planning/history.js';
