@@ -2,17 +2,6 @@
  * `providers.<id>.sharedLimits`: the coordination store through which several troupe
  * processes (on one host or several) share one provider account's limits.
  */
-import { envVarNameReader } from '../suite/readers.js';
-import {
-  optionalField,
-  readMapping,
-  readerOf,
-  requiredField,
-  type Checker,
-  type FieldPath,
-  type Reader,
-} from '../suite/schema-check.js';
-
 /** Where a provider's limits are shared, as a suite names it. */
 export interface SharedLimitsConfig {
   /**
@@ -40,8 +29,6 @@ export interface StoreAddress {
 export const DEFAULT_REDIS_PORT = 6379;
 /** Redis's databases are numbered 0…15 by default; larger numbers need a server setting. */
 const MAX_REDIS_DB = 1_000;
-const SHARED_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-const SHARED_LIMITS_KEYS = ['url', 'key', 'passwordEnv'] as const;
 
 /**
  * Parses a `redis://` or `rediss://` URL into what a client needs; the reason it is not one,
@@ -73,39 +60,3 @@ export function parseStoreUrl(url: string): StoreAddress | string {
     ...(parsed.username !== '' && { username: decodeURIComponent(parsed.username) }),
   };
 }
-
-const storeUrlReader: Reader<string> = {
-  expected: 'a redis:// or rediss:// URL without a password',
-  read(check, value, path) {
-    if (typeof value !== 'string') {
-      check.expected(path, this.expected, value);
-      return undefined;
-    }
-    const address = parseStoreUrl(value);
-    if (typeof address === 'string') {
-      check.report(path, address);
-      return undefined;
-    }
-    return value;
-  },
-};
-
-const sharedKeyReader: Reader<string> = readerOf(
-  'a key name (letters, digits, ".", "_", ":" or "-", at most 128 characters)',
-  (v): v is string => typeof v === 'string' && SHARED_KEY.test(v),
-);
-
-/** Reads `providers.<id>.sharedLimits`; reports every problem and returns `undefined` if there was one. */
-export const sharedLimitsReader: Reader<SharedLimitsConfig> = {
-  expected: `a mapping of ${SHARED_LIMITS_KEYS.join(', ')}`,
-  read(check: Checker, value: unknown, path: FieldPath) {
-    const before = check.problems.length;
-    const entry = readMapping(check, value, path, SHARED_LIMITS_KEYS);
-    if (entry === undefined) return undefined;
-    const url = requiredField(check, entry, 'url', path, storeUrlReader);
-    const key = requiredField(check, entry, 'key', path, sharedKeyReader);
-    const passwordEnv = optionalField(check, entry, 'passwordEnv', path, envVarNameReader);
-    if (check.problems.length > before || url === undefined || key === undefined) return undefined;
-    return { url, key, ...(passwordEnv !== undefined && { passwordEnv }) };
-  },
-};

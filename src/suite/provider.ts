@@ -8,7 +8,7 @@ import {
   DEFAULT_SIMULATED_LATENCY_MS,
 } from './defaults.js';
 import { DIALECT_NAMES } from '../resilience/header-dialects.js';
-import { sharedLimitsReader } from '../coordination/config.js';
+import { sharedLimitsReader } from './shared-limits-reader.js';
 import { envVarNameReader, httpUrlReader, timerMsReader } from './readers.js';
 import {
   hasKey,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseStoreUrl, sharedLimitsReader } from '../../src/coordination/config.js';
+import { parseStoreUrl } from '../../src/coordination/config.js';
+import { sharedLimitsReader } from '../../src/suite/shared-limits-reader.js';
 import { Checker, formatPath } from '../../src/suite/schema-check.js';
 
 function read(value: unknown) {
