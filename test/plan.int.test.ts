@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatWallTime } from '../src/planning/format.js';
 import { actualsOf, forecastBesideActual } from '../src/planning/outcome.js';
 import { renderReport } from '../src/report/html-report.js';
@@ -8,12 +8,11 @@ import { silentLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/resilience/clock.js';
 import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
-import { openLmdbStore, type LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import type { Simulator } from '../src/simulator/server.js';
 import { parseSuite } from '../src/suite/load.js';
 import { runCli } from './helpers/cli.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
-import { tempDir } from './helpers/temp.js';
+import { useTestResources } from './helpers/test-resources.js';
 
 /** Latency of every simulated answer, in ms. */
 const LATENCY_MS = 100;
@@ -53,20 +52,13 @@ const parse = async (text: string) =>
   (await parseSuite(text, 'planned.yaml', () => Promise.reject(new Error('none')))).suite;
 
 describe('troupe plan against a job on the simulator', () => {
-  let sim: Simulator | undefined;
-  let store: LmdbCheckpointStore | undefined;
-  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await sim?.close();
-    await dir?.cleanup();
-  });
+  const resources = useTestResources();
 
   /** A simulator answering after `latencyMs`, a fresh store and an engine on it. */
   async function setUp(latencyMs: number) {
-    sim = await startSimulator({ port: 0, latencyMs });
-    dir = await tempDir('troupe-plan-');
-    store = await openLmdbStore(dir.path);
+    const sim = await resources.simulator({ latencyMs });
+    const dir = await resources.tempDir('troupe-plan-');
+    const store = await resources.store(dir.path);
     const engine = await Engine.start({
       store,
       log: silentLogger(),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/log/logger.js';
 import { PrometheusMetrics } from '../src/metrics/prometheus.js';
 import { estimateOutputTokens } from '../src/providers/token-estimate.js';
@@ -9,14 +9,14 @@ import { systemClock } from '../src/resilience/clock.js';
 import { estimateInputTokens } from '../src/resilience/token-estimate.js';
 import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import type { Simulator } from '../src/simulator/server.js';
 import type { RecordedRequest } from '../src/simulator/types.js';
-import { openLmdbStore, type LmdbCheckpointStore } from '../src/store/lmdb-store.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
 import { parseSuite } from '../src/suite/load.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
-import { tempDir } from './helpers/temp.js';
+import { useTestResources } from './helpers/test-resources.js';
 
 /** $1 000 per million tokens, in and out: a token costs a tenth of a cent. */
 const USD_PER_TOKEN = 0.001;
@@ -74,20 +74,13 @@ async function expectEveryTurnOnce(job: string, dataDir: string): Promise<void> 
 }
 
 describe('a spend cap', () => {
-  let sim: Simulator | undefined;
-  let store: LmdbCheckpointStore | undefined;
-  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await sim?.close();
-    await dir?.cleanup();
-  });
+  const resources = useTestResources();
 
   it('is never exceeded with 64 requests in flight; the job ends budget-exhausted and a higher cap finishes it', async () => {
     // Answers slow enough that a loaded machine still starts many requests before the first returns.
-    sim = await startSimulator({ port: 0, latencyMs: 1500 });
-    dir = await tempDir('troupe-cap-');
-    store = await openLmdbStore(dir.path);
+    const sim = await resources.simulator({ latencyMs: 1500 });
+    const dir = await resources.tempDir('troupe-cap-');
+    const store = await resources.store(dir.path);
     const capUsd = 12;
     const { suite } = await parseSuite(
       suiteText(sim, `budget: { maxCostUsd: ${capUsd} }`),
@@ -97,7 +90,7 @@ describe('a spend cap', () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     const start = (): Promise<Engine> =>
       Engine.start({
-        store: store!,
+        store,
         log: silentLogger(),
         clock: systemClock,
         env: { [TEST_KEY_ENV]: TEST_KEY },
@@ -159,8 +152,8 @@ describe('a spend cap', () => {
 
   /** A simulator slow enough (300 ms) to kill troupe with many requests in flight, and the suite on it (no cap of its own). */
   async function slowSuite() {
-    sim = await startSimulator({ port: 0, latencyMs: 300 });
-    dir = await tempDir('troupe-cap-');
+    const sim = await resources.simulator({ latencyMs: 300 });
+    const dir = await resources.tempDir('troupe-cap-');
     const suitePath = join(dir.path, 'capped.yaml');
     await writeFile(suitePath, suiteText(sim, ''));
     return { sim, suitePath, dataDir: join(dir.path, 'store') };
@@ -284,8 +277,8 @@ describe('a spend cap', () => {
   );
 
   it('a model without prices cannot have a cap: exit 2, nothing written', async () => {
-    sim = await startSimulator({ port: 0, latencyMs: 0 });
-    dir = await tempDir('troupe-cap-');
+    const sim = await resources.simulator({ latencyMs: 0 });
+    const dir = await resources.tempDir('troupe-cap-');
     const text = suiteText(sim, '').replace(', pricePerMillionTokens: { input: 1000, output: 1000 }', '');
     const path = `${dir.path}/unpriced.yaml`;
     await writeFile(
