@@ -12,12 +12,12 @@ import { Dealer } from 'zeromq';
 import type { Envelope } from './codec.js';
 import type { ControlMessage } from './control.js';
 import { TRANSPORT_DEFAULTS } from './defaults.js';
-import type { MessageGuard, Unsubscribe, WorkerEnd } from './ends.js';
+import type { MessageGuard, WorkerEnd } from './ends.js';
+import { WorkerEndEvents } from './end-events.js';
 import { parseEndpoint } from './endpoint.js';
 import { joinEncoded } from './codec.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import type { Inbound } from './frames.js';
-import { Listeners } from './listeners.js';
 import { receiveUntilClosed } from './receive-loop.js';
 import { checkRoutingId } from './routing-id.js';
 import { checkQueueBound, SendQueue } from './send-queue.js';
@@ -43,10 +43,11 @@ export interface DealerOptions<In extends Envelope> {
 }
 
 /** A DEALER socket connected to the primary; see the module comment. */
-export class DealerTransport<Out extends Envelope, In extends Envelope> implements WorkerEnd<Out, In> {
+export class DealerTransport<Out extends Envelope, In extends Envelope>
+  extends WorkerEndEvents<In>
+  implements WorkerEnd<Out, In>
+{
   private readonly queue: SendQueue<Buffer>;
-  private readonly messageListeners = new Listeners<[message: In]>();
-  private readonly malformedListeners = new Listeners<[reason: string]>();
   private readonly receiving: Promise<void>;
   private closing: Promise<void> | undefined;
 
@@ -91,6 +92,7 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
     readonly endpoint: string,
     private readonly options: DealerOptions<In>,
   ) {
+    super();
     this.routingId = options.routingId;
     // A batch leaves as one frame: zeromq.js pays per frame (a reference, a release on the main thread).
     this.queue = new SendQueue<Buffer>((bodies) => this.socket.send(joinEncoded(bodies)), options);
@@ -115,14 +117,6 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
       .catch((error: unknown) => Promise.reject(sendFailure(error, undefined, this.closing !== undefined)));
   }
 
-  onMessage(handler: (message: In) => void): Unsubscribe {
-    return this.messageListeners.add(handler);
-  }
-
-  onMalformed(handler: (reason: string) => void): Unsubscribe {
-    return this.malformedListeners.add(handler);
-  }
-
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -140,23 +134,13 @@ export class DealerTransport<Out extends Envelope, In extends Envelope> implemen
   }
 
   private dispatch(bodies: readonly Buffer[]): void {
-    if (bodies.length === 0) this.malformedListeners.emit('a message with no body frame');
+    if (bodies.length === 0) this.reportMalformed('a message with no body frame');
     for (const body of bodies)
       for (const inbound of readInbound(body, this.options.isMessage)) this.dispatchOne(inbound);
   }
 
   private dispatchOne(inbound: Inbound<In>): void {
-    if (inbound.kind === 'malformed') {
-      this.malformedListeners.emit(inbound.reason);
-      return;
-    }
-    if (inbound.kind === 'control') {
-      const { control } = inbound;
-      if (control.type === 'transport:ping') this.sendControl({ type: 'transport:pong', seq: control.seq });
-      else this.malformedListeners.emit(`a ${control.type} sent to a worker`);
-      return;
-    }
-    this.messageListeners.emit(inbound.message);
+    this.receiveInbound(inbound, (seq) => this.sendControl({ type: 'transport:pong', seq }));
   }
 
   private closedError(): TransportError {

@@ -12,13 +12,13 @@ import { Router } from 'zeromq';
 
 import type { Envelope } from './codec.js';
 import { TRANSPORT_DEFAULTS } from './defaults.js';
-import type { MessageGuard, PeerLostReason, PrimaryEnd, Unsubscribe } from './ends.js';
+import type { MessageGuard, PrimaryEnd } from './ends.js';
+import { PrimaryEndEvents } from './end-events.js';
 import { parseEndpoint } from './endpoint.js';
 import { IpcSocketFile } from './ipc-file.js';
 import { joinEncoded } from './codec.js';
 import { encodeControl, encodeOutbound, readInbound } from './frames.js';
 import type { Inbound } from './frames.js';
-import { Listeners } from './listeners.js';
 import { receiveUntilClosed } from './receive-loop.js';
 import { PeerTable } from './peer-table.js';
 import { peerIdOf } from './routing-id.js';
@@ -54,14 +54,13 @@ interface Outbound {
 }
 
 /** A bound ROUTER socket speaking to many workers; see the module comment. */
-export class RouterTransport<Out extends Envelope, In extends Envelope> implements PrimaryEnd<Out, In> {
+export class RouterTransport<Out extends Envelope, In extends Envelope>
+  extends PrimaryEndEvents<In>
+  implements PrimaryEnd<Out, In>
+{
   private readonly queue: SendQueue<Outbound>;
   /** The routing id frame of every peer heard from, so that ids that are not text route back. */
   private readonly routingFrames = new Map<string, Buffer>();
-  private readonly messageListeners = new Listeners<[peerId: string, message: In]>();
-  private readonly malformedListeners = new Listeners<[peerId: string, reason: string]>();
-  private readonly joinedListeners = new Listeners<[peerId: string]>();
-  private readonly lostListeners = new Listeners<[peerId: string, reason: PeerLostReason]>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly receiving: Promise<void>;
   private pingSeq = 0;
@@ -70,9 +69,10 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   /**
    * Binds a ROUTER on `endpoint`: `ipc://<path>` (see `ipcEndpointIn`) or `tcp://127.0.0.1:<port>`,
    * where port 0 picks a free one; `endpoint` then reports it. Rejects with a `TransportError`
-   * (`bad-endpoint`, `bind-failed`) if it cannot.
+   * (`bad-endpoint`, `bind-failed`) if it cannot. (`override`: a class's static side inherits
+   * `Function.prototype.bind`, which this name shadows, as it always did.)
    */
-  static async bind<Out extends Envelope, In extends Envelope>(
+  static override async bind<Out extends Envelope, In extends Envelope>(
     endpoint: string,
     options: RouterOptions<In> = {},
   ): Promise<RouterTransport<Out, In>> {
@@ -112,11 +112,12 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
     private readonly socket: Router,
     /** The bound endpoint, with the port the system picked for `tcp://…:0`. */
     readonly endpoint: string,
-    private readonly table: PeerTable,
+    table: PeerTable,
     heartbeatIntervalMs: number,
     private readonly socketFile: IpcSocketFile | undefined,
     private readonly options: RouterOptions<In>,
   ) {
+    super(table);
     this.queue = new SendQueue<Outbound>(
       (batch) => this.sendBatch(batch),
       options,
@@ -141,26 +142,6 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
       return Promise.reject(error);
     }
     return this.enqueue(peerId, body);
-  }
-
-  onMessage(handler: (peerId: string, message: In) => void): Unsubscribe {
-    return this.messageListeners.add(handler);
-  }
-
-  onMalformed(handler: (peerId: string, reason: string) => void): Unsubscribe {
-    return this.malformedListeners.add(handler);
-  }
-
-  onPeerJoined(handler: (peerId: string) => void): Unsubscribe {
-    return this.joinedListeners.add(handler);
-  }
-
-  onPeerLost(handler: (peerId: string, reason: PeerLostReason) => void): Unsubscribe {
-    return this.lostListeners.add(handler);
-  }
-
-  peers(): readonly string[] {
-    return this.table.alive();
   }
 
   /** Also removes the ipc socket file this router created, unless another socket has bound the path since. */
@@ -196,7 +177,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
 
   private beat(): void {
     const { ping, lost } = this.table.tick();
-    for (const peerId of lost) this.lostListeners.emit(peerId, 'heartbeat');
+    for (const peerId of lost) this.reportLost(peerId);
     for (const peerId of ping) {
       this.pingSeq += 1;
       const sent = (): void => this.table.pingSent(peerId);
@@ -208,7 +189,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   private dispatch([routingFrame, ...bodies]: Buffer[]): void {
     if (routingFrame === undefined) return;
     const peerId = peerIdOf(routingFrame);
-    if (bodies.length === 0) this.malformedListeners.emit(peerId, 'a message with no body frame');
+    if (bodies.length === 0) this.reportMalformed(peerId, 'a message with no body frame');
     for (const body of bodies) {
       for (const inbound of readInbound(body, this.options.isMessage))
         this.dispatchOne(peerId, routingFrame, inbound);
@@ -216,22 +197,10 @@ export class RouterTransport<Out extends Envelope, In extends Envelope> implemen
   }
 
   private dispatchOne(peerId: string, routingFrame: Buffer, inbound: Inbound<In>): void {
-    if (inbound.kind === 'malformed') {
-      this.malformedListeners.emit(peerId, inbound.reason);
-      return;
+    if (inbound.kind !== 'malformed' && !this.routingFrames.has(peerId)) {
+      this.routingFrames.set(peerId, routingFrame);
     }
-    if (!this.routingFrames.has(peerId)) this.routingFrames.set(peerId, routingFrame);
-    if (inbound.kind === 'control') {
-      const { control } = inbound;
-      if (control.type === 'transport:ping') {
-        this.malformedListeners.emit(peerId, 'a transport:ping sent to the primary');
-        return;
-      }
-      if (this.table.heard(peerId, control.type === 'transport:hello')) this.joinedListeners.emit(peerId);
-      return;
-    }
-    if (this.table.heard(peerId, false)) this.joinedListeners.emit(peerId);
-    this.messageListeners.emit(peerId, inbound.message);
+    this.receiveInbound(peerId, inbound);
   }
 
   private closedError(peerId: string | undefined): TransportError {

@@ -8,16 +8,9 @@
  * with `troupe:transport-unreachable`. There are no heartbeats: `dropPeer()` reports the loss.
  */
 import type { Envelope } from '../../src/transport/codec.js';
-import type {
-  MessageGuard,
-  PeerLostReason,
-  PrimaryEnd,
-  Unsubscribe,
-  WorkerEnd,
-} from '../../src/transport/ends.js';
+import { PrimaryEndEvents, WorkerEndEvents } from '../../src/transport/end-events.js';
+import type { MessageGuard, PrimaryEnd, WorkerEnd } from '../../src/transport/ends.js';
 import { encodeControl, encodeOutbound, readInbound } from '../../src/transport/frames.js';
-import type { Inbound } from '../../src/transport/frames.js';
-import { Listeners } from '../../src/transport/listeners.js';
 import { PeerTable } from '../../src/transport/peer-table.js';
 import { TransportError } from '../../src/transport/transport-error.js';
 
@@ -83,13 +76,9 @@ interface FrameSink {
 
 /** The primary end of an in-memory pair; it has exactly one peer. */
 export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
+  extends PrimaryEndEvents<In>
   implements PrimaryEnd<Out, In>, FrameSink
 {
-  private readonly table = new PeerTable(1);
-  private readonly messageListeners = new Listeners<[peerId: string, message: In]>();
-  private readonly malformedListeners = new Listeners<[peerId: string, reason: string]>();
-  private readonly joinedListeners = new Listeners<[peerId: string]>();
-  private readonly lostListeners = new Listeners<[peerId: string, reason: PeerLostReason]>();
   private worker: (FrameSink & { die(): void }) | undefined;
   private isClosed = false;
 
@@ -97,7 +86,9 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
   constructor(
     private readonly peerId: string,
     private readonly isMessage: MessageGuard<In> | undefined,
-  ) {}
+  ) {
+    super(new PeerTable(1));
+  }
 
   /** True once `close()` was called. */
   get closed(): boolean {
@@ -128,26 +119,6 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
     }
     worker.deliver(body);
     return Promise.resolve();
-  }
-
-  onMessage(handler: (peerId: string, message: In) => void): Unsubscribe {
-    return this.messageListeners.add(handler);
-  }
-
-  onMalformed(handler: (peerId: string, reason: string) => void): Unsubscribe {
-    return this.malformedListeners.add(handler);
-  }
-
-  onPeerJoined(handler: (peerId: string) => void): Unsubscribe {
-    return this.joinedListeners.add(handler);
-  }
-
-  onPeerLost(handler: (peerId: string, reason: PeerLostReason) => void): Unsubscribe {
-    return this.lostListeners.add(handler);
-  }
-
-  peers(): readonly string[] {
-    return this.table.alive();
   }
 
   close(): Promise<void> {
@@ -183,39 +154,20 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
     this.detach();
     // After the frames already in flight, like a heartbeat that expires later.
     setImmediate(() => {
-      if (!this.isClosed && this.table.markLost(this.peerId))
-        this.lostListeners.emit(this.peerId, 'heartbeat');
+      if (!this.isClosed && this.table.markLost(this.peerId)) this.reportLost(this.peerId);
     });
   }
 
   private receive(frame: Buffer): void {
-    for (const inbound of readInbound(frame, this.isMessage)) this.receiveOne(inbound);
-  }
-
-  private receiveOne(inbound: Inbound<In>): void {
-    if (inbound.kind === 'malformed') {
-      this.malformedListeners.emit(this.peerId, inbound.reason);
-      return;
-    }
-    if (inbound.kind === 'control') {
-      if (inbound.control.type === 'transport:ping') {
-        this.malformedListeners.emit(this.peerId, 'a transport:ping sent to the primary');
-      } else if (this.table.heard(this.peerId, inbound.control.type === 'transport:hello')) {
-        this.joinedListeners.emit(this.peerId);
-      }
-      return;
-    }
-    if (this.table.heard(this.peerId, false)) this.joinedListeners.emit(this.peerId);
-    this.messageListeners.emit(this.peerId, inbound.message);
+    for (const inbound of readInbound(frame, this.isMessage)) this.receiveInbound(this.peerId, inbound);
   }
 }
 
 /** The worker end of an in-memory pair. */
 export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
+  extends WorkerEndEvents<In>
   implements WorkerEnd<Out, In>, FrameSink
 {
-  private readonly messageListeners = new Listeners<[message: In]>();
-  private readonly malformedListeners = new Listeners<[reason: string]>();
   private isClosed = false;
   private dead = false;
 
@@ -225,6 +177,7 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
     private readonly primary: FrameSink,
     private readonly isMessage: MessageGuard<In> | undefined,
   ) {
+    super();
     primary.deliver(encodeControl({ type: 'transport:hello' }));
   }
 
@@ -251,14 +204,6 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
     return Promise.resolve();
   }
 
-  onMessage(handler: (message: In) => void): Unsubscribe {
-    return this.messageListeners.add(handler);
-  }
-
-  onMalformed(handler: (reason: string) => void): Unsubscribe {
-    return this.malformedListeners.add(handler);
-  }
-
   close(): Promise<void> {
     this.isClosed = true;
     return Promise.resolve();
@@ -282,13 +227,9 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
   }
 
   private receive(frame: Buffer): void {
-    for (const inbound of readInbound(frame, this.isMessage)) this.receiveOne(inbound);
-  }
-
-  private receiveOne(inbound: Inbound<In>): void {
-    if (inbound.kind === 'malformed') this.malformedListeners.emit(inbound.reason);
-    else if (inbound.kind === 'control')
-      this.malformedListeners.emit(`a ${inbound.control.type} sent to a worker`);
-    else this.messageListeners.emit(inbound.message);
+    const pong = (seq: number): void => {
+      if (!this.primary.closed) this.primary.deliver(encodeControl({ type: 'transport:pong', seq }));
+    };
+    for (const inbound of readInbound(frame, this.isMessage)) this.receiveInbound(inbound, pong);
   }
 }
