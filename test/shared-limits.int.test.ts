@@ -4,12 +4,10 @@
  * restart. The simulator here is the one `troupe simulate --requests-per-minute 600` serves,
  * started in this process so that its record of every request can be read.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { BudgetStore } from '../src/coordination/budget-store.js';
 import { PARTICIPANT_TTL_MS } from '../src/coordination/defaults.js';
 import { StoreClient } from '../src/coordination/store-client.js';
@@ -17,76 +15,23 @@ import { startSimulator } from '../src/simulator/server.js';
 import type { RecordedRequest, Simulator } from '../src/simulator/types.js';
 import type { SharedKeyView } from '../src/coordination/shared-view.js';
 import type { JobStatus } from '../src/actors/supervisor.js';
-import { CLI_PATH, runCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { skipWithoutRedis, startRedisServer } from './helpers/redis-server.js';
 import type { RedisServer } from './helpers/redis-server.js';
 import { tempDir } from './helpers/temp.js';
+import {
+  RUN_TIMEOUT_MS,
+  rawRedis,
+  sharedSuiteText,
+  startRun,
+  type Running,
+  type SharedSuiteOptions,
+} from './helpers/shared-runs.js';
 import { maxConcurrentInRecord, maxInWindow } from './resilience/engine-harness.js';
 
 const RPM = 600;
 const SHARED_KEY = 'org-sim';
-/** A process that does not end within this long has failed the test. */
-const RUN_TIMEOUT_MS = 150_000;
-
-interface SuiteOptions {
-  readonly url?: string;
-  readonly sequences: number;
-  readonly limits: string;
-  readonly passwordEnv?: string;
-}
-
-function suiteText(sim: Simulator, o: SuiteOptions): string {
-  const shared =
-    o.url === undefined
-      ? ''
-      : `    sharedLimits: { url: "${o.url}", key: ${SHARED_KEY}${o.passwordEnv ? `, passwordEnv: ${o.passwordEnv}` : ''} }\n`;
-  const sequences = Array.from(
-    { length: o.sequences },
-    (_, i) => `  - id: s${i}\n    prompts: ["hello ${i}", "and again ${i}"]`,
-  ).join('\n');
-  return [
-    'name: shared',
-    'providers:',
-    '  sim:',
-    '    type: openai',
-    `    baseURL: ${sim.openaiBaseURL}`,
-    '    apiKeyEnv: SIM_KEY',
-    `    limits: ${o.limits}`,
-    shared + 'models:',
-    '  - { id: m, provider: sim, model: gpt-4o-mini, maxTokens: 16 }',
-    'sequences:',
-    sequences,
-    '',
-  ].join('\n');
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  /** What it has written to stderr so far. */
-  readonly stderr: () => string;
-  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-function startRun(dataDir: string, suite: string, env: Record<string, string> = {}): Running {
-  const args = ['run', suite, '--data-dir', dataDir, '--workers', '0', '--log-level', 'info'];
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    env: { PATH: process.env.PATH ?? '', SIM_KEY: 'x', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { child, done, stderr: () => stderr };
-}
 
 /** What `troupe status --json` prints. */
 interface StatusJson {
@@ -132,9 +77,9 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
     await dir.cleanup();
   });
 
-  async function writeSuite(name: string, o: SuiteOptions): Promise<string> {
+  async function writeSuite(name: string, o: Omit<SharedSuiteOptions, 'baseURL' | 'key'>): Promise<string> {
     const path = join(dir.path, name);
-    await writeFile(path, suiteText(sim, o));
+    await writeFile(path, sharedSuiteText({ baseURL: sim.openaiBaseURL, key: SHARED_KEY, ...o }));
     return path;
   }
 
@@ -218,7 +163,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
       const [victim, ...others] = runs(3, suite);
       const client = new StoreClient({ url: redis.url });
       const budget = new BudgetStore(client, SHARED_KEY);
-      const redisClient = new Redis(redis.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 1 });
+      const redisClient = rawRedis(redis.port);
       try {
         const pidOf = (id: string) => Number(id.split(':')[1]);
         await expect
