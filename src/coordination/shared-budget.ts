@@ -145,6 +145,11 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   private myBreaker: number | undefined;
   /** The latest breaker end (store clock) this process shared or was told of. */
   private breakerKnown = 0;
+  /**
+   * A breaker on the account (this process's or another's) is open until then (this clock; 0:
+   * none): no request starts before it, whatever the breaker actor has yet to hear.
+   */
+  private breakerHold = 0;
   /** When each request in flight left, for the readings of its reply. */
   private readonly startedAt = new Map<string, number>();
   /** The newest header reading of each kind not yet delivered (times on this clock). */
@@ -178,6 +183,11 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     if (pause !== undefined) {
       // Its end is when a lease may be granted again: ask then, and the limiter is woken.
       this.scheduleCall(pause.until);
+      return false;
+    }
+    if (this.breakerHold > now) {
+      // The breaker actor hears of an opening after this does: a unit taken in between must not go.
+      this.scheduleCall(this.breakerHold);
       return false;
     }
     if (this.pool.canTake(charges, now)) return true;
@@ -220,6 +230,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   }
 
   opened(until: number): void {
+    this.breakerHold = Math.max(this.breakerHold, until);
     if (this.myBreaker !== undefined && this.myBreaker >= until) return;
     this.myBreaker = until;
     this.kick();
@@ -403,10 +414,18 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
         if (this.readings.get(delivered.kind) === delivered) this.readings.delete(delivered.kind);
       if (request.breakerOpenUntil !== undefined)
         this.breakerKnown = Math.max(this.breakerKnown, request.breakerOpenUntil);
-      if (reply.breakerOpenUntil > reply.now && reply.breakerOpenUntil > this.breakerKnown + 1) {
-        // Another participant's breaker opened: this one opens until the same time.
-        this.breakerKnown = reply.breakerOpenUntil;
-        this.options.onBreakerOpen?.(startedAt + (reply.breakerOpenUntil - reply.now));
+      if (reply.breakerOpenUntil > reply.now) {
+        const until = startedAt + (reply.breakerOpenUntil - reply.now);
+        this.breakerHold = Math.max(this.breakerHold, until);
+        if (reply.breakerOpenUntil > this.breakerKnown + 1) {
+          // Another participant's breaker opened: this one opens until the same time.
+          this.breakerKnown = reply.breakerOpenUntil;
+          this.options.onBreakerOpen?.(until);
+        }
+      }
+      if (this.breakerHold !== 0 && this.breakerHold <= startedAt) {
+        this.breakerHold = 0;
+        changed = true;
       }
       if (reply.needsInfo) this.infoKnown = -1;
       else if (request.info !== undefined) this.infoKnown = infoVersion;

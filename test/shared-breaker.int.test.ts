@@ -1,0 +1,167 @@
+/**
+ * What two `troupe run` processes on one `sharedLimits` key share beyond the budget, end to end on
+ * a real redis-server: a circuit breaker opened by one holds the other, and what one provider's
+ * headers said (nothing left until a reset) holds the other back. Each process talks to a
+ * simulator of its own (the server `troupe simulate` serves, started here so that its record of
+ * every request can be read): what arrives at the healthy one shows what the sharing did.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { BudgetStore } from '../src/coordination/budget-store.js';
+import { StoreClient } from '../src/coordination/store-client.js';
+import { startSimulator } from '../src/simulator/server.js';
+import type { RecordedRequest, Simulator, SimulatorOptions } from '../src/simulator/types.js';
+import { skipWithoutRedis, startRedisServer } from './helpers/redis-server.js';
+import type { RedisServer } from './helpers/redis-server.js';
+import {
+  logLines,
+  rawRedis,
+  sharedSuiteText,
+  startRun,
+  stateOf,
+  type Running,
+  type SharedSuiteOptions,
+} from './helpers/shared-runs.js';
+import { tempDir } from './helpers/temp.js';
+
+const RPM = 600;
+const KEY = 'org-breaker';
+/** Tests that run several `troupe run` processes: bounded, and generous for a loaded machine. */
+const TEST_TIMEOUT_MS = 240_000;
+const POLL = { timeout: 90_000, interval: 20 };
+
+describe.skipIf(skipWithoutRedis())('two processes on one key share breaker and headers', () => {
+  let redis: RedisServer;
+  let raw: Redis;
+  let client: StoreClient;
+  let budget: BudgetStore;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const sims: Simulator[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    raw = rawRedis(redis.port);
+    client = new StoreClient({ url: redis.url });
+    budget = new BudgetStore(client, KEY);
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const sim of sims.splice(0)) await sim.close();
+    raw.disconnect();
+    await client.close();
+    await redis.close();
+    await dir.cleanup();
+  });
+
+  async function simulator(options: SimulatorOptions): Promise<Simulator> {
+    const sim = await startSimulator({ port: 0, host: '127.0.0.1', latencyMs: 50, ...options });
+    sims.push(sim);
+    return sim;
+  }
+
+  async function run(
+    name: string,
+    sim: Simulator,
+    o: Omit<SharedSuiteOptions, 'baseURL' | 'key' | 'url'>,
+  ): Promise<Running> {
+    const path = join(dir.path, `${name}.yaml`);
+    await writeFile(path, sharedSuiteText({ baseURL: sim.openaiBaseURL, key: KEY, url: redis.url, ...o }));
+    const running = startRun(join(dir.path, `data-${name}`), path);
+    children.push(running.child);
+    return running;
+  }
+
+  /** Requests received in [from, to) (the simulator's clock is this host's, as the store's is). */
+  const between = (records: readonly RecordedRequest[], from: number, to: number) =>
+    records.filter((r) => r.receivedAt >= from && r.receivedAt < to).length;
+
+  it(
+    "one run's breaker opening on its provider's outage stops the other run's requests until the cool-down ends",
+    async () => {
+      const coolDownMs = 8_000;
+      const down = await simulator({ faults: [{ fault: { kind: 'status', status: 500 } }] });
+      const healthy = await simulator({});
+      const b = await run('b', healthy, { sequences: 60, limits: `{ requestsPerMinute: ${RPM} }` });
+      await expect.poll(() => healthy.records.length, POLL).toBeGreaterThan(5);
+      const a = await run('a', down, {
+        sequences: 10,
+        limits: `{ requestsPerMinute: ${RPM} }`,
+        breaker: `{ consecutiveFailures: 3, coolDownMs: ${coolDownMs}, maxCoolDownMs: ${coolDownMs} }`,
+      });
+      // The store holds a's opening from its first call after it opened: from then on nothing
+      // reaches the healthy provider but what the store had granted before.
+      await expect
+        .poll(async () => Number((await stateOf(raw, KEY)).breakerUntil ?? 0), POLL)
+        .toBeGreaterThan(0);
+      const seenAt = Date.now();
+      const granted = (await budget.status()).requests;
+      const openUntil = Number((await stateOf(raw, KEY)).breakerUntil);
+      const sentBefore = down.records.length + healthy.records.length;
+      down.configure({ faults: [] });
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+
+      expect(openUntil).toBeGreaterThan(seenAt);
+      // b was sending at the shared rate when a's breaker opened, and went on after the cool-down.
+      const duringOpen = between(healthy.records, seenAt, openUntil);
+      expect(duringOpen).toBeLessThanOrEqual(Math.max(0, granted - sentBefore));
+      expect(healthy.records.filter((r) => r.receivedAt >= openUntil).length).toBeGreaterThan(0);
+      expect(healthy.records.filter((r) => r.status === 200)).toHaveLength(120);
+      // Said in b's log: its breaker opened because a's did.
+      expect(
+        logLines(rb.stderr).some((l) => l.msg === 'circuit open' && l.reason === 'opened-elsewhere'),
+      ).toBe(true);
+      expect(
+        logLines(ra.stderr).some((l) => l.msg === 'circuit open' && l.reason === 'consecutive-failures'),
+      ).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "what one run's provider headers said (nothing left until a reset) holds the other run back until the reset",
+    async () => {
+      // 6 requests per minute with a bucket of one: after a's one request, 0 left for 10 s.
+      const limited = await simulator({ rateLimit: { requestsPerMinute: 6 } });
+      // b's provider says nothing of its limits: b learns them only through the store.
+      const silent = await simulator({ dialect: 'none' });
+      const b = await run('b', silent, { sequences: 60, limits: `{ requestsPerMinute: ${RPM} }` });
+      await expect.poll(() => silent.records.length, POLL).toBeGreaterThan(5);
+      const a = await run('a', limited, {
+        sequences: 1,
+        prompts: 1,
+        limits: `{ requestsPerMinute: ${RPM} }`,
+      });
+      await expect.poll(async () => Number((await stateOf(raw, KEY)).rLUntil ?? 0), POLL).toBeGreaterThan(0);
+      const seenAt = Date.now();
+      const granted = (await budget.status()).requests;
+      const state = await stateOf(raw, KEY);
+      const resetAt = Number(state.rLUntil);
+      const limit = Number(state.rLCap);
+      const sentBefore = limited.records.length + silent.records.length;
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+
+      expect(limited.records).toHaveLength(1);
+      expect(limited.records[0]!.status).toBe(200);
+      // The reading: OpenAI's headers state the bucket (one request), full again about 10 s on.
+      expect(limit).toBe(1);
+      expect(resetAt - seenAt).toBeGreaterThan(5_000);
+      // Until the reset, b sends what the store had granted before, and at most what the learned
+      // bucket refills to by then (the limit): 1, where the shared budget alone would let ~100 go.
+      const beforeReset = between(silent.records, seenAt, resetAt);
+      expect(beforeReset).toBeLessThanOrEqual(Math.max(0, granted - sentBefore) + limit);
+      expect(silent.records.filter((r) => r.receivedAt >= resetAt).length).toBeGreaterThan(0);
+      expect(silent.records.filter((r) => r.status === 200)).toHaveLength(120);
+      expect(silent.records.some((r) => r.status === 429)).toBe(false);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
