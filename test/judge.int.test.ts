@@ -7,13 +7,12 @@ import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
-import { parseSuite } from '../src/suite/load.js';
 import type { Suite } from '../src/suite/types.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
-import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { suiteFromText, TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { tempDir } from './helpers/temp.js';
 
 const env = { ...process.env, [TEST_KEY_ENV]: TEST_KEY };
@@ -38,7 +37,7 @@ sequences:
 
 async function judgedSuite(sim: Simulator, maxUnparsableRetries: number): Promise<Suite> {
   const text = judgedSuiteText(sim, maxUnparsableRetries);
-  return (await parseSuite(text, 'judged.yaml', () => Promise.reject(new Error('none')))).suite;
+  return suiteFromText(text, 'judged.yaml');
 }
 
 /** The answer a grading request grades (the conversation before it may quote earlier answers). */

@@ -9,9 +9,8 @@ import { systemClock } from '../src/resilience/clock.js';
 import { Engine } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
 import type { Simulator } from '../src/simulator/server.js';
-import { parseSuite } from '../src/suite/load.js';
 import { runCli } from './helpers/cli.js';
-import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { suiteFromText, TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { useTestResources } from './helpers/test-resources.js';
 
 /** Latency of every simulated answer, in ms. */
@@ -48,8 +47,7 @@ ${lines.join('\n')}
 `;
 }
 
-const parse = async (text: string) =>
-  (await parseSuite(text, 'planned.yaml', () => Promise.reject(new Error('none')))).suite;
+const parse = (text: string) => suiteFromText(text, 'planned.yaml');
 
 describe('troupe plan against a job on the simulator', () => {
   const resources = useTestResources();

@@ -12,10 +12,9 @@ import { createJob } from '../src/runtime/jobs.js';
 import type { Simulator } from '../src/simulator/server.js';
 import type { RecordedRequest } from '../src/simulator/types.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
-import { parseSuite } from '../src/suite/load.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
-import { TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
+import { suiteFromText, TEST_KEY, TEST_KEY_ENV } from './helpers/job.js';
 import { useTestResources } from './helpers/test-resources.js';
 
 /** $1 000 per million tokens, in and out: a token costs a tenth of a cent. */
@@ -82,11 +81,7 @@ describe('a spend cap', () => {
     const dir = await resources.tempDir('troupe-cap-');
     const store = await resources.store(dir.path);
     const capUsd = 12;
-    const { suite } = await parseSuite(
-      suiteText(sim, `budget: { maxCostUsd: ${capUsd} }`),
-      'capped.yaml',
-      () => Promise.reject(new Error('none')),
-    );
+    const suite = await suiteFromText(suiteText(sim, `budget: { maxCostUsd: ${capUsd} }`), 'capped.yaml');
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
     const start = (): Promise<Engine> =>
       Engine.start({

@@ -44,10 +44,7 @@ ${models.join('\n')}
 sequences:
 ${sequences.join('\n')}
 `;
-  const loaded = await parseSuite(text, 'generated.yaml', () =>
-    Promise.reject(new Error('no sequences file')),
-  );
-  return loaded.suite;
+  return suiteFromText(text);
 }
 
 /** One provider of a `providersSuite`: its API on one simulator, its models and extra YAML. */
@@ -91,8 +88,11 @@ ${models.join('\n')}
 sequences:
 ${sequences.join('\n')}
 `;
-  const loaded = await parseSuite(text, 'generated.yaml', () =>
-    Promise.reject(new Error('no sequences file')),
-  );
+  return suiteFromText(text);
+}
+
+/** The suite a YAML text describes, read as if from `fileName` (it may name no sequences file). */
+export async function suiteFromText(text: string, fileName = 'generated.yaml'): Promise<Suite> {
+  const loaded = await parseSuite(text, fileName, () => Promise.reject(new Error('no sequences file')));
   return loaded.suite;
 }
