@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,9 +13,12 @@ type FromWorker = { readonly type: 'echoed'; readonly n: number };
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/ping-worker.mjs', import.meta.url));
 const HEARTBEAT_INTERVAL_MS = 100;
-const HEARTBEAT_MISSES = 5;
+// A peer is lost after a second without a pong: a busy machine may stall either process for a few hundred ms.
+const HEARTBEAT_MISSES = 10;
 /** Generous: this bounds the wait, it does not assert the timing. */
 const LOSS_WAIT_MS = 15_000;
+/** Echoes sent one after another to the worker process. */
+const ROUND_TRIPS = 500;
 
 const closer = new Closer();
 afterEach(() => closer.closeAll());
@@ -62,24 +64,16 @@ describe('heartbeats with a worker process', () => {
       await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_MISSES * HEARTBEAT_INTERVAL_MS));
       expect(lost).toEqual([]);
 
-      // Round trips to another process, for the record (not asserted).
+      // Round trips to another process, one at a time: each echo comes back, in order.
       let echoArrived: (() => void) | undefined;
       router.onMessage(() => echoArrived?.());
-      const roundTripsUs: number[] = [];
-      for (let n = 0; n < 500; n++) {
-        const started = performance.now();
+      for (let n = 0; n < ROUND_TRIPS; n++) {
         const arrived = new Promise<void>((resolve) => (echoArrived = resolve));
         await router.send('worker-1', { type: 'echo', n });
         await arrived;
-        roundTripsUs.push((performance.now() - started) * 1_000);
       }
-      roundTripsUs.sort((a, b) => a - b);
-      const percentile = (q: number): string => (roundTripsUs[Math.floor(q * 499)] ?? NaN).toFixed(0);
-      console.info(
-        `${kind} round trip to a worker process: p50 ${percentile(0.5)} µs, p99 ${percentile(0.99)} µs`,
-      );
+      expect(echoed).toEqual(Array.from({ length: ROUND_TRIPS }, (_, n) => n));
 
-      const stoppedAt = performance.now();
       child.kill('SIGSTOP');
       await expect
         .poll(() => lost.length === 1, {
@@ -87,10 +81,6 @@ describe('heartbeats with a worker process', () => {
           message: 'the stopped worker to be reported lost',
         })
         .toBe(true);
-      console.info(
-        `${kind}: lost after ${(performance.now() - stoppedAt).toFixed(0)} ms ` +
-          `(${HEARTBEAT_MISSES} × ${HEARTBEAT_INTERVAL_MS} ms)`,
-      );
       expect(lost).toEqual(['worker-1:heartbeat']);
       expect(router.peers()).toEqual([]);
 
