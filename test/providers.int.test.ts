@@ -9,6 +9,7 @@ import { createSimulatedProvider } from '../src/providers/simulated.js';
 import type { Sleep } from '../src/providers/simulated.js';
 import type { ChatMessage, CompletionRequest, Provider } from '../src/providers/types.js';
 import { ProviderError } from '../src/providers/types.js';
+import { DEFAULT_BREAKER_POLICY, DEFAULT_RETRY_POLICY } from '../src/resilience/defaults.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { Fault, Simulator, SimulatorOptions } from '../src/simulator/server.js';
 import type {
@@ -32,17 +33,9 @@ const retry: RetryPolicy = {
   baseDelayMs: 1,
   maxDelayMs: 1,
   timeoutMs: TIMEOUT_MS,
-  maxPauseMs: 900_000,
+  maxPauseMs: DEFAULT_RETRY_POLICY.maxPauseMs,
 };
-const breaker: BreakerPolicy = {
-  consecutiveFailures: 5,
-  failureRatio: 0.5,
-  windowMs: 30_000,
-  minRequests: 10,
-  coolDownMs: 5_000,
-  maxCoolDownMs: 120_000,
-  probesToClose: 2,
-};
+const breaker: BreakerPolicy = { ...DEFAULT_BREAKER_POLICY };
 
 const messages: ChatMessage[] = [
   { role: 'system', content: 'Be brief.' },
