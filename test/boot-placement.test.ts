@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelMessage, SequencePlacement } from '../src/actors/model.js';
 import { spawnStatelessActor, startSystem, stopActor } from '../src/actors/nact.js';
 import type { SystemRef } from '../src/actors/nact.js';
@@ -55,9 +55,9 @@ function setUp() {
     conversationsPerModel: 6,
   });
   let next = 0;
-  const place = (model: ModelConfig, runs: number): void => {
+  const place = (model: ModelConfig, runs: number) => {
     next += 1;
-    boot.place({
+    return boot.place({
       parent,
       job: 'job',
       model,
@@ -84,12 +84,35 @@ describe('placement while the workers boot', () => {
     expect(workers.placed).toEqual(['a/s3']);
   });
 
-  it('is ready for a model with quota left when this process is, else when the workers have booted', () => {
-    const { boot, local, place, workersBooted } = setUp();
+  it('is ready for a model with quota left when this process is, else when the workers have booted', async () => {
+    const { boot, local, place, endBoot } = setUp();
     expect(boot.readyFor?.('a')).toBe(local.ready);
     place(MODEL_A, 6);
-    expect(boot.readyFor?.('a')).toBe(workersBooted);
+    let ready = false;
+    void boot.readyFor?.('a')?.then(() => (ready = true));
     expect(boot.readyFor?.('b')).toBe(local.ready);
+    await Promise.resolve();
+    expect(ready).toBe(false);
+    endBoot();
+    await vi.waitFor(() => expect(ready).toBe(true));
+  });
+
+  it('counts the conversations live here: one that ends while the workers boot gives its quota back', async () => {
+    const { boot, local, workers, place } = setUp();
+    // A resumed job: its first slices were done before the restart and finish at once here.
+    const first = place(MODEL_A, 4);
+    const second = place(MODEL_A, 2);
+    let ready = false;
+    void boot.readyFor?.('a')?.then(() => (ready = true));
+    first.retire();
+    first.retire(); // Retired twice (a job's release after the slice finished): given back once.
+    await vi.waitFor(() => expect(ready).toBe(true));
+    place(MODEL_A, 4);
+    place(MODEL_A, 1);
+    expect(local.placed).toEqual(['a/s1', 'a/s2', 'a/s3']);
+    expect(workers.placed).toEqual(['a/s4']);
+    second.retire();
+    expect(boot.readyFor?.('a')).toBe(local.ready);
   });
 
   it('once the workers have booted, places everything on them and is ready as they are', async () => {
