@@ -3,16 +3,16 @@
  * ajv would not check fully (an unknown keyword or format, a malformed value, a `$ref` that does
  * not resolve) is refused — reported by `schemaProblems` — rather than silently half-checked.
  */
-import { Ajv } from 'ajv';
-import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type * as AjvModule from 'ajv';
+import type { Ajv, AnySchema, ErrorObject, ValidateFunction } from 'ajv';
+import type addFormatsPlugin from 'ajv-formats';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json' with { type: 'json' };
 
 /** The `$schema` values naming the draft troupe checks (a schema may also leave `$schema` out). */
 const DRAFT_07_URIS = ['http://json-schema.org/draft-07/schema#', 'http://json-schema.org/draft-07/schema'];
 
-// ajv-formats' CommonJS default export: the plugin function itself under node's ESM.
-const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
+const require = createRequire(import.meta.url);
 
 /** The keywords a schema may use: draft-07's own. */
 export const SCHEMA_KEYWORDS: readonly string[] = Object.keys(draft07.properties);
@@ -43,25 +43,45 @@ export interface SchemaProblem {
   readonly atKey: boolean;
 }
 
-// Strict, except where draft-07 itself is clear: a `required` name need not be among `properties`,
-// a name may match both `properties` and `patternProperties`, types need not be spelled out.
-// ownProperties: an answer's `{}` does not have the property "toString".
-// addUsedSchema: false: two schemas with the same `$id` in one process must not collide.
-const ajv = addFormats(
-  new Ajv({
-    strict: true,
-    strictRequired: false,
-    strictTypes: false,
-    strictTuples: false,
-    allowMatchingProperties: true,
-    ownProperties: true,
-    addUsedSchema: false,
-  }),
-);
-const metaAjv = addFormats(
-  new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: false }),
-);
-const checkMeta = metaAjv.compile(strictMetaSchema(Object.keys(ajv.formats)));
+/** The two ajv instances: one checks answers, one checks schemas against the strict meta-schema. */
+interface Validators {
+  readonly ajv: Ajv;
+  readonly checkMeta: ValidateFunction;
+}
+
+let validators: Validators | undefined;
+
+/**
+ * Loaded and built on first use, not when the module loads: loading ajv and compiling the
+ * meta-schema take about 150 ms of CPU, and every process that may run a check loads this module
+ * (the daemon and its workers at a restart, before their first request), while few suites have a
+ * `json` check. Both packages are CommonJS, so a synchronous require loads them on the spot.
+ */
+function validatorsNow(): Validators {
+  if (validators) return validators;
+  const { Ajv } = require('ajv') as typeof AjvModule;
+  const addFormats = require('ajv-formats') as typeof addFormatsPlugin.default;
+  // Strict, except where draft-07 itself is clear: a `required` name need not be among `properties`,
+  // a name may match both `properties` and `patternProperties`, types need not be spelled out.
+  // ownProperties: an answer's `{}` does not have the property "toString".
+  // addUsedSchema: false: two schemas with the same `$id` in one process must not collide.
+  const ajv = addFormats(
+    new Ajv({
+      strict: true,
+      strictRequired: false,
+      strictTypes: false,
+      strictTuples: false,
+      allowMatchingProperties: true,
+      ownProperties: true,
+      addUsedSchema: false,
+    }),
+  );
+  const metaAjv = addFormats(
+    new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, validateSchema: false }),
+  );
+  validators = { ajv, checkMeta: metaAjv.compile(strictMetaSchema(Object.keys(ajv.formats))) };
+  return validators;
+}
 
 type Compiled = { readonly problems: SchemaProblem[] } | { readonly validate: ValidateFunction };
 
@@ -80,13 +100,14 @@ function compile(schema: unknown): Compiled {
   if (compiled.size >= COMPILED_SCHEMAS_MAX) {
     const [oldestText, oldest] = compiled.entries().next().value as [string, { schema: AnySchema }];
     compiled.delete(oldestText);
-    ajv.removeSchema(oldest.schema);
+    validatorsNow().ajv.removeSchema(oldest.schema);
   }
   compiled.set(text, { schema: own, result });
   return result;
 }
 
 function compileFresh(schema: AnySchema): Compiled {
+  const { ajv, checkMeta } = validatorsNow();
   if (!checkMeta(schema)) return { problems: metaProblems(schema, checkMeta.errors ?? []) };
   try {
     return { validate: ajv.compile(schema) };
