@@ -2,7 +2,9 @@
  * The coordination store's client: one ioredis connection per store URL, its scripts, and
  * errors turned into data (`troupe:coordination-*`) whose messages never hold the password.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IoRedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { StoreAddress } from './config.js';
 import { parseStoreUrl } from './config.js';
 import {
@@ -56,6 +58,17 @@ interface ScriptCommands {
   troupeStatus(...args: (string | number)[]): Promise<unknown>;
 }
 
+const require = createRequire(import.meta.url);
+
+/**
+ * ioredis, loaded when the first store client is made: most suites share no limits, and loading it
+ * costs about 100 ms of CPU on every daemon start, before the resumed jobs' first requests.
+ * It is CommonJS, so a synchronous require loads it on the spot.
+ */
+function redisClass(): typeof IoRedis.Redis {
+  return (require('ioredis') as typeof IoRedis).Redis;
+}
+
 /** A connection to one coordination store. Calls reject with a `CoordinationFailure`. */
 export class StoreClient {
   private readonly redis: Redis & ScriptCommands;
@@ -67,7 +80,8 @@ export class StoreClient {
     const address = parseStoreUrl(options.url);
     if (typeof address === 'string') throw new Error(`coordination store URL: ${address}`);
     this.address = address;
-    this.redis = new Redis({
+    const RedisClient = redisClass();
+    this.redis = new RedisClient({
       host: address.host,
       port: address.port,
       db: address.db,
