@@ -9,7 +9,6 @@ import path from 'node:path';
 import { checkSharedLimits } from '../coordination/suite-check.js';
 import { cappedSuite } from '../planning/capped-suite.js';
 import { resolveApiKeys } from '../suite/api-keys.js';
-import { openSuite } from '../suite/load.js';
 import type { SuiteSource } from '../suite/load.js';
 import { freezeScripts } from './frozen-scripts.js';
 
@@ -26,6 +25,9 @@ export interface JobSuiteOptions {
 /** Opens the suite file at `suitePath` for a new job; bad input throws an `InputError` (exit 2). */
 export async function openJobSuite(suitePath: string, options: JobSuiteOptions): Promise<SuiteSource> {
   // Streamed: a sequences file of a million lines is validated now, and read again into the store.
+  // The suite reader (yaml, the schema checks) is loaded on the first suite: a daemon resuming its
+  // jobs at a restart does not need it before its first request.
+  const { openSuite } = await import('../suite/load.js');
   const loaded = await openSuite(suitePath);
   const suite: SuiteSource =
     options.maxCostUsd === undefined

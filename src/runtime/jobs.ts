@@ -3,7 +3,6 @@ import { readHistory } from '../planning/history.js';
 import type { ReuseFinder } from '../planning/reuse.js';
 import { newJobId } from '../store/job-id.js';
 import type { CheckpointStore, JobRecord } from '../store/records.js';
-import { sourceOfSuite } from '../suite/load.js';
 import type { SuiteSource } from '../suite/load.js';
 import type { Suite } from '../suite/types.js';
 
@@ -27,7 +26,9 @@ export async function createJob(
   now = new Date(),
   reuse?: ReuseFinder,
 ): Promise<JobRecord> {
-  const source = isSuite(suite) ? sourceOfSuite(suite) : suite;
+  // The suite reader (yaml, the schema checks) is loaded only here: a daemon resuming its jobs at
+  // a restart does not need it before its first request.
+  const source = isSuite(suite) ? (await import('../suite/load.js')).sourceOfSuite(suite) : suite;
   const id = newJobId(now);
   // Kept with the job so that its outcome can be shown beside what was expected.
   const forecast = new ForecastBuilder(source.settings, readHistory(store, now.toISOString()));
