@@ -25,10 +25,31 @@ describe('SlidingWindowLog', () => {
     expect(log.used(30)).toBe(120);
     expect(log.fits(1, 30)).toBe(false);
     log.adjust(entry, -500, 40);
-    expect(entry.amount).toBe(0);
-    expect(log.used(40)).toBe(30);
+    expect(log.used(40)).toBe(30); // the entry counts 0, not less
+    log.adjust(entry, +10, 50);
+    expect(log.used(50)).toBe(40);
     log.adjust(entry, +5, 1_000); // gone from the window: no effect on the sum
     expect(log.used(1_000)).toBe(30);
+  });
+
+  it('finds an entry to adjust after older entries were dropped and the log compacted', () => {
+    const log = new SlidingWindowLog(Number.POSITIVE_INFINITY, 1_000);
+    // Two windows of one unit a millisecond: the first window's entries are dropped as the second fills it.
+    let last = log.add(1, 0);
+    for (let t = 1; t < 2_000; t += 1) last = log.add(1, t);
+    expect(log.used(1_999)).toBe(1_000);
+    log.adjust(last, +9, 1_999);
+    expect(log.used(1_999)).toBe(1_009);
+    const kept = log.add(5, 2_500);
+    log.adjust(kept, -5, 2_600);
+    expect(log.used(2_600)).toBe(399 + 9); // 1 601 … 1 999, the last adjusted, and the kept entry at 0
+    // Every entry left the window: the log starts afresh, and a handle taken before still misses nothing.
+    expect(log.used(10_000)).toBe(0);
+    log.adjust(kept, +100, 10_000);
+    expect(log.used(10_000)).toBe(0);
+    const fresh = log.add(2, 10_001);
+    log.adjust(fresh, +1, 10_002);
+    expect(log.used(10_002)).toBe(3);
   });
 
   it('cuts a demand above the limit to the limit: it waits for an empty window', () => {
