@@ -1,5 +1,5 @@
 /**
- * The one place that touches nact's loosely typed API, and so the one place with casts to and
+ * The one place that touches nact's loosely typed API, and so the only place with casts to and
  * from nact's types (its typings lack a persistent actor's `ctx`, and its `Ref<T>` checks no `T`).
  * Everything else in troupe spawns, dispatches and queries through these functions, strictly
  * typed. nact handles one message at a time and awaits async handlers, so handlers here must
@@ -75,7 +75,8 @@ export interface ActorProps<S, M> {
 /** A stateful actor's handler: returns the next state (or a promise of it; nact awaits it). */
 export type ActorHandler<S, M> = (state: S, message: M, ctx: ActorContext<M>) => S | Promise<S>;
 
-// nact's runtime objects are opaque; these two casts are the only ones in the project.
+// nact's runtime objects are opaque: these casts (and the system's below) are the only ones between
+// nact's types and troupe's. (Other casts in the project narrow decoded wire messages.)
 const toNact = (ref: AnyActorRef | SystemRef): nact.Ref<unknown> => ref as unknown as nact.Ref<unknown>;
 const fromNact = <M>(ref: nact.Ref<unknown>): ActorRef<M> => ref as unknown as ActorRef<M>;
 
