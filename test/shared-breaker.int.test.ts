@@ -164,4 +164,59 @@ describe.skipIf(skipWithoutRedis())('two processes on one key share breaker and 
     },
     TEST_TIMEOUT_MS,
   );
+
+  it(
+    'when the cool-down ends, one probe goes for the three runs, not one each; its failure opens them all again, its success closes them',
+    async () => {
+      const sim = await simulator({ faults: [{ fault: { kind: 'status', status: 500 } }] });
+      const runs = await Promise.all(
+        ['a', 'b', 'c'].map((name) =>
+          run(name, sim, {
+            sequences: 10,
+            prompts: 1,
+            promptPrefix: name,
+            limits: `{ requestsPerMinute: ${RPM} }`,
+            breaker: '{ consecutiveFailures: 3, coolDownMs: 2000, maxCoolDownMs: 4000, probesToClose: 2 }',
+          }),
+        ),
+      );
+      // Every opening the store holds, with when it was first seen: a phase of the outage ends at
+      // its opening's end if the next opening came after it (not if a run's later opening
+      // replaced it at once).
+      const openings: { until: number; seenAt: number }[] = [];
+      const watch = setInterval(() => {
+        void raw.hget(`troupe:{${KEY}}:state`, 'breakerUntil').then((value) => {
+          const until = Number(value ?? 0);
+          if (until > 0 && openings.at(-1)?.until !== until) openings.push({ until, seenAt: Date.now() });
+        });
+      }, 20);
+      const phases = () =>
+        openings.flatMap((o, i) => {
+          const next = openings[i + 1];
+          return next !== undefined && next.seenAt >= o.until ? [{ from: o.until, to: next.until }] : [];
+        });
+      try {
+        await expect.poll(() => phases().length, { ...POLL, interval: 100 }).toBeGreaterThanOrEqual(2);
+      } finally {
+        clearInterval(watch);
+      }
+      const ended = phases();
+      const records = sim.records;
+      sim.configure({ faults: [] });
+      for (const phase of ended) {
+        // From an opening's end to the next opening: the one probe, which failed and opened them all.
+        const probes = records.filter((r) => r.receivedAt >= phase.from && r.receivedAt < phase.to);
+        expect(probes.map((r) => r.status)).toEqual([500]);
+      }
+      const results = await Promise.all(runs.map((r) => r.done));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      expect(sim.records.filter((r) => r.status === 200)).toHaveLength(30);
+      // The runs that did not hold the probe when it succeeded closed on the holder's word.
+      const closedElsewhere = results.filter((r) =>
+        logLines(r.stderr).some((l) => l.msg === 'circuit closed' && l.reason === 'closed-elsewhere'),
+      );
+      expect(closedElsewhere.length).toBeGreaterThanOrEqual(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

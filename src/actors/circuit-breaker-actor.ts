@@ -44,9 +44,14 @@ export type CircuitBreakerMessage =
       /** The provider's message for a failure, shown if it makes the breaker refuse the provider. */
       readonly message?: string;
     }
+  /** The breaker's own timer fired (a cool-down ended, or it is time to give up). */
   | { readonly type: 'wake' }
+  /** This process now holds the probe shared with other processes (`sharedLimits`): it may send it. */
+  | { readonly type: 'probe-granted' }
   /** Another process on the shared key (`sharedLimits`) opened its breaker until then (ms since the epoch). */
   | { readonly type: 'opened-elsewhere'; readonly until: number }
+  /** Another process on the shared key closed its breaker: its half-open probes succeeded. */
+  | { readonly type: 'closed-elsewhere' }
   | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerStatus> };
 
 /** What a circuit-breaker actor needs. */
@@ -65,7 +70,10 @@ export interface CircuitBreakerDeps {
    * probing. Default: never.
    */
   readonly giveUp?: { readonly afterMs: number; readonly onGiveUp: (reason: string) => void };
-  /** Told when this breaker opens, so that the processes sharing the account (`sharedLimits`) open too. */
+  /**
+   * Told when this breaker opens or closes, so that the processes sharing the account
+   * (`sharedLimits`) do too; half-open, it grants the one probe they send between them.
+   */
   readonly shared?: SharedBreakerPort;
 }
 
@@ -91,6 +99,8 @@ interface CircuitBreakerState {
   /** Requests held while the breaker is open, oldest first. */
   waiting: Waiting[];
   timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires, ms since the epoch. */
+  timerAt: number | undefined;
   /** The message of the last failure that spoke against the provider, for the give-up message. */
   lastFailure: string | undefined;
   /** Once given up (see `CircuitBreakerDeps.giveUp`): why; every request is refused with it. */
@@ -118,6 +128,7 @@ export function spawnCircuitBreaker(
               // shared limits: an opening seen here holds for every process on the account.
               if (t.to === 'open' && t.reason !== 'opened-elsewhere')
                 deps.shared?.opened(t.at + (t.coolDownMs ?? 0));
+              if (t.to === 'closed' && t.reason === 'probes-succeeded') deps.shared?.closedAfterProbes();
               if (t.to === 'refused') {
                 const why =
                   t.reason === 'requests-refused'
@@ -140,9 +151,11 @@ export function spawnCircuitBreaker(
                 `circuit ${t.to}`,
               );
             },
+            ...(deps.shared && { sharedProbe: deps.shared }),
           }),
           waiting: [],
           timer: undefined,
+          timerAt: undefined,
           lastFailure: undefined,
           gaveUp: undefined,
         };
@@ -201,9 +214,15 @@ function handle(
       break;
     case 'wake':
       state.timer = undefined;
+      state.timerAt = undefined;
       break;
     case 'opened-elsewhere':
       state.core.openElsewhere(message.until);
+      break;
+    case 'closed-elsewhere':
+      state.core.closeElsewhere();
+      break;
+    case 'probe-granted':
       break;
     case 'get-snapshot':
       dispatch(message.replyTo, state.core.state());
@@ -249,16 +268,18 @@ function admitWaiting(
     admitted += 1;
   }
   if (admitted > 0) state.waiting = state.waiting.slice(admitted);
-  if (state.waiting.length === 0 || state.timer !== undefined) return;
+  if (state.waiting.length === 0) return;
   // Without a probe time, a probe is out: its recorded outcome wakes the queue (or giving up does).
   const probeAt = earliest(state.core.nextProbeAt(), giveUpAt(deps, state));
-  if (probeAt !== undefined) {
-    // Unref'd: a cool-down must not keep a process alive that has nothing else left to do (Ctrl-C).
-    state.timer = setTimeout(
-      () => dispatch(ctx.self, { type: 'wake' }),
-      Math.max(0, probeAt - deps.clock.now()),
-    ).unref();
-  }
+  // A timer set for later (giving up, while a shared probe was awaited) must not delay a nearer time.
+  if (probeAt === undefined || (state.timerAt !== undefined && state.timerAt <= probeAt)) return;
+  clearTimeout(state.timer);
+  state.timerAt = probeAt;
+  // Unref'd: a cool-down must not keep a process alive that has nothing else left to do (Ctrl-C).
+  state.timer = setTimeout(
+    () => dispatch(ctx.self, { type: 'wake' }),
+    Math.max(0, probeAt - deps.clock.now()),
+  ).unref();
 }
 
 /** The earlier of two times, either of which may be unknown. */

@@ -72,6 +72,10 @@ export interface AcquireRequest {
   readonly breakerOpenUntil?: number;
   /** What the provider's headers said, newest per kind, to share (times on the store's clock). */
   readonly readings?: readonly HeaderReading[];
+  /** True: this participant's breaker closed (its probes succeeded), which ends the outage for all. */
+  readonly breakerClosed?: boolean;
+  /** True: this participant's breaker is half-open and would send the probe, if no one else holds it. */
+  readonly wantsProbe?: boolean;
   /** The time, ms since the epoch; default: the store's clock (tests pass their own). */
   readonly now?: number;
 }
@@ -105,7 +109,16 @@ export interface AcquireReply {
   /** Units the shared learned buckets (the providers' headers) hold now; absent where none is in force. */
   readonly learnedRequests?: number;
   readonly learnedTokens?: number;
+  /** The account's breaker as the store holds it: half-open once an opening's time has passed. */
+  readonly breakerState: SharedBreakerState;
+  /** True: this participant holds the half-open probe (it asked, and no one else holds it). */
+  readonly probe: boolean;
 }
+
+/** A shared circuit breaker's state: `half-open` from the end of an opening until a close. */
+export type SharedBreakerState = 'closed' | 'open' | 'half-open';
+
+const BREAKER_STATES: readonly SharedBreakerState[] = ['closed', 'open', 'half-open'];
 
 /** One live participant of a shared budget. */
 export interface ParticipantStatus {
@@ -198,6 +211,8 @@ export class BudgetStore {
             `${r.kind === 'requests' ? 'r' : 't'},${r.remaining},${r.limit ?? ''},${Math.round(r.resetAt)},${Math.round(r.sentAt)}`,
         )
         .join(';'),
+      request.breakerClosed === true ? '1' : '0',
+      request.wantsProbe === true ? '1' : '0',
     ]);
     const n = (i: number): number => Number(reply[i] ?? 0);
     return {
@@ -218,6 +233,8 @@ export class BudgetStore {
       breakerOpenUntil: n(14),
       ...(reply[15] !== undefined && reply[15] !== '' && { learnedRequests: Number(reply[15]) }),
       ...(reply[16] !== undefined && reply[16] !== '' && { learnedTokens: Number(reply[16]) }),
+      breakerState: BREAKER_STATES.find((b) => b === reply[17]) ?? 'closed',
+      probe: reply[18] === '1',
     };
   }
 

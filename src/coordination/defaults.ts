@@ -44,6 +44,12 @@ export const RATE_SAMPLE_MS = 1_000;
 /** While a process waits for a concurrency slot another holds, it asks again this often, in ms. */
 export const SLOT_POLL_MS = 50;
 
+/**
+ * While another process holds a shared breaker's half-open probe, a process that would probe asks
+ * again this often, in ms (to learn the probe's outcome soon after it is told).
+ */
+export const PROBE_POLL_MS = 250;
+
 /** After a failed call, the next waits this long, doubling up to `RETRY_MAX_MS`, in ms. */
 export const RETRY_BASE_MS = 200;
 

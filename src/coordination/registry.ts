@@ -7,7 +7,12 @@ import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
 import type { ProviderConfig } from '../suite/types.js';
 import { BudgetStore, type BudgetStatus } from './budget-store.js';
-import { SharedBudget, type SharedBudgetEvent, type SharedBudgetStatus } from './shared-budget.js';
+import {
+  SharedBudget,
+  type SharedBreakerListener,
+  type SharedBudgetEvent,
+  type SharedBudgetStatus,
+} from './shared-budget.js';
 import { StoreClient } from './store-client.js';
 
 /** A shared budget as this process sees it, with the store's view of its participants when readable. */
@@ -34,8 +39,8 @@ export class CoordinationRegistry {
 
   /**
    * The shared budget of the provider account `accountKey` (created on first use), or undefined
-   * if the provider names no `sharedLimits`. `onChange` wakes its rate limiter; `onBreakerOpen`
-   * opens its circuit breaker when another participant's opened.
+   * if the provider names no `sharedLimits`. `onChange` wakes its rate limiter; `breaker` tells its
+   * circuit breaker what the other participants' did.
    */
   budgetFor(
     accountKey: string,
@@ -43,7 +48,7 @@ export class CoordinationRegistry {
     config: ProviderConfig,
     job: string,
     onChange: () => void,
-    onBreakerOpen?: (until: number) => void,
+    breaker?: SharedBreakerListener,
   ): SharedBudget | undefined {
     const shared = config.sharedLimits;
     if (shared === undefined) return undefined;
@@ -74,7 +79,7 @@ export class CoordinationRegistry {
       provider,
       clock: this.clock,
       onChange,
-      ...(onBreakerOpen && { onBreakerOpen }),
+      ...(breaker && { breaker }),
       onEvent: (event) => this.logEvent(fields, event),
     });
     budget.addJob(job);

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../resilience/clock.js';
 import type { LearnedLimits } from '../resilience/rate-limit-headers.js';
 import type {
+  AcquireReply,
   BudgetStore,
   HeaderReading,
   LeaseAdjustment,
@@ -23,10 +24,12 @@ import {
   PARTICIPANT_TTL_MS,
   RETRY_BASE_MS,
   RETRY_MAX_MS,
+  PROBE_POLL_MS,
   SLOT_POLL_MS,
 } from './defaults.js';
 import { LeasePool, type SharedCharges } from './lease-pool.js';
 import { CoordinationFailure, type CoordinationError } from './store-client.js';
+import type { SharedProbe } from '../resilience/circuit-breaker-core.js';
 
 /** What the rate limiter asks of a shared budget; all synchronous, on the hot path. */
 export interface SharedBudgetPort {
@@ -55,9 +58,24 @@ export interface SharedBudgetPort {
   pause(now: number): { readonly until: number; readonly reason: string } | undefined;
 }
 
-/** What a circuit breaker tells the other participants: it opened, until then (this process's clock). */
-export interface SharedBreakerPort {
+/**
+ * What a circuit breaker tells the other participants, and asks of them: it opened (until then,
+ * this process's clock), it closed (its probes succeeded), and, half-open, whether it holds the
+ * one probe the participants send between them.
+ */
+export interface SharedBreakerPort extends SharedProbe {
   opened(until: number): void;
+  closedAfterProbes(): void;
+}
+
+/** What the other participants' breakers tell this process's (every time on this process's clock). */
+export interface SharedBreakerListener {
+  /** Another participant's breaker opened until then: this one opens until the same time. */
+  opened(until: number): void;
+  /** The probe's holder closed its breaker: the outage is over for every participant. */
+  closed(): void;
+  /** This process now holds the half-open probe (`claimProbe` says true). */
+  probeGranted(): void;
 }
 
 /** A shared budget's state for `status`, logs and metrics. */
@@ -96,8 +114,8 @@ export interface SharedBudgetOptions {
   readonly onChange: () => void;
   /** Called on each change of reachability, and when the store lost its state. */
   readonly onEvent?: (event: SharedBudgetEvent) => void;
-  /** Called when another participant's circuit breaker opened, with its end (this process's clock). */
-  readonly onBreakerOpen?: (until: number) => void;
+  /** Told what the other participants' circuit breakers did. */
+  readonly breaker?: SharedBreakerListener;
 }
 
 /** Something worth a log line. */
@@ -150,6 +168,13 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
    * none): no request starts before it, whatever the breaker actor has yet to hear.
    */
   private breakerHold = 0;
+  /** This process's breaker is half-open and would send the probe; `probeHeld`: the store granted it. */
+  private wantsProbe = false;
+  private probeHeld = false;
+  /** This process's breaker closed after its probes succeeded; not yet told to the store. */
+  private closedToTell = false;
+  /** Counts this process's openings, so that a reply cannot close an opening it never saw. */
+  private openings = 0;
   /** When each request in flight left, for the readings of its reply. */
   private readonly startedAt = new Map<string, number>();
   /** The newest header reading of each kind not yet delivered (times on this clock). */
@@ -231,9 +256,29 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
 
   opened(until: number): void {
     this.breakerHold = Math.max(this.breakerHold, until);
+    this.openings++;
+    this.wantsProbe = false;
+    this.probeHeld = false;
+    this.closedToTell = false;
     if (this.myBreaker !== undefined && this.myBreaker >= until) return;
     this.myBreaker = until;
     this.kick();
+  }
+
+  closedAfterProbes(): void {
+    this.wantsProbe = false;
+    this.probeHeld = false;
+    this.closedToTell = true;
+    this.kick(true);
+  }
+
+  claimProbe(): boolean {
+    if (this.probeHeld) return true;
+    if (!this.wantsProbe) {
+      this.wantsProbe = true;
+      this.kick(true);
+    }
+    return false;
   }
 
   slots(inFlight: number, waiting: number, now: number): number {
@@ -364,6 +409,8 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
         resetAt: r.resetAt + this.storeOffset,
         sentAt: r.sentAt + this.storeOffset,
       })),
+      breakerClosed: this.closedToTell,
+      wantsProbe: this.wantsProbe,
     };
   }
 
@@ -379,6 +426,27 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     };
   }
 
+  /** The store's word on the half-open probe this process asked for. */
+  private probeAnswered(reply: AcquireReply, startedAt: number): void {
+    if (reply.breakerState === 'closed') {
+      // Another participant's probes closed its breaker (or the store lost the outage): so does this one.
+      this.wantsProbe = false;
+      this.probeHeld = false;
+      this.options.breaker?.closed();
+      return;
+    }
+    const held = this.probeHeld;
+    this.probeHeld = reply.probe;
+    if (reply.probe && !held) this.options.breaker?.probeGranted();
+    if (reply.probe) return;
+    // Asked again when the opening ends, or soon while another participant's probe is out.
+    this.scheduleCall(
+      reply.breakerState === 'open'
+        ? startedAt + (reply.breakerOpenUntil - reply.now)
+        : startedAt + PROBE_POLL_MS,
+    );
+  }
+
   private async call(): Promise<void> {
     this.calling = true;
     this.again = false;
@@ -391,6 +459,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     const infoVersion = this.infoVersion;
     // Readings newer than these, arriving while the call is out, stay for the next one.
     const readingsSent = [...this.readings.values()];
+    const openings = this.openings;
     let changed = false;
     try {
       this.calls++;
@@ -420,9 +489,13 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
         if (reply.breakerOpenUntil > this.breakerKnown + 1) {
           // Another participant's breaker opened: this one opens until the same time.
           this.breakerKnown = reply.breakerOpenUntil;
-          this.options.onBreakerOpen?.(until);
+          this.options.breaker?.opened(until);
         }
       }
+      if (request.breakerClosed && this.closedToTell && openings === this.openings) this.closedToTell = false;
+      // An answer to a probe asked for before this process's breaker changed again.
+      if (request.wantsProbe && this.wantsProbe && openings === this.openings)
+        this.probeAnswered(reply, startedAt);
       if (this.breakerHold !== 0 && this.breakerHold <= startedAt) {
         this.breakerHold = 0;
         changed = true;

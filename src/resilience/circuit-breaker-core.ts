@@ -53,7 +53,9 @@ export type BreakerReason =
   /** Distinct requests refused as bad (400, 404, 422) in a row, with no answer ever. */
   | 'requests-refused'
   /** Another process on the same shared key (`sharedLimits`) saw the provider fail. */
-  | 'opened-elsewhere';
+  | 'opened-elsewhere'
+  /** Another process on the same shared key sent the half-open probes, and they succeeded. */
+  | 'closed-elsewhere';
 
 /** A change of state, for logs and metrics. */
 export interface BreakerTransition {
@@ -121,10 +123,24 @@ export type Admission = 'pass' | 'probe' | 'wait' | 'refused';
 /** The result of an attempt as the breaker records it. */
 export type BreakerOutcome = 'ok' | FailureKind;
 
+/**
+ * The half-open probe of a breaker shared by several processes (`sharedLimits`): one probe for
+ * all of them, held by one process at a time.
+ */
+export interface SharedProbe {
+  /**
+   * True if this process holds the probe now. If not, it is asked for; the breaker is then woken
+   * when it is granted, or opened or closed by the other processes' news.
+   */
+  claimProbe(): boolean;
+}
+
 /** Options of `CircuitBreakerCore`. */
 export interface CircuitBreakerOptions {
   /** Called synchronously on every change of state. Default: none. */
   readonly onTransition?: (transition: BreakerTransition) => void;
+  /** Half-open, a probe goes only when this grants it (shared limits). Default: none (every process probes). */
+  readonly sharedProbe?: SharedProbe;
 }
 
 const FAILURE_KINDS: ReadonlySet<FailureKind> = new Set<FailureKind>([
@@ -191,6 +207,7 @@ export class CircuitBreakerCore {
     if (this.mode === 'refused') return 'refused';
     if (this.mode === 'closed') return 'pass';
     if (this.mode === 'half-open' && !this.probeInFlight) {
+      if (this.options.sharedProbe?.claimProbe() === false) return 'wait';
       this.probeInFlight = true;
       return 'probe';
     }
@@ -199,13 +216,14 @@ export class CircuitBreakerCore {
 
   /**
    * When a waiting caller should ask again, ms since the epoch: the end of the cool-down while open,
-   * now while half-open with no probe out; undefined while closed (go now) or while a probe is out
-   * (its outcome decides).
+   * now while half-open with no probe out; undefined while closed (go now), while a probe is out
+   * (its outcome decides), or half-open with a shared probe (its grant wakes the breaker).
    */
   nextProbeAt(): number | undefined {
     this.refresh();
     if (this.mode === 'open') return this.openUntil;
-    if (this.mode === 'half-open' && !this.probeInFlight) return this.clock.now();
+    if (this.mode === 'half-open' && !this.probeInFlight && this.options.sharedProbe === undefined)
+      return this.clock.now();
     return undefined;
   }
 
@@ -224,7 +242,7 @@ export class CircuitBreakerCore {
       this.probeInFlight = false;
       if (outcome === 'ok') {
         this.probeSuccesses++;
-        if (this.probeSuccesses >= this.policy.probesToClose) this.close(now);
+        if (this.probeSuccesses >= this.policy.probesToClose) this.close(now, 'probes-succeeded');
       } else if (isBreakerFailure(outcome)) {
         this.coolDownMs = Math.min(this.policy.maxCoolDownMs, this.coolDownMs * 2);
         this.open('probe-failed', now);
@@ -301,8 +319,9 @@ export class CircuitBreakerCore {
 
   /**
    * Another process sharing the provider's account opened its breaker until `until` (ms since the
-   * epoch): a closed breaker opens until then, an open one stays open at least that long. A
-   * half-open one (its own probe decides) and a refused one are left as they are.
+   * epoch), or its probe failed: a closed breaker, or a half-open one waiting for a probe, opens
+   * until then; an open one stays open at least that long. One whose own probe is out (its outcome
+   * decides) and a refused one are left as they are.
    */
   openElsewhere(until: number): void {
     this.refresh();
@@ -312,12 +331,22 @@ export class CircuitBreakerCore {
       this.openUntil = Math.max(this.openUntil, until);
       return;
     }
-    if (this.mode !== 'closed') return;
+    if (this.mode !== 'closed' && !(this.mode === 'half-open' && !this.probeInFlight)) return;
     this.openUntil = until;
     this.consecutive = 0;
     this.resetWindow();
     this.probeInFlight = false;
     this.transition('open', 'opened-elsewhere', now, until - now);
+  }
+
+  /**
+   * Another process sharing the provider's account closed its breaker: its half-open probes
+   * succeeded. A half-open breaker with no probe of its own out closes too; any other is left as it
+   * is (an opening newer than that probe stands).
+   */
+  closeElsewhere(): void {
+    this.refresh();
+    if (this.mode === 'half-open' && !this.probeInFlight) this.close(this.clock.now(), 'closed-elsewhere');
   }
 
   private ratioExceeded(now: number): boolean {
@@ -349,12 +378,12 @@ export class CircuitBreakerCore {
     this.transition('open', reason, now, this.coolDownMs);
   }
 
-  private close(now: number): void {
+  private close(now: number, reason: BreakerReason): void {
     this.unavailableSince = undefined;
     this.coolDownMs = this.policy.coolDownMs;
     this.consecutive = 0;
     this.resetWindow();
-    this.transition('closed', 'probes-succeeded', now);
+    this.transition('closed', reason, now);
   }
 
   private transition(to: BreakerState, reason: BreakerReason, at: number, coolDownMs?: number): void {

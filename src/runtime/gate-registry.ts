@@ -114,7 +114,11 @@ export class GateRegistry {
       config,
       job.id,
       () => dispatch(limiter, { type: 'wake' }),
-      (until) => dispatch(breaker, { type: 'opened-elsewhere', until }),
+      {
+        opened: (until) => dispatch(breaker, { type: 'opened-elsewhere', until }),
+        closed: () => dispatch(breaker, { type: 'closed-elsewhere' }),
+        probeGranted: () => dispatch(breaker, { type: 'probe-granted' }),
+      },
     );
     const limiter = spawnRateLimiter(parent, `${name}-rate-limiter`, {
       ...deps,

@@ -7,15 +7,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BudgetStore } from '../../src/coordination/budget-store.js';
 import type { AcquireRequest } from '../../src/coordination/budget-store.js';
-import { SharedBudget } from '../../src/coordination/shared-budget.js';
+import { SharedBudget, type SharedBreakerListener } from '../../src/coordination/shared-budget.js';
 import { CircuitBreakerCore } from '../../src/resilience/circuit-breaker-core.js';
 import { systemClock } from '../../src/resilience/clock.js';
 import { DEFAULT_BREAKER_POLICY } from '../../src/resilience/defaults.js';
 import { RateLimiterCore } from '../../src/resilience/rate-limiter-core.js';
-import { acquireRequest, useBudgetStores } from '../helpers/budget-store.js';
+import { TEST_TIMINGS, acquireRequest, useBudgetStores } from '../helpers/budget-store.js';
 import { skipWithoutRedis } from '../helpers/redis-server.js';
 
 const T0 = 1_700_000_000_000;
+/** A participant's TTL in these tests. */
+const TTL_MS = TEST_TIMINGS.participantTtlMs;
 /** A pause or an opening long enough that no busy machine gets past it during a check. */
 const LONG_MS = 60_000;
 
@@ -66,6 +68,58 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     });
     const told = await redis.store.acquire({ ...ask('b', 2), now: T0 + 2_200 });
     expect(told.breakerOpenUntil).toBe(T0 + 7_000);
+  });
+
+  it('once an opening ends, one participant holds the half-open probe; the others wait for its outcome', async () => {
+    await warm(T0);
+    const open = (who: string, n: number, now: number, over: Partial<AcquireRequest> = {}) =>
+      redis.store.acquire({ ...ask(who, n, { minRequests: 0, wantRequests: 0 }), now, ...over });
+    const until = T0 + 7_000;
+    await open('a', 1, T0 + 2_000, { breakerOpenUntil: until });
+    // Before the opening's end no one may probe.
+    const early = await open('b', 1, until - 1, { wantsProbe: true });
+    expect(early).toMatchObject({ breakerState: 'open', probe: false, breakerOpenUntil: until });
+    // From its end, the first to ask holds the probe; the second waits, however often it asks.
+    expect(await open('b', 2, until, { wantsProbe: true })).toMatchObject({
+      breakerState: 'half-open',
+      probe: true,
+    });
+    expect(await open('a', 2, until + 10, { wantsProbe: true })).toMatchObject({
+      breakerState: 'half-open',
+      probe: false,
+    });
+    expect(await open('b', 3, until + 20, { wantsProbe: true })).toMatchObject({ probe: true });
+    expect(await open('a', 3, until + 30, { wantsProbe: true })).toMatchObject({ probe: false });
+    // b's probe failed: its breaker opens again, until later; the probe is no one's.
+    const again = until + 12_000;
+    await open('b', 4, until + 40, { breakerOpenUntil: again });
+    expect(await open('a', 4, until + 50, { wantsProbe: true })).toMatchObject({
+      breakerState: 'open',
+      probe: false,
+      breakerOpenUntil: again,
+    });
+    // This time a asks first; its probes succeed and it closes: the outage is over for everyone.
+    expect(await open('a', 5, again, { wantsProbe: true })).toMatchObject({ probe: true });
+    expect(await open('b', 5, again + 10, { wantsProbe: true })).toMatchObject({ probe: false });
+    expect(await open('a', 6, again + 20, { breakerClosed: true })).toMatchObject({ breakerState: 'closed' });
+    expect(await open('b', 6, again + 30, { wantsProbe: true })).toMatchObject({
+      breakerState: 'closed',
+      probe: false,
+    });
+  });
+
+  it("a probe's holder that stops renewing (killed) loses it after a participant's TTL", async () => {
+    await warm(T0);
+    const open = (who: string, n: number, now: number, over: Partial<AcquireRequest> = {}) =>
+      redis.store.acquire({ ...ask(who, n, { minRequests: 0, wantRequests: 0 }), now, ...over });
+    const until = T0 + 3_000;
+    await open('a', 1, T0 + 2_000, { breakerOpenUntil: until });
+    expect(await open('a', 2, until, { wantsProbe: true })).toMatchObject({ probe: true });
+    expect(await open('b', 1, until + TTL_MS - 1, { wantsProbe: true })).toMatchObject({ probe: false });
+    expect(await open('b', 2, until + TTL_MS + 1, { wantsProbe: true })).toMatchObject({
+      breakerState: 'half-open',
+      probe: true,
+    });
   });
 
   it("the headers' remaining is shared: every participant together takes at most what is left, less what was granted since, until the reset", async () => {
@@ -141,7 +195,7 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
       await Promise.all(budgets.map((b) => b.close()));
     });
 
-    function participant(onBreakerOpen?: (until: number) => void): SharedBudget {
+    function participant(breaker?: SharedBreakerListener): SharedBudget {
       const budget = new SharedBudget({
         store: new BudgetStore(redis.client, redis.key),
         url: redis.server.url,
@@ -149,7 +203,7 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
         provider: 'sim',
         clock: systemClock,
         onChange: () => undefined,
-        ...(onBreakerOpen && { onBreakerOpen }),
+        ...(breaker && { breaker }),
       });
       budgets.push(budget);
       return budget;
@@ -191,7 +245,11 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     it("a breaker opened in one process opens the other's until the same time", async () => {
       const openedElsewhere: number[] = [];
       const a = participant();
-      participant((until) => openedElsewhere.push(until));
+      participant({
+        opened: (until) => openedElsewhere.push(until),
+        closed: () => undefined,
+        probeGranted: () => undefined,
+      });
       const breakerA = new CircuitBreakerCore(
         { ...DEFAULT_BREAKER_POLICY, coolDownMs: LONG_MS },
         systemClock,

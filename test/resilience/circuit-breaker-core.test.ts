@@ -269,4 +269,73 @@ describe('CircuitBreakerCore', () => {
     breaker.record('ok', { admission: 'probe' }); // no probe was out: a stray record decides nothing
     expect(breaker.state().state).toBe('half-open');
   });
+
+  describe('with a probe shared by several processes (sharedLimits)', () => {
+    let granted: boolean;
+    let claims: number;
+    let shared: CircuitBreakerCore;
+    beforeEach(() => {
+      granted = false;
+      claims = 0;
+      shared = new CircuitBreakerCore(policy, clock, {
+        onTransition: (t) => transitions.push(t),
+        sharedProbe: {
+          claimProbe: () => {
+            claims++;
+            return granted;
+          },
+        },
+      });
+      for (let i = 0; i < 3; i++) shared.record('server_error');
+      clock.advance(policy.coolDownMs);
+    });
+
+    it('half-open, sends a probe only while it holds the shared probe, and waits to be woken meanwhile', () => {
+      expect(shared.admit()).toBe('wait');
+      expect(claims).toBe(1);
+      expect(shared.state().state).toBe('half-open');
+      // No timer of its own: the grant (or the others' news) wakes it.
+      expect(shared.nextProbeAt()).toBeUndefined();
+      granted = true;
+      expect(shared.admit()).toBe('probe');
+      expect(shared.admit()).toBe('wait');
+      shared.record('ok', { admission: 'probe' });
+      expect(shared.admit()).toBe('probe');
+      shared.record('ok', { admission: 'probe' });
+      expect(shared.state()).toMatchObject({ state: 'closed', reason: 'probes-succeeded' });
+    });
+
+    it("waiting for another process's probe, opens again when that probe fails, and closes when it succeeds", () => {
+      expect(shared.admit()).toBe('wait');
+      shared.openElsewhere(clock.now() + 4_000);
+      expect(shared.state()).toMatchObject({
+        state: 'open',
+        reason: 'opened-elsewhere',
+        nextProbeAt: clock.now() + 4_000,
+      });
+      clock.advance(4_000);
+      expect(shared.admit()).toBe('wait');
+      shared.closeElsewhere();
+      expect(shared.state()).toMatchObject({
+        state: 'closed',
+        reason: 'closed-elsewhere',
+        coolDownMs: policy.coolDownMs,
+      });
+      expect(shared.state().unavailableSince).toBeUndefined();
+      expect(shared.admit()).toBe('pass');
+    });
+
+    it('with its own probe out, neither closes nor opens on the news of others: its outcome decides', () => {
+      granted = true;
+      expect(shared.admit()).toBe('probe');
+      shared.closeElsewhere();
+      shared.openElsewhere(clock.now() + 4_000);
+      expect(shared.state().state).toBe('half-open');
+      shared.record('server_error', { admission: 'probe' });
+      expect(shared.state()).toMatchObject({ state: 'open', reason: 'probe-failed' });
+      // An open breaker is not closed by a close said elsewhere: its own opening is newer.
+      shared.closeElsewhere();
+      expect(shared.state().state).toBe('open');
+    });
+  });
 });

@@ -24,7 +24,10 @@
  * holds `remaining` less every unit granted since that request left (and a lease's use time
  * before: units the provider may not have counted yet), refills to `limit` by the reset and
  * expires then; a lease takes from it as from the budget. A circuit breaker opened by one
- * participant is kept open until the time it said, for every participant to see.
+ * participant is kept open until the time it said, for every participant to see; when that time
+ * has passed the breaker is half-open, and one participant at a time holds its probe (the first to
+ * ask, until its TTL passes without a renewal): the others wait for the probe's outcome, a new
+ * opening (the probe failed) or a close (it succeeded), which ends the outage for all.
  *
  * KEYS: 1 state (hash), 2 log (zset lease → grant time), 3 amounts (hash r:/t:<lease> → units),
  *       4 members (hash participant → JSON), 5 alive (zset participant → expiry),
@@ -36,12 +39,14 @@
  *       16 slots wanted, 17 slots in use, 18 adjustments ("lease,dr,dt;…"), 19 pause until (ms, 0:
  *       none), 20 pause reason, 21 leave ("1": the participant leaves, returning its slots),
  *       22 breaker open until (ms, 0: no news), 23 header readings ("kind,remaining,limit,reset,sent;…",
- *       kind r or t, limit empty when unknown, times in ms on the store's clock)
+ *       kind r or t, limit empty when unknown, times in ms on the store's clock), 24 breaker closed
+ *       ("1": this participant's probes succeeded), 25 wants the probe ("1": its breaker is half-open)
  * Returns (strings): epoch, now, granted requests, granted tokens, retry at (ms, 0: none needed),
  *       slots held, pause until, pause reason, rpm in force, tpm in force, max concurrency in
  *       force, participants, fresh ("1" if the state was just created), needs info ("1": the store
  *       does not know this participant's member JSON; send it next time), breaker open until (ms,
- *       0: none known), learned requests left, learned tokens left ("" where none is in force)
+ *       0: none known), learned requests left, learned tokens left ("" where none is in force),
+ *       breaker state (closed, open, half-open), holds the probe ("1": this participant may send it)
  */
 export const ACQUIRE_SCRIPT = String.raw`
 local state, log, amounts, members, alive, shares, slots, limits =
@@ -59,6 +64,7 @@ local wantR, minR, wantT, minT = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumbe
 local slotsWant, slotsInUse = tonumber(ARGV[16]), tonumber(ARGV[17])
 local adjustments, pauseUntil, pauseReason, leave = ARGV[18], tonumber(ARGV[19]), ARGV[20], ARGV[21] == '1'
 local breakerArg, readings = tonumber(ARGV[22]) or 0, ARGV[23] or ''
+local breakerClosed, wantsProbe = ARGV[24] == '1', ARGV[25] == '1'
 local EPS = 1e-6
 
 -- The state: created on first use, or again after it was lost.
@@ -76,8 +82,10 @@ for _, p in ipairs(dead) do
   redis.call('HDEL', limits, 'rpm:' .. p, 'tpm:' .. p, 'conc:' .. p, 'want:' .. p)
   redis.call('HDEL', shares, 'r:' .. p, 't:' .. p)
   redis.call('ZREM', alive, p)
+  if redis.call('HGET', state, 'prober') == p then redis.call('HDEL', state, 'prober', 'proberUntil') end
 end
 if leave then
+  if redis.call('HGET', state, 'prober') == me then redis.call('HDEL', state, 'prober', 'proberUntil') end
   redis.call('HDEL', members, me)
   redis.call('HDEL', slots, me)
   redis.call('HDEL', limits, 'rpm:' .. me, 'tpm:' .. me, 'conc:' .. me, 'want:' .. me)
@@ -272,12 +280,29 @@ for kind, l in pairs(learned) do
   redis.call('HSET', state, kind .. 'LLevel', tostring(l.level), kind .. 'LAt', now)
 end
 
--- The circuit breaker: open until the latest time any participant said.
+-- The circuit breaker: open until the latest time any participant said, then half-open with one
+-- probe for all; a new opening ends the probe, a close by the probe's holder the outage.
 local breakerUntil = tonumber(redis.call('HGET', state, 'breakerUntil')) or 0
+local outage = redis.call('HGET', state, 'breakerOpen') == '1'
 if breakerArg > breakerUntil then
-  breakerUntil = breakerArg
-  redis.call('HSET', state, 'breakerUntil', breakerArg)
+  breakerUntil, outage = breakerArg, true
+  redis.call('HSET', state, 'breakerUntil', breakerArg, 'breakerOpen', '1')
+  redis.call('HDEL', state, 'prober', 'proberUntil')
 end
+if breakerClosed and outage and breakerUntil <= now then
+  outage = false
+  redis.call('HDEL', state, 'breakerOpen', 'prober', 'proberUntil')
+end
+local probe = false
+if outage and breakerUntil <= now and wantsProbe and not leave then
+  local holder, holderUntil = unpack(redis.call('HMGET', state, 'prober', 'proberUntil'))
+  if holder == false or holder == me or (tonumber(holderUntil) or 0) < now then
+    redis.call('HSET', state, 'prober', me, 'proberUntil', now + ttl)
+    probe = true
+  end
+end
+local breakerState = 'closed'
+if outage then breakerState = breakerUntil > now and 'open' or 'half-open' end
 
 -- Slots: never more than the limit in force over the live participants; a fair share each
 -- when several want more than there is. What a participant reports in use is recorded as it is.
@@ -314,5 +339,6 @@ return {
   tostring(force.rpm), tostring(force.tpm), tostring(force.conc), tostring(#live), fresh and '1' or '0',
   (not leave and redis.call('HEXISTS', members, me) == 0) and '1' or '0',
   tostring(breakerUntil), learned.r and tostring(learned.r.level) or '', learned.t and tostring(learned.t.level) or '',
+  breakerState, probe and '1' or '0',
 }
 `;
