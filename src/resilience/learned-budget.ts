@@ -17,25 +17,38 @@ export class LearnedBudget {
   ) {}
 
   /**
-   * Builds the copy from a header reading taken at `now`; `sentSince` is what troupe sent after
-   * the request that carried the header (units the provider may not have counted yet). Undefined
-   * if the reading has no `remaining` or its reset has already passed. A `remaining` without a
-   * reset holds for `holdsMs` (the dialect's window).
+   * Builds the copy from a header reading taken at `now`; `unseen` is what troupe sent that the
+   * provider may not have counted yet when it answered (sent after the request that carried the
+   * header, or before it and still in flight). Undefined if the reading has no `remaining` or its
+   * reset has already passed. A `remaining` without a reset (Azure's) holds for `holdsMs` (the
+   * dialect's window), refilling at `ratePerMs` (units per ms: the rate in force, configured or
+   * announced; default 0), as the provider's bucket does meanwhile.
    */
   static fromReading(
     reading: LimitReading,
-    sentSince: number,
+    unseen: number,
     now: number,
     holdsMs: number,
+    ratePerMs = 0,
   ): LearnedBudget | undefined {
     if (reading.remaining === undefined) return undefined;
     const resetAt = reading.resetAtMs ?? now + holdsMs;
     if (resetAt <= now) return undefined;
     const { limit, remaining } = reading;
-    const refillPerMs = limit !== undefined && limit > remaining ? (limit - remaining) / (resetAt - now) : 0;
+    const refillPerMs =
+      reading.resetAtMs === undefined
+        ? ratePerMs
+        : limit !== undefined && limit > remaining
+          ? (limit - remaining) / (resetAt - now)
+          : 0;
     const bucket = new TokenBucket({ capacity: limit ?? Infinity, refillPerMs, now });
-    bucket.setRemaining(remaining - sentSince, now);
+    bucket.setRemaining(remaining - unseen, now);
     return new LearnedBudget(bucket, resetAt);
+  }
+
+  /** Units the provider's bucket gets back per ms, as the reading implies (0: unknown or flat). */
+  get refillPerMs(): number {
+    return this.bucket.refillPerMs;
   }
 
   /** True once the provider's bucket is full again. */

@@ -10,6 +10,7 @@ import type { SharedBudgetPort } from '../coordination/shared-budget.js';
 import { AdaptiveConcurrency, type AdaptiveOptions } from './adaptive-concurrency.js';
 import { HEADER_DIALECTS, type HeaderDialect } from './header-dialects.js';
 import {
+  BURST_WINDOW_MS,
   MIN_REQUEST_BURST,
   RATE_WINDOW_MS,
   QUOTA_PAUSE_BASE_MS,
@@ -28,8 +29,7 @@ import {
   type LimitReading,
 } from './rate-limit-headers.js';
 import { isQuotaFailure } from './retry-policy.js';
-import type { WindowEntry } from './sliding-window.js';
-import { WindowBudget } from './window-budget.js';
+import { WindowBudget, type BudgetEntry, type Pacing } from './window-budget.js';
 
 /** Rate limits of one provider, as the provider's account allows. All optional. */
 export interface Limits {
@@ -142,7 +142,7 @@ interface InFlight {
   readonly charges: Readonly<Record<LimitKind, number>>;
   /** `sent` at the time of the grant, to tell what left after this request. */
   readonly sentAtGrant: Readonly<Record<LimitKind, number>>;
-  readonly tokenEntry: WindowEntry;
+  readonly tokenEntry: BudgetEntry;
 }
 
 const zeroByKind = (): Record<LimitKind, number> => ({
@@ -385,17 +385,49 @@ export class RateLimiterCore {
     const charges = this.charges(waiter);
     // shared limits: without a lease unit the waiter waits for the lease manager's wake-up.
     if (this.shared && !this.shared.canStart({ requests: 1, tokens: waiter.tokens }, now)) return Infinity;
-    let at = Math.max(this.requests.availableAt(1, now), this.tokens.availableAt(waiter.tokens, now));
+    let at = Math.max(
+      this.requests.availableAt(1, now, this.pacing('requests')),
+      this.tokens.availableAt(waiter.tokens, now, this.pacing('tokens')),
+    );
     for (const [kind, budget] of this.learnedBudgets) {
-      at = Math.max(at, budget.availableAt(charges[kind], now));
+      at = Math.max(at, budget.availableAt(charges[kind] + this.reserveOf(kind, budget), now));
     }
     return at;
   }
 
+  /**
+   * How a per-minute budget is paced: evenly while troupe knows nothing of the provider's own
+   * window; by the window alone while the provider's headers describe its bucket (a learned budget
+   * of that kind, in force until its reset), which then says what may leave before the reset.
+   */
+  private pacing(kind: 'requests' | 'tokens'): Pacing {
+    return this.learnedBudgets.has(kind) ? 'window' : 'even';
+  }
+
+  /**
+   * What is left in the provider's bucket when troupe spends it by the window (see `pacing`):
+   * `BURST_WINDOW_MS` of the rate in force (the per-minute rate, else the bucket's own refill). A
+   * request counts where it arrives, and arrivals bunch up by the jitter between troupe's grant and
+   * the provider, or are counted after the reading that troupe believes includes them; spending
+   * the last unit the headers announce drew 429s at the margin. The reserve costs the job half a
+   * second once, not the rate.
+   */
+  private reserveOf(kind: LimitKind, budget: LearnedBudget): number {
+    if (kind !== 'requests' && kind !== 'tokens') return 0;
+    return (this.ratePerMs(kind) ?? budget.refillPerMs) * BURST_WINDOW_MS;
+  }
+
+  /** The per-minute rate in force for `kind` (configured, else announced), in units per ms. */
+  private ratePerMs(kind: LimitKind): number | undefined {
+    const perMinute =
+      kind === 'requests' ? this.requests.limit : kind === 'tokens' ? this.tokens.limit : undefined;
+    return perMinute === undefined ? undefined : perMinute / RATE_WINDOW_MS;
+  }
+
   private start(waiter: Waiter, now: number): Grant {
     const charges = this.charges(waiter);
-    this.requests.take(1, now);
-    const tokenEntry = this.tokens.take(waiter.tokens, now);
+    this.requests.take(1, now, this.pacing('requests'));
+    const tokenEntry = this.tokens.take(waiter.tokens, now, this.pacing('tokens'));
     for (const [kind, budget] of this.learnedBudgets) budget.take(charges[kind], now);
     for (const kind of LIMIT_KINDS) this.sent[kind] += charges[kind];
     this.shared?.start(waiter.id, { requests: 1, tokens: waiter.tokens }, now); // shared limits
@@ -444,14 +476,37 @@ export class RateLimiterCore {
         ...(this.announced.tokens !== undefined && { tokensPerMinute: this.announced.tokens }),
       });
     }
+    let olderInFlight: Record<LimitKind, number> | undefined;
     for (const kind of LIMIT_KINDS) {
       const reading = learned[kind];
       if (reading?.remaining === undefined) continue;
-      const sentSince = this.sent[kind] - flight.sentAtGrant[kind];
-      const budget = LearnedBudget.fromReading(reading, sentSince, now, this.dialect.remainingHoldsMs);
+      olderInFlight ??= this.inFlightBefore(flight.seq);
+      const unseen = this.sent[kind] - flight.sentAtGrant[kind] + olderInFlight[kind];
+      const budget = LearnedBudget.fromReading(
+        reading,
+        unseen,
+        now,
+        this.dialect.remainingHoldsMs,
+        this.ratePerMs(kind),
+      );
       if (budget) this.learnedBudgets.set(kind, budget);
       else this.learnedBudgets.delete(kind);
     }
+  }
+
+  /**
+   * What the requests still in flight that were granted before grant `seq` charged: the provider
+   * may not have counted them when it answered `seq` (a request granted earlier may leave later,
+   * on a busy event loop or another connection), so a reading of `remaining` is taken as not
+   * including them. Requests in flight are kept in grant order: only those older are walked.
+   */
+  private inFlightBefore(seq: number): Record<LimitKind, number> {
+    const charged = zeroByKind();
+    for (const other of this.inFlight.values()) {
+      if (other.seq > seq) break;
+      for (const kind of LIMIT_KINDS) charged[kind] += other.charges[kind];
+    }
+    return charged;
   }
 
   /**

@@ -3,11 +3,29 @@ import { SlidingWindowLog, type WindowEntry } from './sliding-window.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**
+ * How a take is paced:
+ * - `even`: by the smoothing bucket too, half a second's worth at a time — while troupe knows
+ *   nothing of the provider's own window;
+ * - `window`: by the sliding-window log alone — once the provider's headers describe its own
+ *   bucket (`remaining` until `reset`), which then paces the requests (`LearnedBudget`), so that a
+ *   window longer than half a second is spent as the provider allows.
+ */
+export type Pacing = 'even' | 'window';
+
+/** What a take recorded; keep it to `adjust` the amount later. */
+export interface BudgetEntry {
+  readonly log: WindowEntry;
+  /** True if the smoothing bucket was charged too. */
+  readonly paced: boolean;
+}
+
+/**
  * A per-minute budget (requests or tokens) enforced two ways at once:
  * - a sliding-window log: the hard guarantee that no window of `RATE_WINDOW_MS` ever holds more
  *   than the limit (a plain bucket of capacity `limit` would allow twice that in one window);
  * - a smoothing bucket holding one `BURST_WINDOW_MS` worth, refilling at limit per minute, so that
  *   the minute's budget is spread evenly, as providers enforce it, instead of leaving in one burst.
+ *   Only `even` takes consult it (see `Pacing`).
  * Without a limit it only keeps the log, so that a limit learned later counts what was already sent.
  */
 export class WindowBudget {
@@ -49,22 +67,23 @@ export class WindowBudget {
     return this.log.used(now);
   }
 
-  /** Earliest time (ms, ≥ `now`) at which `n` units may be taken. */
-  availableAt(n: number, now: number): number {
+  /** Earliest time (ms, ≥ `now`) at which `n` units may be taken with `pacing`. */
+  availableAt(n: number, now: number, pacing: Pacing = 'even'): number {
     const logAt = this.log.availableAt(n, now);
-    return this.bucket ? Math.max(logAt, this.bucket.availableAt(n, now)) : logAt;
+    return this.bucket && pacing === 'even' ? Math.max(logAt, this.bucket.availableAt(n, now)) : logAt;
   }
 
-  /** Takes `n` units at `now` (check `availableAt` first); returns the log entry for `adjust`. */
-  take(n: number, now: number): WindowEntry {
-    this.bucket?.take(n, now);
-    return this.log.add(n, now);
+  /** Takes `n` units at `now` (check `availableAt` with the same `pacing` first). */
+  take(n: number, now: number, pacing: Pacing = 'even'): BudgetEntry {
+    const paced = this.bucket !== undefined && pacing === 'even';
+    if (paced) this.bucket?.take(n, now);
+    return { log: this.log.add(n, now), paced };
   }
 
   /** Corrects a taken amount by `delta` units: a refund when negative, a debt when positive. */
-  adjust(entry: WindowEntry, delta: number, now: number): void {
-    this.log.adjust(entry, delta, now);
-    if (!this.bucket) return;
+  adjust(entry: BudgetEntry, delta: number, now: number): void {
+    this.log.adjust(entry.log, delta, now);
+    if (!this.bucket || !entry.paced) return;
     if (delta > 0) this.bucket.take(delta, now);
     else this.bucket.refund(-delta, now);
   }

@@ -640,9 +640,13 @@ describe('RateLimiterCore: learning from headers', () => {
     });
     enqueue();
     expect(limiter.grant()).toEqual([]);
-    // 50 requests back over 2 s: the first after 40 ms.
-    expect(limiter.nextWakeAt()).toBe(T0 + 40);
-    clock.advance(40);
+    // 50 requests back over 2 s, one per 40 ms: the first once the bucket holds it and the
+    // reserve left for arrival jitter, half a second of the 50 a minute (0.42 of a request).
+    const reserve = (50 * BURST_WINDOW_MS) / RATE_WINDOW_MS;
+    expect(limiter.nextWakeAt()).toBe(T0 + Math.ceil(40 * (1 + reserve)));
+    clock.set(T0 + Math.ceil(40 * (1 + reserve)) - 1);
+    expect(limiter.grant()).toEqual([]);
+    clock.advance(1);
     expect(ids(limiter.grant())).toEqual(['w2']);
   });
 
@@ -655,6 +659,33 @@ describe('RateLimiterCore: learning from headers', () => {
     enqueue();
     expect(limiter.grant()).toEqual([]);
     expect(limiter.nextWakeAt()).toBeGreaterThan(clock.now());
+  });
+
+  it('takes requests granted before the one whose reply carried the header, still in flight, as not counted', () => {
+    // Azure's remaining, no rate known: no refill and no reserve, so the count is plain.
+    const { limiter, enqueue } = setup({ maxConcurrency: 100 }, undefined, HEADER_DIALECTS.azure);
+    for (let i = 0; i < 3; i++) enqueue();
+    expect(limiter.grant()).toHaveLength(3);
+    // w3 came back first: its 5 left may not count w1 and w2, which left before it but may arrive after.
+    limiter.release('w3', { ...ok, headers: { 'x-ratelimit-remaining-requests': '5' } });
+    for (let i = 0; i < 10; i++) enqueue();
+    expect(limiter.grant()).toHaveLength(3);
+  });
+
+  it("refills a remaining announced without a reset at the configured rate, less half a second's reserve", () => {
+    const { clock, limiter, enqueue } = setup(
+      { requestsPerMinute: 1_200, maxConcurrency: 100 },
+      undefined,
+      HEADER_DIALECTS.azure,
+    );
+    enqueue();
+    limiter.grant();
+    limiter.release('w1', { ...ok, headers: { 'x-ratelimit-remaining-requests': '0' } });
+    enqueue();
+    // 20 a second come back; the request goes once 1 + the reserve (10) are there: 550 ms.
+    expect(limiter.nextWakeAt()).toBe(T0 + 550);
+    clock.advance(550);
+    expect(limiter.grant()).toHaveLength(1);
   });
 
   it('forgets what the headers said once their reset has passed', () => {

@@ -40,6 +40,32 @@ describe('WindowBudget', () => {
     expect(budget.availableAt(1, 0)).toBe(burst + 1);
   });
 
+  it("paced by the window alone, lets the minute's limit out at once and nothing more in that minute", () => {
+    const budget = new WindowBudget(1);
+    budget.setLimit(600, 0);
+    let sent = 0;
+    while (budget.availableAt(1, 0, 'window') === 0 && sent < 1_000) {
+      budget.take(1, 0, 'window');
+      sent++;
+    }
+    expect(sent).toBe(600);
+    expect(budget.availableAt(1, 0, 'window')).toBe(RATE_WINDOW_MS);
+    // The smoothing bucket was not charged: evenly paced takes may go as soon as the window allows.
+    expect(budget.availableAt(1, RATE_WINDOW_MS, 'even')).toBe(RATE_WINDOW_MS);
+  });
+
+  it('refunds a window-paced take to the window only', () => {
+    const budget = new WindowBudget(1);
+    budget.setLimit(60_000, 0);
+    const burst = (60_000 * BURST_WINDOW_MS) / RATE_WINDOW_MS;
+    budget.take(burst, 0); // the smoothing bucket is empty
+    const entry = budget.take(100, 0, 'window');
+    budget.adjust(entry, -100, 0);
+    expect(budget.used(0)).toBe(burst);
+    // Nothing went back to the bucket, which lent nothing: it still refills from empty.
+    expect(budget.availableAt(1, 0)).toBe(1);
+  });
+
   it('can lift its limit', () => {
     const budget = new WindowBudget(1);
     budget.setLimit(1, 0);
