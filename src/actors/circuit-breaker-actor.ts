@@ -25,13 +25,20 @@ export type CircuitBreakerMessage =
       readonly id: string;
       /** True if the request has not failed before: a half-open probe is chosen among these first. */
       readonly fresh: boolean;
+      /** The suite's id of the model asking: a model the provider refused is refused here. */
+      readonly model?: string;
       readonly replyTo: ActorRef<GateReply>;
     }
   /**
    * A request admitted as a pass now holds its permit: may it leave? `confirmed` if the breaker
    * is still closed; otherwise `held`, and it waits in the queue again like a new `admit`.
    */
-  | { readonly type: 'confirm'; readonly id: string; readonly replyTo: ActorRef<GateReply> }
+  | {
+      readonly type: 'confirm';
+      readonly id: string;
+      readonly model?: string;
+      readonly replyTo: ActorRef<GateReply>;
+    }
   /** The requester gave up while waiting. */
   | { readonly type: 'cancel'; readonly id: string }
   | {
@@ -43,6 +50,8 @@ export type CircuitBreakerMessage =
       readonly fresh: boolean;
       /** The provider's message for a failure, shown if it makes the breaker refuse the provider. */
       readonly message?: string;
+      /** Set when the provider refused the request for its model: that model's id (see `AttemptOutcome`). */
+      readonly refusedModel?: string;
     }
   /** The breaker's own timer fired (a cool-down ended, or it is time to give up). */
   | { readonly type: 'wake' }
@@ -86,11 +95,14 @@ export interface CircuitBreakerDeps {
  */
 export interface BreakerView {
   state: BreakerStatus['state'];
+  /** Models the provider refused (404 "model not found"), by the suite's model id, and why. */
+  refusedModels?: Map<string, BreakerRefusal>;
 }
 
 interface Waiting {
   readonly id: string;
   readonly fresh: boolean;
+  readonly model?: string;
   readonly replyTo: ActorRef<GateReply>;
 }
 
@@ -105,6 +117,11 @@ interface CircuitBreakerState {
   lastFailure: string | undefined;
   /** Once given up (see `CircuitBreakerDeps.giveUp`): why; every request is refused with it. */
   gaveUp: BreakerRefusal | undefined;
+  /**
+   * Models the provider refused (404 "model not found"), by the suite's model id: their requests
+   * are refused here, the provider's other models go on. Shared with the gate through the view.
+   */
+  readonly refusedModels: Map<string, BreakerRefusal>;
 }
 
 /** Spawns the circuit breaker of one provider account. */
@@ -119,8 +136,12 @@ export function spawnCircuitBreaker(
     (state, message, ctx) => handle(deps, state, message, ctx),
     {
       initialState: () => {
-        // A (re)started breaker starts closed; so does its view.
-        if (deps.view) deps.view.state = 'closed';
+        // A (re)started breaker starts closed, with no model refused; so does its view.
+        const refusedModels = new Map<string, BreakerRefusal>();
+        if (deps.view) {
+          deps.view.state = 'closed';
+          deps.view.refusedModels = refusedModels;
+        }
         return {
           core: new CircuitBreakerCore(deps.policy, deps.clock, {
             onTransition: (t) => {
@@ -158,6 +179,7 @@ export function spawnCircuitBreaker(
           timerAt: undefined,
           lastFailure: undefined,
           gaveUp: undefined,
+          refusedModels,
         };
       },
       afterStop: (state) => clearTimeout(state.timer),
@@ -173,9 +195,19 @@ function handle(
 ): CircuitBreakerState {
   switch (message.type) {
     case 'admit':
-      state.waiting.push({ id: message.id, fresh: message.fresh, replyTo: message.replyTo });
+      state.waiting.push({
+        id: message.id,
+        fresh: message.fresh,
+        ...(message.model !== undefined && { model: message.model }),
+        replyTo: message.replyTo,
+      });
       break;
-    case 'confirm':
+    case 'confirm': {
+      const modelRefusal = message.model === undefined ? undefined : state.refusedModels.get(message.model);
+      if (modelRefusal) {
+        dispatch(message.replyTo, { type: 'refused', id: message.id, error: modelRefusal });
+        return state;
+      }
       // A pass given before the breaker opened must not leave while it is open or probing: the
       // request waited in the limiter meanwhile. It goes first among the waiting: it came first.
       if (state.core.state().state === 'closed') {
@@ -192,13 +224,20 @@ function handle(
       dispatch(message.replyTo, { type: 'held', id: message.id });
       // A permit is asked for on a first attempt or a retry alike; the breaker only needs to know
       // whether it may serve as a probe, and a held request is treated as one that has failed.
-      state.waiting.unshift({ id: message.id, fresh: false, replyTo: message.replyTo });
+      state.waiting.unshift({
+        id: message.id,
+        fresh: false,
+        ...(message.model !== undefined && { model: message.model }),
+        replyTo: message.replyTo,
+      });
       break;
+    }
     case 'cancel':
       state.waiting = state.waiting.filter((w) => w.id !== message.id);
       break;
     case 'record':
-      if (message.kind === 'unauthorized') {
+      if (message.refusedModel !== undefined) refuseModel(deps, state, message.refusedModel, message.message);
+      else if (message.kind === 'unauthorized') {
         state.core.refuse({
           code: ERROR_CODES.unauthorized,
           message: message.message ?? `${deps.provider}: the provider refused the credentials`,
@@ -253,6 +292,13 @@ function admitWaiting(
     state.waiting = [];
     return;
   }
+  if (state.refusedModels.size > 0) {
+    state.waiting = state.waiting.filter((next) => {
+      const modelRefusal = next.model === undefined ? undefined : state.refusedModels.get(next.model);
+      if (modelRefusal) dispatch(next.replyTo, { type: 'refused', id: next.id, error: modelRefusal });
+      return modelRefusal === undefined;
+    });
+  }
   let admitted = 0;
   while (admitted < state.waiting.length) {
     const admission = state.core.admit();
@@ -280,6 +326,22 @@ function admitWaiting(
     () => dispatch(ctx.self, { type: 'wake' }),
     Math.max(0, probeAt - deps.clock.now()),
   ).unref();
+}
+
+/**
+ * The provider refused a request for its model (404 "model not found"): no request for that model
+ * can succeed, so none is sent any more — said once — while the provider's other models go on.
+ */
+function refuseModel(
+  deps: CircuitBreakerDeps,
+  state: CircuitBreakerState,
+  model: string,
+  said: string | undefined,
+): void {
+  if (state.refusedModels.has(model)) return;
+  const message = `${deps.provider} refused model ${model}, so none of its remaining turns is sent: ${said ?? 'model not found'}`;
+  state.refusedModels.set(model, { code: ERROR_CODES.clientError, message });
+  deps.log.error({ provider: deps.provider, model }, message);
 }
 
 /** The earlier of two times, either of which may be unknown. */

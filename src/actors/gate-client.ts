@@ -44,6 +44,14 @@ export function createGateClient(
     if (!waiting.request.fresh) retried.add(id);
     waiting.resolve({ id, probe: waiting.probe });
   };
+  /** Rejects a request whose model the provider refused (as the breaker's view says); true if it did. */
+  const refuseModel = (id: string, waiting: Pending): boolean => {
+    const refusal = breakerView?.refusedModels?.get(waiting.request.model);
+    if (refusal === undefined) return false;
+    pending.delete(id);
+    waiting.reject(new GateRefusal(refusal));
+    return true;
+  };
   const toLimiter = (id: string, waiting: Pending): void => {
     waiting.stage = 'limiter';
     dispatch(limiter, { type: 'acquire', id, ...waiting.request, replyTo: client });
@@ -69,6 +77,13 @@ export function createGateClient(
       case 'permit-granted':
         // Not waiting: cancelled while the limiter held it; the limiter took the cancel as a release.
         if (waiting?.stage !== 'limiter') return;
+        // Its model was refused while it queued: nothing is sent, the slot goes back.
+        if (refuseModel(reply.id, waiting)) {
+          dispatch(limiter, { type: 'cancel', id: reply.id });
+          if (waiting.probe)
+            dispatch(breaker, { type: 'record', id: reply.id, kind: 'cancelled', probe: true, fresh: true });
+          return;
+        }
         // The probe is the one request the breaker expects while it is not closed; and while the
         // breaker is closed (its view says so, as of now) there is nothing to confirm.
         if (waiting.probe || breakerView?.state === 'closed') {
@@ -76,7 +91,7 @@ export function createGateClient(
           return;
         }
         waiting.stage = 'confirm';
-        dispatch(breaker, { type: 'confirm', id: reply.id, replyTo: client });
+        dispatch(breaker, { type: 'confirm', id: reply.id, model: waiting.request.model, replyTo: client });
         return;
       case 'confirmed':
         if (waiting?.stage === 'confirm') grant(reply.id, waiting);
@@ -143,11 +158,19 @@ export function createGateClient(
         };
         pending.set(id, waiting);
         signal.addEventListener('abort', onAbort, { once: true });
+        if (refuseModel(id, waiting)) return;
         // A closed breaker admits every request as it comes, with no probe: asking it would only
         // cost two messages per request. Should it open while the request waits at the limiter,
         // the permit is confirmed with it all the same.
         if (breakerView?.state === 'closed') toLimiter(id, waiting);
-        else dispatch(breaker, { type: 'admit', id, fresh: request.fresh, replyTo: client });
+        else
+          dispatch(breaker, {
+            type: 'admit',
+            id,
+            fresh: request.fresh,
+            model: request.model,
+            replyTo: client,
+          });
       });
     },
     settle(permit, outcome: AttemptOutcome) {
@@ -160,6 +183,8 @@ export function createGateClient(
         probe: permit.probe,
         fresh,
         ...(outcome.kind !== 'ok' && outcome.message !== undefined && { message: outcome.message }),
+        ...(outcome.kind !== 'ok' &&
+          outcome.refusedModel !== undefined && { refusedModel: outcome.refusedModel }),
       });
     },
   };

@@ -372,6 +372,11 @@ async function main(argv: string[]): Promise<number> {
             type: 'string',
             describe:
               'Fail with this: hang, bad-json, empty, html, reset or status:N (every request, or those --fail-matching)',
+          })
+          .option('models', {
+            type: 'string',
+            describe:
+              'Serve only these model names (comma-separated); any other is answered 404 model not found',
           }),
       async (args) => {
         const { runSimulate, describeServed } = await import('./commands/simulate.js');
@@ -387,6 +392,12 @@ async function main(argv: string[]): Promise<number> {
             windowMs: args['window-ms'],
             failMatching: args['fail-matching'],
             fault: args.fault,
+            ...(args.models !== undefined && {
+              models: args.models
+                .split(',')
+                .map((name) => name.trim())
+                .filter((name) => name !== ''),
+            }),
           },
           stdoutLine,
         );

@@ -47,6 +47,11 @@ export type AttemptOutcome =
       readonly latencyMs?: number;
       /** The classified failure's message (no secret in it); the breaker shows it when it refuses. */
       readonly message?: string;
+      /**
+       * Set when the provider refused the request for its model (404 "model not found"): the
+       * suite's id of that model. The gate then refuses that model's requests, not the provider's.
+       */
+      readonly refusedModel?: string;
     };
 
 /**

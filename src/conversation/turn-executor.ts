@@ -179,7 +179,7 @@ export async function executeTurn(
         failure = asProviderError(error, signal);
       }
       lastFailure = failure;
-      deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt));
+      deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt, spec.modelId));
       if (failure.kind === 'cancelled') return { status: 'cancelled' };
       if (isBreakerFailure(failure.kind)) providerFailures += 1;
       const decision = decideRetry(
@@ -220,9 +220,15 @@ export async function executeTurn(
   }
 }
 
-function outcomeOf(failure: ProviderError, latencyMs: number): AttemptOutcome {
-  const outcome = { kind: failure.kind, headers: failure.headers, latencyMs, message: failure.message };
-  return failure.retryAfterMs === undefined ? outcome : { ...outcome, retryAfterMs: failure.retryAfterMs };
+function outcomeOf(failure: ProviderError, latencyMs: number, modelId: string): AttemptOutcome {
+  return {
+    kind: failure.kind,
+    headers: failure.headers,
+    latencyMs,
+    message: failure.message,
+    ...(failure.retryAfterMs !== undefined && { retryAfterMs: failure.retryAfterMs }),
+    ...(failure.aboutModel && { refusedModel: modelId }),
+  };
 }
 
 /**

@@ -28,6 +28,10 @@ const STATUS_FORBIDDEN = 403;
 const STATUS_REQUEST_TIMEOUT = 408;
 const STATUS_CONFLICT = 409;
 const STATUS_TOO_MANY_REQUESTS = 429;
+const STATUS_NOT_FOUND = 404;
+/** OpenAI's code for an unknown model (compatible servers use it too). */
+const MODEL_NOT_FOUND_CODE = 'model_not_found';
+const MENTIONS_MODEL = /\bmodel\b/i;
 const LOWEST_SERVER_ERROR = 500;
 
 /** A class an SDK's errors are instances of (only `instanceof` is used on it). */
@@ -140,6 +144,16 @@ function kindForStatus(status: number, facts: BodyFacts, retryAfterMs: number | 
   return 'client_error';
 }
 
+/**
+ * True if a 404 says the model is unknown: OpenAI's `model_not_found`, Anthropic's
+ * `not_found_error` "model: …", vLLM's and Ollama's "model … does not exist / not found". A 404
+ * that does not name a model (a wrong path in the base URL) is about the whole provider.
+ */
+function isModelNotFound(status: number, facts: BodyFacts): boolean {
+  if (status !== STATUS_NOT_FOUND) return false;
+  return facts.code === MODEL_NOT_FOUND_CODE || MENTIONS_MODEL.test(facts.message ?? '');
+}
+
 function causeMessage(error: Error): string {
   const cause = (error as { cause?: unknown }).cause;
   if (cause instanceof Error) {
@@ -198,12 +212,14 @@ export function classifyFailure(
     const label = facts.code ?? facts.type;
     const said = facts.message ?? 'no error message';
     const message = `${provider} ${status}${label === undefined ? '' : ` ${label}`}: ${shorten(said, MAX_PROVIDER_MESSAGE_CHARS)}`;
+    const kind = kindForStatus(status, facts, retryAfterMs);
     return new ProviderError(
-      kindForStatus(status, facts, retryAfterMs),
+      kind,
       redact(message, apiKey),
       status,
       headers,
       retryAfterMs,
+      kind === 'client_error' && isModelNotFound(status, facts),
     );
   }
   if (error instanceof SyntaxError) {

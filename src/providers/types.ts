@@ -68,6 +68,11 @@ export class ProviderError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** The provider's own wait hint (`retry-after-ms`, `retry-after`), in ms. */
     readonly retryAfterMs?: number,
+    /**
+     * True if the provider refused the request for the model it names (404 "model not found"):
+     * no request for that model can succeed, while the provider's other models may.
+     */
+    readonly aboutModel = false,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -112,6 +112,8 @@ function error(problem: Problem): ErrorAnswer {
       return { status: STATUS_UNAUTHORIZED, body: errorBody('authentication_error', 'invalid x-api-key') };
     case 'not_found':
       return { status: STATUS_NOT_FOUND, body: errorBody('not_found_error', problem.message) };
+    case 'unknown_model':
+      return { status: STATUS_NOT_FOUND, body: errorBody('not_found_error', `model: ${problem.model}`) };
     case 'rate_limited': {
       const message =
         `This request would exceed your organization's rate limit of ${problem.limitPerMinute} ` +

@@ -113,6 +113,15 @@ function error(problem: Problem): ErrorAnswer {
       };
     case 'not_found':
       return { status: STATUS_NOT_FOUND, body: errorBody(problem.message, 'invalid_request_error', null) };
+    case 'unknown_model':
+      return {
+        status: STATUS_NOT_FOUND,
+        body: errorBody(
+          `The model \`${problem.model}\` does not exist or you do not have access to it.`,
+          'invalid_request_error',
+          'model_not_found',
+        ),
+      };
     case 'rate_limited': {
       const per = problem.limit === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
       const message =

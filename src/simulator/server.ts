@@ -58,6 +58,7 @@ interface Behaviour {
   apiKey: string | undefined;
   rateLimitOptions: RateLimitOptions | undefined;
   dialect: DialectName | undefined;
+  models: ReadonlySet<string> | undefined;
 }
 
 /** One request on an API route, from arrival to its end. */
@@ -142,6 +143,7 @@ class RunningSimulator implements Simulator {
       apiKey: options.apiKey,
       rateLimitOptions: options.rateLimit,
       dialect: options.dialect,
+      models: options.models === undefined ? undefined : new Set(options.models),
     };
     this.rateLimit = new SimulatorRateLimit(options.rateLimit, Date.now());
     this.faults = new FaultBook(options.faults ?? []);
@@ -175,6 +177,8 @@ class RunningSimulator implements Simulator {
     if (changes.latencyJitterMs !== undefined) this.behaviour.latencyJitterMs = changes.latencyJitterMs;
     if ('apiKey' in changes) this.behaviour.apiKey = changes.apiKey;
     if ('dialect' in changes) this.behaviour.dialect = changes.dialect;
+    if ('models' in changes)
+      this.behaviour.models = changes.models === undefined ? undefined : new Set(changes.models);
     if (rateLimit) {
       this.rateLimit = rateLimit;
       this.behaviour.rateLimitOptions = changes.rateLimit;
@@ -293,6 +297,10 @@ class RunningSimulator implements Simulator {
         message: parsed.message,
         param: parsed.param,
       });
+    }
+    const served = this.behaviour.models;
+    if (served !== undefined && !served.has(parsed.request.model)) {
+      return this.sendProblem(exchange, { kind: 'unknown_model', model: parsed.request.model });
     }
     await this.answer(exchange, parsed.request);
   }

@@ -27,6 +27,11 @@ export interface SimulatorOptions {
    * `together`, `azure`, `openrouter`, `ietf`, `none`). Default: each API's own.
    */
   readonly dialect?: DialectName;
+  /**
+   * The model names served; a request for any other is answered 404 "model not found", as real
+   * servers do. Default: every name.
+   */
+  readonly models?: readonly string[];
   /** Scripted failures, checked in order. Default: none. */
   readonly faults?: readonly FaultRule[];
   /** Seed of the latency jitter. Default 1. */

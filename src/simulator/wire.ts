@@ -43,6 +43,8 @@ export type Problem =
   | { readonly kind: 'invalid_request'; readonly message: string; readonly param?: string }
   | { readonly kind: 'unauthorized' }
   | { readonly kind: 'not_found'; readonly message: string }
+  /** The request names a model the server does not serve (`SimulatorOptions.models`). */
+  | { readonly kind: 'unknown_model'; readonly model: string }
   | {
       readonly kind: 'rate_limited';
       readonly limit: LimitName;

@@ -26,6 +26,8 @@ export interface SimulateOptions {
   readonly failMatching?: string;
   /** How failing requests fail: `hang`, `bad-json`, `empty`, `html`, `reset`, `status:N`. Default `status:500`. */
   readonly fault?: string;
+  /** The model names served; any other is answered 404 "model not found". Default: every name. */
+  readonly models?: readonly string[];
 }
 
 const FAULTS_BY_NAME: Readonly<Record<string, Fault>> = {
@@ -85,6 +87,7 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
         : undefined,
       ...(options.dialect !== undefined && { dialect: options.dialect }),
       faults: faultRulesOf(options),
+      ...(options.models !== undefined && { models: options.models }),
     });
   } catch (error) {
     if (hasCode(error, 'EADDRINUSE')) {
@@ -110,6 +113,7 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
       (options.apiKey === undefined ? 'any API key accepted' : 'API key required'),
   );
   if (options.dialect !== undefined) log(`  rate-limit headers: ${options.dialect}`);
+  if (options.models !== undefined) log(`  models served: ${options.models.join(', ')}; any other: 404`);
   if (options.fault !== undefined || options.failMatching !== undefined) {
     const which =
       options.failMatching === undefined ? 'every request' : `requests matching /${options.failMatching}/`;
