@@ -11,13 +11,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TurnRecord } from '../src/store/records.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
+import { startSimulateCli } from './helpers/simulate-cli.js';
+import type { Sdk, SimulatorChild } from './helpers/simulate-cli.js';
 import { tempDir } from './helpers/temp.js';
 
 /** The key the suites read; the simulator takes any key unless told otherwise. */
 const KEY_ENV = { SIMULATOR_API_KEY: 'sk-test-faults-0123456789' };
-
-/** Longest the simulator child may take to print its base URLs, in ms. */
-const SIMULATOR_START_TIMEOUT_MS = 20_000;
 
 /**
  * A retry budget small enough to spend in a test: 2 attempts, each at most 1 s, 50–100 ms apart,
@@ -26,52 +25,6 @@ const SIMULATOR_START_TIMEOUT_MS = 20_000;
  */
 const RETRY = { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100, timeoutMs: 1_000, maxPauseMs: 1_000 };
 const BREAKER = { coolDownMs: 60_000, maxCoolDownMs: 60_000 };
-
-type Sdk = 'openai' | 'anthropic';
-
-interface SimulatorChild {
-  readonly baseURL: Record<Sdk, string>;
-  /** Stops it (SIGTERM) and resolves with everything it printed, its `served …` line last. */
-  stop(): Promise<string>;
-}
-
-/** `troupe simulate --port <port> --latency-ms 10 <args>` in a child; resolves once it listens. */
-function startSimulateCli(args: readonly string[], port = 0): Promise<SimulatorChild> {
-  const child = spawn(
-    process.execPath,
-    [CLI_PATH, 'simulate', '--port', String(port), '--latency-ms', '10', ...args],
-    {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`troupe simulate did not start: ${stderr}`));
-    }, SIMULATOR_START_TIMEOUT_MS);
-    child.on('close', (code) => reject(new Error(`troupe simulate exited ${code}: ${stderr}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const openai = /openai: +baseURL: (\S+)/.exec(stdout)?.[1];
-      const anthropic = /anthropic: +baseURL: (\S+)/.exec(stdout)?.[1];
-      if (openai === undefined || anthropic === undefined) return;
-      clearTimeout(timer);
-      resolve({
-        baseURL: { openai, anthropic },
-        stop: async () => {
-          child.kill('SIGTERM');
-          await exited;
-          return stdout;
-        },
-      });
-    });
-  });
-}
 
 interface SuiteShape {
   readonly sdk: Sdk;

@@ -43,6 +43,8 @@ export interface ModelStatus {
   readonly turnsPerSecond: number;
   /** Seconds to the last turn at that rate; undefined while unknown. */
   readonly etaSeconds: number | undefined;
+  /** Set once the model's provider was given up on: why; its unanswered turns wait for a resume. */
+  readonly paused?: string;
   /** How the model's provider stands (filled in by the engine, which owns the gates). */
   readonly providerStatus?: ProviderStatus;
 }
@@ -71,8 +73,17 @@ export type SupervisorMessage =
   | { readonly type: 'job-saved'; readonly job: string; readonly outcome: JobOutcome }
   /** A spend cap of the job refused a request: the job ends, resumable with a higher cap. */
   | { readonly type: 'budget-exhausted'; readonly job: string; readonly reason: string }
-  /** A provider of the job was given up on (unavailable too long): the job ends paused, resumable. */
-  | { readonly type: 'provider-unavailable'; readonly job: string; readonly reason: string }
+  /**
+   * A provider account was given up on (unavailable too long): the job's models on `providers` (its
+   * ids of that account) stop, their unanswered turns kept; the others go on, and the job then ends
+   * paused, resumable. Every model stops if the judge's model is among them.
+   */
+  | {
+      readonly type: 'provider-unavailable';
+      readonly job: string;
+      readonly providers: readonly string[];
+      readonly reason: string;
+    }
   | ModelReport;
 
 /** Where a job's sequences run; `release` frees what it holds once the job ended. */
@@ -109,6 +120,8 @@ interface ModelEntry {
   /** Of `counts`, the turns found in the store when their sequences started. */
   readonly restoredTurns: number;
   readonly finished: boolean;
+  /** Set once its provider was given up on: why. The model actor is stopped; the job goes on without it. */
+  readonly paused?: string;
 }
 
 interface JobEntry {
@@ -155,7 +168,7 @@ function handle(
       deps.log.warn({ job: message.job, reason: message.reason }, 'spend cap reached');
       return endJob(deps, state, message.job, { state: 'budget-exhausted', reason: message.reason }, ctx);
     case 'provider-unavailable':
-      return endJob(deps, state, message.job, { state: 'paused', reason: message.reason }, ctx);
+      return pauseProvider(deps, state, message, ctx);
     case 'stop-all-work': {
       let next = state;
       for (const job of state.jobs.keys()) next = endJob(deps, next, job, { state: 'interrupted' }, ctx);
@@ -204,11 +217,7 @@ function handle(
     }
     case 'model-finished': {
       const next = updateModel(state, message.job, message.model, (model) => ({ ...model, finished: true }));
-      const entry = next.jobs.get(message.job);
-      if (entry && entry.state === 'running' && [...entry.models.values()].every((model) => model.finished)) {
-        return endJob(deps, next, message.job, { state: 'done' }, ctx);
-      }
-      return next;
+      return endIfSettled(deps, next, message.job, ctx);
     }
     case 'model-halted':
       deps.log.error({ job: message.job, model: message.model, error: message.error }, 'work halted');
@@ -329,6 +338,54 @@ function runJob(
   });
 }
 
+/**
+ * Stops the job's models on the providers given up on (all of them if the judge's is one): their
+ * turns in flight are refused by the breaker and left unrecorded, so a resume asks them again.
+ */
+function pauseProvider(
+  deps: SupervisorDeps,
+  state: SupervisorState,
+  message: Extract<SupervisorMessage, { type: 'provider-unavailable' }>,
+  ctx: ActorContext<SupervisorMessage>,
+): SupervisorState {
+  const entry = state.jobs.get(message.job);
+  if (!entry || entry.state !== 'running') return state;
+  const given = new Set(message.providers);
+  const judge = entry.record.suite.judge?.model;
+  const judgeProvider = entry.record.suite.models.find((model) => model.id === judge)?.provider;
+  const all = judgeProvider !== undefined && given.has(judgeProvider);
+  const models = new Map(entry.models);
+  for (const [id, model] of entry.models) {
+    if (model.finished || model.paused !== undefined || !(all || given.has(model.provider))) continue;
+    dispatch(model.ref, { type: 'stop-work' });
+    stopActor(model.ref);
+    models.set(id, { ...model, paused: message.reason });
+    deps.log.warn({ job: message.job, model: id, reason: message.reason }, 'model paused');
+  }
+  return endIfSettled(deps, withJob(state, { ...entry, models }), message.job, ctx);
+}
+
+/** Ends a running job once every model finished or was paused: `done`, or `paused` if any was. */
+function endIfSettled(
+  deps: SupervisorDeps,
+  state: SupervisorState,
+  jobId: string,
+  ctx: ActorContext<SupervisorMessage>,
+): SupervisorState {
+  const entry = state.jobs.get(jobId);
+  if (!entry || entry.state !== 'running') return state;
+  const models = [...entry.models.values()];
+  if (!models.every((model) => model.finished || model.paused !== undefined)) return state;
+  const reasons = [...new Set(models.flatMap((model) => (model.paused === undefined ? [] : [model.paused])))];
+  return endJob(
+    deps,
+    state,
+    jobId,
+    reasons.length > 0 ? { state: 'paused', reason: reasons.join('; ') } : { state: 'done' },
+    ctx,
+  );
+}
+
 /** Stops a job's work, writes its final state, then tells its watchers (after the write committed). */
 function endJob(
   deps: SupervisorDeps,
@@ -340,6 +397,7 @@ function endJob(
   const entry = state.jobs.get(jobId);
   if (!entry || entry.state !== 'running') return state;
   for (const model of entry.models.values()) {
+    if (model.paused !== undefined) continue; // stopped already
     dispatch(model.ref, { type: 'stop-work' });
     stopActor(model.ref);
   }
@@ -389,6 +447,7 @@ function snapshot(deps: SupervisorDeps, state: SupervisorState): StatusSnapshot 
       counts: m.counts,
       turnsPerSecond: m.rate.perSecond(now),
       etaSeconds: etaOf(m, now),
+      ...(m.paused !== undefined && { paused: m.paused }),
     })),
   }));
   return { jobs };

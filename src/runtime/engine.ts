@@ -58,7 +58,8 @@ export interface EngineOptions {
   readonly providerTypes?: readonly ProviderConfig['type'][];
   /**
    * Give up on a provider unavailable (its breaker open or half-open) longer than its
-   * `retry.maxPauseMs`: the jobs using it end `paused`, resumable. A foreground run does; the daemon
+   * `retry.maxPauseMs`: the models on it stop, their unanswered turns kept; the rest of each job
+   * goes on, and the job then ends `paused`, resumable. A foreground run does; the daemon
    * does not (it keeps probing and shows when in status). Default false.
    */
   readonly pauseUnavailableProviders?: boolean;
@@ -162,11 +163,16 @@ export class Engine {
       options.pauseUnavailableProviders
         ? (account, reason) => {
             for (const job of engineRef.current?.jobs.values() ?? []) {
-              const uses = Object.entries(job.suite.providers).some(
-                ([id, config]) => accountKeyOf(id, config) === account.key,
-              );
-              if (uses && supervisorRef.current)
-                dispatch(supervisorRef.current, { type: 'provider-unavailable', job: job.id, reason });
+              const providers = Object.entries(job.suite.providers)
+                .filter(([id, config]) => accountKeyOf(id, config) === account.key)
+                .map(([id]) => id);
+              if (providers.length > 0 && supervisorRef.current)
+                dispatch(supervisorRef.current, {
+                  type: 'provider-unavailable',
+                  job: job.id,
+                  providers,
+                  reason,
+                });
             }
           }
         : undefined,
