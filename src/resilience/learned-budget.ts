@@ -22,25 +22,24 @@ export class LearnedBudget {
    * header, or before it and still in flight). Undefined if the reading has no `remaining` or its
    * reset has already passed. A `remaining` without a reset (Azure's) holds for `holdsMs` (the
    * dialect's window), refilling at `ratePerMs` (units per ms: the rate in force, configured or
-   * announced; default 0), as the provider's bucket does meanwhile.
+   * announced), as the provider's bucket does meanwhile. The refill a reset implies is never taken
+   * above `ratePerMs` either: a bucket smaller than the limit it announces (a minute's limit over
+   * a shorter window) refills the whole limit by the reset only on paper. Default: no rate known.
    */
   static fromReading(
     reading: LimitReading,
     unseen: number,
     now: number,
     holdsMs: number,
-    ratePerMs = 0,
+    ratePerMs?: number,
   ): LearnedBudget | undefined {
     if (reading.remaining === undefined) return undefined;
     const resetAt = reading.resetAtMs ?? now + holdsMs;
     if (resetAt <= now) return undefined;
     const { limit, remaining } = reading;
+    const implied = limit !== undefined && limit > remaining ? (limit - remaining) / (resetAt - now) : 0;
     const refillPerMs =
-      reading.resetAtMs === undefined
-        ? ratePerMs
-        : limit !== undefined && limit > remaining
-          ? (limit - remaining) / (resetAt - now)
-          : 0;
+      reading.resetAtMs === undefined ? (ratePerMs ?? 0) : Math.min(implied, ratePerMs ?? Infinity);
     const bucket = new TokenBucket({ capacity: limit ?? Infinity, refillPerMs, now });
     bucket.setRemaining(remaining - unseen, now);
     return new LearnedBudget(bucket, resetAt);

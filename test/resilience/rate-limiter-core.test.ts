@@ -628,26 +628,51 @@ describe('RateLimiterCore: learning from headers', () => {
     );
     enqueue();
     limiter.grant();
-    // Another client on the same key used it up: nothing left, full again in 2 s.
+    // Another client on the same key used it up: nothing left, full again in a minute.
     limiter.release('w1', {
       kind: 'ok',
       usage: { inputTokens: 1, outputTokens: 1 },
       headers: {
         'anthropic-ratelimit-requests-limit': '50',
         'anthropic-ratelimit-requests-remaining': '0',
-        'anthropic-ratelimit-requests-reset': new Date(T0 + 2_000).toISOString(),
+        'anthropic-ratelimit-requests-reset': new Date(T0 + 60_000).toISOString(),
       },
     });
     enqueue();
     expect(limiter.grant()).toEqual([]);
-    // 50 requests back over 2 s, one per 40 ms: the first once the bucket holds it and the
+    // 50 requests back over the minute, one per 1.2 s: the first once the bucket holds it and the
     // reserve left for arrival jitter, half a second of the 50 a minute (0.42 of a request).
     const reserve = (50 * BURST_WINDOW_MS) / RATE_WINDOW_MS;
-    expect(limiter.nextWakeAt()).toBe(T0 + Math.ceil(40 * (1 + reserve)));
-    clock.set(T0 + Math.ceil(40 * (1 + reserve)) - 1);
+    const at = T0 + Math.ceil(1_200 * (1 + reserve));
+    expect(limiter.nextWakeAt()).toBe(at);
+    clock.set(at - 1);
     expect(limiter.grant()).toEqual([]);
-    clock.advance(1);
+    clock.set(at);
     expect(ids(limiter.grant())).toEqual(['w2']);
+  });
+
+  it('never takes a reset to refill faster than the rate in force (a minute limit over a shorter bucket)', () => {
+    const { clock, limiter, enqueue } = setup(
+      { requestsPerMinute: 600, maxConcurrency: 100 },
+      undefined,
+      HEADER_DIALECTS.anthropic,
+    );
+    enqueue();
+    limiter.grant();
+    // 600 a minute announced, but the bucket behind it holds 10 and is full again in a second:
+    // read literally, 600 would come back within that second.
+    limiter.release('w1', {
+      ...ok,
+      headers: {
+        'anthropic-ratelimit-requests-limit': '600',
+        'anthropic-ratelimit-requests-remaining': '0',
+        'anthropic-ratelimit-requests-reset': new Date(T0 + 1_000).toISOString(),
+      },
+    });
+    for (let i = 0; i < 50; i++) enqueue();
+    clock.advance(900);
+    // 10 a second: 9 back by now, less the reserve of half a second's worth (5): 4, not 50.
+    expect(limiter.grant()).toHaveLength(4);
   });
 
   it('discounts requests sent after the one whose reply carried the header', () => {
