@@ -108,8 +108,11 @@ function sampleTree(daemon: ChildProcess, samples: Map<number, TreeSample>, inca
       const sample = await sampleProcess(one);
       if (sample === undefined) continue;
       const role = index === 0 ? `daemon #${incarnation}` : `worker pid ${one} #${incarnation}`;
-      const peakAnonBytes = Math.max(samples.get(one)?.peakAnonBytes ?? 0, sample.anonRssBytes);
-      samples.set(one, { ...sample, role, peakAnonBytes });
+      const previous = samples.get(one);
+      const peakAnonBytes = Math.max(previous?.peakAnonBytes ?? 0, sample.anonRssBytes);
+      // A process being reaped has no memory figures left: its last peak stands.
+      const peakRssBytes = Math.max(previous?.peakRssBytes ?? 0, sample.peakRssBytes);
+      samples.set(one, { ...sample, role, peakAnonBytes, peakRssBytes });
     }
   };
   const loop = (async () => {
