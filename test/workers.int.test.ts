@@ -21,6 +21,8 @@ const HUNG_WORKER_HEARTBEAT_MS = 200;
  * the default 2 s to start a worker): the even shares the tests check need both ready.
  */
 const FIRST_BOOT_WAIT_MS = 120_000;
+/** Latency of the first answers while the workers boot, in ms: far longer than a worker takes to boot. */
+const HELD_UNTIL_BOOTED_MS = 10_000;
 
 describe('sequence actors in worker processes (real cluster workers, real ZeroMQ)', () => {
   let sim: Simulator;
@@ -61,9 +63,14 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     // 2 models × 20 sequences × 1 run: 16 of each model here, 4 on the workers.
     const suite = await simulatorSuite(sim, { models: 2, sequences: 20, prompts: 3, runs: 1 });
     const job = await createJob(temp.store, suite, 'generated.yaml');
+    // The conversations started here hold their first answer until the workers are up: one that
+    // ended while they boot would give its place here to the next (see placementWhileWorkersBoot).
+    sim.configure({ latencyMs: HELD_UNTIL_BOOTED_MS });
     const running = await start(true);
     expect(running.pool?.isBooting).toBe(true);
     const outcome = running.runJob(job);
+    await running.pool?.firstBoot;
+    sim.configure({ latencyMs: 50 });
     const placed = (): Record<string, number> => running.pool?.sequencesPerWorker() ?? {};
     await expect
       .poll(() => Object.values(placed()).reduce((a, b) => a + b, 0) === 8, {
@@ -92,6 +99,51 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
     // A finished job's sequences leave the workers.
     expect(placed()).toEqual({ 'worker-1': 0, 'worker-2': 0 });
+  });
+
+  it('a job of many conversations under a small in-flight limit never holds more sequence actors than the limit allows', async () => {
+    // 1 model × 60 sequences × 2 runs = 120 conversations; a window of 4 conversations is two
+    // sequence actors of 2 runs each, live at once at most, whatever the job's size.
+    const suite = await simulatorSuite(sim, {
+      models: 1,
+      sequences: 60,
+      prompts: 2,
+      runs: 2,
+      providerExtra: '    limits: { maxConcurrency: 4 }',
+    });
+    const job = await createJob(temp.store, suite, 'generated.yaml');
+    const running = await start();
+    expect((await running.runJob(job)).state).toBe('done');
+    expect(running.pool?.placementCounts()).toEqual({ placed: 60, mostAtOnce: 2, now: 0 });
+    expect(sim.maxInFlight).toBeLessThanOrEqual(4);
+    expectContractHolds(suite, temp.store.turnsOf(job.id), sim.records);
+  });
+
+  it('a job within inProcessJobMaxConversations runs in this process; a bigger one on the workers', async () => {
+    const small = await simulatorSuite(sim, { models: 2, sequences: 3, prompts: 2, runs: 2 });
+    const big = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 2, runs: 2 });
+    engine = await Engine.start({
+      store: temp.store,
+      log: silentLogger(),
+      clock: systemClock,
+      env,
+      workers: 2,
+      inProcessJobMaxConversations: 12,
+      dataDir: temp.dataDir,
+      firstBootWaitMs: FIRST_BOOT_WAIT_MS,
+      providerTypes: ['openai'],
+    });
+    await engine.pool?.firstBoot;
+    const smallJob = await createJob(temp.store, small, 'small.yaml');
+    expect((await engine.runJob(smallJob)).state).toBe('done');
+    expect(engine.pool?.placementCounts().placed).toBe(0);
+    expectContractHolds(small, temp.store.turnsOf(smallJob.id), sim.records);
+    sim.reset();
+    const bigJob = await createJob(temp.store, big, 'big.yaml');
+    expect((await engine.runJob(bigJob)).state).toBe('done');
+    // 2 models × 4 sequences, each one slice of its 2 runs.
+    expect(engine.pool?.placementCounts().placed).toBe(8);
+    expectContractHolds(big, temp.store.turnsOf(bigJob.id), sim.records);
   });
 
   it('a worker killed with SIGKILL mid-job is replaced; the job completes, only in-flight requests repeat', async () => {

@@ -20,15 +20,20 @@ export async function measuredTroupeCase(
   label: string,
   suite: Suite,
   bound: LowerBound,
-  job: { readonly timeoutMs: number; readonly expectedNotOk?: number },
+  job: {
+    readonly timeoutMs: number;
+    readonly expectedNotOk?: number;
+    /** Worker processes; default `--workers`, else none. */
+    readonly workers?: number;
+  },
 ): Promise<CaseResult> {
   sim.reset();
   const run = await runTroupeJob({
     suite,
     env: benchEnv(),
-    workers: options.workers ?? 0,
     logLevel: options.logLevel,
     ...job,
+    workers: job.workers ?? options.workers ?? 0,
   });
   return troupeCaseRow(label, turnsOf(suite), bound, run, sim, {
     failed: run.turns.filter((turn) => turn.status === 'failed').length,

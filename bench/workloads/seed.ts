@@ -18,6 +18,8 @@ import { benchEnv, buildSuite, maxTurnsOf, sequences, turnsOf } from '../lib/sui
 import type { SuiteSpec } from '../lib/suite-text.js';
 import { measuredTroupeCase } from '../lib/troupe-case.js';
 import { check } from '../lib/types.js';
+import { workerSettings, workersForJob } from '../../src/runtime/worker-settings.js';
+import { availableParallelism } from 'node:os';
 import type { BenchOptions, CaseResult, Workload } from '../lib/types.js';
 
 const LATENCY_MS = 200;
@@ -27,6 +29,8 @@ const RUNS = 3;
 const QUICK_RUNS = 1;
 const GENEROUS_CONCURRENCY = 1000;
 const TARGET_RATIO = 1.5;
+/** troupe's wall at most this many times the bare loop's, with its settings (concurrency, workers) left to their defaults. */
+const BARE_LOOP_TARGET_RATIO = 1.25;
 /** Far above anything troupe should need; a job that takes longer fails the bench. */
 const JOB_TIMEOUT_MS = 180_000;
 
@@ -47,6 +51,15 @@ function spec(sim: Simulator, runs: number, sequenceCount: number, limits?: Limi
   };
 }
 
+/**
+ * Worker processes troupe runs `suite` on: `--workers` when given, else what `troupe run` chooses
+ * by default for a job of its size (none for a job this small).
+ */
+function workersFor(options: BenchOptions, suite: Suite): number {
+  const conversations = suite.models.length * suite.sequences.length * suite.runs;
+  return workersForJob(workerSettings(options.workers, availableParallelism()), conversations);
+}
+
 /** One troupe job on `suite`, read against the simulator's records. */
 async function troupeCase(
   sim: Simulator,
@@ -55,7 +68,10 @@ async function troupeCase(
   suite: Suite,
   bound: LowerBound,
 ): Promise<CaseResult> {
-  return measuredTroupeCase(sim, options, label, suite, bound, { timeoutMs: JOB_TIMEOUT_MS });
+  return measuredTroupeCase(sim, options, label, suite, bound, {
+    timeoutMs: JOB_TIMEOUT_MS,
+    workers: workersFor(options, suite),
+  });
 }
 
 /** The bare SDK loop on the same conversations, every conversation at once. */
@@ -98,7 +114,7 @@ export const seed: Workload = {
       await runTroupeJob({
         suite: warmSuite,
         env: benchEnv(),
-        workers: options.workers ?? 0,
+        workers: workersFor(options, warmSuite),
         logLevel: options.logLevel,
         timeoutMs: JOB_TIMEOUT_MS,
       });
@@ -110,7 +126,8 @@ export const seed: Workload = {
       );
       const turns = turnsOf(adaptiveSuite);
       const bound = lowerBound({ turns, maxTurns: maxTurnsOf(adaptiveSuite), latencyMs: LATENCY_MS });
-      const workers = (options.workers ?? 0) > 0 ? `, ${options.workers} workers` : '';
+      const count = workersFor(options, adaptiveSuite);
+      const workers = `${options.workers === undefined ? ', default workers' : ''}${count > 0 ? `, ${count} workers` : ', no worker'}`;
       const [adaptive, generous, bare] = (await bestOfRounds(options.repeat, [
         () => troupeCase(sim, options, `troupe, adaptive concurrency${workers}`, adaptiveSuite, bound),
         () =>
@@ -138,6 +155,12 @@ export const seed: Workload = {
         targets: [
           check(`wall ÷ (T·L), ${generous.label}`, generous.wallMs / bound.ms, '<=', TARGET_RATIO),
           check(`wall ÷ (T·L), ${adaptive.label}`, adaptive.wallMs / bound.ms, '<=', TARGET_RATIO),
+          check(
+            `wall ÷ bare loop's wall, ${adaptive.label}`,
+            adaptive.wallMs / bare.wallMs,
+            '<=',
+            BARE_LOOP_TARGET_RATIO,
+          ),
         ],
         ratios: {
           [`troupe ÷ bare throughput (${adaptive.label})`]: adaptive.turnsPerSecond / bare.turnsPerSecond,

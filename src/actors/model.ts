@@ -20,7 +20,7 @@ import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef, CrashHandler } from './nact.js';
 import { sequenceRestartPolicy } from './restart-policy.js';
 import type { SequenceMessage, SequenceReport, SliceId, TurnSummary } from './sequence.js';
-import { conversationsOfStep } from './placement-steps.js';
+import { conversationsOfStep, DEFAULT_LIVE_CONVERSATIONS_PER_MODEL } from './placement-steps.js';
 import { SliceWalk } from './slice-walk.js';
 import type { SequenceSource, Slice } from './slice-walk.js';
 
@@ -66,13 +66,7 @@ export type ModelMessage =
   | { readonly type: 'place-more' }
   | SequenceReport;
 
-/**
- * Conversations a model keeps live at once when its provider sets no `maxConcurrency`. A live
- * conversation costs a few kB (its actor and context); a conversation waiting to start costs
- * nothing. 1 024 conversations keep a 20 ms provider at 50 000 requests a second, far more than
- * one machine's CPU serves.
- */
-export const DEFAULT_LIVE_CONVERSATIONS_PER_MODEL = 1_024;
+export { DEFAULT_LIVE_CONVERSATIONS_PER_MODEL };
 
 /**
  * Conversations a model keeps live at once: its provider's `maxConcurrency` (more could only wait

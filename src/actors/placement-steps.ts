@@ -5,6 +5,14 @@
  */
 
 /**
+ * Conversations a model keeps live at once when its provider sets no `maxConcurrency`. A live
+ * conversation costs a few kB (its actor and context); a conversation waiting to start costs
+ * nothing. 1 024 conversations keep a 20 ms provider at 50 000 requests a second, far more than
+ * one machine's CPU serves.
+ */
+export const DEFAULT_LIVE_CONVERSATIONS_PER_MODEL = 1_024;
+
+/**
  * Conversations (sequences × runs) started per step, at most; the model actor yields to the event
  * loop between steps. Setting up a conversation costs CPU (reading its turns from the store,
  * building its context, its first admit), and starting a big window at once would keep its first

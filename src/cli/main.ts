@@ -11,6 +11,7 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode, ExitError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
+import { DEFAULT_IN_PROCESS_JOB_MAX_CONVERSATIONS, workerSettings } from '../runtime/worker-settings.js';
 import { sanitizeLines } from '../results/terminal-text.js';
 import { OutputWatch } from './output-watch.js';
 
@@ -46,8 +47,11 @@ const stdoutWatch = new OutputWatch(process.stdout, (error) => {
 const ENGINE_OPTIONS = {
   workers: {
     type: 'number',
-    default: availableParallelism(),
-    describe: 'Worker processes for the conversations (0: all in this process)',
+    describe:
+      'Worker processes for the conversations; 0: every job in this process. ' +
+      `Default: one per CPU (${availableParallelism()}) for jobs of more than ` +
+      `${DEFAULT_IN_PROCESS_JOB_MAX_CONVERSATIONS} conversations (models × sequences × runs); ` +
+      'smaller jobs run in this process. A number given runs every job on that many workers',
   },
   'grace-ms': {
     type: 'number',
@@ -66,8 +70,8 @@ const ENGINE_OPTIONS = {
 } as const;
 
 /** Checks the values of `ENGINE_OPTIONS`; yargs shows the message and the CLI exits 2. */
-function checkEngineOptions(args: { workers: number; 'grace-ms': number }): true {
-  if (!Number.isInteger(args.workers) || args.workers < 0) {
+function checkEngineOptions(args: { workers?: number; 'grace-ms': number }): true {
+  if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 0)) {
     throw new Error(`--workers: expected a whole number ≥ 0, found ${String(args.workers)}`);
   }
   if (!Number.isFinite(args['grace-ms']) || args['grace-ms'] < 0) {
@@ -141,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
             resume: args.resume,
             dataDir: args['data-dir'],
             logLevel: args['log-level'] ?? 'warn',
-            workers: args.workers,
+            ...workerSettings(args.workers, availableParallelism()),
             graceMs: args['grace-ms'],
             metricsPort: args['metrics-port'],
             metricsHost: args['metrics-host'],
@@ -161,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
           await import('./commands/daemon.js')
         ).runDaemon({
           dataDir: args['data-dir'],
-          workers: args.workers,
+          ...workerSettings(args.workers, availableParallelism()),
           graceMs: args['grace-ms'],
           logLevel: args['log-level'] ?? 'info',
           version: packageVersion(),

@@ -24,6 +24,8 @@ export interface DaemonOptions {
   readonly dataDir: string;
   /** Worker processes for the conversations; 0 keeps everything in the daemon's process. */
   readonly workers: number;
+  /** Jobs of at most this many conversations run in the daemon's own process. Default 0: none. */
+  readonly inProcessJobMaxConversations?: number;
   /** After SIGTERM/SIGINT, how long requests in flight may take to finish, in ms. */
   readonly graceMs: number;
   readonly log: Logger;
@@ -97,6 +99,7 @@ export class Daemon {
       clock: systemClock,
       env: options.env,
       workers: options.workers,
+      inProcessJobMaxConversations: options.inProcessJobMaxConversations,
       dataDir: options.dataDir,
       logLevel: options.logLevel,
       metrics: endpoint?.metrics,

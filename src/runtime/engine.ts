@@ -22,6 +22,7 @@ import { providerStatus } from './provider-status.js';
 import { sampleProviderMetrics } from './provider-metrics.js';
 import type { ProviderStatus } from './provider-status.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
+import { conversationsOfJob } from './worker-settings.js';
 
 /** How long a status query may take before it is reported as unanswered, in ms. */
 export const STATUS_QUERY_TIMEOUT_MS = 5_000;
@@ -38,6 +39,11 @@ export interface EngineOptions {
    * process. More needs `dataDir` (workers open the same store).
    */
   readonly workers?: number;
+  /**
+   * Jobs of at most this many conversations (`conversationsOfJob`) run in this process even with
+   * workers. Default 0: every job on the workers when there are any.
+   */
+  readonly inProcessJobMaxConversations?: number;
   /** The store's directory; required with workers. */
   readonly dataDir?: string;
   /** Log level of the workers. Default `warn`. */
@@ -108,7 +114,8 @@ export class Engine {
             clock: options.clock,
             log: options.log,
           });
-        if (!pool) return { ...here(), release: () => undefined };
+        const small = conversationsOfJob(job) <= (options.inProcessJobMaxConversations ?? 0);
+        if (!pool || small) return { ...here(), release: () => undefined };
         const onWorkers = pool.placementFor(job);
         if (!pool.isBooting) return onWorkers;
         const placement = placementWhileWorkersBoot({

@@ -28,6 +28,18 @@ export interface Placed {
 export class PlacementTable {
   private readonly byKey = new Map<SequenceKey, Placed>();
   private readonly hosted = new Map<string, number>();
+  private placedCount = 0;
+  private mostPlacedCount = 0;
+
+  /** Sequence actors placed so far, in all. */
+  get placed(): number {
+    return this.placedCount;
+  }
+
+  /** The most sequence actors placed at once so far. */
+  get mostPlaced(): number {
+    return this.mostPlacedCount;
+  }
 
   /** The placed sequence of `key`, if it is still placed. */
   get(key: SequenceKey): Placed | undefined {
@@ -42,6 +54,8 @@ export class PlacementTable {
   /** Adds a sequence, on no worker yet. */
   add(placed: Placed): void {
     this.byKey.set(placed.key, placed);
+    this.placedCount += 1;
+    this.mostPlacedCount = Math.max(this.mostPlacedCount, this.byKey.size);
   }
 
   /** Forgets a sequence (and the worker that hosted it counts one less). */

@@ -177,6 +177,15 @@ export class WorkerPool {
     return Object.fromEntries(this.slots.map((slot) => [slot.id, this.placed.countOn(slot.id)]));
   }
 
+  /**
+   * Sequence actors placed on the workers: in all so far, at most at once, and now (for tests and
+   * diagnostics: at most at once is bounded by the models' windows, not by their jobs).
+   */
+  placementCounts(): { readonly placed: number; readonly mostAtOnce: number; readonly now: number } {
+    const now = this.slots.reduce((sum, slot) => sum + this.placed.countOn(slot.id), 0);
+    return { placed: this.placed.placed, mostAtOnce: this.placed.mostPlaced, now };
+  }
+
   /** True until the first boot ends (see `firstBoot`). */
   get isBooting(): boolean {
     return this.booting;

@@ -5,6 +5,8 @@ import { createLogger } from '../../log/logger.js';
 export interface DaemonCommandOptions {
   readonly dataDir: string;
   readonly workers: number;
+  /** Jobs of at most this many conversations run in the daemon's own process (see `workerSettings`). */
+  readonly inProcessJobMaxConversations: number;
   /** After SIGTERM/SIGINT, how long requests in flight may take to finish, in ms. */
   readonly graceMs: number;
   /** Lowest level of the JSON log lines (stderr). */
@@ -26,6 +28,7 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
     const daemon = await Daemon.start({
       dataDir: options.dataDir,
       workers: options.workers,
+      inProcessJobMaxConversations: options.inProcessJobMaxConversations,
       graceMs: options.graceMs,
       log,
       logLevel: options.logLevel,

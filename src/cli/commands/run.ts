@@ -10,6 +10,7 @@ import { formatSummaryTable } from '../../results/summary.js';
 import { formatFailureCauses } from '../../results/failure-causes.js';
 import { formatScoreTable } from '../../scoring/score-table.js';
 import { Engine } from '../../runtime/engine.js';
+import { conversationsOfJob, workersForJob } from '../../runtime/worker-settings.js';
 import { handleStopSignals } from '../../runtime/shutdown.js';
 import { createJob } from '../../runtime/jobs.js';
 import { findReuse } from '../../planning/reuse.js';
@@ -41,6 +42,11 @@ export interface RunOptions {
   readonly logLevel: string;
   /** Worker processes for the conversations; 0 keeps everything in this process. */
   readonly workers: number;
+  /**
+   * A job of at most this many conversations runs in this process, with no worker started (see
+   * `workerSettings`); 0: the job runs on `workers` whatever its size.
+   */
+  readonly inProcessJobMaxConversations: number;
   /** After Ctrl-C, how long requests in flight may take to finish, in ms. */
   readonly graceMs: number;
   /** Port of the Prometheus endpoint while the job runs (none when undefined) and its host. */
@@ -249,7 +255,8 @@ async function driveJob(
     log,
     clock: systemClock,
     env: io.env,
-    workers: options.workers,
+    // A small job asks little CPU: workers booting beside it would only slow it down.
+    workers: workersForJob(options, conversationsOfJob(job)),
     dataDir: options.dataDir,
     logLevel: options.logLevel,
     // In the foreground a provider unavailable past its longest pause ends the job, resumable.
