@@ -68,6 +68,9 @@ const OWN_METRICS = [
   'troupe_shared_window_requests',
   'troupe_shared_window_tokens',
   'troupe_shared_slots',
+  'troupe_shared_learned_remaining',
+  'troupe_shared_learned_limit',
+  'troupe_shared_learned_reset_seconds',
 ];
 
 /** Labels prom-client's default (process) metrics use. */
@@ -107,6 +110,7 @@ function observeAJob(metrics: Metrics): void {
       requestsPerMinute: 600,
       tokensPerMinute: 120_000,
       maxConcurrency: 8,
+      learned: { requests: { remaining: 3, limit: 10, resetSeconds: 4.5 } },
       participants: [{ process: 'host-a:100', requests: 30, tokens: 3_000, slots: 2 }],
     },
   ]);

@@ -351,6 +351,21 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
         );
         expect(text.stdout).toMatch(new RegExp(`:${pidB} \\(this daemon\\)\\s+${jobs[1]}`));
         expect(text.stdout).toMatch(new RegExp(`:${pidA}\\s+${jobs[0]}`));
+        // What the simulator's headers said (OpenAI's dialect: its bucket of 10, full again within a
+        // second) is a learned bucket every participant sees, while the jobs run.
+        expect(key.learned.dialect).toBe('openai');
+        await expect
+          .poll(async () => (await status(dataDirs[1]!)).sharedLimits[0]?.learned.requests, {
+            timeout: 60_000,
+            interval: 100,
+          })
+          .toMatchObject({ limit: 10, remaining: expect.any(Number), resetInMs: expect.any(Number) });
+        await expect
+          .poll(async () => (await runCli(['status', '--data-dir', dataDirs[0]!], env)).stdout, {
+            timeout: 60_000,
+            interval: 100,
+          })
+          .toMatch(/learned from headers \(openai dialect\): requests -?\d+ of 10 left, full again at/);
 
         // Both jobs end, together within the shared bound, and the provider refused nothing.
         for (const [index, dataDir] of dataDirs.entries()) {

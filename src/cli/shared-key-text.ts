@@ -1,4 +1,4 @@
-import type { SharedKeyView } from '../coordination/shared-view.js';
+import type { LearnedBucketView, LearnedView, SharedKeyView } from '../coordination/shared-view.js';
 import { sanitizeForTerminal } from '../results/terminal-text.js';
 import { renderTable } from '../results/text-table.js';
 
@@ -12,6 +12,33 @@ const COLUMNS = [
 
 const percent = (ratio: number | undefined): string =>
   ratio === undefined ? '' : ` (${Math.round(ratio * 100)}%)`;
+
+const MS_PER_SECOND = 1_000;
+
+function bucketText(kind: string, bucket: LearnedBucketView): string {
+  const of = bucket.limit === undefined ? '' : ` of ${bucket.limit}`;
+  const at = `${bucket.resetAt.slice(11, 19)} UTC`;
+  return `${kind} ${bucket.remaining}${of} left, full again at ${at} (in ${Math.ceil(bucket.resetInMs / MS_PER_SECOND)} s)`;
+}
+
+/**
+ * What the providers' headers taught, in one line: the learned buckets in force (shared by every
+ * participant) and the rates this process's provider announced; undefined when there is nothing
+ * to say (no dialect known, nothing learned).
+ */
+function learnedLine(learned: LearnedView): string | undefined {
+  const parts = [
+    learned.requests && bucketText('requests', learned.requests),
+    learned.tokens && bucketText('tokens', learned.tokens),
+    learned.announced?.requestsPerMinute !== undefined &&
+      `announced ${learned.announced.requestsPerMinute} requests/min`,
+    learned.announced?.tokensPerMinute !== undefined &&
+      `announced ${learned.announced.tokensPerMinute} tokens/min`,
+  ].filter((part): part is string => typeof part === 'string');
+  if (learned.dialect === undefined && parts.length === 0) return undefined;
+  const dialect = learned.dialect === undefined ? '' : ` (${learned.dialect} dialect)`;
+  return `learned from headers${dialect}: ${parts.join('; ') || 'nothing in force'}`;
+}
 
 /**
  * A shared key for a terminal: a heading with the budget in force, then one row per participant
@@ -34,6 +61,8 @@ export function sharedKeyLines(view: SharedKeyView): string[] {
       `shared limits ${view.key} (provider ${view.provider}, store ${view.store}): ${budget.join(', ') || 'no limit'}; ${state}`,
     ),
   ];
+  const learned = learnedLine(view.learned);
+  if (learned !== undefined) lines.push(sanitizeForTerminal(`  ${learned}`));
   if (view.participants.length === 0) return lines;
   const rows = view.participants.map((p) => [
     p.self ? `${p.process} (this daemon)` : p.process,

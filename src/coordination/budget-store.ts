@@ -143,6 +143,18 @@ export interface BudgetStatus {
   readonly tokens: number;
   readonly pauseUntil: number;
   readonly pauseReason: string;
+  /** What the providers' headers taught, per kind, where a learned bucket is in force. */
+  readonly learned: { readonly requests?: LearnedBucket; readonly tokens?: LearnedBucket };
+}
+
+/** A learned bucket: a provider's `remaining`, less what was granted since, refilling to its limit. */
+export interface LearnedBucket {
+  /** Units it holds now (negative: granted beyond what the provider said was left). */
+  readonly remaining: number;
+  /** Units per period the provider stated (absent: not stated; the bucket holds `remaining` flat). */
+  readonly limit?: number;
+  /** When the provider's bucket is full again and this one expires, ms since the epoch. */
+  readonly resetAt: number;
 }
 
 /** Timings of a budget, shared by every participant (they must agree). */
@@ -252,6 +264,10 @@ export class BudgetStore {
       tokens: raw.tokens,
       pauseUntil: raw.pauseUntil,
       pauseReason: raw.pauseReason,
+      learned: {
+        ...(raw.learned?.r && { requests: learnedBucket(raw.learned.r) }),
+        ...(raw.learned?.t && { tokens: learnedBucket(raw.learned.t) }),
+      },
       participants: participants.map((p) => ({
         id: p.id,
         ...(parseInfo(p.info) && { info: parseInfo(p.info) }),
@@ -274,6 +290,18 @@ interface RawStatus {
   readonly tokens: number;
   readonly pauseUntil: number;
   readonly pauseReason: string;
+  /** cjson writes an empty table as `{}`: both kinds absent then. */
+  readonly learned?: { readonly r?: RawLearned; readonly t?: RawLearned };
+}
+
+interface RawLearned {
+  readonly level: number;
+  readonly limit: number;
+  readonly resetAt: number;
+}
+
+function learnedBucket(raw: RawLearned): LearnedBucket {
+  return { remaining: raw.level, ...(raw.limit > 0 && { limit: raw.limit }), resetAt: raw.resetAt };
 }
 
 function parseInfo(text: string): ParticipantInfo | undefined {

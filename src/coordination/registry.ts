@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../resilience/clock.js';
+import { dialectFor } from '../resilience/header-dialects.js';
 import type { ProviderConfig } from '../suite/types.js';
 import { BudgetStore, type BudgetStatus } from './budget-store.js';
 import {
@@ -77,6 +78,7 @@ export class CoordinationRegistry {
       url: shared.url,
       limits: config.limits ?? {},
       provider,
+      dialect: dialectFor(config).name,
       clock: this.clock,
       onChange,
       ...(breaker && { breaker }),

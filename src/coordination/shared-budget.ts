@@ -100,6 +100,10 @@ export interface SharedBudgetStatus {
   readonly calls: number;
   /** Times the store was found to have lost the budget's state. */
   readonly stateLosses: number;
+  /** The rate-limit header dialect this process reads its provider's answers in. */
+  readonly dialect?: string;
+  /** The per-minute rates this process's provider headers announced, if any. */
+  readonly announced?: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number };
 }
 
 /** What a `SharedBudget` needs. */
@@ -109,6 +113,8 @@ export interface SharedBudgetOptions {
   /** The limits this process's suite configures for the provider. */
   readonly limits: ParticipantLimits;
   readonly provider: string;
+  /** The provider's rate-limit header dialect (`openai`, `anthropic`, …), for `status`. */
+  readonly dialect?: string;
   readonly clock: Clock;
   /** Called when a waiting request may now start (a lease or slots came, the store is back). */
   readonly onChange: () => void;
@@ -321,6 +327,11 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
       slots: conc === undefined ? Infinity : this.held,
       calls: this.calls,
       stateLosses: this.stateLosses,
+      ...(this.options.dialect !== undefined && { dialect: this.options.dialect }),
+      ...((this.announced.requestsPerMinute !== undefined ||
+        this.announced.tokensPerMinute !== undefined) && {
+        announced: { ...this.announced },
+      }),
     };
   }
 

@@ -3,6 +3,8 @@
  * (a process on some host, with its jobs) what it holds and its share of that budget. Plain data,
  * never a secret: the store's URL is shown without its credentials, and no password is held here.
  */
+import { BUDGET_EPSILON } from '../resilience/defaults.js';
+import type { LearnedBucket } from './budget-store.js';
 import type { SharedKeyReport } from './registry.js';
 
 /** One process drawing on a shared budget. */
@@ -57,6 +59,34 @@ export interface SharedKeyView {
   readonly pausedUntil?: string;
   /** The live participants, this process included; empty while the store is unreachable. */
   readonly participants: readonly ParticipantView[];
+  /** What the providers' headers taught, shared by every participant. */
+  readonly learned: LearnedView;
+}
+
+/** What the providers' headers taught on a shared key. */
+export interface LearnedView {
+  /** The rate-limit header dialect this process reads its provider's answers in (`openai`, …). */
+  readonly dialect?: string;
+  /**
+   * The per-minute rates this process's provider headers announced (offered to the key as this
+   * process's limits where its suite configures none).
+   */
+  readonly announced?: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number };
+  /** The learned buckets in force: absent where no reading holds (none yet, or past its reset). */
+  readonly requests?: LearnedBucketView;
+  readonly tokens?: LearnedBucketView;
+}
+
+/** One learned bucket: what the provider said is left, less what was granted since, until its reset. */
+export interface LearnedBucketView {
+  /** Whole units it holds now (below 0: granted beyond what the provider said was left). */
+  readonly remaining: number;
+  /** The limit the provider's headers stated, in its dialect's period (absent: not stated). */
+  readonly limit?: number;
+  /** When the provider's bucket is full again (and this one expires), ISO 8601. */
+  readonly resetAt: string;
+  /** ms from the store's now to that reset. */
+  readonly resetInMs: number;
 }
 
 const positive = (n: number | undefined): number | undefined =>
@@ -103,6 +133,21 @@ export function sharedKeyView(report: SharedKeyReport): SharedKeyView {
     tokens: store?.tokens ?? 0,
     ...(pauseUntil !== undefined && { pausedUntil: new Date(pauseUntil).toISOString() }),
     participants,
+    learned: {
+      ...(local.dialect !== undefined && { dialect: local.dialect }),
+      ...(local.announced !== undefined && { announced: local.announced }),
+      ...(store?.learned.requests && { requests: learnedBucketView(store.learned.requests, store.now) }),
+      ...(store?.learned.tokens && { tokens: learnedBucketView(store.learned.tokens, store.now) }),
+    },
+  };
+}
+
+function learnedBucketView(bucket: LearnedBucket, now: number): LearnedBucketView {
+  return {
+    remaining: Math.floor(bucket.remaining + BUDGET_EPSILON),
+    ...(bucket.limit !== undefined && { limit: bucket.limit }),
+    resetAt: new Date(bucket.resetAt).toISOString(),
+    resetInMs: Math.max(0, bucket.resetAt - now),
   };
 }
 

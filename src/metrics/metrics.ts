@@ -22,6 +22,11 @@ export interface SharedKeySample {
   readonly requestsPerMinute?: number;
   readonly tokensPerMinute?: number;
   readonly maxConcurrency?: number;
+  /** The learned buckets in force (what the providers' headers said is left, until their reset). */
+  readonly learned?: {
+    readonly requests?: LearnedBucketSample;
+    readonly tokens?: LearnedBucketSample;
+  };
   /** The live participants: requests and tokens granted in the current window, slots held. */
   readonly participants: readonly {
     readonly process: string;
@@ -29,6 +34,16 @@ export interface SharedKeySample {
     readonly tokens: number;
     readonly slots: number;
   }[];
+}
+
+/** A learned bucket of a shared key, as the metrics show it. */
+export interface LearnedBucketSample {
+  /** Units it holds now. */
+  readonly remaining: number;
+  /** The limit the headers stated, when they did. */
+  readonly limit?: number;
+  /** Seconds until the provider's bucket is full again. */
+  readonly resetSeconds: number;
 }
 
 /** The observations troupe makes. All labels are ids from the suite: never keys, prompts or answers. */

@@ -40,6 +40,7 @@ export const METRIC_LABEL_NAMES = [
   'le',
   'shared_key',
   'participant',
+  'kind',
 ] as const;
 
 /**
@@ -121,6 +122,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly participantRequests: Gauge<'shared_key' | 'participant'>;
   private readonly participantTokens: Gauge<'shared_key' | 'participant'>;
   private readonly participantSlots: Gauge<'shared_key' | 'participant'>;
+  private readonly learnedRemaining: Gauge<'shared_key' | 'kind'>;
+  private readonly learnedLimit: Gauge<'shared_key' | 'kind'>;
+  private readonly learnedReset: Gauge<'shared_key' | 'kind'>;
   private readonly workerRestarts: Counter;
   private readonly checkpointWriteDuration: Histogram;
 
@@ -295,6 +299,21 @@ export class PrometheusMetrics implements Metrics {
       'Concurrency slots a participant (host:pid) of a shared key holds now.',
       ['shared_key', 'participant'],
     );
+    this.learnedRemaining = sharedGauge(
+      'troupe_shared_learned_remaining',
+      "What a shared key's learned bucket (kind requests or tokens) holds now: the provider headers' remaining, less what was granted since.",
+      ['shared_key', 'kind'],
+    );
+    this.learnedLimit = sharedGauge(
+      'troupe_shared_learned_limit',
+      "The limit the provider's headers stated for a shared key's learned bucket (kind requests or tokens), in the dialect's period.",
+      ['shared_key', 'kind'],
+    );
+    this.learnedReset = sharedGauge(
+      'troupe_shared_learned_reset_seconds',
+      "Seconds until the provider's bucket behind a shared key's learned bucket (kind requests or tokens) is full again.",
+      ['shared_key', 'kind'],
+    );
     this.workerRestarts = new Counter({
       name: 'troupe_worker_restarts_total',
       help: 'Worker processes restarted after they died or stopped answering.',
@@ -411,14 +430,23 @@ export class PrometheusMetrics implements Metrics {
       gauge.reset();
     for (const gauge of [this.participantRequests, this.participantTokens, this.participantSlots])
       gauge.reset();
+    for (const gauge of [this.learnedRemaining, this.learnedLimit, this.learnedReset]) gauge.reset();
     for (const sample of samples) {
       const key = { shared_key: sample.key };
       this.sharedReachable.set(key, sample.reachable ? 1 : 0);
       this.sharedParticipants.set(key, sample.participants.length);
       if (sample.requestsPerMinute !== undefined)
-        this.sharedBudgetRequests.set(key, sample.requestsPerMinute);
-      if (sample.tokensPerMinute !== undefined) this.sharedBudgetTokens.set(key, sample.tokensPerMinute);
+        this.sharedBudgetRequests.set(key, sample.requestsPerMinute / SECONDS_PER_MINUTE);
+      if (sample.tokensPerMinute !== undefined)
+        this.sharedBudgetTokens.set(key, sample.tokensPerMinute / SECONDS_PER_MINUTE);
       if (sample.maxConcurrency !== undefined) this.sharedBudgetConcurrency.set(key, sample.maxConcurrency);
+      for (const kind of ['requests', 'tokens'] as const) {
+        const bucket = sample.learned?.[kind];
+        if (bucket === undefined) continue;
+        this.learnedRemaining.set({ ...key, kind }, bucket.remaining);
+        if (bucket.limit !== undefined) this.learnedLimit.set({ ...key, kind }, bucket.limit);
+        this.learnedReset.set({ ...key, kind }, bucket.resetSeconds);
+      }
       // The busiest participants by name; the others summed into one series.
       const ranked = [...sample.participants].sort((a, b) => b.requests + b.tokens - (a.requests + a.tokens));
       for (const [index, p] of ranked.entries()) {

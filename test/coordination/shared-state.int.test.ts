@@ -177,6 +177,28 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     expect(first.retryAt).toBe(now + 100);
     const later = await redis.store.acquire({ ...ask('b', 1, { wantRequests: 50 }), now: now + 1_000 });
     expect(later.grantedRequests).toBe(10);
+    // The status script reads the learned bucket as the acquire script keeps it: 10 granted of the
+    // 10 refilled by 1 s, 10 more by 2 s; the limit stated; the reset. Tokens: nothing learned.
+    expect((await redis.store.status(now + 1_000)).learned).toEqual({
+      requests: { remaining: 0, limit: 100, resetAt: now + 10_000 },
+    });
+    expect((await redis.store.status(now + 2_000)).learned.requests?.remaining).toBeCloseTo(10, 6);
+    // After the reset nothing learned is in force.
+    expect((await redis.store.status(now + 10_000)).learned).toEqual({});
+  });
+
+  it('a reading without a limit holds its remaining flat, and status says no limit was stated', async () => {
+    await warm(T0);
+    const now = T0 + 2_000;
+    const reading = { kind: 'tokens' as const, remaining: 5_000, resetAt: now + 30_000, sentAt: now };
+    await redis.store.acquire({
+      ...ask('a', 1, { minRequests: 0, wantRequests: 0 }),
+      now,
+      readings: [reading],
+    });
+    expect((await redis.store.status(now + 10_000)).learned).toEqual({
+      tokens: { remaining: 5_000, resetAt: now + 30_000 },
+    });
   });
 
   it('a participant with no limit configured offers the rate the headers announce: the budget in force', async () => {

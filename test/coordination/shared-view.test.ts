@@ -3,6 +3,12 @@ import type { SharedKeyReport } from '../../src/coordination/registry.js';
 import { sharedKeyView } from '../../src/coordination/shared-view.js';
 import { sharedKeyLines } from '../../src/cli/shared-key-text.js';
 import { MAX_PARTICIPANT_SERIES, PrometheusMetrics } from '../../src/metrics/prometheus.js';
+import { sharedKeySample } from '../../src/coordination/shared-metrics.js';
+import type { SharedKeyView } from '../../src/coordination/shared-view.js';
+
+function sampleOnce(metrics: PrometheusMetrics, view: SharedKeyView): void {
+  metrics.setSharedKeys([sharedKeySample(view)]);
+}
 
 const local = {
   key: 'org-openai',
@@ -38,6 +44,7 @@ const report: SharedKeyReport = {
     tokens: 4_500,
     pauseUntil: 0,
     pauseReason: '',
+    learned: {},
     participants: [participant('host-a', 100, 300, 6), participant('host-b', 200, 150, 2)],
   },
 };
@@ -62,6 +69,48 @@ describe('a shared key as status and the metrics show it', () => {
     expect(text).toContain('600 requests/min, 8 at once; 2 participants');
     expect(text).toMatch(/host-a:100 \(this daemon\)\s+job-100\s+300 \(50%\)/);
     expect(text).toMatch(/host-b:200\s+job-200\s+150 \(25%\)/);
+  });
+
+  it('shows what the headers taught: each learned bucket in force, the dialect, the rates announced', async () => {
+    const learned: SharedKeyReport = {
+      ...report,
+      local: { ...local, dialect: 'openai', announced: { requestsPerMinute: 500 } },
+      store: {
+        ...report.store!,
+        now: Date.parse('2026-12-03T12:00:00.000Z'),
+        learned: {
+          requests: { remaining: 2.9999999, limit: 10, resetAt: Date.parse('2026-12-03T12:00:04.200Z') },
+          tokens: { remaining: 1_200.5, resetAt: Date.parse('2026-12-03T12:00:30.000Z') },
+        },
+      },
+    };
+    const view = sharedKeyView(learned);
+    expect(view.learned).toEqual({
+      dialect: 'openai',
+      announced: { requestsPerMinute: 500 },
+      requests: { remaining: 3, limit: 10, resetAt: '2026-12-03T12:00:04.200Z', resetInMs: 4_200 },
+      tokens: { remaining: 1_200, resetAt: '2026-12-03T12:00:30.000Z', resetInMs: 30_000 },
+    });
+    expect(sharedKeyLines(view)[1]).toBe(
+      '  learned from headers (openai dialect): requests 3 of 10 left, full again at 12:00:04 UTC (in 5 s); ' +
+        'tokens 1200 left, full again at 12:00:30 UTC (in 30 s); announced 500 requests/min',
+    );
+    // Nothing learned yet: the dialect alone, said plainly.
+    expect(sharedKeyLines(sharedKeyView({ ...report, local: { ...local, dialect: 'anthropic' } }))[1]).toBe(
+      '  learned from headers (anthropic dialect): nothing in force',
+    );
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    sampleOnce(metrics, view);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^troupe_shared_learned_remaining\{shared_key="org-openai",kind="requests"\} 3$/m);
+    expect(text).toMatch(/^troupe_shared_learned_remaining\{shared_key="org-openai",kind="tokens"\} 1200$/m);
+    expect(text).toMatch(/^troupe_shared_learned_limit\{shared_key="org-openai",kind="requests"\} 10$/m);
+    expect(text).not.toMatch(/^troupe_shared_learned_limit\{shared_key="org-openai",kind="tokens"\}/m);
+    expect(text).toMatch(
+      /^troupe_shared_learned_reset_seconds\{shared_key="org-openai",kind="requests"\} 4.2$/m,
+    );
+    // The budget in force per second, as its name says.
+    expect(text).toMatch(/^troupe_shared_budget_requests_per_second\{shared_key="org-openai"\} 10$/m);
   });
 
   it('says when the store is unreachable, with no participant it cannot read', () => {

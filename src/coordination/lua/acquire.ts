@@ -159,7 +159,7 @@ for entry in string.gmatch(readings, '[^;]+') do
       local cap, rate = rem, 0
       if lim and lim > rem then cap, rate = lim, (lim - rem) / (reset - now) end
       redis.call('HSET', state, kind .. 'LLevel', rem - since, kind .. 'LAt', now, kind .. 'LRate', rate,
-        kind .. 'LCap', cap, kind .. 'LUntil', reset, kind .. 'LSeen', sent)
+        kind .. 'LCap', cap, kind .. 'LUntil', reset, kind .. 'LSeen', sent, kind .. 'LLimit', lim or '')
     end
   end
 end

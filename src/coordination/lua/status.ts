@@ -1,10 +1,12 @@
 /**
  * Reads a shared budget without changing it: its live participants with what each holds and its
- * share of the window, and the budget in force. KEYS as `ACQUIRE_SCRIPT`'s.
+ * share of the window, the budget in force, and what the providers' headers taught. KEYS as
+ * `ACQUIRE_SCRIPT`'s.
  * ARGV: 1 now (ms; empty: the server's clock).
  * Returns a JSON text: { epoch, now, participants: [{ id, info, slots, requests, tokens }],
- * rpm, tpm, conc, requests, tokens, pauseUntil, pauseReason } (`requests`/`tokens`: units in the
- * window, per participant and in all).
+ * rpm, tpm, conc, requests, tokens, pauseUntil, pauseReason, learned: { r?, t? } }
+ * (`requests`/`tokens`: units in the window, per participant and in all; a learned bucket in
+ * force: { level (units it holds now), limit (0: not stated), resetAt (ms) }).
  */
 export const STATUS_SCRIPT = String.raw`
 local state, members, alive, shares, slots, limits = KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -32,6 +34,16 @@ for _, p in ipairs(redis.call('ZRANGEBYSCORE', alive, now, '+inf')) do
     requests = tonumber(redis.call('HGET', shares, 'r:' .. p)) or 0,
     tokens = tonumber(redis.call('HGET', shares, 't:' .. p)) or 0,
   })
+end
+-- The learned buckets in force, refilled to now as the acquire script refills them.
+out.learned = {}
+for _, kind in ipairs({ 'r', 't' }) do
+  local l = redis.call('HMGET', state, kind .. 'LLevel', kind .. 'LAt', kind .. 'LRate', kind .. 'LCap', kind .. 'LUntil', kind .. 'LLimit')
+  local untilAt = tonumber(l[5]) or 0
+  if untilAt > now then
+    local level = math.min(tonumber(l[4]), tonumber(l[1]) + math.max(0, now - tonumber(l[2])) * tonumber(l[3]))
+    out.learned[kind] = { level = level, limit = tonumber(l[6]) or 0, resetAt = untilAt }
+  end
 end
 return cjson.encode(out)
 `;
