@@ -23,6 +23,7 @@ import type {
 } from './records.js';
 import { acquireEnvironment, releaseEnvironment } from './lmdb-environment.js';
 import type { LmdbEnvironment } from './lmdb-environment.js';
+import { IndexDamage } from './record-database.js';
 import type { DamagedRecord } from './record-database.js';
 import { describeDamage, failedForSpace, isDiskFull } from './store-damage.js';
 import { StoreError } from './store-error.js';
@@ -358,12 +359,41 @@ export class LmdbCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * Reads every turn record of a job and throws `troupe:store-damaged` if any fails its check
-   * (the job record too): what `run --resume` does before it writes anything.
+   * Reads every record of a job (its record, sequences and turns) and throws `troupe:store-damaged`
+   * if any fails its check, or if LMDB's index does not lead to it (a damaged branch page misdirects
+   * lookups while a walk still passes): what `run --resume` does before it writes anything.
    */
   checkJob(job: string): TurnCounts {
     if (this.getJob(job) === undefined) return { ok: 0, failed: 0, skipped: 0, total: 0 };
-    return this.countTurns(job);
+    const counts: Record<TurnStatus, number> = { ok: 0, failed: 0, skipped: 0 };
+    const misled: DamagedRecord[] = [];
+    let sequences = 0;
+    for (const page of this.sequencePages(job)) {
+      sequences += page.length;
+      this.read(`the sequences of job ${job}`, () => {
+        for (const sequence of page) {
+          if (!this.env.sequences.has([job, sequence.id]))
+            misled.push({
+              database: 'sequences',
+              key: [job, sequence.id],
+              reason: "LMDB's index does not lead to it",
+            });
+        }
+      });
+    }
+    if (misled.length > 0) throw this.damagedError(misled, sequences - misled.length, 'sequence');
+    for (const page of this.turnPages(job)) {
+      for (const turn of page) counts[turn.status] += 1;
+      this.read(`the turns of job ${job}`, () => {
+        for (const key of page.map(keyOf)) {
+          if (!this.env.turns.has(key))
+            misled.push({ database: 'turns', key, reason: "LMDB's index does not lead to it" });
+        }
+      });
+    }
+    const total = counts.ok + counts.failed + counts.skipped;
+    if (misled.length > 0) throw this.damagedError(misled, total - misled.length, 'turn');
+    return { ...counts, total };
   }
 
   /** A capped job's checkpointed spend, if any (damaged: throws `troupe:store-damaged`). */
@@ -500,8 +530,10 @@ export class LmdbCheckpointStore implements CheckpointStore {
     } catch (error) {
       if (error instanceof StoreError) throw error;
       // LMDB failing a read of a store that opened means its pages are damaged (a bad page
-      // number, flags that contradict each other): never written again by this process.
-      const reason = error instanceof Error ? error.message : String(error);
+      // number, flags that contradict each other, an index that leads a walk astray): never
+      // written again by this process.
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = error instanceof IndexDamage ? message : `LMDB says ${message}`;
       this.env.reportDamage({ database: 'lmdb', key: what, reason });
       return this.throwUnreadable(what, reason, error);
     }
@@ -510,7 +542,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
   private throwUnreadable(what: string, reason: string, cause: unknown): never {
     throw new StoreError(
       'troupe:store-damaged',
-      `could not read ${what} in the store in ${this.dataDir}: LMDB says ${reason}. The store is damaged; troupe verify reports what is intact and verify --salvage copies it`,
+      `could not read ${what} in the store in ${this.dataDir}: ${reason}. The store is damaged; troupe verify reports what is intact and verify --salvage copies it`,
       this.dataDir,
       cause,
     );

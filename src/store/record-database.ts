@@ -3,6 +3,7 @@
  * database of the store through `openRecordDatabase` (in lmdb-environment.ts): that is how a new
  * record type gets its checksum, its place in `troupe verify` and in `verify --salvage`.
  */
+import { compareKeys } from 'lmdb';
 import type { Database, Key, RangeOptions } from 'lmdb';
 
 import { decodeRecord, encodeRecord } from './record-codec.js';
@@ -66,11 +67,47 @@ export class RecordDatabase<V, K extends Key = Key> {
     return decoded;
   }
 
-  /** The records of a key range, each checked. */
+  /** Whether LMDB's index leads to a record under `key` (its contents unchecked). */
+  has(key: K): boolean {
+    return this.db?.doesExist(key) ?? false;
+  }
+
+  /**
+   * The records of a key range, each checked. The walk itself is checked too, because LMDB has no
+   * checksums of its own and trusts its branch pages: the first record must be the one a correct
+   * index leads to from `start`, and every intact record's key must sort after the one before it.
+   * A walk that breaks either rule went astray in a damaged index (it would skip records, or go
+   * round in circles): it ends with an `IndexDamage` error instead of returning anything more.
+   */
   *entries(options: RangeOptions = {}): Generator<RecordEntry<V, K>, void, undefined> {
-    for (const { key, value } of this.rawEntries(options)) {
+    const forward = options.reverse !== true;
+    // A page after a key read before is read from that key itself: finding it first proves the
+    // index led to the right place (the records after it come by LMDB's walk, not its index),
+    // at no cost, where looking for the record before the landing place costs a cursor.
+    const after = forward && options.exclusiveStart === true ? (options.start as K | undefined) : undefined;
+    const range: RangeOptions =
+      after === undefined
+        ? options
+        : {
+            ...options,
+            exclusiveStart: false,
+            ...(options.limit === undefined ? {} : { limit: options.limit + 1 }),
+          };
+    let previous: K | undefined;
+    let first = forward;
+    for (const { key, value } of this.rawEntries(range)) {
+      if (first) {
+        first = false;
+        if (after !== undefined && compareKeys(key, after) === 0) continue;
+        this.checkLanding(key, options);
+      }
       const decoded = decodeRecord<V>(key, value);
       if (decoded.ok) {
+        // A damaged record's key cannot be trusted to sort anywhere; an intact one's can.
+        if (previous !== undefined && !inOrder(previous, key, forward)) {
+          throw new IndexDamage(this.name, key, `the walk came back to it after ${JSON.stringify(previous)}`);
+        }
+        previous = key;
         yield { key, ok: true, value: decoded.value };
       } else {
         const damaged: DamagedRecord = { database: this.name, key, reason: decoded.reason };
@@ -90,8 +127,55 @@ export class RecordDatabase<V, K extends Key = Key> {
     return this.db ? this.db.getRange(options) : [];
   }
 
+  /**
+   * Throws `IndexDamage` when the first record of a forward range read from `start` is not where a
+   * correct index leads: it sorts before `start`, or a record between `start` and it exists (it
+   * was skipped).
+   */
+  private checkLanding(found: K, options: RangeOptions): void {
+    const start = options.start as K | undefined;
+    if (start === undefined || this.db === undefined) return;
+    const exclusive = options.exclusiveStart === true;
+    if (compareKeys(found, start) < (exclusive ? 1 : 0)) {
+      throw new IndexDamage(this.name, found, `a read from ${JSON.stringify(start)} landed before it`);
+    }
+    for (const before of this.db.getKeys({ start: found, reverse: true, exclusiveStart: true, limit: 1 })) {
+      if (compareKeys(before, start) >= (exclusive ? 1 : 0)) {
+        throw new IndexDamage(
+          this.name,
+          found,
+          `a read from ${JSON.stringify(start)} skipped ${JSON.stringify(before)}`,
+        );
+      }
+    }
+  }
+
   private writable(): Database<Buffer, K> {
     if (!this.db) throw new Error(`the ${this.name} database does not exist in this read-only store`);
     return this.db;
+  }
+}
+
+/** Whether `key` may follow `previous` in a walk (forward: sorts after it; reverse: before). */
+function inOrder(previous: Key, key: Key, forward: boolean): boolean {
+  const order = compareKeys(key, previous);
+  return forward ? order > 0 : order < 0;
+}
+
+/**
+ * A walk of a database that a damaged index (LMDB's branch pages) led astray: records may have
+ * been skipped or met twice. Readers turn it into `troupe:store-damaged`; `troupe verify` reports
+ * the database unreadable past `key`.
+ */
+export class IndexDamage extends Error {
+  constructor(
+    /** The named database. */
+    readonly database: string,
+    /** Where the walk was when it noticed. */
+    readonly key: Key,
+    why: string,
+  ) {
+    super(`the index of the ${database} database is damaged near ${JSON.stringify(key)} (${why})`);
+    this.name = 'IndexDamage';
   }
 }
