@@ -12,8 +12,8 @@ import { ExitCode, ExitError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../runtime/shutdown.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { DEFAULT_IN_PROCESS_JOB_MAX_CONVERSATIONS, workerSettings } from '../runtime/worker-settings.js';
-import { sanitizeLines } from '../results/terminal-text.js';
-import { OutputWatch } from './output-watch.js';
+import { reportFailure, stdoutLine, stdoutWatch } from './command-output.js';
+import { readInReader } from './reader-process.js';
 
 // Each command's module is imported when the command runs: a command loads only what it uses,
 // which keeps the daemon's restart (and every short command) quick.
@@ -27,21 +27,6 @@ function packageVersion(): string {
   };
   return pkg.version;
 }
-
-/**
- * Prints a line of a command's text output. Through the terminal sanitiser: a line may carry
- * names from a suite, the store or a provider (suite and model names, provider messages).
- */
-const stdoutLine = (line: string): void => {
-  if (!stdoutWatch.closed) process.stdout.write(`${sanitizeLines(line)}\n`);
-};
-
-/** A closed stdout (`troupe … | head`) ends a command quietly instead of with an EPIPE stack. */
-const stdoutWatch = new OutputWatch(process.stdout, (error) => {
-  process.stderr.write(
-    `troupe: cannot write the output: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-});
 
 /** Options of the commands that run an engine (`run`, `daemon`). */
 const ENGINE_OPTIONS = {
@@ -275,17 +260,18 @@ async function main(argv: string[]): Promise<number> {
           .option('model', { type: 'string', describe: 'Only this model' })
           .option('sequence', { type: 'string', describe: 'Only this sequence' }),
       async (args) => {
-        await (
-          await import('./commands/results.js')
-        ).runResults(
+        exitCode = await readInReader(
           {
-            job: args.job,
-            dataDir: args['data-dir'],
-            format: args.format,
-            model: args.model,
-            sequence: args.sequence,
+            type: 'results',
+            options: {
+              job: args.job,
+              dataDir: args['data-dir'],
+              format: args.format,
+              ...(args.model === undefined ? {} : { model: args.model }),
+              ...(args.sequence === undefined ? {} : { sequence: args.sequence }),
+            },
           },
-          process.stdout,
+          args['data-dir'],
         );
       },
     )
@@ -301,11 +287,17 @@ async function main(argv: string[]): Promise<number> {
             describe: 'A baseline job: add the paired tests of this job against it (as troupe compare)',
           }),
       async (args) => {
-        await (
-          await import('./commands/report.js')
-        ).runReport(
-          { job: args.job, dataDir: args['data-dir'], out: args.out, compareTo: args['compare-to'] },
-          stdoutLine,
+        exitCode = await readInReader(
+          {
+            type: 'report',
+            options: {
+              job: args.job,
+              dataDir: args['data-dir'],
+              out: args.out,
+              ...(args['compare-to'] === undefined ? {} : { compareTo: args['compare-to'] }),
+            },
+          },
+          args['data-dir'],
         );
       },
     )
@@ -318,11 +310,17 @@ async function main(argv: string[]): Promise<number> {
           .positional('after', { type: 'string', demandOption: true, describe: 'Job id (after)' })
           .option('format', { choices: ['table', 'json'] as const, default: 'table' as const }),
       async (args) => {
-        await (
-          await import('./commands/compare.js')
-        ).runCompare(
-          { before: args.before, after: args.after, dataDir: args['data-dir'], format: args.format },
-          stdoutLine,
+        exitCode = await readInReader(
+          {
+            type: 'compare',
+            options: {
+              before: args.before,
+              after: args.after,
+              dataDir: args['data-dir'],
+              format: args.format,
+            },
+          },
+          args['data-dir'],
         );
       },
     )
@@ -438,15 +436,6 @@ main(hideBin(process.argv)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ExitError) {
-      // Messages name suites, models, jobs and files: printed through the terminal sanitiser.
-      process.stderr.write(`troupe: ${sanitizeLines(error.message)}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(
-        `troupe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = ExitCode.internal;
-    }
+    process.exitCode = reportFailure(error);
   },
 );

@@ -4,12 +4,13 @@
  * memory where there is one.
  */
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { CLI_PATH, CLI_TIMEOUT_MS } from './cli.js';
 
 /**
- * Sampled in the child every 5 ms and at exit: the peak of the heap in use and of the resident
+ * Sampled in the child, and in every process it starts with the same Node options (the reader
+ * process of `results`, `report`, `compare`), every 5 ms and at exit, each into a file of its own: the peak of the heap in use and of the resident
  * memory that is the process's own (anonymous: heap, buffers, native allocations), without the
  * store's pages LMDB maps from the file, which the kernel counts in RSS but may drop at any time.
  */
@@ -28,7 +29,7 @@ const sample = () => {
 setInterval(sample, 5).unref();
 process.on('exit', () => {
   sample();
-  writeFileSync(process.env.PEAK_FILE, JSON.stringify({ peakAnon, peakHeap, rss: process.memoryUsage().rss }));
+  writeFileSync(process.env.PEAK_FILE + '-' + process.pid, JSON.stringify({ peakAnon, peakHeap, rss: process.memoryUsage().rss }));
 });
 `;
 
@@ -90,8 +91,7 @@ export async function measuredCli(args: readonly string[], options: MeasuredOpti
         reject(
           new Error(`troupe ${args.join(' ')}: code ${code}, signal ${signal}: ${String(error)}\n${stderr}`),
         );
-      readFile(peakFile, 'utf8').then((peak) => {
-        const { peakAnon, peakHeap } = JSON.parse(peak) as { peakAnon: number; peakHeap: number };
+      processPeaks(options.workDir, peakFile).then(({ peakAnon, peakHeap }) => {
         if (process.env.TROUPE_SCALE_VERBOSE) console.log(args[0], { peakAnon, peakHeap });
         resolve({
           code,
@@ -104,4 +104,27 @@ export async function measuredCli(args: readonly string[], options: MeasuredOpti
       }, died);
     });
   });
+}
+
+/**
+ * The largest peaks among the processes of one measured run (the CLI and the reader it starts:
+ * the work, and so the peak, is the reader's). Rejects when no process reached its exit handler.
+ */
+async function processPeaks(
+  workDir: string,
+  peakFile: string,
+): Promise<{ peakAnon: number; peakHeap: number }> {
+  const prefix = `${basename(peakFile)}-`;
+  const files = (await readdir(workDir)).filter((name) => name.startsWith(prefix));
+  if (files.length === 0) throw new Error('no process of the run wrote its peaks');
+  const peaks = await Promise.all(
+    files.map(
+      async (name) =>
+        JSON.parse(await readFile(join(workDir, name), 'utf8')) as { peakAnon: number; peakHeap: number },
+    ),
+  );
+  return {
+    peakAnon: Math.max(...peaks.map((peak) => peak.peakAnon)),
+    peakHeap: Math.max(...peaks.map((peak) => peak.peakHeap)),
+  };
 }

@@ -25,6 +25,7 @@ import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 import { sanitizeLines } from '../../results/terminal-text.js';
 import type { OutputWatch } from '../output-watch.js';
+import { checkJobInReader } from '../reader-process.js';
 
 /** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
 const PROGRESS_POLL_TTY_MS = 250;
@@ -81,6 +82,9 @@ export interface RunIo {
  */
 export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
   const newSuite = options.resume === undefined ? await loadNewSuite(options, io.env) : undefined;
+  // Every record of the job is checked before anything is written, in a reader process (a damaged
+  // index can crash the reader): a damaged job is refused untouched.
+  if (options.resume !== undefined) await checkJobInReader(options.dataDir, options.resume);
   const store = await openLmdbStore(options.dataDir);
   let lease: HeldLease | undefined;
   try {
@@ -95,8 +99,6 @@ export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
         print(io, `reused ${job.forecast?.reusedTurns ?? 0} turns from ${reuse.sources.join(', ')}\n`);
     } else {
       const stored = resumableJob(store, options);
-      // Every record of the job is checked before anything is written: a damaged job is refused untouched.
-      store.checkJob(stored.id);
       job = await withNewCap(store, stored, options.maxCostUsd);
     }
     if (job.state === 'running') {

@@ -1,9 +1,10 @@
 /** `troupe verify`: checks every record of a store; `--salvage --out DIR` copies the intact ones into a new store. */
-import { ExitCode } from '../../errors.js';
+import { ExitCode, ExitError } from '../../errors.js';
 import { describeDamage } from '../../store/store-damage.js';
 import { salvageStore, verifyStore } from '../../store/verify.js';
-import type { VerifyReport } from '../../store/verify.js';
+import type { StoreScanner, VerifyReport } from '../../store/verify.js';
 import { sanitizeForTerminal } from '../../results/terminal-text.js';
+import { runReader } from '../reader-process.js';
 
 /** Options of `troupe verify`. */
 export interface VerifyOptions {
@@ -25,7 +26,7 @@ const DAMAGED_LISTED_MAX = 1_000;
 export async function runVerify(options: VerifyOptions, out: (line: string) => void): Promise<number> {
   if (options.salvage) {
     if (options.out === undefined) throw new Error('verify --salvage needs --out DIR');
-    const report = await salvageStore(options.dataDir, options.out);
+    const report = await salvageStore(options.dataDir, options.out, scanInReader(options.dataDir));
     printReport(report, out);
     const copied = Object.entries(report.copied)
       .map(([name, count]) => `${count} ${name}`)
@@ -33,9 +34,31 @@ export async function runVerify(options: VerifyOptions, out: (line: string) => v
     out(`salvaged into ${sanitizeForTerminal(report.outDir)}: ${copied || 'nothing'}`);
     return ExitCode.ok;
   }
-  const report = await verifyStore(options.dataDir);
+  const report = await verifyStore(options.dataDir, scanInReader(options.dataDir));
   printReport(report, out);
   return report.ok ? ExitCode.ok : ExitCode.internal;
+}
+
+/**
+ * Walks the databases in a reader process: a database whose damage crashes it is reported
+ * unreadable past the records it had read, and a new reader walks the databases after it (and
+ * salvages them). A reader that fails otherwise (the store cannot be opened, the copy cannot be
+ * written) has said why on stderr; verify ends with its exit code.
+ */
+function scanInReader(dataDir: string): StoreScanner {
+  return async (databases, out, events) => {
+    const finished = await runReader(
+      { type: 'scan', dataDir, databases, ...(out === undefined ? {} : { out }) },
+      (message) => {
+        if (message.type === 'scan-page') events.onPage(message.database, message.page);
+        else events.onEnd(message.database, message.end);
+      },
+    );
+    if (finished.kind === 'crashed') return { crashed: `the reader crashed reading it (${finished.signal})` };
+    // The reader said why on stderr.
+    if (finished.code !== ExitCode.ok) throw new ExitError('', finished.code);
+    return {};
+  };
 }
 
 function printReport(report: VerifyReport, out: (line: string) => void): void {
