@@ -1,0 +1,168 @@
+/**
+ * A real store whose LMDB branch pages (its index) are damaged by single bit flips. LMDB has no
+ * page checksums and trusts its branch pages: a bad one can crash the reading process (SIGSEGV,
+ * or SIGABRT from an assertion), send a walk round in circles, or lead a lookup to the wrong
+ * page. Whatever the flip, every command either gives exactly what the intact store gives
+ * (exit 0) or says that the store is damaged (exit 3, naming it): never a death by signal, never
+ * different data, never a write to the damaged file.
+ *
+ * The flips are seeded: a failure names its seed; replay it with
+ * `TROUPE_TEST_SEED=<seed> npx vitest run test/store-branch-damage.int.test.ts`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ExitCode } from '../src/errors.js';
+import { openLmdbStore } from '../src/store/lmdb-store.js';
+import { writeSyntheticJob } from '../src/store/synthetic-job.js';
+import { runCli } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
+import { testRandom } from './helpers/seed.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * 2 models × 50 sequences × 2 runs × 3 turns = 600 turns of about 1.7 kB (two to a page): some
+ * 300 pages of turns under half a dozen branch pages, while each command has little to print.
+ */
+const SHAPE = {
+  id: 'job-1',
+  models: 2,
+  sequences: 50,
+  runs: 2,
+  turnsPerSequence: 3,
+  responseChars: 1_500,
+  failEvery: 7,
+  disagreeEvery: 5,
+};
+/** Single-bit flips, each in a branch page picked at random, each in a copy of its own. */
+const FLIPS = 30;
+
+// LMDB's page header (lmdb-js's build, 64-bit): page number, transaction id, pad, then the
+// flags at byte 18; the first meta page gives the page size at byte 48.
+const PAGE_FLAGS_OFFSET = 18;
+const META_PAGE_SIZE_OFFSET = 48;
+const P_BRANCH = 0x01;
+
+const sha256 = async (file: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+
+/** The page numbers of the branch pages of an LMDB data file. */
+function branchPages(bytes: Buffer): number[] {
+  const pageBytes = bytes.readUInt32LE(META_PAGE_SIZE_OFFSET);
+  const pages: number[] = [];
+  for (let page = 2; (page + 1) * pageBytes <= bytes.length; page += 1) {
+    if ((bytes.readUInt16LE(page * pageBytes + PAGE_FLAGS_OFFSET) & P_BRANCH) !== 0) pages.push(page);
+  }
+  return pages;
+}
+
+/** A damaged store's refusal: exit 3, a message on stderr naming the store as damaged. */
+function expectRefused(result: CliResult, dir: string, what: string): void {
+  expect(result.signal, what).toBeNull();
+  expect(result.code, `${what}: ${result.stderr}`).toBe(ExitCode.internal);
+  expect(result.stderr, what).toContain(`the store in ${dir}`);
+  expect(result.stderr, what).toMatch(/is damaged/);
+}
+
+describe('a store with a damaged branch page', () => {
+  const random = testRandom();
+  let base: Awaited<ReturnType<typeof tempDir>>;
+  let pristine: string;
+  let pageBytes: number;
+  let branches: number[];
+  const expected = { results: '', compare: '', report: '' };
+
+  beforeAll(async () => {
+    base = await tempDir('troupe-branch-damage-');
+    pristine = join(base.path, 'pristine');
+    const store = await openLmdbStore(pristine);
+    const job = await writeSyntheticJob(store, SHAPE);
+    // A job still running: `run --resume` would write to it (its end) if it did not refuse.
+    await store.putJob({ ...job, state: 'running', finishedAt: null });
+    await store.close();
+    const bytes = await readFile(join(pristine, 'data.mdb'));
+    pageBytes = bytes.readUInt32LE(META_PAGE_SIZE_OFFSET);
+    branches = branchPages(bytes);
+    expect(branches.length).toBeGreaterThanOrEqual(5);
+
+    const results = await runCli(['results', SHAPE.id, '--data-dir', pristine]);
+    const compare = await runCli(['compare', SHAPE.id, SHAPE.id, '--format', 'json', '--data-dir', pristine]);
+    const report = join(base.path, 'pristine.html');
+    const reported = await runCli(['report', SHAPE.id, '--out', report, '--data-dir', pristine]);
+    for (const result of [results, compare, reported]) expect(result.code, result.stderr).toBe(ExitCode.ok);
+    expect(results.stdout.split('\n').filter(Boolean)).toHaveLength(2 * 50 * 2 * 3);
+    expected.results = results.stdout;
+    expected.compare = compare.stdout;
+    expected.report = await readFile(report, 'utf8');
+  }, 120_000);
+
+  afterAll(async () => {
+    await base.cleanup();
+  });
+
+  it(`every command gives the intact store's data or says the store is damaged (${FLIPS} flips, seed in the title of a failure)`, async () => {
+    let refusedSomewhere = 0;
+    for (let flip = 0; flip < FLIPS; flip += 1) {
+      const page = branches[Math.floor(random.next() * branches.length)] as number;
+      const offset = Math.floor(random.next() * pageBytes);
+      const bit = Math.floor(random.next() * 8);
+      const where = `seed ${random.seed}, flip ${flip}: page ${page}, byte ${offset}, bit ${bit}`;
+      const dir = join(base.path, `flip-${flip}`);
+      await cp(pristine, dir, { recursive: true });
+      const file = join(dir, 'data.mdb');
+      const bytes = await readFile(file);
+      const at = page * pageBytes + offset;
+      bytes[at] = (bytes[at] as number) ^ (1 << bit);
+      await writeFile(file, bytes);
+      const before = await sha256(file);
+
+      // The four readers at once: each is a process of its own, and none of them writes.
+      const report = join(base.path, `flip-${flip}.html`);
+      const [verify, results, compare, reported] = await Promise.all([
+        runCli(['verify', '--data-dir', dir]),
+        runCli(['results', SHAPE.id, '--data-dir', dir]),
+        runCli(['compare', SHAPE.id, SHAPE.id, '--format', 'json', '--data-dir', dir]),
+        runCli(['report', SHAPE.id, '--out', report, '--data-dir', dir]),
+      ]);
+
+      expect(verify.signal, where).toBeNull();
+      expect([ExitCode.ok, ExitCode.internal], `${where}: ${verify.stderr}`).toContain(verify.code);
+      if (verify.code === ExitCode.internal)
+        expect(verify.stdout, where).toMatch(/damaged: |unreadable past that/);
+
+      if (results.code === ExitCode.ok) expect(results.stdout === expected.results, where).toBe(true);
+      else {
+        expectRefused(results, dir, `${where}: results`);
+        // What was printed before the damage was met is what the intact store holds.
+        expect(expected.results.startsWith(results.stdout), where).toBe(true);
+      }
+
+      if (compare.code === ExitCode.ok) expect(compare.stdout === expected.compare, where).toBe(true);
+      else expectRefused(compare, dir, `${where}: compare`);
+
+      if (reported.code === ExitCode.ok)
+        expect((await readFile(report, 'utf8')) === expected.report, where).toBe(true);
+      else {
+        expectRefused(reported, dir, `${where}: report`);
+        expect(existsSync(report), where).toBe(false);
+      }
+
+      const refused = [verify, results, compare, reported].some((r) => r.code === ExitCode.internal);
+      if (refused) refusedSomewhere += 1;
+      if (verify.code === ExitCode.internal) {
+        // The job's own records are where the damage is: a resume refuses before writing anything.
+        const resume = await runCli(['run', '--resume', SHAPE.id, '--workers', '0', '--data-dir', dir]);
+        expectRefused(resume, dir, `${where}: run --resume`);
+      }
+      expect(await sha256(file), `${where}: the file was modified`).toBe(before);
+    }
+    // Not all flips are harmless: the commands above met damage, and said so.
+    expect(refusedSomewhere, `seed ${random.seed}`).toBeGreaterThanOrEqual(FLIPS / 5);
+  }, 600_000);
+});
