@@ -9,7 +9,7 @@ import { expectContractHolds, expectNoCommittedTurnRepeated } from './helpers/co
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
 import { useTempStore } from './helpers/temp.js';
 import { DealerTransport } from '../src/transport/dealer.js';
-import { ipcEndpointIn } from '../src/transport/endpoint.js';
+import { PrivateSocketDir } from '../src/transport/private-socket-dir.js';
 import { isToWorker } from '../src/transport/protocol.js';
 import type { FromWorker, ToWorker } from '../src/transport/protocol.js';
 
@@ -221,7 +221,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       .toBe(true);
     // What the dead worker might have left in the socket: it reaches the primary under its old id.
     const ghost = await DealerTransport.connect<FromWorker, ToWorker>(
-      ipcEndpointIn(temp.dataDir, 'workers'),
+      (await PrivateSocketDir.open(temp.dataDir)).endpointFor('workers'),
       { routingId: replaced ?? '', isMessage: isToWorker },
     );
     const answers: ToWorker[] = [];

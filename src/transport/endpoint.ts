@@ -1,14 +1,13 @@
 /**
  * Endpoints the transport accepts: `ipc://<path>` (a unix socket) and `tcp://<host>:<port>`.
+ * An ipc socket troupe binds lives in a `PrivateSocketDir` (private-socket-dir.ts), never in a
+ * directory others may enter.
  *
  * Only loopback tcp hosts (127.0.0.0/8, ::1, localhost) are accepted unless `allowRemote` is set:
  * workers on other hosts are a later feature, and they need authentication on the socket before
  * any caller should set it.
  */
-import { randomBytes } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 
 import { TransportError } from './transport-error.js';
 
@@ -17,9 +16,6 @@ export const MAX_IPC_PATH_BYTES = 107;
 
 /** Highest tcp port. */
 const MAX_TCP_PORT = 65_535;
-
-/** Random bytes in the name of a fallback ipc socket under the temporary directory. */
-const FALLBACK_NAME_RANDOM_BYTES = 8;
 
 /** A parsed endpoint. */
 export type ParsedEndpoint =
@@ -82,30 +78,4 @@ export function parseEndpoint(endpoint: string, options: ParseEndpointOptions): 
     throw bad(`${host} is not a loopback address; only 127.0.0.0/8, ::1 and localhost are accepted`);
   }
   return { kind: 'tcp', host, port, ipv6: bracketed !== undefined };
-}
-
-/**
- * An ipc endpoint for a socket named `<name>.sock` in `directory` (made absolute, so that a
- * worker with another working directory reaches it). When that path is too long for a unix
- * socket, a unique short path under the system's temporary directory is used instead. The
- * directory must exist before binding.
- */
-export function ipcEndpointIn(directory: string, name: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
-    throw new TransportError(
-      'troupe:transport-bad-endpoint',
-      `ipc socket name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-" only`,
-    );
-  }
-  const preferred = join(resolve(directory), `${name}.sock`);
-  if (Buffer.byteLength(preferred) <= MAX_IPC_PATH_BYTES) return `ipc://${preferred}`;
-  const unique = `troupe-${name.slice(0, 16)}-${randomBytes(FALLBACK_NAME_RANDOM_BYTES).toString('hex')}.sock`;
-  const fallback = join(tmpdir(), unique);
-  if (Buffer.byteLength(fallback) > MAX_IPC_PATH_BYTES) {
-    throw new TransportError(
-      'troupe:transport-bad-endpoint',
-      `no ipc path short enough for a unix socket: both ${preferred} and ${fallback} exceed ${MAX_IPC_PATH_BYTES} bytes`,
-    );
-  }
-  return `ipc://${fallback}`;
 }

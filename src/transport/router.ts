@@ -67,7 +67,7 @@ export class RouterTransport<Out extends Envelope, In extends Envelope>
   private closing: Promise<void> | undefined;
 
   /**
-   * Binds a ROUTER on `endpoint`: `ipc://<path>` (see `ipcEndpointIn`) or `tcp://127.0.0.1:<port>`,
+   * Binds a ROUTER on `endpoint`: `ipc://<path>` (in a `PrivateSocketDir`) or `tcp://127.0.0.1:<port>`,
    * where port 0 picks a free one; `endpoint` then reports it. Rejects with a `TransportError`
    * (`bad-endpoint`, `bind-failed`) if it cannot. (`override`: a class's static side inherits
    * `Function.prototype.bind`, which this name shadows, as it always did.)

@@ -1,15 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-import {
-  ipcEndpointIn,
-  isLoopbackHost,
-  MAX_IPC_PATH_BYTES,
-  parseEndpoint,
-} from '../../src/transport/endpoint.js';
+import { isLoopbackHost, MAX_IPC_PATH_BYTES, parseEndpoint } from '../../src/transport/endpoint.js';
 import { checkRoutingId, peerIdOf } from '../../src/transport/routing-id.js';
 
 describe('parseEndpoint', () => {
@@ -64,36 +55,6 @@ describe('parseEndpoint', () => {
   it('knows loopback addresses', () => {
     expect(['127.0.0.1', '127.255.0.9', '::1', 'localhost'].every(isLoopbackHost)).toBe(true);
     expect(['128.0.0.1', '::2', '0.0.0.0', 'localhost.example.com'].some(isLoopbackHost)).toBe(false);
-  });
-});
-
-describe('ipcEndpointIn', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'troupe-endpoint-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('puts the socket in the directory when the path fits', () => {
-    expect(ipcEndpointIn(dir, 'primary')).toBe(`ipc://${join(dir, 'primary.sock')}`);
-  });
-
-  it('falls back to a unique short path when the directory is too deep', () => {
-    const deep = join(dir, 'a'.repeat(60), 'b'.repeat(60));
-    const first = ipcEndpointIn(deep, 'primary');
-    const second = ipcEndpointIn(deep, 'primary');
-    expect(first).not.toBe(second);
-    for (const endpoint of [first, second]) {
-      expect(endpoint.startsWith(`ipc://${tmpdir()}`)).toBe(true);
-      expect(Buffer.byteLength(endpoint.slice('ipc://'.length))).toBeLessThanOrEqual(MAX_IPC_PATH_BYTES);
-      expect(() => parseEndpoint(endpoint, { role: 'bind' })).not.toThrow();
-    }
-  });
-
-  it('refuses a socket name that is not a plain file name', () => {
-    expect(() => ipcEndpointIn(dir, '../escape')).toThrow(/letters, digits/);
   });
 });
 

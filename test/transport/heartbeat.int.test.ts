@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ipcEndpointIn } from '../../src/transport/endpoint.js';
 import { RouterTransport } from '../../src/transport/router.js';
-import { Closer, socketDir } from './helpers.js';
+import { Closer, privateIpcEndpoint } from './helpers.js';
 
 type ToWorker = { readonly type: 'echo'; readonly n: number };
 type FromWorker = { readonly type: 'echoed'; readonly n: number };
@@ -40,8 +39,7 @@ function startWorker(endpoint: string, routingId: string): ChildProcess {
 describe('heartbeats with a worker process', () => {
   for (const kind of ['ipc', 'tcp'] as const) {
     it(`report a stopped worker lost and a resumed one alive again (${kind})`, async () => {
-      const endpoint =
-        kind === 'ipc' ? ipcEndpointIn(await socketDir(closer), 'primary') : 'tcp://127.0.0.1:0';
+      const endpoint = kind === 'ipc' ? await privateIpcEndpoint(closer, 'primary') : 'tcp://127.0.0.1:0';
       const router = closer.add(
         await RouterTransport.bind<ToWorker, FromWorker>(endpoint, {
           heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,

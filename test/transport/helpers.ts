@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { PrivateSocketDir } from '../../src/transport/private-socket-dir.js';
+
 /** Things to close after each test, closed in reverse order of creation. */
 export class Closer {
   private readonly items: (() => unknown)[] = [];
@@ -31,9 +33,9 @@ export class Closer {
   }
 }
 
-/** A fresh directory for ipc sockets; the cleanup removes it. */
-export async function socketDir(closer: Closer): Promise<string> {
+/** An ipc endpoint named `name` in a fresh private socket directory (as troupe's own); the cleanup removes it. */
+export async function privateIpcEndpoint(closer: Closer, name: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'troupe-zmq-'));
   closer.defer(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+  return (await PrivateSocketDir.open(dir)).endpointFor(name);
 }

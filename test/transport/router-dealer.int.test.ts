@@ -8,10 +8,9 @@ import { Dealer } from 'zeromq';
 import type { Envelope } from '../../src/transport/codec.js';
 import { DealerTransport } from '../../src/transport/dealer.js';
 import { RECEIVE_BUDGET_MS } from '../../src/transport/receive-loop.js';
-import { ipcEndpointIn } from '../../src/transport/endpoint.js';
 import { RouterTransport } from '../../src/transport/router.js';
 import type { RouterOptions } from '../../src/transport/router.js';
-import { Closer, socketDir } from './helpers.js';
+import { Closer, privateIpcEndpoint } from './helpers.js';
 
 type ToWorker = { readonly type: 'seq'; readonly n: number } | { readonly type: 'echo'; readonly n: number };
 type FromWorker =
@@ -73,7 +72,7 @@ async function connectEchoDealers(
 
 async function endpoints(): Promise<[string, string][]> {
   return [
-    ['ipc', ipcEndpointIn(await socketDir(closer), 'primary')],
+    ['ipc', await privateIpcEndpoint(closer, 'primary')],
     ['tcp', 'tcp://127.0.0.1:0'],
   ];
 }
@@ -409,7 +408,7 @@ describe('RouterTransport and DealerTransport', () => {
   });
 
   it('removes its ipc socket file on close, but not one another router bound since', async () => {
-    const endpoint = ipcEndpointIn(await socketDir(closer), 'primary');
+    const endpoint = await privateIpcEndpoint(closer, 'primary');
     const path = endpoint.slice('ipc://'.length);
     const first = await bindRouter(endpoint);
     expect(existsSync(path)).toBe(true);
