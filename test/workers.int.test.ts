@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/resilience/clock.js';
 import { Engine } from '../src/runtime/engine.js';
+import type { EngineOptions } from '../src/runtime/engine.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
@@ -41,9 +42,13 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   /**
    * An engine with two workers, once they have booted (as for a job submitted to a running
    * daemon): every sequence runs on a worker. With `whileBooting`, at once. Heartbeats at the
-   * default interval unless `heartbeatIntervalMs` is given.
+   * default interval unless `heartbeatIntervalMs` is given; every job on the workers unless
+   * `inProcessJobMaxConversations` is given.
    */
-  const start = async (whileBooting = false, heartbeatIntervalMs?: number): Promise<Engine> => {
+  const start = async (
+    whileBooting = false,
+    more: Pick<EngineOptions, 'heartbeatIntervalMs' | 'inProcessJobMaxConversations'> = {},
+  ): Promise<Engine> => {
     engine = await Engine.start({
       store: temp.store,
       log: silentLogger(),
@@ -51,7 +56,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
       env,
       workers: 2,
       dataDir: temp.dataDir,
-      ...(heartbeatIntervalMs !== undefined && { heartbeatIntervalMs }),
+      ...more,
       firstBootWaitMs: FIRST_BOOT_WAIT_MS,
       providerTypes: ['openai'],
     });
@@ -104,11 +109,9 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a job of many conversations under a small in-flight limit never holds more sequence actors than the limit allows', async () => {
     // 1 model × 60 sequences × 2 runs = 120 conversations; a window of 4 conversations is two
     // sequence actors of 2 runs each, live at once at most, whatever the job's size.
+    const window = { models: 1, sequences: 60, prompts: 2, runs: 2 };
     const suite = await simulatorSuite(sim, {
-      models: 1,
-      sequences: 60,
-      prompts: 2,
-      runs: 2,
+      ...window,
       providerExtra: '    limits: { maxConcurrency: 4 }',
     });
     const job = await createJob(temp.store, suite, 'generated.yaml');
@@ -122,27 +125,16 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
   it('a job within inProcessJobMaxConversations runs in this process; a bigger one on the workers', async () => {
     const small = await simulatorSuite(sim, { models: 2, sequences: 3, prompts: 2, runs: 2 });
     const big = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 2, runs: 2 });
-    engine = await Engine.start({
-      store: temp.store,
-      log: silentLogger(),
-      clock: systemClock,
-      env,
-      workers: 2,
-      inProcessJobMaxConversations: 12,
-      dataDir: temp.dataDir,
-      firstBootWaitMs: FIRST_BOOT_WAIT_MS,
-      providerTypes: ['openai'],
-    });
-    await engine.pool?.firstBoot;
+    const running = await start(false, { inProcessJobMaxConversations: 12 });
     const smallJob = await createJob(temp.store, small, 'small.yaml');
-    expect((await engine.runJob(smallJob)).state).toBe('done');
-    expect(engine.pool?.placementCounts().placed).toBe(0);
+    expect((await running.runJob(smallJob)).state).toBe('done');
+    expect(running.pool?.placementCounts().placed).toBe(0);
     expectContractHolds(small, temp.store.turnsOf(smallJob.id), sim.records);
     sim.reset();
     const bigJob = await createJob(temp.store, big, 'big.yaml');
-    expect((await engine.runJob(bigJob)).state).toBe('done');
+    expect((await running.runJob(bigJob)).state).toBe('done');
     // 2 models × 4 sequences, each one slice of its 2 runs.
-    expect(engine.pool?.placementCounts().placed).toBe(8);
+    expect(running.pool?.placementCounts().placed).toBe(8);
     expectContractHolds(big, temp.store.turnsOf(bigJob.id), sim.records);
   });
 
@@ -251,7 +243,7 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     sim.configure({ latencyMs: 100 });
     const suite = await simulatorSuite(sim, { models: 2, sequences: 4, prompts: 4, runs: 2 });
     const job = await createJob(temp.store, suite, 'generated.yaml');
-    const running = await start(false, HUNG_WORKER_HEARTBEAT_MS);
+    const running = await start(false, { heartbeatIntervalMs: HUNG_WORKER_HEARTBEAT_MS });
     const outcome = running.runJob(job);
     await expect.poll(() => sim.records.length >= 10, { message: 'some turns' }).toBe(true);
     const victim = running.pool?.pids()['worker-2'] ?? Number.NaN;
