@@ -100,6 +100,10 @@ export interface LmdbEnvironment {
   readonly damage: () => DamagedRecord | undefined;
   /** Records damage found outside a record's check (LMDB failing a read of its own structure). */
   readonly reportDamage: (damaged: DamagedRecord) => void;
+  /** The first write of this process that failed (a full disk, an I/O error): from then on, writes are refused. */
+  readonly writeFailure: () => StoreError | undefined;
+  /** Records a failed write. */
+  readonly reportWriteFailure: (failure: StoreError) => void;
 }
 
 interface Shared {
@@ -481,6 +485,7 @@ function environmentOf(dir: string, root: RootDatabase, writable: boolean): Lmdb
   const onDamage = (damaged: DamagedRecord): void => {
     damage ??= damaged;
   };
+  let writeFailure: StoreError | undefined;
   const openNamed = <V, K extends Key>(name: string): RecordDatabase<V, K> =>
     openRecordDatabase<V, K>(root, name, writable, onDamage);
   const env: LmdbEnvironment = {
@@ -497,6 +502,10 @@ function environmentOf(dir: string, root: RootDatabase, writable: boolean): Lmdb
     writeTransactions: () => writeTransactions,
     damage: () => damage,
     reportDamage: onDamage,
+    writeFailure: () => writeFailure,
+    reportWriteFailure: (failure) => {
+      writeFailure ??= failure;
+    },
   };
   if (writable) {
     root.on('aftercommit', () => {

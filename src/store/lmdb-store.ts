@@ -27,6 +27,8 @@ import { IndexDamage } from './record-database.js';
 import type { DamagedRecord } from './record-database.js';
 import { describeDamage, failedForSpace, isDiskFull } from './store-damage.js';
 import { StoreError } from './store-error.js';
+import { spaceBelowReserve } from './space-reserve.js';
+import { formatBytes } from '../suite/line-reader.js';
 
 export { StoreError } from './store-error.js';
 export type { StoreErrorCode } from './store-error.js';
@@ -445,7 +447,13 @@ export class LmdbCheckpointStore implements CheckpointStore {
       });
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      throw this.failure('troupe:store-write-failed', `could not write the lease of job ${lease.job}`, error);
+      const failure = this.failure(
+        'troupe:store-write-failed',
+        `could not write the lease of job ${lease.job}`,
+        error,
+      );
+      this.env.reportWriteFailure(failure);
+      throw failure;
     }
     if (held) {
       throw new StoreError(
@@ -472,7 +480,13 @@ export class LmdbCheckpointStore implements CheckpointStore {
         return true;
       });
     } catch (error) {
-      throw this.failure('troupe:store-write-failed', `could not write the lease of job ${lease.job}`, error);
+      const failure = this.failure(
+        'troupe:store-write-failed',
+        `could not write the lease of job ${lease.job}`,
+        error,
+      );
+      this.env.reportWriteFailure(failure);
+      throw failure;
     }
   }
 
@@ -498,6 +512,11 @@ export class LmdbCheckpointStore implements CheckpointStore {
   private async write(what: string, start: () => Promise<boolean>[]): Promise<void> {
     this.assertOpen();
     this.assertWritable(what);
+    const short = spaceBelowReserve(this.env.dir);
+    if (short) {
+      const detail = `${formatBytes(short.freeBytes)} free, under the ${formatBytes(short.reserveBytes)} troupe keeps in reserve`;
+      throw this.diskFull(what, undefined, detail);
+    }
     let pending: Promise<boolean>[];
     try {
       pending = start();
@@ -507,15 +526,18 @@ export class LmdbCheckpointStore implements CheckpointStore {
     try {
       await Promise.all(pending);
     } catch (error) {
-      if (await failedForSpace(error, this.env.dir)) throw this.diskFull(what, error);
-      throw this.failure('troupe:store-write-failed', `could not write ${what}`, error);
+      const failure = (await failedForSpace(error, this.env.dir))
+        ? this.diskFull(what, error)
+        : this.failure('troupe:store-write-failed', `could not write ${what}`, error);
+      this.env.reportWriteFailure(failure);
+      throw failure;
     }
   }
 
-  private diskFull(what: string, cause: unknown): StoreError {
+  private diskFull(what: string, cause: unknown, detail = ''): StoreError {
     return new StoreError(
       'troupe:store-disk-full',
-      `could not write ${what}: no space left on ${this.dataDir}. What was committed before is intact; free some space and resume`,
+      `could not write ${what}: no space left on ${this.dataDir}${detail === '' ? '' : ` (${detail})`}. What was committed before is intact; free some space and resume`,
       this.dataDir,
       cause,
     );
@@ -555,6 +577,17 @@ export class LmdbCheckpointStore implements CheckpointStore {
         'troupe:store-read-only',
         `cannot write ${what}: the store in ${this.dataDir} is open read-only`,
         this.dataDir,
+      );
+    }
+    // LMDB (lmdb-js) has been seen to corrupt its own heap and abort the process when it commits
+    // again after a commit failed for want of space: after one failed write, none is tried.
+    const failed = this.env.writeFailure();
+    if (failed) {
+      throw new StoreError(
+        failed.code,
+        `refusing to write ${what}: an earlier write to the store failed (${failed.message})`,
+        this.dataDir,
+        failed,
       );
     }
     const damage = this.env.damage();
