@@ -158,6 +158,9 @@ const positive = (n: number | undefined): number | undefined =>
 /** Relative change of an announced rate below which the budget is left as it is (readings jitter). */
 const ANNOUNCED_RATE_TOLERANCE = 0.05;
 
+/** Units used (`limit − remaining`) from which a period inferred from one reading is within 11 %. */
+const PRECISE_INFERENCE_UNITS = 10;
+
 const near = (a: number, b: number | undefined): boolean =>
   b !== undefined && Math.abs(a - b) <= ANNOUNCED_RATE_TOLERANCE * b;
 
@@ -190,6 +193,8 @@ export class RateLimiterCore {
   private readonly maxPauseMs: number;
   /** Per-minute rates the provider's announced limits come to, where a period is known and short. */
   private readonly announced: { requests?: number; tokens?: number } = {};
+  /** Units used by the reading that set each announced rate (Infinity: a stated period); see `adopt`. */
+  private readonly announcedPrecision = { requests: 0, tokens: 0 };
   private readonly learnedBudgets = new Map<LimitKind, LearnedBudget>();
   private lastLearned: LearnedLimits | undefined;
   /** Units granted so far, per kind (estimates). */
@@ -457,18 +462,8 @@ export class RateLimiterCore {
   private learn(learned: LearnedLimits, flight: InFlight, now: number): void {
     if (Object.keys(learned).length === 0) return;
     this.lastLearned = learned;
-    const requestRate = perMinute(learned.requests);
-    const tokenRate = perMinute(learned.tokens);
-    let changed = false;
-    if (requestRate !== undefined && !near(requestRate, this.announced.requests)) {
-      this.announced.requests = requestRate;
-      changed = true;
-    }
-    if (tokenRate !== undefined && !near(tokenRate, this.announced.tokens)) {
-      this.announced.tokens = tokenRate;
-      changed = true;
-    }
-    if (changed) {
+    const changed = [this.adopt('requests', learned.requests), this.adopt('tokens', learned.tokens)];
+    if (changed.includes(true)) {
       this.applyLimits(now);
       // shared limits: an announced rate is offered to the other processes as this one's limit.
       this.shared?.announce({
@@ -492,6 +487,25 @@ export class RateLimiterCore {
       if (budget) this.learnedBudgets.set(kind, budget);
       else this.learnedBudgets.delete(kind);
     }
+  }
+
+  /**
+   * Adopts the per-minute rate a reading announces for `kind`, if its period is known and it is
+   * as precise as the one in force; true if the rate in force changed. A stated period is exact.
+   * An inferred one rests on the units used (`limit − remaining`): a `remaining` rounded down by
+   * less than one unit makes a reading of 1 used say up to twice the rate, one of 10 at most 11 %
+   * more. So a reading replaces an inferred rate only if it used as many units, or
+   * `PRECISE_INFERENCE_UNITS`: the job's later, fuller readings settle it.
+   */
+  private adopt(kind: 'requests' | 'tokens', reading: LimitReading | undefined): boolean {
+    const rate = perMinute(reading);
+    if (rate === undefined || reading === undefined) return false;
+    const precision = reading.periodInferred ? (reading.limit ?? 0) - (reading.remaining ?? 0) : Infinity;
+    if (precision < Math.min(this.announcedPrecision[kind], PRECISE_INFERENCE_UNITS)) return false;
+    this.announcedPrecision[kind] = precision;
+    if (near(rate, this.announced[kind])) return false;
+    this.announced[kind] = rate;
+    return true;
   }
 
   /**

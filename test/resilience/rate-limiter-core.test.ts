@@ -528,6 +528,21 @@ describe('RateLimiterCore: learning from headers', () => {
     expect(limiter.snapshot().limits.requestsPerMinute).toBe(600);
   });
 
+  it('lets a fuller reading settle an inferred rate: one of 1 used does not undo one of 12', () => {
+    const { limiter, enqueue } = setup({ maxConcurrency: 10 });
+    const read = (remaining: number, reset: string) => {
+      const id = enqueue();
+      limiter.grant();
+      limiter.release(id, { ...ok, headers: openAI(600, remaining, reset) });
+      return limiter.snapshot().limits.requestsPerMinute;
+    };
+    // 1 used, back in 30 ms: 2 000 a minute on its face (remaining is rounded down).
+    expect(read(599, '30ms')).toBe(2_000);
+    // 12 used, back in 1.2 s: 600 a minute.
+    expect(read(588, '1.2s')).toBe(600);
+    expect(read(599, '30ms')).toBe(600);
+  });
+
   it('takes a period only where the dialect states it: Together per second, Groq requests per day', () => {
     const perSecond = setup(undefined, undefined, HEADER_DIALECTS.together);
     perSecond.enqueue();
