@@ -1,8 +1,11 @@
 /**
  * The retry decision as a value. Who counts attempts: the caller, and only for requests that were
  * actually sent. A turn that waits on an open breaker or a paused limiter sends nothing, so it
- * loses no attempt; one kind of sent attempt is not counted either, and the decision says so
- * with `countsAttempt: false`: a quota failure (the provider is paused, the turn is not at fault).
+ * loses no attempt; two kinds of sent attempt are not counted either, and the decision says so
+ * with `countsAttempt: false`: a quota failure (the provider is paused, the turn is not at fault)
+ * and a 429 (the provider is busy: with many conversations waiting out the same pause, one turn
+ * may meet several in a row, and a provider that announces no budget says so only by 429s). The
+ * turn's deadline (`turnDeadlineMs`) bounds those as it bounds every wait.
  * A half-open probe is an attempt of the turn it carries, like any other: so every turn ends
  * after `maxAttempts`, whatever the provider does.
  */
@@ -109,7 +112,8 @@ export function decideRetry(
   if (isQuotaFailure(failure)) {
     return { retry: true, delayMs: 0, reason: 'quota', countsAttempt: false, pausesProvider: true };
   }
-  if (attempt >= policy.maxAttempts) {
+  const rateLimited = failure.kind === 'rate_limited';
+  if (!rateLimited && attempt >= policy.maxAttempts) {
     return { retry: false, reason: 'retries-exhausted', code: ERROR_CODES.retriesExhausted };
   }
   const delayMs =
@@ -117,6 +121,7 @@ export function decideRetry(
       ? // A job stored by an earlier troupe has no maxPauseMs: the default applies.
         Math.min(failure.retryAfterMs, policy.maxPauseMs ?? DEFAULT_RETRY_POLICY.maxPauseMs)
       : backoffDelayMs(attempt, policy, random);
-  const reason: RetryReason = failure.kind === 'rate_limited' ? 'rate-limited' : 'transient';
-  return { retry: true, delayMs, reason, countsAttempt: true, pausesProvider: false };
+  return rateLimited
+    ? { retry: true, delayMs, reason: 'rate-limited', countsAttempt: false, pausesProvider: false }
+    : { retry: true, delayMs, reason: 'transient', countsAttempt: true, pausesProvider: false };
 }

@@ -12,13 +12,13 @@ describe('decideRetry', () => {
       '429 with retry-after waits it',
       { kind: 'rate_limited', retryAfterMs: 7_000 },
       1,
-      { retry: true, delayMs: 7_000, reason: 'rate-limited', countsAttempt: true, pausesProvider: false },
+      { retry: true, delayMs: 7_000, reason: 'rate-limited', countsAttempt: false, pausesProvider: false },
     ],
     [
       '429 without retry-after backs off',
       { kind: 'rate_limited' },
       2,
-      { retry: true, delayMs: 100, reason: 'rate-limited', countsAttempt: true, pausesProvider: false },
+      { retry: true, delayMs: 100, reason: 'rate-limited', countsAttempt: false, pausesProvider: false },
     ],
     [
       '5xx backs off',
@@ -69,10 +69,10 @@ describe('decideRetry', () => {
       { retry: false, reason: 'retries-exhausted', code: 'troupe:retries-exhausted' },
     ],
     [
-      'gives up on 429 too after maxAttempts',
+      'a 429 costs no attempt, even after maxAttempts: the provider is busy, the turn is not at fault (its deadline bounds it)',
       { kind: 'rate_limited', retryAfterMs: 1_000 },
       3,
-      { retry: false, reason: 'retries-exhausted', code: 'troupe:retries-exhausted' },
+      { retry: true, delayMs: 1_000, reason: 'rate-limited', countsAttempt: false, pausesProvider: false },
     ],
     [
       'quota pauses the provider and costs no attempt',
