@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import type { Logger } from '../../src/log/logger.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import { systemClock } from '../../src/resilience/clock.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { createJob } from '../../src/runtime/jobs.js';
@@ -49,8 +50,8 @@ export function capturingLogger(lines: LogLine[]): Logger {
   );
 }
 
-/** Starts an engine in this process on a new LMDB store in a temporary directory. */
-export async function startHarness(): Promise<Harness> {
+/** Starts an engine in this process on a new LMDB store in a temporary directory; `metrics` default none. */
+export async function startHarness(options: { readonly metrics?: Metrics } = {}): Promise<Harness> {
   const dir = await tempDir('troupe-resilience-');
   const store = await openLmdbStore(dir.path);
   const logs: LogLine[] = [];
@@ -59,6 +60,7 @@ export async function startHarness(): Promise<Harness> {
     log: capturingLogger(logs),
     clock: systemClock,
     env: { [TEST_KEY_ENV]: TEST_KEY },
+    ...(options.metrics && { metrics: options.metrics }),
   });
   let closed = false;
   return {
