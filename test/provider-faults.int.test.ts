@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../src/simulator/server.js';
 import type { TurnRecord } from '../src/store/records.js';
 import { CLI_PATH, runCli } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
@@ -261,43 +262,65 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
   );
 
   it.each([0, 1])(
-    'Ctrl-C while the breaker is open (%i workers) exits at once: no cool-down keeps the process alive',
+    'Ctrl-C while the breaker is open (%i workers) exits within 1 s of the last request in flight settling: no cool-down keeps the process alive',
     async (workers) => {
-      sim = await startSimulateCli(['--fault', 'status:500']);
-      const path = join(dir.path, 'suite.json');
-      const shape = {
-        sdk: 'openai' as const,
-        sequences: 10,
-        prompts: 2,
-        runs: 2,
-        // No give-up (paused) within the test: the breaker must still be open when Ctrl-C comes.
-        retry: { ...RETRY, maxAttempts: 6, maxPauseMs: 120_000 },
-        breaker: { ...BREAKER, consecutiveFailures: 2 },
-      };
-      await writeFile(path, suiteText({ ...shape, baseURL: sim.baseURL.openai }));
-      const child = spawn(
-        process.execPath,
-        [CLI_PATH, 'run', path, '--data-dir', join(dir.path, 'data'), '--workers', String(workers)],
-        { env: { PATH: process.env.PATH ?? '', ...KEY_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-        child.on('close', (code) => resolve({ code, at: Date.now() })),
-      );
+      // In this process, so that its record says when each request ended. Answers 500 after 300 ms
+      // to 3.3 s: the breaker opens on the first two while others are still out.
+      const server = await startSimulator({
+        latencyMs: 300,
+        latencyJitterMs: 3_000,
+        faults: [{ fault: { kind: 'status', status: 500 } }],
+      });
       try {
-        // The plain progress lines name the provider's state once a second.
-        await expect.poll(() => stdout, { timeout: 60_000, interval: 50 }).toContain('circuit open until');
-        const interruptedAt = Date.now();
-        child.kill('SIGINT');
-        const { code, at } = await exited;
-        expect(code).toBe(1);
-        expect(stdout).toContain('resume it with: troupe run --resume');
-        // Nothing is in flight (every request fails at once), so it leaves at once; a cool-down
-        // timer would have kept it for 60 s. Generous for a loaded machine, far below 60 s.
-        expect(at - interruptedAt).toBeLessThan(10_000);
+        const path = join(dir.path, 'suite.json');
+        const shape = {
+          sdk: 'openai' as const,
+          sequences: 10,
+          prompts: 2,
+          runs: 2,
+          // No give-up (paused) within the test: the breaker must still be open when Ctrl-C comes.
+          retry: { ...RETRY, maxAttempts: 6, timeoutMs: 10_000, maxPauseMs: 120_000 },
+          breaker: { ...BREAKER, consecutiveFailures: 2 },
+        };
+        await writeFile(path, suiteText({ ...shape, baseURL: server.openaiBaseURL }));
+        const child = spawn(
+          process.execPath,
+          [CLI_PATH, 'run', path, '--data-dir', join(dir.path, 'data'), '--workers', String(workers)],
+          { env: { PATH: process.env.PATH ?? '', ...KEY_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+          child.on('exit', (code) => resolve({ code, at: Date.now() })),
+        );
+        try {
+          // Ctrl-C once the breaker has seen its two failures (four answered, to leave troupe time to
+          // read them) while other requests are still out: Ctrl-C lets those finish, then troupe leaves.
+          await expect
+            .poll(() => server.records.filter((r) => r.finishedAt > 0).length >= 4 && server.inFlight >= 2, {
+              timeout: 60_000,
+              interval: 10,
+            })
+            .toBe(true);
+          const interruptedAt = Date.now();
+          child.kill('SIGINT');
+          const { code, at } = await exited;
+          expect(code).toBe(1);
+          expect(stdout).toContain('resume it with: troupe run --resume');
+          const records = server.records;
+          expect(records.every((r) => r.finishedAt > 0)).toBe(true);
+          // Measured from the later of the signal and the last request's end (as the server saw
+          // it): what follows is troupe's own leaving. A cool-down timer would have kept it 60 s.
+          const lastSettledAt = Math.max(...records.map((r) => r.finishedAt));
+          // The breaker was open (its cool-down is a minute): the progress lines said so.
+          expect(stdout).toContain('circuit open until');
+          const settled = `last request ended ${lastSettledAt - interruptedAt} ms after the signal`;
+          expect(at - Math.max(interruptedAt, lastSettledAt), settled).toBeLessThan(1_000);
+        } finally {
+          child.kill('SIGKILL');
+        }
       } finally {
-        child.kill('SIGKILL');
+        await server.close();
       }
     },
   );
