@@ -144,10 +144,12 @@ describe.concurrent('rate-limit dialects and windows against troupe simulate, no
         const perMinute = gauge.perMinute();
         if (c.perMinute === undefined) expect(perMinute).toBeUndefined();
         else {
-          // Whole numbers of a 10-request bucket say the rate within about 11 % (see
-          // RateLimiterCore.adopt); a period misread (a second's, a day's limit per minute) is off 60-fold.
-          expect(perMinute).toBeGreaterThanOrEqual(c.perMinute * 0.85);
-          expect(perMinute).toBeLessThanOrEqual(c.perMinute * 1.15);
+          // A period misread (a second's or a day's limit taken per minute) is off 60-fold or more.
+          // An inferred one is not exact: whole numbers of a 10-request bucket say the rate within
+          // about 11 %, and an absolute reset (OpenRouter's ms since the epoch) read while the
+          // machine is loaded comes late, which shortens the period by the delivery delay.
+          expect(perMinute).toBeGreaterThanOrEqual(c.perMinute / 2);
+          expect(perMinute).toBeLessThanOrEqual(c.perMinute * 2);
         }
       } finally {
         await harness.close();
