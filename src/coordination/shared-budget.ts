@@ -143,6 +143,11 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   private leaseSeq = 0;
   private calling = false;
   private again = false;
+  /**
+   * Counts news for the store (a pause, an opening, a close, a probe wanted, announced rates):
+   * a call asked for while another was out follows it only if it has news or a lease to ask for.
+   */
+  private news = 0;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -257,7 +262,10 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
       rates.requestsPerMinute !== this.announced.requestsPerMinute ||
       rates.tokensPerMinute !== this.announced.tokensPerMinute;
     this.announced = { ...rates };
-    if (changed) this.kick();
+    if (changed) {
+      this.news++;
+      this.kick();
+    }
   }
 
   opened(until: number): void {
@@ -268,6 +276,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     this.closedToTell = false;
     if (this.myBreaker !== undefined && this.myBreaker >= until) return;
     this.myBreaker = until;
+    this.news++;
     this.kick();
   }
 
@@ -275,6 +284,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     this.wantsProbe = false;
     this.probeHeld = false;
     this.closedToTell = true;
+    this.news++;
     this.kick(true);
   }
 
@@ -282,6 +292,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     if (this.probeHeld) return true;
     if (!this.wantsProbe) {
       this.wantsProbe = true;
+      this.news++;
       this.kick(true);
     }
     return false;
@@ -300,6 +311,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   sharePause(until: number, reason: string): void {
     if (this.myPause !== undefined && this.myPause.until >= until) return;
     this.myPause = { until, reason };
+    this.news++;
     this.kick();
   }
 
@@ -437,6 +449,11 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
     };
   }
 
+  /** True if the pool would ask for a lease now (a request waits, or the leases run low). */
+  private wantsLease(): boolean {
+    return this.pool.wish(this.options.clock.now(), this.waiting) !== undefined;
+  }
+
   /** The store's word on the half-open probe this process asked for. */
   private probeAnswered(reply: AcquireReply, startedAt: number): void {
     if (reply.breakerState === 'closed') {
@@ -461,6 +478,7 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
   private async call(): Promise<void> {
     this.calling = true;
     this.again = false;
+    const news = this.news;
     const startedAt = this.options.clock.now();
     // A lease refused until a later time is not asked for before it.
     const wish = startedAt + 1 >= this.retryAt ? this.pool.wish(startedAt, this.waiting) : undefined;
@@ -559,6 +577,12 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
       this.calling = false;
     }
     if (changed) this.options.onChange();
-    if (this.again && this.failures === 0) this.kick();
+    // Asked for while this call was out: worth another round trip only with news or a lease to ask for.
+    if (
+      this.again &&
+      this.failures === 0 &&
+      (this.news !== news || this.infoKnown !== this.infoVersion || this.wantsLease())
+    )
+      this.kick();
   }
 }
