@@ -134,7 +134,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
   );
 
   it(
-    'shares tokens per minute the same way',
+    'shares tokens per minute the same way: none refused, where three runs without the key meet 429s',
     async () => {
       const tpm = 12_000;
       sim.configure({ rateLimit: { tokensPerMinute: tpm } });
@@ -147,6 +147,15 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
       for (const result of results) expect(result.code, result.stderr).toBe(0);
       expect(sim.records.filter((r) => r.status === 200)).toHaveLength(3 * 16);
       expect(refused(sim.records)).toBe(0);
+
+      // The same three without sharedLimits: each believes it owns the whole token budget.
+      sim.reset();
+      const alone = await writeSuite('tokens-alone.yaml', {
+        sequences: 8,
+        limits: `{ tokensPerMinute: ${tpm} }`,
+      });
+      await Promise.all(runs(3, alone).map((r) => r.done));
+      expect(refused(sim.records)).toBeGreaterThan(0);
     },
     MULTI_PROCESS_TEST_TIMEOUT_MS,
   );

@@ -70,10 +70,12 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
     expect(told.breakerOpenUntil).toBe(T0 + 7_000);
   });
 
+  /** A call of `who` that asks for no lease: only its news (an opening, a probe wanted, a close). */
+  const open = (who: string, n: number, now: number, over: Partial<AcquireRequest> = {}) =>
+    redis.store.acquire({ ...ask(who, n, { minRequests: 0, wantRequests: 0 }), now, ...over });
+
   it('once an opening ends, one participant holds the half-open probe; the others wait for its outcome', async () => {
     await warm(T0);
-    const open = (who: string, n: number, now: number, over: Partial<AcquireRequest> = {}) =>
-      redis.store.acquire({ ...ask(who, n, { minRequests: 0, wantRequests: 0 }), now, ...over });
     const until = T0 + 7_000;
     await open('a', 1, T0 + 2_000, { breakerOpenUntil: until });
     // Before the opening's end no one may probe.
@@ -110,8 +112,6 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
 
   it("a probe's holder that stops renewing (killed) loses it after a participant's TTL", async () => {
     await warm(T0);
-    const open = (who: string, n: number, now: number, over: Partial<AcquireRequest> = {}) =>
-      redis.store.acquire({ ...ask(who, n, { minRequests: 0, wantRequests: 0 }), now, ...over });
     const until = T0 + 3_000;
     await open('a', 1, T0 + 2_000, { breakerOpenUntil: until });
     expect(await open('a', 2, until, { wantsProbe: true })).toMatchObject({ probe: true });
