@@ -35,6 +35,8 @@ const TOTAL_TURNS = SHAPE.models * SHAPE.sequences * SHAPE.prompts * SHAPE.runs;
 /** Slow enough answers that the job spans several scrapes. */
 const LATENCY_MS = 400;
 const LIMITS = { requestsPerMinute: 6000, tokensPerMinute: 1_000_000, maxConcurrency: 4 };
+/** The simulator's own limit: a bucket of 600 requests refilling over a minute, which the job's few turns never empty. */
+const SIM_RATE_LIMIT = { requestsPerMinute: 600, windowMs: 60_000 };
 /** The shared key's store password: it must show nowhere (metrics, labels, logs). */
 const REDIS_PASSWORD = 'dashboard-redis-secret-0123456789';
 const SHARED_KEY = 'dashboard-org';
@@ -198,7 +200,9 @@ describe.skipIf(skip)('the Grafana dashboard on a real Prometheus, scraping a re
 
   beforeAll(async () => {
     redis = await startRedisServer({ password: REDIS_PASSWORD });
-    sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY });
+    // Rate-limit headers on every answer (OpenAI's), far from refusing anything: the learned buckets
+    // the shared key keeps from them have data.
+    sim = await startSimulator({ latencyMs: LATENCY_MS, apiKey: TEST_KEY, rateLimit: SIM_RATE_LIMIT });
     dir = await tempDir();
     ({ daemon, dataDir, metricsPort } = await startDaemon(dir.path, daemonEnv));
     prometheus = await startPrometheus({ targets: [`127.0.0.1:${metricsPort}`], scrapeIntervalSeconds: 1 });
