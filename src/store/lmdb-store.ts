@@ -447,13 +447,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
       });
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      const failure = this.failure(
-        'troupe:store-write-failed',
-        `could not write the lease of job ${lease.job}`,
-        error,
-      );
-      this.env.reportWriteFailure(failure);
-      throw failure;
+      throw this.leaseWriteFailed(lease.job, error);
     }
     if (held) {
       throw new StoreError(
@@ -480,13 +474,7 @@ export class LmdbCheckpointStore implements CheckpointStore {
         return true;
       });
     } catch (error) {
-      const failure = this.failure(
-        'troupe:store-write-failed',
-        `could not write the lease of job ${lease.job}`,
-        error,
-      );
-      this.env.reportWriteFailure(failure);
-      throw failure;
+      throw this.leaseWriteFailed(lease.job, error);
     }
   }
 
@@ -532,6 +520,17 @@ export class LmdbCheckpointStore implements CheckpointStore {
       this.env.reportWriteFailure(failure);
       throw failure;
     }
+  }
+
+  /** The error of a lease write that failed; from then on, this process writes nothing more. */
+  private leaseWriteFailed(job: string, error: unknown): StoreError {
+    const failure = this.failure(
+      'troupe:store-write-failed',
+      `could not write the lease of job ${job}`,
+      error,
+    );
+    this.env.reportWriteFailure(failure);
+    return failure;
   }
 
   private diskFull(what: string, cause: unknown, detail = ''): StoreError {

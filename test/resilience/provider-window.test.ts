@@ -151,14 +151,17 @@ const SEED: Job = { conversations: 135, turns: 3 };
 /** A request's latency with its jitter both ways, at most. */
 const ROUND_TRIP_MS = LATENCY_MS + 2 * JITTER_MS;
 
+/** Dialects whose headers describe the provider's window, with the window the simulator keeps. */
+const WINDOWED_DIALECTS = [
+  ['openai', 6_000],
+  ['openrouter', 6_000],
+  ['ietf', 6_000],
+  ['azure', 10_000],
+  ['together', 1_000],
+] as const;
+
 describe('RateLimiterCore against a provider window (fake time)', () => {
-  it.each([
-    ['openai', 6_000],
-    ['openrouter', 6_000],
-    ['ietf', 6_000],
-    ['azure', 10_000],
-    ['together', 1_000],
-  ] as const)(
+  it.each(WINDOWED_DIALECTS)(
     '%s, %i ms window: the configured rate spends the window the headers announce, no 429',
     (dialect, windowMs) => {
       const outcome = run(dialect, windowMs, SEED, { requestsPerMinute: RPM });
@@ -169,18 +172,15 @@ describe('RateLimiterCore against a provider window (fake time)', () => {
     },
   );
 
-  it.each([
-    ['openai', 6_000],
-    ['openrouter', 6_000],
-    ['ietf', 6_000],
-    ['azure', 10_000],
-    ['together', 1_000],
-  ] as const)('%s, %i ms window, nothing configured: the announced rate is learned', (dialect, windowMs) => {
-    const outcome = run(dialect, windowMs, SEED);
-    expect(outcome.rateLimited).toBe(0);
-    // The 1.3 × the bound, learned.
-    expect(outcome.wallMs).toBeLessThanOrEqual(bound(SEED, windowMs) * 1.3 + ROUND_TRIP_MS);
-  });
+  it.each(WINDOWED_DIALECTS)(
+    '%s, %i ms window, nothing configured: the announced rate is learned',
+    (dialect, windowMs) => {
+      const outcome = run(dialect, windowMs, SEED);
+      expect(outcome.rateLimited).toBe(0);
+      // The 1.3 × the bound, learned.
+      expect(outcome.wallMs).toBeLessThanOrEqual(bound(SEED, windowMs) * 1.3 + ROUND_TRIP_MS);
+    },
+  );
 
   it.each([
     ['anthropic', MS_PER_MINUTE],
