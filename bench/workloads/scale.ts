@@ -1,6 +1,6 @@
 /**
  * scale: troupe's own cost per turn must not grow with the job, and its memory must be bounded by
- * the work in flight (DESIGN.md). A real `troupe daemon` runs 10 000, 100 000 and 1 000 000
+ * the work in flight, not by the job. A real `troupe daemon` runs 10 000, 100 000 and 1 000 000
  * conversations × 2 turns on the built-in simulated provider (20 ms, no limits), and 100 000 over
  * HTTP to the simulator; each job is killed with SIGKILL (the daemon and its workers) at half its
  * turns and the daemon started again. Per size: wall, turns/s, CPU µs per turn and the peak RSS of
