@@ -16,6 +16,7 @@ import { openLmdbStore, STORE_FORMAT_VERSION, StoreError } from '../src/store/lm
 import type { LmdbCheckpointStore } from '../src/store/lmdb-store.js';
 import type { JobRecord, TurnRecord } from '../src/store/records.js';
 import { decodeRecord, encodeRecord } from '../src/store/record-codec.js';
+import { writeSyntheticJob } from '../src/store/synthetic-job.js';
 import { turnRecord as turn } from './helpers/records.js';
 import { testRandom } from './helpers/seed.js';
 
@@ -461,7 +462,58 @@ describe('LMDB checkpoint store', () => {
     );
     expect(store.turnsOf('job-1')).toEqual([]);
   });
+
+  it("refuses a walk of a job's sequences that meets fewer or more than the job record says", async () => {
+    for (const count of [SMALL_JOB.sequences - 1, SMALL_JOB.sequences + 1]) {
+      // A store of its own each: the first damage met stops the process's writes to its store.
+      const dir = join(base, `count-${count}`);
+      const store = await openStore(dir);
+      const job = await writeSyntheticJob(store, { ...SMALL_JOB, id: 'job-1' });
+      expect([...store.sequencePages('job-1')].flat()).toHaveLength(SMALL_JOB.sequences);
+      await store.putJob({ ...job, sequences: { ...job.sequences, count } });
+      const reader = await openStore(dir, { readOnly: true });
+      const error = catchError(() => [...reader.sequencePages('job-1')]);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('troupe:store-damaged');
+      expect((error as StoreError).message).toContain(
+        `its record says ${count} sequences, a walk of them met ${SMALL_JOB.sequences}`,
+      );
+      // A page asked for by the caller is not a whole walk: nothing to compare with.
+      expect(reader.sequencePages('job-1', { after: 's0000000' }).next().value).toHaveLength(
+        SMALL_JOB.sequences - 1,
+      );
+    }
+  });
+
+  it('a lookup that finds nothing reads as absent when the index is intact (its miss confirmed by a range read)', async () => {
+    const store = await openStore();
+    await writeSyntheticJob(store, { ...SMALL_JOB, id: 'job-1' });
+    expect(store.getSequence('job-1', 's9999999')).toBeUndefined();
+    expect(store.getSequence('job-0', 's0000000')).toBeUndefined();
+    expect(store.getJob('job-2')).toBeUndefined();
+    expect(store.getSequence('job-1', 's0000002')?.index).toBe(2);
+  });
 });
+
+/** A finished job of 3 sequences, 1 model, 1 run of 2 turns. */
+const SMALL_JOB = {
+  models: 1,
+  sequences: 3,
+  runs: 1,
+  turnsPerSequence: 2,
+  responseChars: 10,
+  failEvery: 0,
+  disagreeEvery: 0,
+};
+
+function catchError(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
 
 describe('FailingStore', () => {
   let dataDir: string;

@@ -210,8 +210,23 @@ export class LmdbCheckpointStore implements CheckpointStore {
       }
       intact += page.length;
       if (page.length > 0) yield page;
-      if (entries.length < pageSize) return;
+      if (entries.length < pageSize) break;
     }
+    if (options.after === undefined) this.checkSequenceCount(job, intact);
+  }
+
+  /**
+   * A walk of all of a job's sequences must meet as many as its record says it has: the check of
+   * completeness that catches a walk that lost records without noticing. (A job's sequences are
+   * written before its record, so a job with no record yet has nothing to compare with.)
+   */
+  private checkSequenceCount(job: string, walked: number): void {
+    const expected = this.getJob(job)?.sequences.count;
+    if (expected === undefined || expected === walked) return;
+    const what = `the sequences of job ${job}`;
+    const reason = `its record says ${expected} sequences, a walk of them met ${walked}`;
+    this.env.reportDamage({ database: 'sequences', key: [job], reason });
+    this.throwUnreadable(what, reason, undefined);
   }
 
   /**

@@ -58,16 +58,30 @@ export class RecordDatabase<V, K extends Key = Key> {
     this.writable().removeSync(key);
   }
 
-  /** The record under `key`, checked: undefined when absent, `ok: false` when damaged. */
+  /**
+   * The record under `key`, checked: undefined when absent, `ok: false` when damaged. An absence
+   * is checked too: a lookup follows LMDB's branch pages, and a damaged separator key in one sends
+   * it to a page where the record is not, so that a record present reads as absent (a report then
+   * left out sequences it holds). A miss is confirmed by a range read from `key`, landing-checked
+   * like every walk: it must find neither `key` itself nor a sign that the index led astray, else
+   * the read ends with `IndexDamage`.
+   */
   get(key: K): DecodedRecord<V> | undefined {
     const bytes = this.db?.get(key);
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) {
+      this.confirmAbsent(key);
+      return undefined;
+    }
     const decoded = decodeRecord<V>(key, bytes);
     if (!decoded.ok) this.onDamage({ database: this.name, key, reason: decoded.reason });
     return decoded;
   }
 
-  /** Whether LMDB's index leads to a record under `key` (its contents unchecked). */
+  /**
+   * Whether LMDB's index leads to a record under `key` (its contents unchecked; a miss is not
+   * confirmed as `get`'s is: `verify` and `checkJob` ask it of records a walk met, to find those
+   * the index does not lead to).
+   */
   has(key: K): boolean {
     return this.db?.doesExist(key) ?? false;
   }
@@ -147,6 +161,17 @@ export class RecordDatabase<V, K extends Key = Key> {
           `a read from ${JSON.stringify(start)} skipped ${JSON.stringify(before)}`,
         );
       }
+    }
+  }
+
+  /** Throws `IndexDamage` when a range read from `key` finds `key` (a lookup missed it) or lands astray. */
+  private confirmAbsent(key: K): void {
+    if (this.db === undefined) return;
+    for (const found of this.db.getKeys({ start: key, limit: 1 })) {
+      if (compareKeys(found, key) === 0) {
+        throw new IndexDamage(this.name, key, 'a lookup missed it, a range read finds it');
+      }
+      this.checkLanding(found, { start: key });
     }
   }
 
