@@ -38,7 +38,7 @@ const SHAPE = {
   failEvery: 7,
   disagreeEvery: 5,
 };
-/** Single-bit flips, each in a branch page picked at random, each in a copy of its own. */
+/** Single-bit flips, each in a used byte of a branch page picked at random, each in a copy of its own. */
 const FLIPS = 30;
 
 // LMDB's page header (lmdb-js's build, 64-bit): page number, transaction id, pad, then the
@@ -46,6 +46,11 @@ const FLIPS = 30;
 const PAGE_FLAGS_OFFSET = 18;
 const META_PAGE_SIZE_OFFSET = 48;
 const P_BRANCH = 0x01;
+// Then the ends of the page's free space (its node pointers' end and its nodes' start), both
+// counted from the end of the 24-byte header.
+const PAGE_LOWER_OFFSET = 20;
+const PAGE_UPPER_OFFSET = 22;
+const PAGE_HEADER_BYTES = 24;
 
 const sha256 = async (file: string): Promise<string> =>
   createHash('sha256')
@@ -60,6 +65,30 @@ function branchPages(bytes: Buffer): number[] {
     if ((bytes.readUInt16LE(page * pageBytes + PAGE_FLAGS_OFFSET) & P_BRANCH) !== 0) pages.push(page);
   }
   return pages;
+}
+
+/**
+ * The bytes of a page that LMDB reads: its header and node pointers, then its nodes. The free
+ * space between them is never read, so a flip there changes nothing: flips go where they matter.
+ */
+function usedBytes(bytes: Buffer, page: number, pageBytes: number): { from: number; to: number }[] {
+  const start = page * pageBytes;
+  const lower = bytes.readUInt16LE(start + PAGE_LOWER_OFFSET);
+  const upper = bytes.readUInt16LE(start + PAGE_UPPER_OFFSET);
+  return [
+    { from: 0, to: PAGE_HEADER_BYTES + lower },
+    { from: PAGE_HEADER_BYTES + upper, to: pageBytes },
+  ];
+}
+
+/** The `index`-th of the used bytes of a page, as an offset in the page. */
+function usedByte(used: readonly { from: number; to: number }[], index: number): number {
+  let left = index;
+  for (const { from, to } of used) {
+    if (left < to - from) return from + left;
+    left -= to - from;
+  }
+  throw new Error(`byte ${index} is past the page's used bytes`);
 }
 
 /** A damaged store's refusal: exit 3, a message on stderr naming the store as damaged. */
@@ -95,6 +124,8 @@ describe('a store with a damaged branch page', () => {
   let pristine: string;
   let pageBytes: number;
   let branches: number[];
+  /** The used bytes of each branch page, by page number. */
+  const used = new Map<number, { from: number; to: number }[]>();
   const expected = { results: '', compare: '', report: '' };
 
   beforeAll(async () => {
@@ -109,6 +140,7 @@ describe('a store with a damaged branch page', () => {
     pageBytes = bytes.readUInt32LE(META_PAGE_SIZE_OFFSET);
     branches = branchPages(bytes);
     expect(branches.length).toBeGreaterThanOrEqual(5);
+    for (const page of branches) used.set(page, usedBytes(bytes, page, pageBytes));
 
     const results = await runCli(['results', SHAPE.id, '--data-dir', pristine]);
     const compare = await runCli(['compare', SHAPE.id, SHAPE.id, '--format', 'json', '--data-dir', pristine]);
@@ -190,7 +222,11 @@ describe('a store with a damaged branch page', () => {
     let refusedSomewhere = 0;
     for (let flip = 0; flip < FLIPS; flip += 1) {
       const page = branches[Math.floor(random.next() * branches.length)] as number;
-      const offset = Math.floor(random.next() * pageBytes);
+      const ranges = used.get(page) ?? [];
+      const offset = usedByte(
+        ranges,
+        Math.floor(random.next() * ranges.reduce((n, r) => n + r.to - r.from, 0)),
+      );
       const bit = Math.floor(random.next() * 8);
       const where = `seed ${random.seed}, flip ${flip}: page ${page}, byte ${offset}, bit ${bit}`;
       if (await checkFlip(`flip-${flip}`, page, offset, bit, where)) refusedSomewhere += 1;
