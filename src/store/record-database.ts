@@ -109,7 +109,9 @@ export class RecordDatabase<V, K extends Key = Key> {
           };
     let previous: K | undefined;
     let first = forward;
+    let met = false;
     for (const { key, value } of this.rawEntries(range)) {
+      met = true;
       if (first) {
         first = false;
         if (after !== undefined && compareKeys(key, after) === 0) continue;
@@ -129,6 +131,10 @@ export class RecordDatabase<V, K extends Key = Key> {
         yield { key, ok: false, damaged };
       }
     }
+    // An empty range is checked too: a damaged separator key can send the read past every record
+    // of the range, to the first key after its end, where it finds nothing (a report then showed
+    // a model's turns of a sequence as never answered).
+    if (forward && !met) this.confirmEmpty(options);
   }
 
   /** The keys of a range, unchecked (to look past a range's end for out-of-order keys). */
@@ -161,6 +167,23 @@ export class RecordDatabase<V, K extends Key = Key> {
           `a read from ${JSON.stringify(start)} skipped ${JSON.stringify(before)}`,
         );
       }
+    }
+  }
+
+  /**
+   * Throws `IndexDamage` when a forward range read that met nothing was led astray: the first key
+   * from its start on, wherever it is, must be where a correct index leads, and past the range's end.
+   */
+  private confirmEmpty(options: RangeOptions): void {
+    const start = options.start as K | undefined;
+    if (start === undefined || this.db === undefined || options.limit === 0) return;
+    const exclusiveStart = options.exclusiveStart === true;
+    for (const found of this.db.getKeys({ start, exclusiveStart, limit: 1 })) {
+      const end = options.end as K | undefined;
+      if (end === undefined || compareKeys(found, end) < 0) {
+        throw new IndexDamage(this.name, found, `a read from ${JSON.stringify(start)} met nothing before it`);
+      }
+      this.checkLanding(found, options);
     }
   }
 
