@@ -12,17 +12,11 @@ import {
   describeValue,
   isMapping,
   listChoices,
-  listOf,
-  nonBlankString,
-  optionalField,
-  positiveInteger,
-  readMapping,
-  readerOf,
-  requiredField,
   type Checker,
   type FieldPath,
-  type Reader,
 } from './schema-check.js';
+import { listOfReaders, optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
+import { anyString, nonBlankString, positiveInteger, readWith, valueOf } from './schemas.js';
 
 /** The kinds of check, each the key that names it. */
 export const CHECK_KINDS = [
@@ -48,16 +42,16 @@ const OPTIONS: Readonly<Record<(typeof CHECK_KINDS)[number], readonly string[]>>
 
 /** The flags a `regex` check may use, each at most once. */
 const REGEX_FLAGS = 'gimsuy';
-const booleanReader = readerOf('true or false', (v): v is boolean => typeof v === 'boolean');
-const anyText = readerOf('a non-empty string', (v): v is string => typeof v === 'string' && v !== '');
-const flagsReader = readerOf(
+const booleanReader = valueOf('true or false', (v): v is boolean => typeof v === 'boolean');
+const anyText = valueOf('a non-empty string', (v): v is string => typeof v === 'string' && v !== '');
+const flagsReader = valueOf(
   `regex flags: some of ${[...REGEX_FLAGS].join(', ')}, each at most once`,
   (v): v is string =>
     typeof v === 'string' &&
     [...v].every((flag) => REGEX_FLAGS.includes(flag)) &&
     new Set(v).size === v.length,
 );
-const schemaObjectReader = readerOf('a JSON Schema (a mapping)', isMapping);
+const schemaObjectReader = valueOf('a JSON Schema (a mapping)', isMapping);
 
 /** The keys of the `json` check's options. */
 const JSON_OPTION_KEYS = ['schema'] as const;
@@ -96,12 +90,12 @@ function readKind(
   switch (kind) {
     case 'contains':
     case 'notContains': {
-      const text = anyText.read(check, value[kind], at);
+      const text = readWith(check, anyText, value[kind], at);
       const ignoreCase = optionalField(check, value, 'ignoreCase', path, booleanReader) ?? false;
       return text === undefined ? undefined : { kind, value: text, ignoreCase };
     }
     case 'regex': {
-      const pattern = anyText.read(check, value.regex, at);
+      const pattern = readWith(check, anyText, value.regex, at);
       const flags = optionalField(check, value, 'flags', path, flagsReader) ?? '';
       if (pattern === undefined) return undefined;
       try {
@@ -116,22 +110,18 @@ function readKind(
       return { kind, pattern, flags };
     }
     case 'equals': {
-      const text = readerOf('a string', (v): v is string => typeof v === 'string').read(
-        check,
-        value.equals,
-        at,
-      );
+      const text = readWith(check, anyString, value.equals, at);
       const trim = optionalField(check, value, 'trim', path, booleanReader) ?? true;
       return text === undefined ? undefined : { kind, value: text, trim };
     }
     case 'json':
       return readJsonCheck(check, value.json, at);
     case 'maxLength': {
-      const chars = positiveInteger.read(check, value.maxLength, at);
+      const chars = readWith(check, positiveInteger, value.maxLength, at);
       return chars === undefined ? undefined : { kind, chars };
     }
     case 'script': {
-      const scriptPath = nonBlankString.read(check, value.script, at);
+      const scriptPath = readWith(check, nonBlankString, value.script, at);
       if (scriptPath === undefined) return undefined;
       // Resolved against the suite file, and checked to be readable, by the loader.
       check.refer(at, scriptPath);
@@ -168,7 +158,7 @@ function readJsonCheck(check: Checker, spec: unknown, path: FieldPath): Check | 
   return check.problems.length > before ? undefined : { kind: 'json', schema };
 }
 
-const checksReader = listOf(checkReader);
+const checksReader = listOfReaders(checkReader);
 
 /** `expect:`: one check or a list of them. */
 export const expectReader: Reader<Check[]> = {

@@ -1,5 +1,5 @@
 /**
- * A tiny typed validator for plain values read from YAML or JSON. Readers never throw: each
+ * The problems of a document read from YAML or JSON, and the words they are written in: each
  * wrong value is recorded as a `Problem` at its field path, so one pass reports every mistake.
  */
 
@@ -51,13 +51,6 @@ export class Checker {
     const suffix = hint === undefined ? '' : ` (${hint})`;
     this.report(path, `expected ${expected}, found ${describeValue(found)}${suffix}`);
   }
-}
-
-/** Reads one value of type `T`, or reports why it cannot and returns `undefined`. */
-export interface Reader<T> {
-  /** What a valid value looks like, for messages: `a positive integer`. */
-  readonly expected: string;
-  read(check: Checker, value: unknown, path: FieldPath): T | undefined;
 }
 
 /** A plain mapping (YAML mapping, JSON object) as read from a document. */
@@ -130,33 +123,6 @@ export function listChoices(choices: readonly string[]): string {
   return choices.join(', ');
 }
 
-/**
- * Reads a mapping whose keys must all be in `known`. An unknown key is reported at the key,
- * with the closest known key as a suggestion; `what` names the thing in that message
- * (`a simulated provider`) when the known keys depend on it.
- */
-export function readMapping(
-  check: Checker,
-  value: unknown,
-  path: FieldPath,
-  known: readonly string[],
-  what?: string,
-): Mapping | undefined {
-  if (!isMapping(value)) {
-    check.expected(path, what === undefined ? 'a mapping' : `a mapping (${what})`, value);
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const suggestion = closestMatch(key, known);
-    const unknown = what === undefined ? 'unknown key' : `unknown key for ${what}`;
-    const hint =
-      suggestion === undefined ? `expected one of: ${listChoices(known)}` : `did you mean "${suggestion}"?`;
-    check.report([...path, key], `${unknown} (${hint})`, 'key');
-  }
-  return value;
-}
-
 /** True for a plain mapping (not a list, not null). */
 export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -167,149 +133,7 @@ export function hasKey(mapping: Mapping, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(mapping, key);
 }
 
-/** Reads an optional field: absent gives `undefined` without a problem. */
-export function optionalField<T>(
-  check: Checker,
-  mapping: Mapping,
-  key: string,
-  path: FieldPath,
-  reader: Reader<T>,
-): T | undefined {
-  if (!hasKey(mapping, key)) return undefined;
-  return reader.read(check, mapping[key], [...path, key]);
-}
-
-/** Reads a required field: absent is reported as missing, with what was expected. */
-export function requiredField<T>(
-  check: Checker,
-  mapping: Mapping,
-  key: string,
-  path: FieldPath,
-  reader: Reader<T>,
-): T | undefined {
-  if (!hasKey(mapping, key)) {
-    check.report([...path, key], `missing (expected ${reader.expected})`);
-    return undefined;
-  }
-  return reader.read(check, mapping[key], [...path, key]);
-}
-
-/** Builds a reader from a type guard and the expectation it checks. */
-export function readerOf<T>(expected: string, accept: (value: unknown) => value is T): Reader<T> {
-  return {
-    expected,
-    read(check, value, path) {
-      if (accept(value)) return value;
-      check.expected(path, expected, value);
-      return undefined;
-    },
-  };
-}
-
-/** Any string, even empty. */
-export const anyString: Reader<string> = readerOf('a string', (v): v is string => typeof v === 'string');
-
-/** A string with at least one non-space character. */
-export const nonBlankString: Reader<string> = readerOf(
-  'a non-blank string',
-  (v): v is string => typeof v === 'string' && v.trim() !== '',
-);
-
-/** An integer ≥ 1. */
-export const positiveInteger: Reader<number> = readerOf(
-  'a positive integer',
-  (v): v is number => Number.isSafeInteger(v) && (v as number) >= 1,
-);
-
-/** An integer from `min` to `max`, both included; the bounds are written with grouped digits. */
-export function integerInRange(min: number, max: number): Reader<number> {
-  return readerOf(
-    `an integer from ${groupThousands(min)} to ${groupThousands(max)}`,
-    (v): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max,
-  );
-}
-
 /** `1000000` → `1 000 000`, as limits are written in messages and the README. */
 export function groupThousands(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
-}
-
-/** An integer ≥ 0. */
-export const nonNegativeInteger: Reader<number> = readerOf(
-  'an integer ≥ 0',
-  (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0,
-);
-
-/** A finite number ≥ 0. */
-export const nonNegativeNumber: Reader<number> = readerOf(
-  'a number ≥ 0',
-  (v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0,
-);
-
-/** A finite number in `[min, max]`, or `(min, max]` when `minExclusive`. */
-export function numberInRange(min: number, max: number, minExclusive = false): Reader<number> {
-  const expected = minExclusive
-    ? `a number greater than ${min} and at most ${max}`
-    : `a number from ${min} to ${max}`;
-  return readerOf(
-    expected,
-    (v): v is number =>
-      typeof v === 'number' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && v <= max,
-  );
-}
-
-/** One of a fixed set of strings; a near miss earns a suggestion. */
-export function oneOf<T extends string>(choices: readonly T[]): Reader<T> {
-  const expected = `one of: ${listChoices(choices)}`;
-  return {
-    expected,
-    read(check, value, path) {
-      if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
-      const suggestion = typeof value === 'string' ? closestMatch(value, choices) : undefined;
-      check.expected(
-        path,
-        expected,
-        value,
-        suggestion === undefined ? undefined : `did you mean "${suggestion}"?`,
-      );
-      return undefined;
-    },
-  };
-}
-
-/**
- * A list whose every item `item` accepts; each bad item is reported at its index. With
- * `nonEmpty`, an empty list is a problem too. Returns `undefined` if any item was bad.
- */
-export function listOf<T>(
-  item: Reader<T>,
-  options: { nonEmpty?: boolean; of?: string; maxItems?: number } = {},
-): Reader<T[]> {
-  const of = options.of ?? item.expected;
-  const max = options.maxItems === undefined ? undefined : groupThousands(options.maxItems);
-  const expected =
-    max === undefined
-      ? `${options.nonEmpty === true ? 'a non-empty list' : 'a list'} of ${of}`
-      : `a list of ${options.nonEmpty === true ? '1 to' : 'at most'} ${max} ${of}`;
-  return {
-    expected,
-    read(check, value, path) {
-      if (!Array.isArray(value) || (options.nonEmpty === true && value.length === 0)) {
-        check.expected(path, expected, value);
-        return undefined;
-      }
-      if (options.maxItems !== undefined && value.length > options.maxItems) {
-        check.report(path, `expected ${expected}, found a list of ${groupThousands(value.length)}`);
-        return undefined;
-      }
-      const items: T[] = [];
-      let allRead = true;
-      value.forEach((entry: unknown, index) => {
-        const read = item.read(check, entry, [...path, index]);
-        if (read === undefined) allRead = false;
-        else items.push(read);
-      });
-      return allRead ? items : undefined;
-    },
-  };
 }

@@ -6,22 +6,18 @@
 
 import path from 'node:path';
 
-import { idReader, isValidId, systemPromptReader } from './readers.js';
+import { idSchema, isValidId, systemPromptSchema } from './readers.js';
+import { hasKey, isMapping, type Checker, type FieldPath } from './schema-check.js';
+import { listOfReaders, optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
 import {
   anyString,
-  hasKey,
-  isMapping,
+  expectedFound,
   listOf,
   nonBlankString,
   nonNegativeInteger,
-  optionalField,
-  readMapping,
-  readerOf,
-  requiredField,
-  type Checker,
-  type FieldPath,
-  type Reader,
-} from './schema-check.js';
+  readWith,
+  valueOf,
+} from './schemas.js';
 import type { Check } from '../scoring/types.js';
 import { expectReader } from './checks-schema.js';
 import type { SequenceConfig } from './types.js';
@@ -36,7 +32,7 @@ export const PROMPT_KEYS = ['prompt', 'expect'] as const;
 /** The keys of an MT-Bench question (lm-sys/FastChat `question.jsonl`). */
 export const MT_BENCH_KEYS = ['question_id', 'category', 'turns', 'reference'] as const;
 
-const promptReader = readerOf(
+const promptReader = valueOf(
   'a non-blank prompt (string)',
   (v): v is string => typeof v === 'string' && v.trim() !== '',
 );
@@ -57,7 +53,7 @@ const promptItemReader: Reader<PromptItem> = {
   expected: 'a non-blank prompt (string), or { prompt, expect }',
   read(check, value, path) {
     if (!isMapping(value)) {
-      const text = promptReader.read(check, value, path);
+      const text = readWith(check, promptReader, value, path);
       return text === undefined ? undefined : { text, checks: [] };
     }
     const before = check.problems.length;
@@ -68,7 +64,7 @@ const promptItemReader: Reader<PromptItem> = {
     return check.problems.length > before || text === undefined ? undefined : { text, checks };
   },
 };
-const promptItemsReader = listOf(promptItemReader, {
+const promptItemsReader = listOfReaders(promptItemReader, {
   nonEmpty: true,
   maxItems: MAX_PROMPTS_PER_SEQUENCE,
   of: 'non-blank prompts (strings, or { prompt, expect })',
@@ -78,11 +74,11 @@ const questionIdReader: Reader<string> = {
   expected: 'a question number or an id',
   read(check, value, path) {
     if (typeof value === 'number') {
-      const n = nonNegativeInteger.read(check, value, path);
+      const n = readWith(check, nonNegativeInteger, value, path);
       return n === undefined ? undefined : String(n);
     }
-    if (typeof value === 'string') return idReader.read(check, value, path);
-    check.expected(path, this.expected, value);
+    if (typeof value === 'string') return readWith(check, idSchema, value, path);
+    check.report(path, expectedFound(this.expected, value));
     return undefined;
   },
 };
@@ -103,8 +99,8 @@ export function readSequence(check: Checker, value: unknown, path: FieldPath): S
   const before = check.problems.length;
   const entry = readMapping(check, value, path, SEQUENCE_KEYS);
   if (entry === undefined) return undefined;
-  const id = requiredField(check, entry, 'id', path, idReader);
-  const system = optionalField(check, entry, 'system', path, systemPromptReader);
+  const id = requiredField(check, entry, 'id', path, idSchema);
+  const system = optionalField(check, entry, 'system', path, systemPromptSchema);
   const items = requiredField(check, entry, 'prompts', path, promptItemsReader);
   const everyTurn = optionalField(check, entry, 'expect', path, expectReader) ?? [];
   const prompts = items?.map((item) => item.text);

@@ -11,29 +11,29 @@ import {
   MAX_TEMPERATURE,
   MIN_TEMPERATURE,
 } from './defaults.js';
-import { costCapReader, readProvider } from './provider.js';
-import { idReader, isValidId, systemPromptReader } from './readers.js';
+import { costCapSchema, providerSchema } from './provider.js';
+import { ID_EXPECTED, idSchema, isValidId, systemPromptSchema } from './readers.js';
 import { declaredSequenceId, readSequence } from './sequence.js';
 import {
   closestMatch,
   describeValue,
   hasKey,
-  integerInRange,
   isMapping,
   listChoices,
+  type Checker,
+  type FieldPath,
+  type Mapping,
+} from './schema-check.js';
+import { optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
+import {
+  integerInRange,
   nonBlankString,
   nonNegativeInteger,
   nonNegativeNumber,
   numberInRange,
-  optionalField,
   positiveInteger,
-  readMapping,
-  requiredField,
-  type Checker,
-  type FieldPath,
-  type Mapping,
-  type Reader,
-} from './schema-check.js';
+  readWith,
+} from './schemas.js';
 import type { Budget, ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
 import type { JudgeConfig } from '../scoring/types.js';
 
@@ -165,7 +165,7 @@ function readBudget(check: Checker, top: Mapping): Budget | undefined {
   const path = ['budget'];
   const entry = readMapping(check, top.budget, path, ['maxCostUsd']);
   if (entry === undefined) return undefined;
-  const maxCostUsd = requiredField(check, entry, 'maxCostUsd', path, costCapReader);
+  const maxCostUsd = requiredField(check, entry, 'maxCostUsd', path, costCapSchema);
   return maxCostUsd === undefined ? undefined : { maxCostUsd };
 }
 
@@ -270,8 +270,8 @@ function readProviders(check: Checker, raw: Mapping | undefined): Record<string,
   const providers: Record<string, ProviderConfig> = {};
   for (const [id, value] of Object.entries(raw)) {
     const path = ['providers', id];
-    if (!isValidId(id)) check.report(path, `expected ${idReader.expected} as provider id`, 'key');
-    const provider = readProvider(check, value, path);
+    if (!isValidId(id)) check.report(path, `expected ${ID_EXPECTED} as provider id`, 'key');
+    const provider = readWith(check, providerSchema, value, path);
     if (provider !== undefined) providers[id] = provider;
   }
   return check.problems.length > before ? undefined : providers;
@@ -325,12 +325,12 @@ function readModel(
   const before = check.problems.length;
   const entry = readMapping(check, value, path, MODEL_KEYS);
   if (entry === undefined) return undefined;
-  const id = requiredField(check, entry, 'id', path, idReader);
+  const id = requiredField(check, entry, 'id', path, idSchema);
   const provider = requiredField(check, entry, 'provider', path, nonBlankString);
   const model = requiredField(check, entry, 'model', path, nonBlankString);
   const temperature = optionalField(check, entry, 'temperature', path, temperatureReader);
   const maxTokens = optionalField(check, entry, 'maxTokens', path, positiveInteger) ?? DEFAULT_MAX_TOKENS;
-  const system = optionalField(check, entry, 'system', path, systemPromptReader);
+  const system = optionalField(check, entry, 'system', path, systemPromptSchema);
   const prices = optionalField(check, entry, 'pricePerMillionTokens', path, pricesReader);
 
   if (provider !== undefined && rawProviders !== undefined) {
