@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { createJob } from '../src/runtime/jobs.js';
 import { openLmdbStore } from '../src/store/lmdb-store.js';
+import { seededRandom } from '../src/simulator/random.js';
 import { parseSuite } from '../src/suite/load.js';
 import { runCli } from './helpers/cli.js';
 import { scoredTurn } from './helpers/records.js';
@@ -37,18 +38,6 @@ const FLIPS_PER_SEED = 10;
 const FLIP_SEEDS = [1, 2, 3, 4, 5, 6];
 const TRUNCATION_SEEDS = [1, 2, 3];
 const META_PAGES_BYTES = 2 * 4096;
-
-/** A small seeded PRNG (mulberry32): the same damage on every machine. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const sha256 = async (file: string): Promise<string> =>
   createHash('sha256')
@@ -93,7 +82,7 @@ describe('a damaged store', () => {
     const file = join(dir, 'data.mdb');
     await writeFile(
       file,
-      damage(await readFile(file), seeded(name.length * 7919 + Number(name.replace(/\D/g, '')))),
+      damage(await readFile(file), seededRandom(name.length * 7919 + Number(name.replace(/\D/g, '')))),
     );
     return { dir, file };
   }
