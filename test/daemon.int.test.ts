@@ -161,6 +161,43 @@ describe('troupe daemon (a real daemon process, real workers, the simulator serv
     expectContractHolds(suite, await storedTurns(dataDir, job), sim.records, 0);
   });
 
+  it('SIGTERM at seeded points, three times, then a restart: every turn exactly once, none asked twice', async () => {
+    // Latencies of 20–120 ms: turns and slices end out of order, so the stops fall while slices
+    // start, finish and move the models' progress marks, with the workers booting or ready.
+    sim.configure({ latencyMs: 20, latencyJitterMs: 100 });
+    const random = testRandom();
+    onTestFailed(() => console.error(`stop points drawn with TROUPE_TEST_SEED=${random.seed}`));
+    daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2', '--grace-ms', '20000']);
+    const job = await submit('echo', 12, 6);
+    const stops: Crash[] = [];
+    for (let stop = 0; stop < 3; stop += 1) {
+      const threshold = sim.records.length + 1 + Math.floor(random.next() * 30);
+      await expect
+        .poll(
+          // Read as a user's status would, while the daemon writes: the store opened read-only.
+          async () => sim.records.length >= threshold || (await jobState(dataDir, job)) === 'done',
+          { timeout: DAEMON_WAIT_MS, message: `${threshold} requests (TROUPE_TEST_SEED=${random.seed})` },
+        )
+        .toBe(true);
+      const exit = await daemon.stop('SIGTERM');
+      expect(exit.code, `exit (TROUPE_TEST_SEED=${random.seed})`).toBe(0);
+      // Drained: a stop that had to abort requests would say so.
+      expect(daemon.logs.some((line) => line.event === 'grace-expired')).toBe(false);
+      stops.push({ at: Date.now(), committed: await storedTurns(dataDir, job) });
+      daemon = await DaemonProcess.start(dataDir, env, ['--workers', '2', '--grace-ms', '20000']);
+    }
+    await expect
+      .poll(async () => (await jobState(dataDir, job)) === 'done', {
+        timeout: DAEMON_WAIT_MS,
+        message: `the job done (TROUPE_TEST_SEED=${random.seed})`,
+      })
+      .toBe(true);
+    const suite = await loadSuite(join(dir.path, 'echo.yaml'));
+    const turns = await storedTurns(dataDir, job);
+    expectContractHolds(suite, turns, sim.records, 0);
+    expectExactlyOnceAcrossCrashes(suite, stops, turns, sim.records);
+  });
+
   it('cancel stops the job’s requests; its finished turns stay readable; status and results work while it runs', async () => {
     sim.configure({ latencyMs: 200 });
     daemon = await DaemonProcess.start(dataDir, env, ['--workers', '1']);
