@@ -101,69 +101,79 @@ describe('one provider or model failing beside a healthy one (real CLI, real SDK
       .map((line) => JSON.parse(line) as TurnRecord);
   };
 
-  it('a provider unavailable past retry.maxPauseMs pauses only its own turns; the other provider finishes, and --resume finishes the rest', async () => {
-    // good: openai, 150 ms, 2 at once: its 48 turns take about 4 s. bad: anthropic, 500 for everything,
-    // given up on 1 s after its breaker opened — well before good is done.
-    const good = await started([], 0, 150);
-    let bad = await started(['--fault', 'status:500']);
-    const size = { sequences: 12, prompts: 2, runs: 2 };
-    const path = join(dir.path, 'suite.json');
-    const maxPauseMs = 1_000;
-    await writeFile(
-      path,
-      suiteText(
-        {
-          good: { sdk: 'openai', baseURL: good.baseURL.openai, limits: { maxConcurrency: 2 } },
-          bad: {
-            sdk: 'anthropic',
-            baseURL: bad.baseURL.anthropic,
-            // Attempts and deadlines far beyond the pause cap: only giving up on the provider stops its turns.
-            retry: { maxAttempts: 6, timeoutMs: 60_000, maxPauseMs },
-            breaker: { consecutiveFailures: 2, coolDownMs: 60_000, maxCoolDownMs: 60_000 },
+  it.each([{ workers: 0 }, { workers: 2 }])(
+    'a provider unavailable past retry.maxPauseMs pauses only its own turns ($workers workers); the other provider finishes, and --resume finishes the rest, each turn once',
+    async ({ workers }) => {
+      // good: openai, 150 ms, 2 at once: its 48 turns take about 4 s. bad: anthropic, 500 for everything,
+      // given up on 1 s after its breaker opened — well before good is done.
+      const good = await started([], 0, 150);
+      let bad = await started(['--fault', 'status:500']);
+      const size = { sequences: 12, prompts: 2, runs: 2 };
+      const path = join(dir.path, 'suite.json');
+      const maxPauseMs = 1_000;
+      await writeFile(
+        path,
+        suiteText(
+          {
+            good: { sdk: 'openai', baseURL: good.baseURL.openai, limits: { maxConcurrency: 2 } },
+            bad: {
+              sdk: 'anthropic',
+              baseURL: bad.baseURL.anthropic,
+              // Attempts and deadlines far beyond the pause cap: only giving up on the provider stops its turns.
+              retry: { maxAttempts: 6, timeoutMs: 60_000, maxPauseMs },
+              breaker: { consecutiveFailures: 2, coolDownMs: 60_000, maxCoolDownMs: 60_000 },
+            },
           },
-        },
-        [
-          { id: 'mg', provider: 'good', model: MODEL_NAME.openai },
-          { id: 'mb', provider: 'bad', model: MODEL_NAME.anthropic },
-        ],
-        size,
-      ),
-    );
-    const result = await runCli(['run', path, '--data-dir', dataDir(), '--workers', '0'], KEY_ENV);
-    expect(result.code, result.stdout + result.stderr).toBe(1);
-    const job = jobIdOf(result);
-    const paused =
-      /paused, its unanswered turns kept: bad has been unavailable since (\S+) \(circuit (?:open|half-open)\), longer than retry\.maxPauseMs \(1000 ms\)/.exec(
-        result.stdout,
+          [
+            { id: 'mg', provider: 'good', model: MODEL_NAME.openai },
+            { id: 'mb', provider: 'bad', model: MODEL_NAME.anthropic },
+          ],
+          size,
+        ),
       );
-    expect(paused, result.stdout).not.toBeNull();
-    expect(result.stdout).toContain(`resume with troupe run --resume ${job}`);
-    const turns = await turnsOf(job);
-    const perModel = size.sequences * size.prompts * size.runs;
-    const goodTurns = turns.filter((t) => t.model === 'mg');
-    expect(goodTurns).toHaveLength(perModel);
-    expect(goodTurns.every((t) => t.status === 'ok')).toBe(true);
-    // Nothing of the paused provider was given up as failed: its turns wait for the resume.
-    expect(turns.filter((t) => t.model === 'mb')).toEqual([]);
-    // good went on after bad was given up on (the job did not end with it).
-    const gaveUpAt = Date.parse(paused![1]!) + maxPauseMs;
-    expect(Math.max(...goodTurns.map((t) => Date.parse(t.finishedAt)))).toBeGreaterThan(gaveUpAt);
+      const result = await runCli(
+        ['run', path, '--data-dir', dataDir(), '--workers', String(workers)],
+        KEY_ENV,
+      );
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      const job = jobIdOf(result);
+      const paused =
+        /paused, its unanswered turns kept: bad has been unavailable since (\S+) \(circuit (?:open|half-open)\), longer than retry\.maxPauseMs \(1000 ms\)/.exec(
+          result.stdout,
+        );
+      expect(paused, result.stdout).not.toBeNull();
+      expect(result.stdout).toContain(`resume with troupe run --resume ${job}`);
+      const turns = await turnsOf(job);
+      const perModel = size.sequences * size.prompts * size.runs;
+      const goodTurns = turns.filter((t) => t.model === 'mg');
+      expect(goodTurns).toHaveLength(perModel);
+      expect(goodTurns.every((t) => t.status === 'ok')).toBe(true);
+      // Nothing of the paused provider was given up as failed: its turns wait for the resume.
+      expect(turns.filter((t) => t.model === 'mb')).toEqual([]);
+      // good went on after bad was given up on (the job did not end with it).
+      const gaveUpAt = Date.parse(paused![1]!) + maxPauseMs;
+      expect(Math.max(...goodTurns.map((t) => Date.parse(t.finishedAt)))).toBeGreaterThan(gaveUpAt);
 
-    // bad is back, where it was: the resume finishes its turns.
-    const port = Number(new URL(bad.baseURL.anthropic).port);
-    await stopped(bad);
-    bad = await started([], port);
-    const resumed = await runCli(
-      ['run', '--resume', job, '--data-dir', dataDir(), '--workers', '0'],
-      KEY_ENV,
-    );
-    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
-    const all = await turnsOf(job);
-    expect(all).toHaveLength(2 * perModel);
-    expect(all.every((t) => t.status === 'ok')).toBe(true);
-    // good was not asked again: its turns were committed before the pause.
-    expect(servedByStatus(await stopped(good)).total).toBe(perModel);
-  });
+      // bad is back, where it was: the resume finishes its turns.
+      const port = Number(new URL(bad.baseURL.anthropic).port);
+      await stopped(bad);
+      bad = await started([], port);
+      const resumed = await runCli(
+        ['run', '--resume', job, '--data-dir', dataDir(), '--workers', String(workers)],
+        KEY_ENV,
+      );
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      const all = await turnsOf(job);
+      expect(all).toHaveLength(2 * perModel);
+      expect(all.every((t) => t.status === 'ok')).toBe(true);
+      // Each turn once: no (model, sequence, run, turn) recorded twice.
+      expect(new Set(all.map((t) => `${t.model}/${t.sequence}/${t.run}/${t.turn}`)).size).toBe(2 * perModel);
+      // good was not asked again: its turns were committed before the pause; bad, back, was asked
+      // each of its turns once.
+      expect(servedByStatus(await stopped(good)).total).toBe(perModel);
+      expect(servedByStatus(await stopped(bad)).total).toBe(perModel);
+    },
+  );
 
   it.each([
     { sdk: 'openai' as const, workers: 0 },
