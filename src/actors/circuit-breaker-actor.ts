@@ -61,7 +61,13 @@ export type CircuitBreakerMessage =
   | { readonly type: 'opened-elsewhere'; readonly until: number }
   /** Another process on the shared key closed its breaker: its half-open probes succeeded. */
   | { readonly type: 'closed-elsewhere' }
-  | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerStatus> };
+  | { readonly type: 'get-snapshot'; readonly replyTo: ActorRef<BreakerSnapshot> };
+
+/** The breaker's state, and the models its provider refused (see `BreakerView.refusedModels`). */
+export interface BreakerSnapshot extends BreakerStatus {
+  /** By the suite's model id: why the provider refused it. Empty while none is refused. */
+  readonly refusedModels: ReadonlyMap<string, BreakerRefusal>;
+}
 
 /** What a circuit-breaker actor needs. */
 export interface CircuitBreakerDeps {
@@ -264,7 +270,8 @@ function handle(
     case 'probe-granted':
       break;
     case 'get-snapshot':
-      dispatch(message.replyTo, state.core.state());
+      // A copy: the reply may be read after later refusals were added to the actor's own map.
+      dispatch(message.replyTo, { ...state.core.state(), refusedModels: new Map(state.refusedModels) });
       return state;
     default: {
       const unknown: never = message;

@@ -6,7 +6,7 @@
  * progress, and marks a job done in the store once every turn is recorded.
  */
 import { RateEstimator } from '../progress/rate.js';
-import type { ProviderStatus } from '../runtime/provider-status.js';
+import type { ModelRefusal, ProviderStatus } from '../runtime/provider-status.js';
 import type { Clock } from '../resilience/clock.js';
 import type { CheckpointStore, ErrorData, JobRecord } from '../store/records.js';
 import { ERROR_CODES } from '../resilience/errors.js';
@@ -47,6 +47,11 @@ export interface ModelStatus {
   readonly paused?: string;
   /** How the model's provider stands (filled in by the engine, which owns the gates). */
   readonly providerStatus?: ProviderStatus;
+  /**
+   * Set when the provider refused this model (404 naming it): why. Its remaining turns fail
+   * unsent while the provider's other models go on (filled in by the engine).
+   */
+  readonly refused?: ModelRefusal;
 }
 
 /** Progress of one job. */

@@ -18,9 +18,9 @@ import { placementWhileWorkersBoot } from './boot-placement.js';
 import { WorkerPool } from './worker-pool.js';
 import { noMetrics } from '../metrics/metrics.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { providerStatus } from './provider-status.js';
+import { modelRefusal, providerStatus } from './provider-status.js';
 import { sampleProviderMetrics } from './provider-metrics.js';
-import type { ProviderStatus } from './provider-status.js';
+import type { AccountStatus } from './provider-status.js';
 import { DEFAULT_MAX_SEQUENCE_RESTARTS } from '../actors/restart-policy.js';
 import { conversationsOfJob } from './worker-settings.js';
 
@@ -240,7 +240,7 @@ export class Engine {
       (replyTo) => ({ type: 'get-status', replyTo }),
       STATUS_QUERY_TIMEOUT_MS,
     );
-    const byAccount = new Map<string, Promise<ProviderStatus>>();
+    const byAccount = new Map<string, Promise<AccountStatus>>();
     const jobs = await Promise.all(
       snapshot.jobs.map(async (job) => {
         const record = this.jobs.get(job.job);
@@ -254,7 +254,9 @@ export class Engine {
               status = providerStatus(account);
               byAccount.set(account.key, status);
             }
-            return { ...model, providerStatus: await status };
+            const standing = await status;
+            const refused = modelRefusal(standing, model.model);
+            return { ...model, providerStatus: standing.provider, ...(refused && { refused }) };
           }),
         );
         return { ...job, models };

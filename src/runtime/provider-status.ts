@@ -1,7 +1,7 @@
-import type { CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
+import type { BreakerSnapshot, CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
 import { query } from '../actors/nact.js';
 import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
-import type { BreakerStatus } from '../resilience/circuit-breaker-core.js';
+import type { BreakerRefusal } from '../resilience/circuit-breaker-core.js';
 import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
 import type { ProviderAccount } from './gate-registry.js';
 
@@ -33,13 +33,27 @@ export interface ProviderStatus {
   readonly repeatedFailures?: number;
 }
 
+/** A model its provider refused (404 naming it): no request of it is sent any more. */
+export interface ModelRefusal {
+  /** A namespaced error code (`troupe:client-error`). */
+  readonly code: string;
+  /** Why, as the terminal said it once: the provider, the model and the provider's own message. */
+  readonly reason: string;
+}
+
+/** How a provider account stands, and which of its models (by the suite's id) it refused. */
+export interface AccountStatus {
+  readonly provider: ProviderStatus;
+  readonly refusedModels: ReadonlyMap<string, BreakerRefusal>;
+}
+
 /** Asks a provider account's limiter and breaker how the provider stands. */
-export async function providerStatus(account: ProviderAccount): Promise<ProviderStatus> {
-  let breaker: BreakerStatus;
+export async function providerStatus(account: ProviderAccount): Promise<AccountStatus> {
+  let breaker: BreakerSnapshot;
   let limiter: LimiterSnapshot;
   try {
     [breaker, limiter] = await Promise.all([
-      query<CircuitBreakerMessage, BreakerStatus>(
+      query<CircuitBreakerMessage, BreakerSnapshot>(
         account.breaker,
         (replyTo) => ({ type: 'get-snapshot', replyTo }),
         PROVIDER_STATUS_TIMEOUT_MS,
@@ -51,8 +65,22 @@ export async function providerStatus(account: ProviderAccount): Promise<Provider
       ),
     ]);
   } catch {
-    return { state: 'unknown' };
+    return { provider: { state: 'unknown' }, refusedModels: new Map() };
   }
+  return { provider: stateOf(account, breaker, limiter), refusedModels: breaker.refusedModels };
+}
+
+/** The model refusal of `model` in `status`, if its provider refused it. */
+export function modelRefusal(status: AccountStatus, model: string): ModelRefusal | undefined {
+  const refusal = status.refusedModels.get(model);
+  return refusal && { code: refusal.code, reason: refusal.message };
+}
+
+function stateOf(
+  account: ProviderAccount,
+  breaker: BreakerSnapshot,
+  limiter: LimiterSnapshot,
+): ProviderStatus {
   const counts = {
     inFlight: limiter.inFlight,
     waiting: limiter.waiting,

@@ -103,9 +103,13 @@ const COLUMNS = [
 function row(model: JobStatus['models'][number]): string[] {
   const { ok, failed, skipped, total } = model.counts;
   const done = ok + failed + skipped;
-  const provider = model.providerStatus
-    ? `${model.provider}: ${describeProviderStatus(model.providerStatus)}`
-    : model.provider;
+  // A model its provider refused is told apart from its provider's state: the provider's other
+  // models may well go on.
+  const provider = model.refused
+    ? `${model.provider}: refused this model: ${model.refused.reason}`
+    : model.providerStatus
+      ? `${model.provider}: ${describeProviderStatus(model.providerStatus)}`
+      : model.provider;
   return [
     model.model,
     String(done),

@@ -1,0 +1,132 @@
+/**
+ * `troupe status` through a real daemon shows what a provider refused, with why: a model the
+ * provider does not know (404 naming it) beside a healthy model of the same provider, and a
+ * provider that refuses the credentials (401). A third provider never answers, so the job is
+ * still running while the test reads `status` (no race with the job's end).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStatus, ModelStatus } from '../src/actors/supervisor.js';
+import { runCli } from './helpers/cli.js';
+import { DAEMON_WAIT_MS, DaemonProcess } from './helpers/daemon.js';
+import { startSimulateCli } from './helpers/simulate-cli.js';
+import type { SimulatorChild } from './helpers/simulate-cli.js';
+import { tempDir } from './helpers/temp.js';
+
+const KEY_ENV = { SIMULATOR_API_KEY: 'sk-test-refused-status-0123456789' };
+const KNOWN = 'gpt-4o-mini';
+const SIZE = { sequences: 4, prompts: 2, runs: 2 };
+
+function suiteText(sims: { sim: SimulatorChild; locked: SimulatorChild; hung: SimulatorChild }): string {
+  const provider = (child: SimulatorChild) => ({
+    type: 'openai',
+    baseURL: child.baseURL.openai,
+    apiKeyEnv: 'SIMULATOR_API_KEY',
+    limits: { maxConcurrency: 2 },
+  });
+  return JSON.stringify({
+    name: 'refused-status',
+    runs: SIZE.runs,
+    providers: { sim: provider(sims.sim), locked: provider(sims.locked), hung: provider(sims.hung) },
+    models: [
+      { id: 'right', provider: 'sim', model: KNOWN, maxTokens: 32 },
+      { id: 'wrong', provider: 'sim', model: `${KNOWN}-no-such-model`, maxTokens: 32 },
+      { id: 'keyless', provider: 'locked', model: KNOWN, maxTokens: 32 },
+      { id: 'held', provider: 'hung', model: KNOWN, maxTokens: 32 },
+    ],
+    sequences: Array.from({ length: SIZE.sequences }, (_, i) => ({
+      id: `s${i}`,
+      prompts: Array.from({ length: SIZE.prompts }, (_, k) => `s${i} p${k + 1}`),
+    })),
+  });
+}
+
+describe('status shows a model or provider refused by the provider (real daemon, real SDK)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let daemon: DaemonProcess | undefined;
+  const sims: SimulatorChild[] = [];
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    // A request of `held` is still out: nothing to drain, the daemon is only cleaned up.
+    await daemon?.stop('SIGKILL');
+    daemon = undefined;
+    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
+    await dir.cleanup();
+  });
+
+  const started = async (args: readonly string[]): Promise<SimulatorChild> => {
+    const sim = await startSimulateCli(args, 0, 10);
+    sims.push(sim);
+    return sim;
+  };
+
+  it('a 404 naming a model and a 401 of a provider: status --json and the table say which and why, the healthy model finishes', async () => {
+    const [sim, locked, hung] = await Promise.all([
+      started(['--models', KNOWN]),
+      started(['--fault', 'status:401']),
+      started(['--fault', 'hang']),
+    ]);
+    const dataDir = join(dir.path, 'data');
+    const path = join(dir.path, 'suite.json');
+    await writeFile(path, suiteText({ sim, locked, hung }));
+    daemon = await DaemonProcess.start(dataDir, KEY_ENV, ['--workers', '1']);
+    const submitted = await runCli(['submit', path, '--data-dir', dataDir], KEY_ENV);
+    expect(submitted.code, submitted.stdout + submitted.stderr).toBe(0);
+    const job = submitted.stdout.trim();
+    expect(job, submitted.stdout).toMatch(/^\S+$/);
+
+    const perModel = SIZE.sequences * SIZE.prompts * SIZE.runs;
+    const modelsNow = async (): Promise<Map<string, ModelStatus>> => {
+      const out = await runCli(['status', job, '--data-dir', dataDir, '--json'], KEY_ENV);
+      expect(out.code, out.stdout + out.stderr).toBe(0);
+      const { jobs } = JSON.parse(out.stdout) as { jobs: JobStatus[] };
+      return new Map((jobs[0]?.models ?? []).map((m) => [m.model, m]));
+    };
+    const doneOf = (m: ModelStatus | undefined) =>
+      m ? m.counts.ok + m.counts.failed + m.counts.skipped : -1;
+    // Until the healthy model and both refused ones are through (held never answers).
+    await expect
+      .poll(
+        async () => {
+          const models = await modelsNow();
+          return ['right', 'wrong', 'keyless'].map((id) => doneOf(models.get(id)));
+        },
+        { timeout: DAEMON_WAIT_MS, interval: 200 },
+      )
+      .toEqual([perModel, perModel, perModel]);
+
+    const models = await modelsNow();
+    expect(models.get('right')?.counts.ok).toBe(perModel);
+    expect(models.get('right')?.refused).toBeUndefined();
+    expect(models.get('right')?.providerStatus?.state).toBe('ok');
+    // The model the provider does not know: refused, with the provider's reason; its provider is fine.
+    const wrong = models.get('wrong');
+    expect(wrong?.refused?.code).toBe('troupe:client-error');
+    expect(wrong?.refused?.reason).toMatch(
+      /^sim refused model wrong, so none of its remaining turns is sent: .*404/,
+    );
+    expect(wrong?.providerStatus?.state).toBe('ok');
+    // The provider that refused the credentials: refused as a whole, with its answer.
+    const keyless = models.get('keyless');
+    expect(keyless?.refused).toBeUndefined();
+    expect(keyless?.providerStatus?.state).toBe('refused');
+    expect(keyless?.providerStatus?.reason).toMatch(/401/);
+    expect(models.get('held')?.refused).toBeUndefined();
+
+    const table = await runCli(['status', job, '--data-dir', dataDir], KEY_ENV);
+    expect(table.code, table.stdout + table.stderr).toBe(0);
+    const line = (id: string) =>
+      table.stdout.split('\n').find((l) => l.trimStart().startsWith(`${id} `)) ?? '';
+    expect(line('wrong')).toMatch(
+      /sim: refused this model: sim refused model wrong, so none of its remaining turns is sent/,
+    );
+    expect(line('keyless')).toMatch(/locked: refused: .*401/);
+    expect(line('right')).toMatch(/sim: ok/);
+    // The API key never reaches the status.
+    expect(table.stdout).not.toContain(KEY_ENV.SIMULATOR_API_KEY);
+  });
+});
