@@ -529,10 +529,14 @@ export class RateLimiterCore {
    * troupe back when the provider says nothing is left, and a 429 pauses it.
    */
   private applyLimits(now: number): void {
-    const effective = (configured: number | undefined, announced: number | undefined) =>
-      positive(configured) ?? announced;
-    this.requests.setLimit(effective(this.configured.requestsPerMinute, this.announced.requests), now);
-    this.tokens.setLimit(effective(this.configured.tokensPerMinute, this.announced.tokens), now);
+    const apply = (budget: WindowBudget, configured: number | undefined, announced: number | undefined) => {
+      const limit = positive(configured);
+      // A configured rate caps every minute; an announced one only paces (see `WindowBudget.setLimit`).
+      if (limit !== undefined) budget.setLimit(limit, now);
+      else budget.setLimit(announced, now, false);
+    };
+    apply(this.requests, this.configured.requestsPerMinute, this.announced.requests);
+    apply(this.tokens, this.configured.tokensPerMinute, this.announced.tokens);
   }
 
   private rateLimited(flight: InFlight, retryAfterMs: number | undefined, now: number): void {

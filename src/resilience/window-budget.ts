@@ -32,6 +32,7 @@ export class WindowBudget {
   private readonly log = new SlidingWindowLog(Infinity, RATE_WINDOW_MS);
   private bucket: TokenBucket | undefined;
   private currentLimit: number | undefined;
+  private capsWindow = true;
 
   /**
    * @param minBurst smallest burst of the smoothing bucket, in units (requests or tokens)
@@ -43,11 +44,18 @@ export class WindowBudget {
     return this.currentLimit;
   }
 
-  /** Sets or removes the limit (units per `RATE_WINDOW_MS`). */
-  setLimit(limit: number | undefined, now: number): void {
-    if (limit === this.currentLimit) return;
+  /**
+   * Sets or removes the limit (units per `RATE_WINDOW_MS`). With `capsWindow` false the limit only
+   * paces (`even`): no window is held to it. That is how an announced rate is kept: the provider's
+   * bucket refills as it is spent, so it lets more than its per-minute limit through in a minute
+   * that starts full (a minute's bucket of 300 and 5 a second: 405 in 21 s), and its own headers
+   * (`LearnedBudget`) say what it allows. A configured rate caps every window: the user's promise.
+   */
+  setLimit(limit: number | undefined, now: number, capsWindow = true): void {
+    if (limit === this.currentLimit && capsWindow === this.capsWindow) return;
     this.currentLimit = limit;
-    this.log.setLimit(limit ?? Infinity);
+    this.capsWindow = capsWindow;
+    this.log.setLimit(capsWindow ? (limit ?? Infinity) : Infinity);
     if (limit === undefined) {
       this.bucket = undefined;
       return;

@@ -690,6 +690,50 @@ describe('RateLimiterCore: learning from headers', () => {
     expect(limiter.grant()).toHaveLength(4);
   });
 
+  it.each([
+    { limits: { maxConcurrency: 1_000 }, kind: 'announced', within: 'as its bucket refills' },
+    {
+      limits: { maxConcurrency: 1_000, requestsPerMinute: 60 },
+      kind: 'configured',
+      within: 'never above it',
+    },
+  ] as const)(
+    "a rate of 60 a minute $kind, a provider's minute bucket of 60: over 30 s troupe sends $within",
+    ({ limits }) => {
+      const { clock, limiter, enqueue } = setup(limits, undefined, HEADER_DIALECTS.anthropic);
+      enqueue();
+      expect(limiter.grant()).toHaveLength(1);
+      // The provider: a bucket of 60 a minute, full at the start, one back a second (Anthropic's).
+      limiter.release('w1', {
+        ...ok,
+        headers: {
+          'anthropic-ratelimit-requests-limit': '60',
+          'anthropic-ratelimit-requests-remaining': '59',
+          'anthropic-ratelimit-requests-reset': new Date(T0 + 1_000).toISOString(),
+        },
+      });
+      for (let i = 0; i < 200; i++) enqueue();
+      let sent = 1;
+      for (let step = 0; step < 1_000 && clock.now() < T0 + 30_000; step++) {
+        const grants = limiter.grant();
+        sent += grants.length;
+        for (const grant of grants) limiter.release(grant.id, { ...ok, headers: {} });
+        const wake = limiter.nextWakeAt();
+        if (wake === undefined) break;
+        clock.set(Math.max(wake, clock.now() + 1));
+      }
+      if (limits.requestsPerMinute === undefined) {
+        // The bucket's 60 and one a second for 30 s, less half a second's reserve: troupe follows
+        // the provider's bucket rather than holding every minute to its announced 60.
+        expect(sent).toBeGreaterThanOrEqual(85);
+        expect(sent).toBeLessThanOrEqual(90);
+      } else {
+        // The user's 60 a minute holds in every 60 s window, whatever the provider would take.
+        expect(sent).toBe(60);
+      }
+    },
+  );
+
   it('discounts requests sent after the one whose reply carried the header', () => {
     const { clock, limiter, enqueue } = setup({ maxConcurrency: 10 });
     for (let i = 0; i < 4; i++) enqueue();
