@@ -48,6 +48,23 @@ describe('SimulatorRateLimit', () => {
     expect(limit.state(0).tokens?.remaining).toBe(50);
   });
 
+  it("counts tokens over their own window where it differs from the requests' (Groq: a day and a minute)", () => {
+    const day = 86_400_000;
+    const limit = new SimulatorRateLimit(
+      { requestsPerMinute: 10, windowMs: day, tokensPerMinute: 600, tokensWindowMs: 60_000 },
+      0,
+    );
+    // A day's requests (14 400), a minute's tokens (600).
+    expect(limit.state(0).requests?.capacity).toBe(14_400);
+    expect(limit.state(0).tokens?.capacity).toBe(600);
+    expect(limit.admit(600, 0)).toEqual({ admitted: true });
+    expect(limit.admit(10, 0)).toMatchObject({ admitted: false, limit: 'tokens', waitMs: 1_000 });
+    expect(limit.admit(10, 1_000)).toEqual({ admitted: true });
+    expect(() => new SimulatorRateLimit({ tokensPerMinute: 600, tokensWindowMs: 0 }, 0)).toThrow(
+      /tokensWindowMs/,
+    );
+  });
+
   it('reports nothing when no limit is configured, and rejects nonsense', () => {
     expect(new SimulatorRateLimit(undefined, 0).state(0)).toEqual({ requests: undefined, tokens: undefined });
     expect(() => new SimulatorRateLimit({ requestsPerMinute: 0 }, 0)).toThrow(RangeError);

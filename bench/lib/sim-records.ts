@@ -2,6 +2,8 @@
  * Reads the simulator's records for where the time went: 429s, requests per status, and the
  * client's own gap between a turn's answer and the next turn's request of the same conversation.
  */
+import { estimateOutputTokens } from '../../src/providers/token-estimate.js';
+import { estimateInputTokens } from '../../src/resilience/token-estimate.js';
 import type { RecordedRequest } from '../../src/simulator/server.js';
 
 const STATUS_TOO_MANY_REQUESTS = 429;
@@ -25,6 +27,20 @@ export function count429(records: readonly RecordedRequest[]): number {
 export function first429Ms(records: readonly RecordedRequest[], startedAtMs: number): number | undefined {
   const first = records.find((record) => record.status === STATUS_TOO_MANY_REQUESTS);
   return first === undefined ? undefined : first.receivedAt - startedAtMs;
+}
+
+/**
+ * Tokens the simulator charged its tokens-per-minute bucket for `records`: input and output of
+ * every answered request, counted as it counts them (a request it refused took none).
+ */
+export function chargedTokens(records: readonly RecordedRequest[]): number {
+  return records
+    .filter((record) => record.status === STATUS_OK && record.response !== null)
+    .reduce(
+      (sum, record) =>
+        sum + estimateInputTokens(record.messages) + estimateOutputTokens(record.response ?? ''),
+      0,
+    );
 }
 
 /** Answered (200) requests among `records`. */

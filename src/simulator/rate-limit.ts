@@ -20,6 +20,11 @@ export interface RateLimitOptions {
    * `burstSeconds`. Default: `burstSeconds`' worth.
    */
   readonly windowMs?: number;
+  /**
+   * The tokens bucket's window, in ms, where it differs from the requests' (Groq: requests over a
+   * day, tokens over a minute). Default: as the requests' (`windowMs`, else `burstSeconds`).
+   */
+  readonly tokensWindowMs?: number;
 }
 
 /** Default burst capacity, in seconds of refill. */
@@ -125,6 +130,11 @@ export class Bucket {
   }
 }
 
+/** A window of `ms` as a bucket's burst, in seconds of refill. */
+function windowSeconds(ms: number): number {
+  return (ms / DEFAULT_MINUTE_MS) * SECONDS_PER_MINUTE;
+}
+
 function checkPositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
     throw new RangeError(`rateLimit.${name} must be a positive number, got ${value}`);
@@ -142,16 +152,19 @@ export class SimulatorRateLimit {
     checkPositive('burstSeconds', options?.burstSeconds);
     checkPositive('minuteMs', options?.minuteMs);
     checkPositive('windowMs', options?.windowMs);
+    checkPositive('tokensWindowMs', options?.tokensWindowMs);
     const minuteMs = options?.minuteMs ?? DEFAULT_MINUTE_MS;
     const burstSeconds =
       options?.windowMs !== undefined
-        ? (options.windowMs / DEFAULT_MINUTE_MS) * SECONDS_PER_MINUTE
+        ? windowSeconds(options.windowMs)
         : (options?.burstSeconds ?? DEFAULT_BURST_SECONDS);
     if (options?.requestsPerMinute !== undefined) {
       this.requests = new Bucket(options.requestsPerMinute, minuteMs, burstSeconds, nowMs);
     }
     if (options?.tokensPerMinute !== undefined) {
-      this.tokens = new Bucket(options.tokensPerMinute, minuteMs, burstSeconds, nowMs);
+      const tokenSeconds =
+        options.tokensWindowMs !== undefined ? windowSeconds(options.tokensWindowMs) : burstSeconds;
+      this.tokens = new Bucket(options.tokensPerMinute, minuteMs, tokenSeconds, nowMs);
     }
   }
 
