@@ -128,5 +128,40 @@ describe('status shows a model or provider refused by the provider (real daemon,
     expect(line('right')).toMatch(/sim: ok/);
     // The API key never reaches the status.
     expect(table.stdout).not.toContain(KEY_ENV.SIMULATOR_API_KEY);
+
+    // Another job on the same daemon and provider, whose model of the same id `wrong` is one the
+    // provider knows: the refusal was of the first job's model, not of the id.
+    const second = join(dir.path, 'second.json');
+    await writeFile(
+      second,
+      JSON.stringify({
+        name: 'same-id-other-model',
+        runs: 1,
+        providers: {
+          sim: {
+            type: 'openai',
+            baseURL: sim.baseURL.openai,
+            apiKeyEnv: 'SIMULATOR_API_KEY',
+            limits: { maxConcurrency: 2 },
+          },
+        },
+        models: [{ id: 'wrong', provider: 'sim', model: KNOWN, maxTokens: 32 }],
+        sequences: [{ id: 's0', prompts: ['again p1', 'again p2'] }],
+      }),
+    );
+    const resubmitted = await runCli(['submit', second, '--data-dir', dataDir], KEY_ENV);
+    expect(resubmitted.code, resubmitted.stdout + resubmitted.stderr).toBe(0);
+    const secondJob = resubmitted.stdout.trim();
+    const secondState = async () => {
+      const out = await runCli(['status', secondJob, '--data-dir', dataDir, '--json'], KEY_ENV);
+      const { jobs } = JSON.parse(out.stdout) as { jobs: JobStatus[] };
+      return jobs[0]?.state;
+    };
+    // Keyed by the model's id, the first job's refusal would fail these turns unsent.
+    await expect.poll(secondState, { timeout: DAEMON_WAIT_MS, interval: 200 }).toBe('done');
+    const out = await runCli(['status', secondJob, '--data-dir', dataDir, '--json'], KEY_ENV);
+    const { jobs } = JSON.parse(out.stdout) as { jobs: JobStatus[] };
+    expect(jobs[0]?.models[0]?.counts).toMatchObject({ ok: 2, failed: 0, skipped: 0 });
+    expect(jobs[0]?.models[0]?.refused).toBeUndefined();
   });
 });

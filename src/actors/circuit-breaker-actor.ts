@@ -14,6 +14,7 @@ import type { BreakerOutcome, BreakerRefusal, BreakerStatus } from '../resilienc
 import type { Clock } from '../resilience/clock.js';
 import type { BreakerPolicy } from '../resilience/circuit-breaker-core.js';
 import type { SharedBreakerPort } from '../coordination/shared-budget.js';
+import type { RefusedModel } from '../conversation/provider-gate.js';
 import type { GateReply } from './gate-reply.js';
 import { dispatch, spawnActor } from './nact.js';
 import type { ActorContext, ActorRef, AnyActorRef } from './nact.js';
@@ -25,8 +26,8 @@ export type CircuitBreakerMessage =
       readonly id: string;
       /** True if the request has not failed before: a half-open probe is chosen among these first. */
       readonly fresh: boolean;
-      /** The suite's id of the model asking: a model the provider refused is refused here. */
-      readonly model?: string;
+      /** The gate group (job and model) asking: a model the provider refused is refused here. */
+      readonly group?: string;
       readonly replyTo: ActorRef<GateReply>;
     }
   /**
@@ -36,7 +37,7 @@ export type CircuitBreakerMessage =
   | {
       readonly type: 'confirm';
       readonly id: string;
-      readonly model?: string;
+      readonly group?: string;
       readonly replyTo: ActorRef<GateReply>;
     }
   /** The requester gave up while waiting. */
@@ -50,8 +51,8 @@ export type CircuitBreakerMessage =
       readonly fresh: boolean;
       /** The provider's message for a failure, shown if it makes the breaker refuse the provider. */
       readonly message?: string;
-      /** Set when the provider refused the request for its model: that model's id (see `AttemptOutcome`). */
-      readonly refusedModel?: string;
+      /** Set when the provider refused the request for its model: that model (see `AttemptOutcome`). */
+      readonly refusedModel?: RefusedModel;
     }
   /** The breaker's own timer fired (a cool-down ended, or it is time to give up). */
   | { readonly type: 'wake' }
@@ -65,7 +66,7 @@ export type CircuitBreakerMessage =
 
 /** The breaker's state, and the models its provider refused (see `BreakerView.refusedModels`). */
 export interface BreakerSnapshot extends BreakerStatus {
-  /** By the suite's model id: why the provider refused it. Empty while none is refused. */
+  /** By gate group (job and model, `gateGroupOf`): why the provider refused it. Empty while none is. */
   readonly refusedModels: ReadonlyMap<string, BreakerRefusal>;
 }
 
@@ -101,14 +102,14 @@ export interface CircuitBreakerDeps {
  */
 export interface BreakerView {
   state: BreakerStatus['state'];
-  /** Models the provider refused (404 "model not found"), by the suite's model id, and why. */
+  /** Models the provider refused (404 "model not found"), by gate group (`gateGroupOf`), and why. */
   refusedModels?: Map<string, BreakerRefusal>;
 }
 
 interface Waiting {
   readonly id: string;
   readonly fresh: boolean;
-  readonly model?: string;
+  readonly group?: string;
   readonly replyTo: ActorRef<GateReply>;
 }
 
@@ -124,8 +125,9 @@ interface CircuitBreakerState {
   /** Once given up (see `CircuitBreakerDeps.giveUp`): why; every request is refused with it. */
   gaveUp: BreakerRefusal | undefined;
   /**
-   * Models the provider refused (404 "model not found"), by the suite's model id: their requests
-   * are refused here, the provider's other models go on. Shared with the gate through the view.
+   * Models the provider refused (404 "model not found"), by gate group (job and model): their
+   * requests are refused here, the provider's other models go on. Shared with the gate through the
+   * view. By group, not by the model's id: another job's model of the same id may be another model.
    */
   readonly refusedModels: Map<string, BreakerRefusal>;
 }
@@ -204,12 +206,12 @@ function handle(
       state.waiting.push({
         id: message.id,
         fresh: message.fresh,
-        ...(message.model !== undefined && { model: message.model }),
+        ...(message.group !== undefined && { group: message.group }),
         replyTo: message.replyTo,
       });
       break;
     case 'confirm': {
-      const modelRefusal = message.model === undefined ? undefined : state.refusedModels.get(message.model);
+      const modelRefusal = message.group === undefined ? undefined : state.refusedModels.get(message.group);
       if (modelRefusal) {
         dispatch(message.replyTo, { type: 'refused', id: message.id, error: modelRefusal });
         return state;
@@ -233,7 +235,7 @@ function handle(
       state.waiting.unshift({
         id: message.id,
         fresh: false,
-        ...(message.model !== undefined && { model: message.model }),
+        ...(message.group !== undefined && { group: message.group }),
         replyTo: message.replyTo,
       });
       break;
@@ -301,7 +303,7 @@ function admitWaiting(
   }
   if (state.refusedModels.size > 0) {
     state.waiting = state.waiting.filter((next) => {
-      const modelRefusal = next.model === undefined ? undefined : state.refusedModels.get(next.model);
+      const modelRefusal = next.group === undefined ? undefined : state.refusedModels.get(next.group);
       if (modelRefusal) dispatch(next.replyTo, { type: 'refused', id: next.id, error: modelRefusal });
       return modelRefusal === undefined;
     });
@@ -342,13 +344,13 @@ function admitWaiting(
 function refuseModel(
   deps: CircuitBreakerDeps,
   state: CircuitBreakerState,
-  model: string,
+  model: RefusedModel,
   said: string | undefined,
 ): void {
-  if (state.refusedModels.has(model)) return;
-  const message = `${deps.provider} refused model ${model}, so none of its remaining turns is sent: ${said ?? 'model not found'}`;
-  state.refusedModels.set(model, { code: ERROR_CODES.clientError, message });
-  deps.log.error({ provider: deps.provider, model }, message);
+  if (state.refusedModels.has(model.group)) return;
+  const message = `${deps.provider} refused model ${model.id}, so none of its remaining turns is sent: ${said ?? 'model not found'}`;
+  state.refusedModels.set(model.group, { code: ERROR_CODES.clientError, message });
+  deps.log.error({ provider: deps.provider, model: model.id }, message);
 }
 
 /** The earlier of two times, either of which may be unknown. */

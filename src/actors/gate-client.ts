@@ -46,7 +46,7 @@ export function createGateClient(
   };
   /** Rejects a request whose model the provider refused (as the breaker's view says); true if it did. */
   const refuseModel = (id: string, waiting: Pending): boolean => {
-    const refusal = breakerView?.refusedModels?.get(waiting.request.model);
+    const refusal = breakerView?.refusedModels?.get(waiting.request.group);
     if (refusal === undefined) return false;
     pending.delete(id);
     waiting.reject(new GateRefusal(refusal));
@@ -91,7 +91,7 @@ export function createGateClient(
           return;
         }
         waiting.stage = 'confirm';
-        dispatch(breaker, { type: 'confirm', id: reply.id, model: waiting.request.model, replyTo: client });
+        dispatch(breaker, { type: 'confirm', id: reply.id, group: waiting.request.group, replyTo: client });
         return;
       case 'confirmed':
         if (waiting?.stage === 'confirm') grant(reply.id, waiting);
@@ -168,7 +168,7 @@ export function createGateClient(
             type: 'admit',
             id,
             fresh: request.fresh,
-            model: request.model,
+            group: request.group,
             replyTo: client,
           });
       });

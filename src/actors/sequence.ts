@@ -14,6 +14,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { ConversationContext, hashMessages, systemPromptOf } from '../conversation/context.js';
+import { gateGroupOf } from '../conversation/provider-gate.js';
 import { executeTurn } from '../conversation/turn-executor.js';
 import type { TurnExecutorDeps, TurnOutcome } from '../conversation/turn-executor.js';
 import { ERROR_CODES } from '../resilience/errors.js';
@@ -299,7 +300,7 @@ function startTurn(
     messages,
     temperature: deps.model.temperature,
     maxTokens: deps.model.maxTokens,
-    group: `${deps.job}/${deps.model.id}`,
+    group: gateGroupOf(deps.job, deps.model.id),
     remainingTurns: deps.sequence.prompts.length - run.nextTurn + 1,
   };
   const { epoch } = state;

@@ -1,8 +1,23 @@
 import type { FailureKind, Usage } from '../providers/types.js';
 
+/**
+ * The gate's group of a job's model: its conversations share a fair turn at the limiter, and a
+ * refusal of the model by the provider (404 naming it) holds for the group, not for another job
+ * whose model has the same id (a daemon's accounts serve every job).
+ */
+export function gateGroupOf(job: string, modelId: string): string {
+  return `${job}/${modelId}`;
+}
+
+/** A model the provider refused: its id in the suite (for messages) and its gate group. */
+export interface RefusedModel {
+  readonly id: string;
+  readonly group: string;
+}
+
 /** What a conversation asks of its provider's gate before an attempt. */
 export interface AdmitRequest {
-  /** Fairness group: conversations of one (job, model) share a group. */
+  /** Fairness group: conversations of one (job, model) share a group (`gateGroupOf`). */
   readonly group: string;
   /** The suite's id of the model asking (for metrics). */
   readonly model: string;
@@ -48,10 +63,10 @@ export type AttemptOutcome =
       /** The classified failure's message (no secret in it); the breaker shows it when it refuses. */
       readonly message?: string;
       /**
-       * Set when the provider refused the request for its model (404 "model not found"): the
-       * suite's id of that model. The gate then refuses that model's requests, not the provider's.
+       * Set when the provider refused the request for its model (404 "model not found"): that
+       * model. The gate then refuses its group's requests, not the provider's.
        */
-      readonly refusedModel?: string;
+      readonly refusedModel?: RefusedModel;
     };
 
 /**

@@ -179,7 +179,7 @@ export async function executeTurn(
         failure = asProviderError(error, signal);
       }
       lastFailure = failure;
-      deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt, spec.modelId));
+      deps.gate.settle(permit, outcomeOf(failure, deps.clock.now() - attemptStartedAt, spec));
       if (failure.kind === 'cancelled') return { status: 'cancelled' };
       if (isBreakerFailure(failure.kind)) providerFailures += 1;
       const decision = decideRetry(
@@ -220,14 +220,14 @@ export async function executeTurn(
   }
 }
 
-function outcomeOf(failure: ProviderError, latencyMs: number, modelId: string): AttemptOutcome {
+function outcomeOf(failure: ProviderError, latencyMs: number, spec: TurnSpec): AttemptOutcome {
   return {
     kind: failure.kind,
     headers: failure.headers,
     latencyMs,
     message: failure.message,
     ...(failure.retryAfterMs !== undefined && { retryAfterMs: failure.retryAfterMs }),
-    ...(failure.aboutModel && { refusedModel: modelId }),
+    ...(failure.aboutModel && { refusedModel: { id: spec.modelId, group: spec.group } }),
   };
 }
 

@@ -255,7 +255,7 @@ export class Engine {
               byAccount.set(account.key, status);
             }
             const standing = await status;
-            const refused = modelRefusal(standing, model.model);
+            const refused = modelRefusal(standing, job.job, model.model);
             return { ...model, providerStatus: standing.provider, ...(refused && { refused }) };
           }),
         );

@@ -3,6 +3,7 @@ import { query } from '../actors/nact.js';
 import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { BreakerRefusal } from '../resilience/circuit-breaker-core.js';
 import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
+import { gateGroupOf } from '../conversation/provider-gate.js';
 import type { ProviderAccount } from './gate-registry.js';
 
 /** How long a provider's actors may take to report their state, in ms. */
@@ -41,7 +42,7 @@ export interface ModelRefusal {
   readonly reason: string;
 }
 
-/** How a provider account stands, and which of its models (by the suite's id) it refused. */
+/** How a provider account stands, and which of its models (by gate group, `gateGroupOf`) it refused. */
 export interface AccountStatus {
   readonly provider: ProviderStatus;
   readonly refusedModels: ReadonlyMap<string, BreakerRefusal>;
@@ -70,9 +71,9 @@ export async function providerStatus(account: ProviderAccount): Promise<AccountS
   return { provider: stateOf(account, breaker, limiter), refusedModels: breaker.refusedModels };
 }
 
-/** The model refusal of `model` in `status`, if its provider refused it. */
-export function modelRefusal(status: AccountStatus, model: string): ModelRefusal | undefined {
-  const refusal = status.refusedModels.get(model);
+/** The refusal of `job`'s model `model` (its suite id) in `status`, if its provider refused it. */
+export function modelRefusal(status: AccountStatus, job: string, model: string): ModelRefusal | undefined {
+  const refusal = status.refusedModels.get(gateGroupOf(job, model));
   return refusal && { code: refusal.code, reason: refusal.message };
 }
 
