@@ -9,87 +9,30 @@
  * The flips are seeded: a failure names its seed; replay it with
  * `TROUPE_TEST_SEED=<seed> npx vitest run test/store-branch-damage.int.test.ts`.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ExitCode } from '../src/errors.js';
-import { openLmdbStore } from '../src/store/lmdb-store.js';
-import { writeSyntheticJob } from '../src/store/synthetic-job.js';
+import {
+  BRANCH_SHAPE as SHAPE,
+  BRANCH_SHAPE_TURNS,
+  branchPages,
+  flippedCopy,
+  sha256,
+  usedByte,
+  usedBytes,
+  writeBranchStore,
+} from './helpers/branch-damage.js';
 import { runCli } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
 import { testRandom } from './helpers/seed.js';
 import { tempDir } from './helpers/temp.js';
 
-/**
- * 2 models × 50 sequences × 2 runs × 3 turns = 600 turns of about 1.7 kB (two to a page): some
- * 300 pages of turns under half a dozen branch pages, while each command has little to print.
- */
-const SHAPE = {
-  id: 'job-1',
-  models: 2,
-  sequences: 50,
-  runs: 2,
-  turnsPerSequence: 3,
-  responseChars: 1_500,
-  failEvery: 7,
-  disagreeEvery: 5,
-};
 /** Single-bit flips, each in a used byte of a branch page picked at random, each in a copy of its own. */
 const FLIPS = 30;
-
-// LMDB's page header (lmdb-js's build, 64-bit): page number, transaction id, pad, then the
-// flags at byte 18; the first meta page gives the page size at byte 48.
-const PAGE_FLAGS_OFFSET = 18;
-const META_PAGE_SIZE_OFFSET = 48;
-const P_BRANCH = 0x01;
-// Then the ends of the page's free space (its node pointers' end and its nodes' start), both
-// counted from the end of the 24-byte header.
-const PAGE_LOWER_OFFSET = 20;
-const PAGE_UPPER_OFFSET = 22;
-const PAGE_HEADER_BYTES = 24;
-
-const sha256 = async (file: string): Promise<string> =>
-  createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-
-/** The page numbers of the branch pages of an LMDB data file. */
-function branchPages(bytes: Buffer): number[] {
-  const pageBytes = bytes.readUInt32LE(META_PAGE_SIZE_OFFSET);
-  const pages: number[] = [];
-  for (let page = 2; (page + 1) * pageBytes <= bytes.length; page += 1) {
-    if ((bytes.readUInt16LE(page * pageBytes + PAGE_FLAGS_OFFSET) & P_BRANCH) !== 0) pages.push(page);
-  }
-  return pages;
-}
-
-/**
- * The bytes of a page that LMDB reads: its header and node pointers, then its nodes. The free
- * space between them is never read, so a flip there changes nothing: flips go where they matter.
- */
-function usedBytes(bytes: Buffer, page: number, pageBytes: number): { from: number; to: number }[] {
-  const start = page * pageBytes;
-  const lower = bytes.readUInt16LE(start + PAGE_LOWER_OFFSET);
-  const upper = bytes.readUInt16LE(start + PAGE_UPPER_OFFSET);
-  return [
-    { from: 0, to: PAGE_HEADER_BYTES + lower },
-    { from: PAGE_HEADER_BYTES + upper, to: pageBytes },
-  ];
-}
-
-/** The `index`-th of the used bytes of a page, as an offset in the page. */
-function usedByte(used: readonly { from: number; to: number }[], index: number): number {
-  let left = index;
-  for (const { from, to } of used) {
-    if (left < to - from) return from + left;
-    left -= to - from;
-  }
-  throw new Error(`byte ${index} is past the page's used bytes`);
-}
 
 /** A damaged store's refusal: exit 3, a message on stderr naming the store as damaged. */
 function expectRefused(result: CliResult, dir: string, what: string): void {
@@ -137,7 +80,6 @@ describe('a store with a damaged branch page', () => {
   const random = testRandom(DEFAULT_FLIP_SEED);
   let base: Awaited<ReturnType<typeof tempDir>>;
   let pristine: string;
-  let pageBytes: number;
   let branches: number[];
   /** The used bytes of each branch page, by page number. */
   const used = new Map<number, { from: number; to: number }[]>();
@@ -146,23 +88,18 @@ describe('a store with a damaged branch page', () => {
   beforeAll(async () => {
     base = await tempDir('troupe-branch-damage-');
     pristine = join(base.path, 'pristine');
-    const store = await openLmdbStore(pristine);
-    const job = await writeSyntheticJob(store, SHAPE);
-    // A job still running: `run --resume` would write to it (its end) if it did not refuse.
-    await store.putJob({ ...job, state: 'running', finishedAt: null });
-    await store.close();
+    await writeBranchStore(pristine);
     const bytes = await readFile(join(pristine, 'data.mdb'));
-    pageBytes = bytes.readUInt32LE(META_PAGE_SIZE_OFFSET);
     branches = branchPages(bytes);
     expect(branches.length).toBeGreaterThanOrEqual(5);
-    for (const page of branches) used.set(page, usedBytes(bytes, page, pageBytes));
+    for (const page of branches) used.set(page, usedBytes(bytes, page));
 
     const results = await runCli(['results', SHAPE.id, '--data-dir', pristine]);
     const compare = await runCli(['compare', SHAPE.id, SHAPE.id, '--format', 'json', '--data-dir', pristine]);
     const report = join(base.path, 'pristine.html');
     const reported = await runCli(['report', SHAPE.id, '--out', report, '--data-dir', pristine]);
     for (const result of [results, compare, reported]) expect(result.code, result.stderr).toBe(ExitCode.ok);
-    expect(results.stdout.split('\n').filter(Boolean)).toHaveLength(2 * 50 * 2 * 3);
+    expect(results.stdout.split('\n').filter(Boolean)).toHaveLength(BRANCH_SHAPE_TURNS);
     expected.results = results.stdout;
     expected.compare = compare.stdout;
     expected.report = await readFile(report, 'utf8');
@@ -185,12 +122,7 @@ describe('a store with a damaged branch page', () => {
     where: string,
   ): Promise<boolean> {
     const dir = join(base.path, name);
-    await cp(pristine, dir, { recursive: true });
-    const file = join(dir, 'data.mdb');
-    const bytes = await readFile(file);
-    const at = page * pageBytes + offset;
-    bytes[at] = (bytes[at] as number) ^ (1 << bit);
-    await writeFile(file, bytes);
+    const file = await flippedCopy(pristine, dir, { page, offset, bit });
     const before = await sha256(file);
 
     // The four readers at once: each is a process of its own, and none of them writes.

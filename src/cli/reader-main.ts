@@ -2,7 +2,7 @@
  * The entry of a reader process (see reader-process.ts): runs one `ReaderTask`, given as JSON in
  * its first argument, with the CLI's stdout and stderr, and exits as the command would.
  */
-import { ExitCode } from '../errors.js';
+import { ExitCode, ExitError } from '../errors.js';
 import { reportFailure, stdoutLine } from './command-output.js';
 import type { FromReader, ReaderTask } from './reader-process.js';
 
@@ -27,6 +27,21 @@ async function run(task: ReaderTask): Promise<number> {
       }
       return ExitCode.ok;
     }
+    case 'stored-jobs': {
+      try {
+        const { openLmdbStore } = await import('../store/lmdb-store.js');
+        const { readStoredJobs } = await import('../store/stored-jobs.js');
+        const store = await openLmdbStore(task.dataDir, { readOnly: true });
+        try {
+          await send({ type: 'stored-jobs', jobs: readStoredJobs(store, task.query) });
+        } finally {
+          await store.close();
+        }
+      } catch (error) {
+        await send({ type: 'failed', ...failureOf(error) });
+      }
+      return ExitCode.ok;
+    }
     case 'scan': {
       const { scanDatabases } = await import('../store/verify.js');
       await scanDatabases(
@@ -43,6 +58,21 @@ async function run(task: ReaderTask): Promise<number> {
       throw new Error(`unknown reader task ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** An error as data for the parent: its namespaced code, its message and the exit code it means. */
+function failureOf(error: unknown): { error: { code: string; message: string }; exitCode: number } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof ExitError))
+    return { error: { code: 'troupe:internal', message }, exitCode: ExitCode.internal };
+  const { code } = error as { code?: unknown };
+  const named =
+    typeof code === 'string' && code.startsWith('troupe:')
+      ? code
+      : error.exitCode === ExitCode.badInput
+        ? 'troupe:bad-input'
+        : 'troupe:internal';
+  return { error: { code: named, message }, exitCode: error.exitCode };
 }
 
 /** Sends a message to the parent; resolves once it is handed to the channel. */

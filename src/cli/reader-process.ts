@@ -10,8 +10,10 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { ExitCode, ExitError } from '../errors.js';
+import { ExitCode, ExitError, InputError } from '../errors.js';
+import type { ErrorData } from '../store/records.js';
 import { StoreError } from '../store/store-error.js';
+import type { StoredJobsQuery, StoredJobView } from '../store/stored-jobs.js';
 import type { ScanEnd, ScanPage } from '../store/verify.js';
 import type { CompareOptions } from './commands/compare.js';
 import type { ReportOptions } from './commands/report.js';
@@ -24,6 +26,12 @@ export type ReaderTask =
   | { readonly type: 'compare'; readonly options: CompareOptions }
   /** Reads every record of a job (`run --resume`, before it writes anything). */
   | { readonly type: 'check-job'; readonly dataDir: string; readonly job: string }
+  /**
+   * Reads the jobs of a store for a daemon or `run` (`readStoredJobs`), answering with
+   * `stored-jobs`, or with `failed` when it could not: its errors go to the process that asked,
+   * not to stderr (a daemon answers its client with them).
+   */
+  | { readonly type: 'stored-jobs'; readonly dataDir: string; readonly query: StoredJobsQuery }
   /** Walks databases for `verify` (copying them into `out` for `--salvage`), telling each page. */
   | {
       readonly type: 'scan';
@@ -35,7 +43,10 @@ export type ReaderTask =
 /** What a reader process tells its parent, over the IPC channel. */
 export type FromReader =
   | { readonly type: 'scan-page'; readonly database: string; readonly page: ScanPage }
-  | { readonly type: 'scan-end'; readonly database: string; readonly end: ScanEnd };
+  | { readonly type: 'scan-end'; readonly database: string; readonly end: ScanEnd }
+  | { readonly type: 'stored-jobs'; readonly jobs: readonly StoredJobView[] }
+  /** A task that answers over the channel failed: why, and the exit code it means. */
+  | { readonly type: 'failed'; readonly error: ErrorData; readonly exitCode: number };
 
 /** How a reader process ended. */
 export type ReaderEnd =
@@ -70,7 +81,11 @@ const READER_MAIN = fileURLToPath(new URL('./reader-main.js', import.meta.url));
  * A signal this process gets (Ctrl-C, SIGTERM) is passed on; when the reader dies of it, so does
  * this process.
  */
-export function runReader(task: ReaderTask, onMessage?: (message: FromReader) => void): Promise<ReaderEnd> {
+export function runReader(
+  task: ReaderTask,
+  onMessage?: (message: FromReader) => void,
+  options: ReaderOptions = {},
+): Promise<ReaderEnd> {
   return new Promise((resolve, reject) => {
     const child = fork(READER_MAIN, [JSON.stringify(task)], {
       // stderr passes through this process, which keeps its end to tell a crash from running out of memory.
@@ -88,9 +103,10 @@ export function runReader(task: ReaderTask, onMessage?: (message: FromReader) =>
       forwarded.push(signal);
       child.kill(signal);
     };
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const forwardedSignals = options.forwardSignals === false ? [] : FORWARDED_SIGNALS;
+    for (const signal of forwardedSignals) process.on(signal, forward);
     const stopForwarding = (): void => {
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      for (const signal of forwardedSignals) process.off(signal, forward);
     };
     if (onMessage) child.on('message', (message) => onMessage(message as FromReader));
     child.on('error', (error) => {
@@ -116,6 +132,53 @@ export function runReader(task: ReaderTask, onMessage?: (message: FromReader) =>
       else resolve({ kind: 'exited', code: code ?? ExitCode.internal });
     });
   });
+}
+
+/** Options of `runReader`. */
+export interface ReaderOptions {
+  /**
+   * Pass SIGINT, SIGTERM and SIGHUP on to the reader and end this process as the reader ended
+   * (a command); default true. A daemon, which handles those signals itself, passes false.
+   */
+  readonly forwardSignals?: boolean;
+}
+
+/**
+ * Reads `query` of the store in `dataDir` in a reader process (see stored-jobs.ts). A damaged
+ * store is a `troupe:store-damaged` `StoreError` naming it (the reader crashed, or said so), an
+ * unknown job an `InputError`.
+ */
+export async function readStoredJobsInReader(
+  dataDir: string,
+  query: StoredJobsQuery,
+  options: ReaderOptions = {},
+): Promise<StoredJobView[]> {
+  let jobs: readonly StoredJobView[] | undefined;
+  let failure: { readonly error: ErrorData; readonly exitCode: number } | undefined;
+  const end = await runReader(
+    { type: 'stored-jobs', dataDir, query },
+    (message) => {
+      if (message.type === 'stored-jobs') jobs = message.jobs;
+      else if (message.type === 'failed') failure = message;
+    },
+    options,
+  );
+  if (end.kind === 'crashed') throw readerCrashed(dataDir, end.signal);
+  if (failure !== undefined) {
+    const { error, exitCode } = failure;
+    if (exitCode === ExitCode.badInput && error.code === 'troupe:bad-input')
+      throw new InputError(error.message);
+    if (error.code.startsWith('troupe:store-'))
+      throw new StoreError(error.code as StoreError['code'], error.message, dataDir);
+    throw new ExitError(error.message, exitCode);
+  }
+  if (jobs === undefined) {
+    throw new ExitError(
+      `the process reading the store in ${dataDir} ended (exit ${end.code}) without an answer`,
+      ExitCode.internal,
+    );
+  }
+  return [...jobs];
 }
 
 /**

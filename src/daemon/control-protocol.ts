@@ -4,7 +4,7 @@
  */
 import type { JobStatus } from '../actors/supervisor.js';
 import type { SharedKeyView } from '../coordination/shared-view.js';
-import type { ErrorData, JobState } from '../store/records.js';
+import type { ErrorData, JobRecord, JobState } from '../store/records.js';
 import { isAbsolute } from 'node:path';
 import { describeValue } from '../suite/schema-check.js';
 import type { Envelope } from '../transport/codec.js';
@@ -50,6 +50,11 @@ export type ControlResponse =
       readonly type: 'status';
       readonly requestId: string;
       readonly jobs: readonly JobStatus[];
+      /**
+       * The stored record of each job in `jobs` (its forecast) and, for a job with a spend cap,
+       * what its ledger counts as spent, in USD. Absent from an older daemon.
+       */
+      readonly records?: readonly { readonly record: JobRecord; readonly spentUsd?: number }[];
       /** The daemon's shared budgets (`sharedLimits`), with every participant. Absent from an older daemon. */
       readonly shared?: readonly SharedKeyView[];
     }

@@ -9,9 +9,12 @@ import { handleStopSignals } from '../runtime/shutdown.js';
 import type { MetricsEndpoint, MetricsEndpointOptions } from '../runtime/metrics-endpoint.js';
 import { holdJobLease } from '../store/job-lease.js';
 import type { HeldLease } from '../store/job-lease.js';
+import { readStoredJobsInReader } from '../cli/reader-process.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
+import { StoreError } from '../store/store-error.js';
+import type { StoredJobsQuery, StoredJobView } from '../store/stored-jobs.js';
 import { openJobSuite } from '../runtime/job-suite.js';
 import { sharedKeyView } from '../coordination/shared-view.js';
 import { countOf } from '../suite/summary.js';
@@ -76,14 +79,36 @@ export class Daemon {
       await store.close();
       throw error;
     }
+    // Before it trusts the store, a reader process reads every record of the jobs it resumes
+    // (a damaged branch page crashes the reader, not the daemon).
+    const checked = readStoredJobsInReader(
+      options.dataDir,
+      { count: false, check: 'running' },
+      { forwardSignals: false },
+    ).then(
+      (jobs) => ({ jobs: jobs.map((job) => job.record) }),
+      (error: unknown) => ({ error }),
+    );
     // prom-client is loaded only when metrics are served: a quicker restart without them.
     const endpoint = options.metrics
       ? new (await import('../runtime/metrics-endpoint.js')).MetricsEndpoint(options.metrics)
       : undefined;
+    const check = await checked;
+    if ('error' in check && !isStoreDamage(check.error)) {
+      await store.close();
+      await lock.release();
+      throw check.error;
+    }
+    if ('error' in check) {
+      // Never written: the store refuses every write of this process from now on.
+      const message = check.error instanceof Error ? check.error.message : String(check.error);
+      store.refuseWrites(message);
+      options.log.error({ error: message }, 'store damaged: no job resumed, nothing will be written');
+    }
     let unfinished: JobRecord[];
     const leases = new Map<string, HeldLease>();
     try {
-      unfinished = store.listJobs().filter((job) => job.state === 'running');
+      unfinished = 'jobs' in check ? check.jobs.filter((job) => job.state === 'running') : [];
       // One owner per job: a job another live process runs (`troupe run --resume`) is refused.
       for (const job of unfinished) leases.set(job.id, Daemon.lease(store, job.id, options.log));
     } catch (error) {
@@ -171,6 +196,13 @@ export class Daemon {
             env: this.options.env,
             dataDir: this.options.dataDir,
           });
+          // What the job's creation reads (its forecast's history, the jobs it copies from) is
+          // read first in a reader process: a damaged branch page crashes that, not the daemon.
+          await this.storedJobs({
+            count: false,
+            check: request.reuse ?? [],
+            historyBefore: new Date().toISOString(),
+          });
           const reuse =
             request.reuse === undefined || request.reuse.length === 0
               ? undefined
@@ -181,23 +213,38 @@ export class Daemon {
           this.options.log.info({ job: job.id, suite: job.suite.name }, 'job submitted');
           return { type: 'submitted', requestId, job: job.id };
         }
-        case 'jobs':
-          return { type: 'job-list', requestId, jobs: this.store.listJobs().map((job) => this.summary(job)) };
-        case 'status':
+        case 'jobs': {
+          const jobs = await this.storedJobs({ count: true });
+          return { type: 'job-list', requestId, jobs: jobs.map((job) => summaryOf(job)) };
+        }
+        case 'status': {
+          const stored = await this.storedJobs({
+            ...(request.job !== undefined && { only: request.job }),
+            count: true,
+            uncounted: [...this.running.keys()],
+          });
           return {
             type: 'status',
             requestId,
-            jobs: await this.status(request.job),
+            jobs: await this.status(stored),
+            records: stored.map(({ record, spentUsd }) => ({
+              record,
+              ...(spentUsd !== undefined && { spentUsd }),
+            })),
             shared: (await this.engine.coordination.report()).map(sharedKeyView),
           };
+        }
         case 'cancel': {
-          const job = this.knownJob(request.job);
-          if (!this.running.has(job.id))
-            throw new InputError(`job ${job.id} is not running (it is ${job.state})`);
-          const outcome = this.running.get(job.id);
-          this.engine.cancelJob(job.id);
+          const outcome = this.running.get(request.job);
+          if (outcome === undefined) {
+            const [job] = await this.storedJobs({ only: request.job, count: false });
+            throw new InputError(
+              `job ${request.job} is not running (it is ${job?.record.state ?? 'unknown'})`,
+            );
+          }
+          this.engine.cancelJob(request.job);
           await outcome;
-          return { type: 'cancelled', requestId, job: job.id };
+          return { type: 'cancelled', requestId, job: request.job };
         }
         default: {
           const unknown: never = request;
@@ -218,36 +265,15 @@ export class Daemon {
     }
   }
 
-  private knownJob(id: string): JobRecord {
-    const job = this.store.getJob(id);
-    if (!job) {
-      const latest = this.store
-        .listJobs()
-        .slice(-5)
-        .map((j) => j.id);
-      throw new InputError(`no job "${id}"${latest.length > 0 ? ` (latest: ${latest.join(', ')})` : ''}`);
-    }
-    return job;
-  }
-
-  private summary(job: JobRecord): JobSummary {
-    const counts = this.store.countTurns(job.id);
-    return {
-      id: job.id,
-      suite: job.suite.name,
-      state: job.state,
-      createdAt: job.createdAt,
-      finishedAt: job.finishedAt,
-      turnsRecorded: counts.total,
-      turnsTotal: countOf(job.suite, job.sequences).turns,
-    };
+  /** Reads the store in a reader process: a damaged branch page crashes the reader, never the daemon. */
+  private storedJobs(query: StoredJobsQuery): Promise<StoredJobView[]> {
+    return readStoredJobsInReader(this.options.dataDir, query, { forwardSignals: false });
   }
 
   /** Live progress of running jobs; stored counts for the others. */
-  private async status(only: string | undefined): Promise<JobStatus[]> {
-    const jobs = only === undefined ? this.store.listJobs() : [this.knownJob(only)];
+  private async status(stored: readonly StoredJobView[]): Promise<JobStatus[]> {
     const live = new Map((await this.engine.status()).jobs.map((job) => [job.job, job]));
-    return jobs.map((job) => {
+    return stored.map(({ record: job, counts }) => {
       const running = live.get(job.id);
       if (running && this.running.has(job.id)) return running;
       const perModel = countOf(job.suite, job.sequences).turns / Math.max(1, job.suite.models.length);
@@ -256,11 +282,11 @@ export class Daemon {
         suite: job.suite.name,
         state: job.state === 'running' ? 'interrupted' : job.state,
         models: job.suite.models.map((model) => {
-          const counts = this.store.countTurns(job.id, model.id);
+          const done = counts?.[model.id] ?? { ok: 0, failed: 0, skipped: 0, total: 0 };
           return {
             model: model.id,
             provider: model.provider,
-            counts: { ...counts, total: perModel, inputTokens: 0, outputTokens: 0 },
+            counts: { ...done, total: perModel, inputTokens: 0, outputTokens: 0 },
             turnsPerSecond: 0,
             etaSeconds: undefined,
           };
@@ -282,4 +308,22 @@ export class Daemon {
     this.options.log.info('daemon stopped');
     this.resolveStopped();
   }
+}
+
+/** A stored job as `troupe jobs` lists it. */
+function summaryOf({ record: job, counts }: StoredJobView): JobSummary {
+  return {
+    id: job.id,
+    suite: job.suite.name,
+    state: job.state,
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt,
+    turnsRecorded: Object.values(counts ?? {}).reduce((sum, model) => sum + model.total, 0),
+    turnsTotal: countOf(job.suite, job.sequences).turns,
+  };
+}
+
+/** Whether an error says the store is damaged (its reader crashed, or met damage). */
+function isStoreDamage(error: unknown): boolean {
+  return error instanceof StoreError && error.code === 'troupe:store-damaged';
 }

@@ -493,6 +493,14 @@ export class LmdbCheckpointStore implements CheckpointStore {
     }
   }
 
+  /**
+   * From now on, refuses every write to this store in this process, as after meeting a damaged
+   * record: a check made elsewhere (a reader process) found the store damaged, `reason` says how.
+   */
+  refuseWrites(reason: string): void {
+    this.env.reportDamage({ database: 'lmdb', key: 'a check of the store', reason });
+  }
+
   /** Waits until everything committed so far is on disk (fsync). Resolves at once when read-only. */
   async flush(): Promise<void> {
     this.assertOpen();

@@ -1,4 +1,5 @@
-import { resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import type { JobOutcome, JobStatus } from '../../actors/supervisor.js';
 import { ExitCode, InputError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
@@ -17,6 +18,7 @@ import { findReuse } from '../../planning/reuse.js';
 import { cappedSuite } from '../../planning/capped-suite.js';
 import { holdJobLease } from '../../store/job-lease.js';
 import type { HeldLease } from '../../store/job-lease.js';
+import { LMDB_DATA_FILE } from '../../store/lmdb-file-check.js';
 import { openLmdbStore } from '../../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../../store/lmdb-store.js';
 import type { CheckpointStore, JobRecord } from '../../store/records.js';
@@ -25,7 +27,8 @@ import { countOf } from '../../suite/summary.js';
 import { createProgressDisplay } from '../progress-display.js';
 import { sanitizeLines } from '../../results/terminal-text.js';
 import type { OutputWatch } from '../output-watch.js';
-import { checkJobInReader } from '../reader-process.js';
+import { checkJobInReader, readStoredJobsInReader } from '../reader-process.js';
+import { checkStoreInReader } from './verify.js';
 
 /** How often the progress display asks for the job's state on a terminal / elsewhere, in ms. */
 const PROGRESS_POLL_TTY_MS = 250;
@@ -82,9 +85,19 @@ export interface RunIo {
  */
 export async function runRun(options: RunOptions, io: RunIo): Promise<number> {
   const newSuite = options.resume === undefined ? await loadNewSuite(options, io.env) : undefined;
-  // Every record of the job is checked before anything is written, in a reader process (a damaged
-  // index can crash the reader): a damaged job is refused untouched.
-  if (options.resume !== undefined) await checkJobInReader(options.dataDir, options.resume);
+  // Reads before anything is written, in reader processes (a damaged index can crash a reader,
+  // never this process). Resuming: every record of the job, then of the whole store, which is
+  // never written when it fails its checks. A new job: what its creation reads.
+  if (options.resume !== undefined) {
+    await checkJobInReader(options.dataDir, options.resume);
+    await checkStoreInReader(options.dataDir, options.resume);
+  } else if (existsSync(join(options.dataDir, LMDB_DATA_FILE))) {
+    await readStoredJobsInReader(options.dataDir, {
+      count: false,
+      check: options.reuse ?? [],
+      historyBefore: new Date().toISOString(),
+    });
+  }
   const store = await openLmdbStore(options.dataDir);
   let lease: HeldLease | undefined;
   try {

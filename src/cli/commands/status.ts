@@ -1,8 +1,6 @@
 import type { JobStatus } from '../../actors/supervisor.js';
 import { callDaemon } from '../../daemon/control-client.js';
 import { forecastBesideActual, wallTimeOf } from '../../planning/outcome.js';
-import { openLmdbStore } from '../../store/lmdb-store.js';
-import type { JobRecord } from '../../store/records.js';
 import { renderTable } from '../../results/text-table.js';
 import { describeProviderStatus } from '../../runtime/provider-status.js';
 import { formatDuration } from '../progress-display.js';
@@ -33,7 +31,8 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
     return;
   }
   if (answer.jobs.length === 0) out('no jobs yet');
-  const records = await jobRecords(options.dataDir, answer.jobs);
+  // The daemon read them in a reader process: this one never opens the store.
+  const records = new Map((answer.records ?? []).map((stored) => [stored.record.id, stored]));
   for (const job of answer.jobs) {
     out(`job ${job.job}  suite ${job.suite}  ${job.state}`);
     for (const line of renderTable(COLUMNS, job.models.map(row))) out(`  ${line}`);
@@ -51,42 +50,6 @@ export async function runStatus(options: StatusOptions, out: (line: string) => v
     }
   }
   for (const view of shared) for (const line of sharedKeyLines(view)) out(line);
-}
-
-/** A job's record and, for a job with a spend cap, what its ledger counts as spent (reservations included). */
-interface StoredJob {
-  readonly record: JobRecord;
-  readonly spentUsd?: number;
-}
-
-/** The stored records of `jobs` (for their forecasts); none when the store cannot be read. */
-async function jobRecords(dataDir: string, jobs: readonly JobStatus[]): Promise<Map<string, StoredJob>> {
-  const records = new Map<string, StoredJob>();
-  let store;
-  try {
-    store = await openLmdbStore(dataDir, { readOnly: true });
-  } catch {
-    return records; // The daemon's answer stands on its own; the forecast is an extra.
-  }
-  try {
-    for (const job of jobs) {
-      const record = store.getJob(job.job);
-      if (record === undefined) continue;
-      // The ledger is cheap to read, where summing a big job's turns would not be.
-      const spend = store.getSpend(job.job);
-      const spentUsd =
-        spend === undefined
-          ? undefined
-          : [...Object.values(spend.spentUsd), ...Object.values(spend.reservedUsd)].reduce(
-              (a, b) => a + b,
-              0,
-            );
-      records.set(job.job, { record, ...(spentUsd !== undefined && { spentUsd }) });
-    }
-  } finally {
-    await store.close();
-  }
-  return records;
 }
 
 const COLUMNS = [

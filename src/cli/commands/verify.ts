@@ -1,6 +1,7 @@
 /** `troupe verify`: checks every record of a store; `--salvage --out DIR` copies the intact ones into a new store. */
 import { ExitCode, ExitError } from '../../errors.js';
 import { describeDamage } from '../../store/store-damage.js';
+import { StoreError } from '../../store/store-error.js';
 import { salvageStore, verifyStore } from '../../store/verify.js';
 import type { StoreScanner, VerifyReport } from '../../store/verify.js';
 import { sanitizeForTerminal } from '../../results/terminal-text.js';
@@ -39,19 +40,46 @@ export async function runVerify(options: VerifyOptions, out: (line: string) => v
   return report.ok ? ExitCode.ok : ExitCode.internal;
 }
 
+/** Damaged records a refused resume names; `troupe verify` lists them all. */
+const DAMAGE_NAMED_MAX = 3;
+
+/**
+ * Checks every record of the store in `dataDir` as `troupe verify` does, in reader processes, and
+ * throws `troupe:store-damaged` naming the store and the first damage found when any fails: what
+ * `run --resume <job>` does before it writes, since a store that fails its checks is never
+ * written, even where the damage is in another job's records (its writes share LMDB's index).
+ */
+export async function checkStoreInReader(dataDir: string, job: string): Promise<void> {
+  const report = await verifyStore(dataDir, scanInReader(dataDir));
+  if (report.ok) return;
+  const found = report.databases.flatMap((db) => [
+    ...db.damaged.map(describeDamage),
+    ...(db.unreadable === undefined
+      ? []
+      : [`the ${db.name} database, unreadable past ${db.intact} records (${db.unreadable})`]),
+  ]);
+  const named = found.slice(0, DAMAGE_NAMED_MAX).join('; ');
+  const more = found.length > DAMAGE_NAMED_MAX ? ` and ${found.length - DAMAGE_NAMED_MAX} more` : '';
+  throw new StoreError(
+    'troupe:store-damaged',
+    `the store in ${dataDir} is damaged (${named}${more}), beyond job ${job}'s own turns: a damaged store is never written, not even to resume a job whose turns are intact. troupe verify lists the damage; troupe verify --salvage --out DIR copies every intact record, job ${job}'s included, into a new store, where troupe run --resume ${job} --data-dir DIR continues it`,
+    dataDir,
+  );
+}
+
 /**
  * Walks the databases in a reader process: a database whose damage crashes it is reported
  * unreadable past the records it had read, and a new reader walks the databases after it (and
  * salvages them). A reader that fails otherwise (the store cannot be opened, the copy cannot be
  * written) has said why on stderr; verify ends with its exit code.
  */
-function scanInReader(dataDir: string): StoreScanner {
+export function scanInReader(dataDir: string): StoreScanner {
   return async (databases, out, events) => {
     const finished = await runReader(
       { type: 'scan', dataDir, databases, ...(out === undefined ? {} : { out }) },
       (message) => {
         if (message.type === 'scan-page') events.onPage(message.database, message.page);
-        else events.onEnd(message.database, message.end);
+        else if (message.type === 'scan-end') events.onEnd(message.database, message.end);
       },
     );
     if (finished.kind === 'crashed') return { crashed: `the reader crashed reading it (${finished.signal})` };
