@@ -520,6 +520,16 @@ export class SharedBudget implements SharedBudgetPort, SharedBreakerPort {
           this.breakerKnown = reply.breakerOpenUntil;
           this.options.breaker?.opened(until);
         }
+      } else if (
+        reply.breakerState === 'half-open' &&
+        !this.wantsProbe &&
+        reply.breakerOpenUntil > this.breakerKnown + 1
+      ) {
+        // An outage this process never saw open (it joined, or its calls were out meanwhile) is
+        // waiting for its probe: this breaker waits for the outcome too, half-open, instead of
+        // sending as if the provider were well.
+        this.breakerKnown = reply.breakerOpenUntil;
+        this.options.breaker?.opened(startedAt);
       }
       if (request.breakerClosed && this.closedToTell && openings === this.openings) this.closedToTell = false;
       // An answer to a probe asked for before this process's breaker changed again.

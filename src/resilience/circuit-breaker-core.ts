@@ -321,17 +321,21 @@ export class CircuitBreakerCore {
    * Another process sharing the provider's account opened its breaker until `until` (ms since the
    * epoch), or its probe failed: a closed breaker, or a half-open one waiting for a probe, opens
    * until then; an open one stays open at least that long. One whose own probe is out (its outcome
-   * decides) and a refused one are left as they are.
+   * decides) and a refused one are left as they are. An opening that has already ended (the
+   * outage's probe is not decided yet) takes a closed breaker to half-open through an opening of
+   * no length: it then waits for that probe's outcome with the others instead of sending as if
+   * the provider were known to be well.
    */
   openElsewhere(until: number): void {
     this.refresh();
     const now = this.clock.now();
-    if (until <= now) return;
     if (this.mode === 'open') {
       this.openUntil = Math.max(this.openUntil, until);
       return;
     }
+    if (until <= now && this.mode !== 'closed') return;
     if (this.mode !== 'closed' && !(this.mode === 'half-open' && !this.probeInFlight)) return;
+    until = Math.max(until, now);
     this.openUntil = until;
     this.consecutive = 0;
     this.resetWindow();

@@ -288,5 +288,49 @@ describe.skipIf(skipWithoutRedis())('state shared beyond the budget, on redis-se
       expect(breakerB.admit()).toBe('wait');
       expect(breakerB.nextProbeAt()).toBe(openedElsewhere[0]);
     });
+
+    it('a process that joins while an outage waits for its probe waits for the outcome too, half-open, then closes with the others', async () => {
+      // a's breaker opens for a moment and, half-open, holds the one probe.
+      const a = participant();
+      const breakerA = new CircuitBreakerCore({ ...DEFAULT_BREAKER_POLICY, coolDownMs: 200 }, systemClock, {
+        sharedProbe: a,
+        onTransition: (t) => (t.to === 'open' ? a.opened(t.at + (t.coolDownMs ?? 0)) : undefined),
+      });
+      for (let i = 0; i < DEFAULT_BREAKER_POLICY.consecutiveFailures; i++) breakerA.record('server_error');
+      await expect.poll(() => breakerA.admit(), { timeout: 20_000 }).toBe('probe');
+
+      // c starts afterwards, with work to do: its first call finds the outage half-open.
+      // c's breaker asks c's budget for the probe; c's budget tells c's breaker the others' news.
+      const breakerC = new CircuitBreakerCore(DEFAULT_BREAKER_POLICY, systemClock, {
+        sharedProbe: { claimProbe: () => c.claimProbe() },
+      });
+      const c = participant({
+        opened: (until) => breakerC.openElsewhere(until),
+        closed: () => breakerC.closeElsewhere(),
+        probeGranted: () => undefined,
+      });
+      const limC = new RateLimiterCore({
+        limits: { requestsPerMinute: 6_000 },
+        clock: systemClock,
+        shared: c,
+      });
+      limC.enqueue({ id: 'c1', group: 'g', priority: 0, tokens: 10 });
+      limC.grant();
+      await expect.poll(() => breakerC.state().state, { timeout: 20_000 }).toBe('half-open');
+      // The probe is a's: c's breaker, asking the store for it, is told to wait.
+      expect(breakerC.admit()).toBe('wait');
+      await expect.poll(() => redis.store.status().then((st) => st.participants.length)).toBe(2);
+      expect(breakerC.admit()).toBe('wait');
+
+      // a's probes succeed: the outage ends for c too.
+      for (let i = 0; i < DEFAULT_BREAKER_POLICY.probesToClose; i++) {
+        if (i > 0) await expect.poll(() => breakerA.admit(), { timeout: 20_000 }).toBe('probe');
+        breakerA.record('ok', { admission: 'probe' });
+      }
+      expect(breakerA.state().state).toBe('closed');
+      a.closedAfterProbes();
+      await expect.poll(() => breakerC.state().state, { timeout: 20_000 }).toBe('closed');
+      expect(breakerC.state().reason).toBe('closed-elsewhere');
+    });
   });
 });

@@ -337,5 +337,29 @@ describe('CircuitBreakerCore', () => {
       shared.closeElsewhere();
       expect(shared.state().state).toBe('open');
     });
+
+    it('closed, told of an opening elsewhere that has already ended, waits half-open for its probe; open, keeps its own end', () => {
+      const joined = new CircuitBreakerCore(policy, clock, {
+        sharedProbe: {
+          claimProbe: () => {
+            claims++;
+            return granted;
+          },
+        },
+      });
+      expect(joined.state().state).toBe('closed');
+      joined.openElsewhere(clock.now() - 500);
+      expect(joined.state()).toMatchObject({ state: 'half-open' });
+      expect(joined.admit()).toBe('wait');
+      expect(claims).toBe(1);
+      joined.closeElsewhere();
+      expect(joined.state()).toMatchObject({ state: 'closed', reason: 'closed-elsewhere' });
+      expect(joined.admit()).toBe('pass');
+      // An open breaker told of an ended opening stays open until its own end.
+      for (let i = 0; i < 3; i++) joined.record('server_error');
+      const until = joined.state().nextProbeAt;
+      joined.openElsewhere(clock.now() - 500);
+      expect(joined.state()).toMatchObject({ state: 'open', nextProbeAt: until });
+    });
   });
 });
