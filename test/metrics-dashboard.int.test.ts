@@ -35,8 +35,14 @@ const TOTAL_TURNS = SHAPE.models * SHAPE.sequences * SHAPE.prompts * SHAPE.runs;
 /** Slow enough answers that the job spans several scrapes. */
 const LATENCY_MS = 400;
 const LIMITS = { requestsPerMinute: 6000, tokensPerMinute: 1_000_000, maxConcurrency: 4 };
-/** The simulator's own limit: a bucket of 600 requests refilling over a minute, which the job's few turns never empty. */
-const SIM_RATE_LIMIT = { requestsPerMinute: 600, windowMs: 60_000 };
+/**
+ * The simulator's own limit: a bucket of 200 requests refilling over a minute, which the job's
+ * hundred or so requests never empty but draw down far enough that its headers' reset lies
+ * seconds ahead. Why not a bucket the job hardly touches: its reset would be under a second away,
+ * and a learned bucket expires at its reset, so the readings, which reach the store with the
+ * daemon's next call, would often be over before the metrics (sampled every second) saw them.
+ */
+const SIM_RATE_LIMIT = { requestsPerMinute: 200, windowMs: 60_000 };
 /** The shared key's store password: it must show nowhere (metrics, labels, logs). */
 const REDIS_PASSWORD = 'dashboard-redis-secret-0123456789';
 const SHARED_KEY = 'dashboard-org';
