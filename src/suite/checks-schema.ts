@@ -1,22 +1,25 @@
 /**
- * Reads the `expect:` of a suite: one check, or a list of them. A check is a
+ * The schema of the `expect:` of a suite: one check, or a list of them. A check is a
  * mapping with one kind key and its options:
  * `{contains: "x", ignoreCase?}`, `{notContains: "x", ignoreCase?}`,
  * `{regex: "p", flags?}`, `{equals: "x", trim?}`, `{json: true}` or
  * `{json: {schema: {...}}}`, `{maxLength: n}`, `{script: "./check.mjs"}`.
  */
+import * as v from 'valibot';
 import { SCHEMA_KEYWORDS, schemaProblems } from '../scoring/json-schema.js';
 import type { Check } from '../scoring/types.js';
+import { closestMatch, describeValue, isMapping, listChoices, type Mapping } from './schema-check.js';
 import {
-  closestMatch,
-  describeValue,
-  isMapping,
-  listChoices,
-  type Checker,
-  type FieldPath,
-} from './schema-check.js';
-import { listOfReaders, optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
-import { anyString, nonBlankString, positiveInteger, readWith, valueOf } from './schemas.js';
+  anyString,
+  expectedFound,
+  keyed,
+  listOf,
+  nonBlankString,
+  pathTo,
+  positiveInteger,
+  valueOf,
+  type Schema,
+} from './schemas.js';
 
 /** The kinds of check, each the key that names it. */
 export const CHECK_KINDS = [
@@ -29,143 +32,136 @@ export const CHECK_KINDS = [
   'script',
 ] as const;
 
-/** Options each kind accepts beside its own key. */
-const OPTIONS: Readonly<Record<(typeof CHECK_KINDS)[number], readonly string[]>> = {
-  contains: ['ignoreCase'],
-  notContains: ['ignoreCase'],
-  regex: ['flags'],
-  equals: ['trim'],
-  json: [],
-  maxLength: [],
-  script: [],
-};
+type Kind = (typeof CHECK_KINDS)[number];
+
+/** The kinds of check a mapping names (a check names one). */
+export function kindsOf(value: Mapping): Kind[] {
+  return CHECK_KINDS.filter((kind) => kind in value);
+}
 
 /** The flags a `regex` check may use, each at most once. */
 const REGEX_FLAGS = 'gimsuy';
-const booleanReader = valueOf('true or false', (v): v is boolean => typeof v === 'boolean');
+const isFlags = (v: unknown): v is string =>
+  typeof v === 'string' && [...v].every((flag) => REGEX_FLAGS.includes(flag)) && new Set(v).size === v.length;
+const booleanSchema = valueOf('true or false', (v): v is boolean => typeof v === 'boolean');
 const anyText = valueOf('a non-empty string', (v): v is string => typeof v === 'string' && v !== '');
-const flagsReader = valueOf(
-  `regex flags: some of ${[...REGEX_FLAGS].join(', ')}, each at most once`,
-  (v): v is string =>
-    typeof v === 'string' &&
-    [...v].every((flag) => REGEX_FLAGS.includes(flag)) &&
-    new Set(v).size === v.length,
-);
-const schemaObjectReader = valueOf('a JSON Schema (a mapping)', isMapping);
 
-/** The keys of the `json` check's options. */
-const JSON_OPTION_KEYS = ['schema'] as const;
+function textCheck(kind: 'contains' | 'notContains'): Schema<Check> {
+  return v.pipe(
+    keyed({ [kind]: anyText, ignoreCase: v.optional(booleanSchema, false) }, `a ${kind} check`),
+    v.transform((c) => ({ kind, value: c[kind], ignoreCase: c.ignoreCase }) as Check),
+  );
+}
+
+/** `json: { schema }`, with a schema the check can evaluate fully. */
+const jsonOptions = v.pipe(
+  keyed({ schema: valueOf('a JSON Schema (a mapping)', isMapping) }, 'json check options'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const { schema } = dataset.value as Mapping;
+    if (!isMapping(schema)) return;
+    // A keyword the validator does not know would pass every answer unchecked: refuse it here, where it is written.
+    for (const problem of schemaProblems(schema)) {
+      const keyword = problem.path.at(-1);
+      const suggestion =
+        problem.atKey && typeof keyword === 'string' ? closestMatch(keyword, SCHEMA_KEYWORDS) : undefined;
+      addIssue({
+        message:
+          suggestion === undefined ? problem.message : `${problem.message} (did you mean "${suggestion}"?)`,
+        path: pathTo(['schema', ...problem.path], problem.atKey ? 'key' : 'value'),
+      });
+    }
+  }),
+);
+
+const JSON_SPEC = 'true, or { schema: <a JSON Schema> }';
+
+const KINDS: Readonly<Record<Kind, Schema<Check>>> = {
+  contains: textCheck('contains'),
+  notContains: textCheck('notContains'),
+  regex: v.pipe(
+    keyed(
+      {
+        regex: anyText,
+        flags: v.optional(
+          valueOf(`regex flags: some of ${[...REGEX_FLAGS].join(', ')}, each at most once`, isFlags),
+          '',
+        ),
+      },
+      'a regex check',
+    ),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const value = dataset.value as Mapping;
+      if (typeof value.regex !== 'string' || value.regex === '') return;
+      try {
+        new RegExp(value.regex, isFlags(value.flags) ? value.flags : '');
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        addIssue({
+          message: `expected a valid regular expression, found ${describeValue(value.regex)} (${reason})`,
+          path: pathTo(['regex']),
+        });
+      }
+    }),
+    v.transform((c) => ({ kind: 'regex' as const, pattern: c.regex, flags: c.flags })),
+  ),
+  equals: v.pipe(
+    keyed({ equals: anyString, trim: v.optional(booleanSchema, true) }, 'a equals check'),
+    v.transform((c) => ({ kind: 'equals' as const, value: c.equals, trim: c.trim })),
+  ),
+  json: v.pipe(
+    keyed(
+      {
+        json: v.lazy((spec) =>
+          spec === true
+            ? v.literal(true)
+            : isMapping(spec)
+              ? jsonOptions
+              : valueOf(JSON_SPEC, (_): _ is never => false),
+        ),
+      },
+      'a json check',
+    ),
+    v.transform(({ json }): Check =>
+      json === true ? { kind: 'json' } : { kind: 'json', schema: json.schema },
+    ),
+  ),
+  maxLength: v.pipe(
+    keyed({ maxLength: positiveInteger }, 'a maxLength check'),
+    v.transform((c) => ({ kind: 'maxLength' as const, chars: c.maxLength })),
+  ),
+  // Resolved against the suite file, and checked to be readable, by the loader.
+  script: v.pipe(
+    keyed({ script: nonBlankString }, 'a script check'),
+    v.transform((c) => ({ kind: 'script' as const, path: c.script })),
+  ),
+};
+
+const CHECK = `a check: a mapping with one of ${CHECK_KINDS.join(', ')}`;
 
 /** One check. */
-export const checkReader: Reader<Check> = {
-  expected: `a check: a mapping with one of ${CHECK_KINDS.join(', ')}`,
-  read(check, value, path) {
-    if (!isMapping(value)) {
-      check.expected(path, this.expected, value);
-      return undefined;
-    }
-    const kinds = CHECK_KINDS.filter((kind) => kind in value);
-    if (kinds.length !== 1) {
-      check.report(
-        path,
-        kinds.length === 0
+export const checkSchema: Schema<Check> = v.pipe(
+  v.unknown(),
+  v.rawCheck(({ dataset: { value }, addIssue }) => {
+    const kinds = isMapping(value) ? kindsOf(value) : [];
+    if (kinds.length === 1) return;
+    addIssue({
+      message: !isMapping(value)
+        ? expectedFound(CHECK, value)
+        : kinds.length === 0
           ? `expected one check kind (${listChoices(CHECK_KINDS)}), found ${describeValue(value)}`
           : `expected one check kind per check, found ${kinds.join(' and ')}`,
-      );
-      return undefined;
-    }
-    const kind = kinds[0] as (typeof CHECK_KINDS)[number];
-    readMapping(check, value, path, [kind, ...OPTIONS[kind]], `a ${kind} check`);
-    return readKind(check, kind, value, path);
-  },
-};
+    });
+  }),
+  v.lazy((value) => KINDS[kindsOf(value as Mapping)[0] ?? 'json']),
+);
 
-function readKind(
-  check: Checker,
-  kind: (typeof CHECK_KINDS)[number],
-  value: Readonly<Record<string, unknown>>,
-  path: FieldPath,
-): Check | undefined {
-  const at = [...path, kind];
-  switch (kind) {
-    case 'contains':
-    case 'notContains': {
-      const text = readWith(check, anyText, value[kind], at);
-      const ignoreCase = optionalField(check, value, 'ignoreCase', path, booleanReader) ?? false;
-      return text === undefined ? undefined : { kind, value: text, ignoreCase };
-    }
-    case 'regex': {
-      const pattern = readWith(check, anyText, value.regex, at);
-      const flags = optionalField(check, value, 'flags', path, flagsReader) ?? '';
-      if (pattern === undefined) return undefined;
-      try {
-        new RegExp(pattern, flags);
-      } catch (error) {
-        check.report(
-          at,
-          `expected a valid regular expression, found ${describeValue(pattern)} (${error instanceof Error ? error.message : String(error)})`,
-        );
-        return undefined;
-      }
-      return { kind, pattern, flags };
-    }
-    case 'equals': {
-      const text = readWith(check, anyString, value.equals, at);
-      const trim = optionalField(check, value, 'trim', path, booleanReader) ?? true;
-      return text === undefined ? undefined : { kind, value: text, trim };
-    }
-    case 'json':
-      return readJsonCheck(check, value.json, at);
-    case 'maxLength': {
-      const chars = readWith(check, positiveInteger, value.maxLength, at);
-      return chars === undefined ? undefined : { kind, chars };
-    }
-    case 'script': {
-      const scriptPath = readWith(check, nonBlankString, value.script, at);
-      if (scriptPath === undefined) return undefined;
-      // Resolved against the suite file, and checked to be readable, by the loader.
-      check.refer(at, scriptPath);
-      return { kind, path: scriptPath };
-    }
-    default: {
-      const unknown: never = kind;
-      return unknown;
-    }
-  }
-}
-
-/** `json: true`, or `json: { schema }` with a schema the check can evaluate fully. */
-function readJsonCheck(check: Checker, spec: unknown, path: FieldPath): Check | undefined {
-  if (spec === true) return { kind: 'json' };
-  if (!isMapping(spec)) {
-    check.expected(path, 'true, or { schema: <a JSON Schema> }', spec);
-    return undefined;
-  }
-  const before = check.problems.length;
-  const options = readMapping(check, spec, path, JSON_OPTION_KEYS, 'json check options');
-  if (options === undefined) return undefined;
-  const schema = requiredField(check, options, 'schema', path, schemaObjectReader);
-  if (schema === undefined) return undefined;
-  // A keyword the validator does not know would pass every answer unchecked: refuse it here, where it is written.
-  for (const problem of schemaProblems(schema)) {
-    const keyword = problem.path.at(-1);
-    const suggestion =
-      problem.atKey && typeof keyword === 'string' ? closestMatch(keyword, SCHEMA_KEYWORDS) : undefined;
-    const message =
-      suggestion === undefined ? problem.message : `${problem.message} (did you mean "${suggestion}"?)`;
-    check.report([...path, 'schema', ...problem.path], message, problem.atKey ? 'key' : 'value');
-  }
-  return check.problems.length > before ? undefined : { kind: 'json', schema };
-}
-
-const checksReader = listOfReaders(checkReader);
+const checksSchema = listOf(checkSchema);
+const oneCheck = v.pipe(
+  checkSchema,
+  v.transform((c) => [c]),
+);
 
 /** `expect:`: one check or a list of them. */
-export const expectReader: Reader<Check[]> = {
-  expected: 'a check or a list of checks',
-  read(check, value, path) {
-    if (Array.isArray(value)) return checksReader.read(check, value, path);
-    const one = checkReader.read(check, value, path);
-    return one === undefined ? undefined : [one];
-  },
-};
+export const expectSchema: Schema<Check[]> = v.lazy((value) =>
+  Array.isArray(value) ? checksSchema : oneCheck,
+);

@@ -15,6 +15,7 @@ import { hasKey, isMapping, type Mapping } from './schema-check.js';
 import {
   atLeast,
   expectedOf,
+  pathTo,
   keyed,
   mapping,
   nonNegativeNumber,
@@ -129,7 +130,7 @@ const untyped = v.pipe(
       message: hasKey(input, 'type')
         ? (v.safeParse(providerType, input.type).issues?.[0].message ?? '')
         : `missing (expected ${expectedOf(providerType)})`,
-      path: [{ type: 'object', origin: 'value', input, key: 'type', value: input.type }],
+      path: pathTo(['type']),
     });
   }),
 );

@@ -80,12 +80,13 @@ export function keyed<const E extends v.ObjectEntries>(
   keys?: string | ((value: Mapping) => KeySet),
 ) {
   const keySet = typeof keys === 'function' ? keys : () => ({ known: Object.keys(entries), what: keys });
+  const object = v.looseObject(entries, (issue) => {
+    const key = String(issue.path?.at(-1)?.key);
+    return `missing (expected ${expectedOf(entries[key] ?? {})})`;
+  });
   return v.pipe(
-    v.looseObject(entries, (issue) => {
-      const key = String(issue.path?.at(-1)?.key);
-      return `missing (expected ${expectedOf(entries[key] ?? {})})`;
-    }),
-    v.rawCheck(({ dataset, addIssue }) => {
+    object,
+    v.rawCheck<v.InferOutput<typeof object>>(({ dataset, addIssue }) => {
       const input = dataset.value as Mapping;
       const { known, what } = keySet(input);
       for (const key of Object.keys(input)) {
@@ -97,33 +98,56 @@ export function keyed<const E extends v.ObjectEntries>(
             : `did you mean "${suggestion}"?`;
         addIssue({
           message: `unknown key${what === undefined ? '' : ` for ${what}`} (${hint})`,
-          path: [{ type: 'object', origin: 'key', input, key, value: input[key] }],
+          expected: KNOWN_KEY,
+          path: pathTo([key], 'key'),
         });
       }
     }),
   );
 }
 
+// Marks the issue of an unknown key.
+const KNOWN_KEY = 'a known key';
+
+/** The path of an issue `keys` down from where it is raised; `origin: 'key'` puts it at the last key. */
+export function pathTo(
+  keys: readonly [string | number, ...(string | number)[]],
+  origin: 'key' | 'value' = 'value',
+) {
+  return keys.map((key, index) => ({
+    type: 'unknown' as const,
+    origin: index === keys.length - 1 ? origin : ('value' as const),
+    input: undefined,
+    key,
+    value: undefined,
+  })) as [v.IssuePathItem, ...v.IssuePathItem[]];
+}
+
 /**
- * Checks that the number `field` is at least `floor` (another field of the same mapping); the
- * problem is at `field`. Skipped when either has a problem of its own.
+ * A rule over the fields `fields` of a mapping, checked once each of them is valid: `problem`
+ * says what is wrong, reported at the field `at`.
  */
-export function atLeast(field: string, floor: string): v.GenericValidation {
-  type Numbers = Record<string, number>;
-  const check = v.partialCheck<
-    Numbers,
-    [[string], [string]],
-    Numbers,
-    v.ErrorMessage<v.PartialCheckIssue<Numbers>>
-  >(
-    [[field], [floor]],
-    (input: Numbers) => (input[field] ?? 0) >= (input[floor] ?? 0),
-    (issue) => {
-      const input = issue.input as Numbers;
-      return `expected at least ${floor} (${input[floor]}), found ${input[field]}`;
-    },
+export function crossCheck(
+  fields: readonly [string, ...string[]],
+  at: string,
+  problem: (input: Mapping) => string | undefined,
+): v.GenericValidation {
+  type Paths = [[string], ...[string][]];
+  const check = v.partialCheck<Mapping, Paths, Mapping, v.ErrorMessage<v.PartialCheckIssue<Mapping>>>(
+    fields.map((field) => [field]) as Paths,
+    (input) => problem(input) === undefined,
+    (issue) => problem(issue.input as Mapping) ?? '',
   );
-  return v.forward<Numbers, v.PartialCheckIssue<Numbers>, [string]>(check, [field]);
+  return v.forward<Mapping, v.PartialCheckIssue<Mapping>, [string]>(check, [at]);
+}
+
+/** Checks that the number `field` is at least `floor`, another field of the same mapping. */
+export function atLeast(field: string, floor: string): v.GenericValidation {
+  return crossCheck([field, floor], field, (input) =>
+    (input[field] as number) >= (input[floor] as number)
+      ? undefined
+      : `expected at least ${floor} (${input[floor]}), found ${input[field]}`,
+  );
 }
 
 /** Reads `value` at `path` with `schema`: every issue becomes a problem of `check`; `undefined` if there was one. */
@@ -154,7 +178,7 @@ function keysOf(issue: Issue): (string | number)[] {
 function inReadingOrder(issues: readonly Issue[]): Issue[] {
   const ordered: Issue[] = [];
   const unknownKeyIn = (issue: Issue): string | undefined =>
-    issue.type === 'raw_check' ? JSON.stringify(keysOf(issue).slice(0, -1)) : undefined;
+    issue.expected === KNOWN_KEY ? JSON.stringify(keysOf(issue).slice(0, -1)) : undefined;
   for (const issue of issues) {
     const parent = unknownKeyIn(issue);
     const inside = (other: Issue): boolean =>

@@ -6,42 +6,46 @@
 
 import path from 'node:path';
 
+import * as v from 'valibot';
 import { idSchema, isValidId, systemPromptSchema } from './readers.js';
-import { hasKey, isMapping, type Checker, type FieldPath } from './schema-check.js';
-import { listOfReaders, optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
+import {
+  hasKey,
+  isMapping,
+  type Checker,
+  type FieldPath,
+  type FileReference,
+  type Mapping,
+} from './schema-check.js';
 import {
   anyString,
-  expectedFound,
+  crossCheck,
+  described,
+  keyed,
   listOf,
+  mapping,
   nonBlankString,
   nonNegativeInteger,
   readWith,
   valueOf,
 } from './schemas.js';
 import type { Check } from '../scoring/types.js';
-import { expectReader } from './checks-schema.js';
+import { expectSchema, kindsOf } from './checks-schema.js';
 import type { SequenceConfig } from './types.js';
 import { MAX_PROMPTS_PER_SEQUENCE } from './defaults.js';
 
 /** The keys of a sequence in troupe's own form. */
 export const SEQUENCE_KEYS = ['id', 'system', 'prompts', 'category', 'reference', 'expect'] as const;
 
-/** The keys of a prompt written as a mapping (to give it checks). */
-export const PROMPT_KEYS = ['prompt', 'expect'] as const;
-
-/** The keys of an MT-Bench question (lm-sys/FastChat `question.jsonl`). */
-export const MT_BENCH_KEYS = ['question_id', 'category', 'turns', 'reference'] as const;
-
-const promptReader = valueOf(
+const promptSchema = valueOf(
   'a non-blank prompt (string)',
   (v): v is string => typeof v === 'string' && v.trim() !== '',
 );
-const promptsReader = listOf(promptReader, {
+const promptsSchema = listOf(promptSchema, {
   nonEmpty: true,
   of: 'non-blank prompts (strings)',
   maxItems: MAX_PROMPTS_PER_SEQUENCE,
 });
-const referenceReader = listOf(anyString, { of: 'reference answers (strings), one per prompt' });
+const referenceSchema = v.optional(listOf(anyString, { of: 'reference answers (strings), one per prompt' }));
 
 /** A prompt in troupe's form: a string, or `{ prompt, expect }` to check its answer. */
 interface PromptItem {
@@ -49,39 +53,44 @@ interface PromptItem {
   readonly checks: readonly Check[];
 }
 
-const promptItemReader: Reader<PromptItem> = {
-  expected: 'a non-blank prompt (string), or { prompt, expect }',
-  read(check, value, path) {
-    if (!isMapping(value)) {
-      const text = readWith(check, promptReader, value, path);
-      return text === undefined ? undefined : { text, checks: [] };
-    }
-    const before = check.problems.length;
-    const entry = readMapping(check, value, path, PROMPT_KEYS, 'a prompt with checks');
-    if (entry === undefined) return undefined;
-    const text = requiredField(check, entry, 'prompt', path, promptReader);
-    const checks = optionalField(check, entry, 'expect', path, expectReader) ?? [];
-    return check.problems.length > before || text === undefined ? undefined : { text, checks };
+const promptWithChecks = v.pipe(
+  keyed({ prompt: promptSchema, expect: v.optional(expectSchema, []) }, 'a prompt with checks'),
+  v.transform((entry): PromptItem => ({ text: entry.prompt, checks: entry.expect })),
+);
+const promptText = v.pipe(
+  promptSchema,
+  v.transform((text): PromptItem => ({ text, checks: [] })),
+);
+const promptItemsSchema = listOf<PromptItem>(
+  v.lazy((value) => (isMapping(value) ? promptWithChecks : promptText)),
+  {
+    nonEmpty: true,
+    maxItems: MAX_PROMPTS_PER_SEQUENCE,
+    of: 'non-blank prompts (strings, or { prompt, expect })',
   },
-};
-const promptItemsReader = listOfReaders(promptItemReader, {
-  nonEmpty: true,
-  maxItems: MAX_PROMPTS_PER_SEQUENCE,
-  of: 'non-blank prompts (strings, or { prompt, expect })',
-});
+);
 
-const questionIdReader: Reader<string> = {
-  expected: 'a question number or an id',
-  read(check, value, path) {
-    if (typeof value === 'number') {
-      const n = readWith(check, nonNegativeInteger, value, path);
-      return n === undefined ? undefined : String(n);
-    }
-    if (typeof value === 'string') return readWith(check, idSchema, value, path);
-    check.report(path, expectedFound(this.expected, value));
-    return undefined;
-  },
-};
+const QUESTION_ID = 'a question number or an id';
+const questionIdSchema = described(
+  v.lazy((value) =>
+    typeof value === 'number'
+      ? v.pipe(nonNegativeInteger, v.transform(String))
+      : typeof value === 'string'
+        ? idSchema
+        : valueOf(QUESTION_ID, (_): _ is never => false),
+  ),
+  QUESTION_ID,
+);
+
+/** At most one reference answer per prompt (the prompts in `promptsKey`). */
+function referencesAtMost(promptsKey: string) {
+  return crossCheck(['reference', promptsKey], 'reference', (entry) => {
+    const [reference, prompts] = [entry.reference as unknown[] | undefined, entry[promptsKey] as unknown[]];
+    return reference === undefined || reference.length <= prompts.length
+      ? undefined
+      : `expected at most one reference answer per prompt (${prompts.length} in ${promptsKey}), found ${reference.length}`;
+  });
+}
 
 /** The id a sequence entry declares and the field it is in, if it is a valid id, whatever else is wrong. */
 export function declaredSequenceId(value: unknown): { id: string; field: 'id' | 'question_id' } | undefined {
@@ -94,30 +103,84 @@ export function declaredSequenceId(value: unknown): { id: string; field: 'id' | 
   return typeof value.id === 'string' && isValidId(value.id) ? { id: value.id, field: 'id' } : undefined;
 }
 
-/** Reads a sequence in troupe's own form (the only form allowed inline in a suite). */
+/** A sequence in troupe's own form (the only form allowed inline in a suite). */
+// Listed in reading order: a line of a sequences file reports its problems in this order.
+const sequenceFields = mapping(
+  {
+    id: idSchema,
+    system: v.optional(systemPromptSchema),
+    prompts: promptItemsSchema,
+    expect: v.optional(expectSchema, []),
+    category: v.optional(nonBlankString),
+    reference: referenceSchema,
+  },
+  () => ({ known: SEQUENCE_KEYS }),
+);
+const sequenceSchema = v.pipe(
+  sequenceFields,
+  referencesAtMost('prompts'),
+  v.transform((entry: v.InferOutput<typeof sequenceFields>): SequenceConfig => {
+    const { id, system, prompts: items, expect, category, reference } = entry;
+    // A prompt's own checks first, then the sequence's; no `checks` at all when none is asked for.
+    const checks = items.map((item) => [...item.checks, ...expect]);
+    const prompts = items.map((item) => item.text);
+    const withChecks = checks.some((list) => list.length > 0) ? { checks } : {};
+    return { ...compact({ id, system, prompts, category, reference }), ...withChecks };
+  }),
+);
+
+/** An MT-Bench question (lm-sys/FastChat `question.jsonl`): its id becomes `String(question_id)`, its `turns` the prompts. */
+const questionFields = keyed(
+  {
+    question_id: questionIdSchema,
+    category: v.optional(nonBlankString),
+    turns: promptsSchema,
+    reference: referenceSchema,
+  },
+  'an MT-Bench question',
+);
+const questionSchema = v.pipe(
+  questionFields,
+  referencesAtMost('turns'),
+  v.transform(({ question_id, turns, category, reference }: v.InferOutput<typeof questionFields>) =>
+    compact({ id: question_id, prompts: turns, category, reference }),
+  ),
+);
+
+/** Reads a sequence in troupe's own form, and notes the script files its checks name. */
 export function readSequence(check: Checker, value: unknown, path: FieldPath): SequenceConfig | undefined {
-  const before = check.problems.length;
-  const entry = readMapping(check, value, path, SEQUENCE_KEYS);
-  if (entry === undefined) return undefined;
-  const id = requiredField(check, entry, 'id', path, idSchema);
-  const system = optionalField(check, entry, 'system', path, systemPromptSchema);
-  const items = requiredField(check, entry, 'prompts', path, promptItemsReader);
-  const everyTurn = optionalField(check, entry, 'expect', path, expectReader) ?? [];
-  const prompts = items?.map((item) => item.text);
-  const category = optionalField(check, entry, 'category', path, nonBlankString);
-  const reference = readReference(check, entry, path, prompts, 'prompts');
-  if (check.problems.length > before || id === undefined || items === undefined || prompts === undefined) {
-    return undefined;
-  }
-  // A prompt's own checks first, then the sequence's; no `checks` at all when none is asked for.
-  const checks = items.map((item) => [...item.checks, ...everyTurn]);
-  const withChecks = checks.some((list) => list.length > 0) ? { checks } : {};
-  return { ...compact({ id, system, prompts, category, reference }), ...withChecks };
+  check.files.push(...scriptsOf(value, path));
+  return readWith(check, sequenceSchema, value, path);
 }
 
 /**
- * Reads a line of a sequences file: an MT-Bench question when it has `question_id` (its id
- * becomes `String(question_id)`, its `turns` the prompts), else a sequence in troupe's form.
+ * The script checks a sequence in troupe's form names, each at its field: the loader checks
+ * them, once reading is done, against the suite's directory.
+ */
+function scriptsOf(value: unknown, path: FieldPath): FileReference[] {
+  if (!isMapping(value)) return [];
+  const prompts: unknown[] = Array.isArray(value.prompts) ? value.prompts : [];
+  const expects: [unknown, FieldPath][] = [
+    ...prompts.map((prompt, i): [unknown, FieldPath] => [
+      isMapping(prompt) ? prompt.expect : undefined,
+      [...path, 'prompts', i, 'expect'],
+    ]),
+    [value.expect, [...path, 'expect']],
+  ];
+  return expects
+    .flatMap(([expect, at]) =>
+      Array.isArray(expect) ? expect.map((c, i) => [c, [...at, i]] as const) : [[expect, at] as const],
+    )
+    .flatMap(([c, at]) =>
+      isMapping(c) && kindsOf(c).join() === 'script' && typeof c.script === 'string' && c.script.trim() !== ''
+        ? [{ path: [...at, 'script'], file: c.script }]
+        : [],
+    );
+}
+
+/**
+ * Reads a line of a sequences file: an MT-Bench question when it has `question_id`, else a
+ * sequence in troupe's form.
  */
 export function readSequenceLine(
   check: Checker,
@@ -125,33 +188,7 @@ export function readSequenceLine(
   path: FieldPath,
 ): SequenceConfig | undefined {
   if (!isMapping(value) || !hasKey(value, 'question_id')) return readSequence(check, value, path);
-  const before = check.problems.length;
-  const entry = readMapping(check, value, path, MT_BENCH_KEYS, 'an MT-Bench question');
-  if (entry === undefined) return undefined;
-  const id = requiredField(check, entry, 'question_id', path, questionIdReader);
-  const prompts = requiredField(check, entry, 'turns', path, promptsReader);
-  const category = optionalField(check, entry, 'category', path, nonBlankString);
-  const reference = readReference(check, entry, path, prompts, 'turns');
-  if (check.problems.length > before || id === undefined || prompts === undefined) return undefined;
-  return compact({ id, prompts, category, reference });
-}
-
-function readReference(
-  check: Checker,
-  entry: Readonly<Record<string, unknown>>,
-  path: FieldPath,
-  prompts: readonly string[] | undefined,
-  promptsKey: string,
-): string[] | undefined {
-  const reference = optionalField(check, entry, 'reference', path, referenceReader);
-  if (reference !== undefined && prompts !== undefined && reference.length > prompts.length) {
-    check.report(
-      [...path, 'reference'],
-      `expected at most one reference answer per prompt (${prompts.length} in ${promptsKey}), found ${reference.length}`,
-    );
-    return undefined;
-  }
-  return reference;
+  return readWith(check, questionSchema, value as Mapping, path);
 }
 
 /** Drops the optional fields that are absent, so resolved suites compare and serialize cleanly. */
