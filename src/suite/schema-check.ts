@@ -36,20 +36,9 @@ export class Checker {
   /** Files the document names, in the order they were read. */
   readonly files: FileReference[] = [];
 
-  /** Notes that the field at `path` names `file`. */
-  refer(path: FieldPath, file: string): void {
-    this.files.push({ path, file });
-  }
-
   /** Records a problem at `path`. */
   report(path: FieldPath, message: string, target: ProblemTarget = 'value'): void {
     this.problems.push({ path, message, target });
-  }
-
-  /** Records `expected …, found …` at `path`. */
-  expected(path: FieldPath, expected: string, found: unknown, hint?: string): void {
-    const suffix = hint === undefined ? '' : ` (${hint})`;
-    this.report(path, `expected ${expected}, found ${describeValue(found)}${suffix}`);
   }
 }
 

@@ -158,24 +158,22 @@ export function readSequence(check: Checker, value: unknown, path: FieldPath): S
  * them, once reading is done, against the suite's directory.
  */
 function scriptsOf(value: unknown, path: FieldPath): FileReference[] {
-  if (!isMapping(value)) return [];
-  const prompts: unknown[] = Array.isArray(value.prompts) ? value.prompts : [];
-  const expects: [unknown, FieldPath][] = [
-    ...prompts.map((prompt, i): [unknown, FieldPath] => [
-      isMapping(prompt) ? prompt.expect : undefined,
-      [...path, 'prompts', i, 'expect'],
-    ]),
-    [value.expect, [...path, 'expect']],
-  ];
-  return expects
-    .flatMap(([expect, at]) =>
-      Array.isArray(expect) ? expect.map((c, i) => [c, [...at, i]] as const) : [[expect, at] as const],
-    )
-    .flatMap(([c, at]) =>
-      isMapping(c) && kindsOf(c).join() === 'script' && typeof c.script === 'string' && c.script.trim() !== ''
-        ? [{ path: [...at, 'script'], file: c.script }]
-        : [],
-    );
+  const found: FileReference[] = [];
+  const add = (expect: unknown, at: FieldPath): void => {
+    (Array.isArray(expect) ? expect : [expect]).forEach((c: unknown, i) => {
+      if (isMapping(c) && typeof c.script === 'string' && c.script.trim() !== '' && kindsOf(c).length === 1) {
+        found.push({ path: [...at, ...(Array.isArray(expect) ? [i] : []), 'script'], file: c.script });
+      }
+    });
+  };
+  if (!isMapping(value)) return found;
+  if (Array.isArray(value.prompts)) {
+    value.prompts.forEach((prompt: unknown, i) => {
+      if (isMapping(prompt)) add(prompt.expect, [...path, 'prompts', i, 'expect']);
+    });
+  }
+  add(value.expect, [...path, 'expect']);
+  return found;
 }
 
 /**

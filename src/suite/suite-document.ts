@@ -3,6 +3,7 @@
  * defaults. The sequences file is read by the loader; this module only reports its name.
  */
 
+import * as v from 'valibot';
 import {
   DEFAULT_MAX_TOKENS,
   DEFAULT_RUNS,
@@ -24,17 +25,24 @@ import {
   type FieldPath,
   type Mapping,
 } from './schema-check.js';
-import { optionalField, readMapping, requiredField, type Reader } from './legacy-readers.js';
 import {
+  crossCheck,
+  described,
+  expectedFound,
+  expectedOf,
   integerInRange,
+  listOf,
+  mapping,
   nonBlankString,
   nonNegativeInteger,
   nonNegativeNumber,
   numberInRange,
   positiveInteger,
   readWith,
+  valueOf,
+  type Schema,
 } from './schemas.js';
-import type { Budget, ModelConfig, ProviderConfig, SequenceConfig, TokenPrices } from './types.js';
+import type { Budget, ModelConfig, ProviderConfig, SequenceConfig } from './types.js';
 import type { JudgeConfig } from '../scoring/types.js';
 
 /** The keys a suite document may have at its top level. */
@@ -49,38 +57,8 @@ export const SUITE_KEYS = [
   'budget',
 ] as const;
 
-/** The keys of `judge`. */
-export const JUDGE_KEYS = ['model', 'rubric', 'maxUnparsableRetries'] as const;
-
 /** Extra judge calls for a reply without a well-formed rating, when `judge.maxUnparsableRetries` is omitted. */
 export const DEFAULT_MAX_UNPARSABLE_RETRIES = 3;
-
-/** The keys of one `models` entry. */
-export const MODEL_KEYS = [
-  'id',
-  'provider',
-  'model',
-  'temperature',
-  'maxTokens',
-  'system',
-  'pricePerMillionTokens',
-] as const;
-
-const PRICE_KEYS = ['input', 'output'] as const;
-
-/** `{ input, output }`: US dollars per million tokens, both required, each ≥ 0. */
-const pricesReader: Reader<TokenPrices> = {
-  expected: 'a mapping of input and output (US dollars per million tokens)',
-  read(check, value, path) {
-    const before = check.problems.length;
-    const entry = readMapping(check, value, path, PRICE_KEYS);
-    if (entry === undefined) return undefined;
-    const input = requiredField(check, entry, 'input', path, nonNegativeNumber);
-    const output = requiredField(check, entry, 'output', path, nonNegativeNumber);
-    if (check.problems.length > before || input === undefined || output === undefined) return undefined;
-    return { input, output };
-  },
-};
 
 /** An id an inline sequence declares (valid or not the rest of it) and the path of that field. */
 export interface DeclaredSequenceId {
@@ -111,14 +89,15 @@ export interface SuiteDocument {
   readonly budget: Budget | undefined;
 }
 
-const temperatureReader = numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE);
-
-const runsReader = integerInRange(1, MAX_RUNS);
-
 /** Reads the whole document; `defaultName` is used when it has no `name`. */
 export function readSuiteDocument(check: Checker, value: unknown, defaultName: string): SuiteDocument {
-  const top = readMapping(check, value, [], SUITE_KEYS);
-  if (top === undefined) {
+  readWith(
+    check,
+    mapping({}, () => ({ known: SUITE_KEYS })),
+    value,
+    [],
+  );
+  if (!isMapping(value)) {
     return {
       name: defaultName,
       runs: undefined,
@@ -132,18 +111,28 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
       budget: undefined,
     };
   }
-  const name = optionalField(check, top, 'name', [], nonBlankString) ?? defaultName;
-  const runs = ifNoProblem(check, () => optionalField(check, top, 'runs', [], runsReader) ?? DEFAULT_RUNS);
-  const rawProviders = readProviderMapping(check, top);
-  const providers = readProviders(check, rawProviders);
-  const { models, usedProviders } = readModels(check, top, rawProviders);
-  const sequencesFile = optionalField(check, top, 'sequencesFile', [], nonBlankString);
-  const { sequences, sequenceIds } = readInlineSequences(check, top);
-  const judge = readJudge(check, top, models);
-  const budget = readBudget(check, top);
+  const part = <T>(key: string, schema: Schema<T>): T | undefined => {
+    if (hasKey(value, key) || schema.type === 'optional') return readWith(check, schema, value[key], [key]);
+    check.report([key], `missing (expected ${expectedOf(schema)})`);
+    return undefined;
+  };
+  const name = part('name', v.optional(nonBlankString)) ?? defaultName;
+  const runs = part('runs', v.optional(integerInRange(1, MAX_RUNS), DEFAULT_RUNS));
+  const rawProviders = part('providers', providersSchema);
+  const providers = rawProviders && readProviders(check, rawProviders);
+  const models = part('models', modelsSchema(rawProviders));
+  const sequencesFile = part('sequencesFile', v.optional(nonBlankString));
+  const { sequences, sequenceIds } = readInlineSequences(check, value);
+  const judge = part('judge', v.optional(judgeSchema(models)));
+  const budget = part('budget', v.optional(mapping({ maxCostUsd: costCapSchema })));
+  checkModelIds(check, value.models);
   checkCapsArePriced(check, providers, models, budget);
+  // On what is written: a model with problems still uses its provider (no false warning).
+  const used = new Set(
+    Array.isArray(value.models) ? value.models.map((m: unknown) => isMapping(m) && m.provider) : [],
+  );
   const unusedProviders = Object.keys(rawProviders ?? {})
-    .filter((id) => !usedProviders.has(id))
+    .filter((id) => !used.has(id))
     .map((id) => ['providers', id]);
   return {
     name,
@@ -159,14 +148,98 @@ export function readSuiteDocument(check: Checker, value: unknown, defaultName: s
   };
 }
 
-/** `budget: { maxCostUsd }`. */
-function readBudget(check: Checker, top: Mapping): Budget | undefined {
-  if (!hasKey(top, 'budget')) return undefined;
-  const path = ['budget'];
-  const entry = readMapping(check, top.budget, path, ['maxCostUsd']);
-  if (entry === undefined) return undefined;
-  const maxCostUsd = requiredField(check, entry, 'maxCostUsd', path, costCapSchema);
-  return maxCostUsd === undefined ? undefined : { maxCostUsd };
+const providersSchema = described(
+  valueOf(
+    'a non-empty mapping of provider ids to providers',
+    (v): v is Mapping => isMapping(v) && Object.keys(v).length > 0,
+  ),
+  'a mapping of provider ids to providers',
+);
+
+function readProviders(check: Checker, raw: Mapping): Record<string, ProviderConfig> | undefined {
+  const before = check.problems.length;
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [id, value] of Object.entries(raw)) {
+    const path = ['providers', id];
+    if (!isValidId(id)) check.report(path, `expected ${ID_EXPECTED} as provider id`, 'key');
+    const provider = readWith(check, providerSchema, value, path);
+    if (provider !== undefined) providers[id] = provider;
+  }
+  return check.problems.length > before ? undefined : providers;
+}
+
+/** `{ input, output }`: US dollars per million tokens, both required, each ≥ 0. */
+const pricesSchema = mapping({ input: nonNegativeNumber, output: nonNegativeNumber });
+
+/** `models`, whose every provider is one of `providers` (when they could be read). */
+function modelsSchema(providers: Mapping | undefined): Schema<ModelConfig[]> {
+  const providerIds = Object.keys(providers ?? {});
+  const model = v.pipe(
+    mapping({
+      id: idSchema,
+      provider: nonBlankString,
+      model: nonBlankString,
+      temperature: v.optional(numberInRange(MIN_TEMPERATURE, MAX_TEMPERATURE)),
+      maxTokens: v.optional(positiveInteger, DEFAULT_MAX_TOKENS),
+      system: v.optional(systemPromptSchema),
+      pricePerMillionTokens: v.optional(pricesSchema),
+    }),
+    crossCheck(['provider'], 'provider', ({ provider }) => {
+      if (providers === undefined || providerIds.includes(provider as string)) return undefined;
+      const suggestion = closestMatch(provider as string, providerIds);
+      const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+      return `unknown provider ${describeValue(provider)} (expected one of: ${listChoices(providerIds)}${hint})`;
+    }),
+    crossCheck(['provider', 'temperature'], 'temperature', ({ provider, temperature }) => {
+      const type = providers?.[provider as string];
+      return (temperature as number) > MAX_ANTHROPIC_TEMPERATURE &&
+        isMapping(type) &&
+        type.type === 'anthropic'
+        ? `expected a number from ${MIN_TEMPERATURE} to ${MAX_ANTHROPIC_TEMPERATURE} for an anthropic provider, found ${temperature}`
+        : undefined;
+    }),
+  ) as Schema<ModelConfig>;
+  return described(listOf(model, { nonEmpty: true, of: 'models' }), 'a non-empty list of models');
+}
+
+/**
+ * Reports a model id used twice. Checked on what is written, so a duplicate shows even when the
+ * entry has other problems.
+ */
+function checkModelIds(check: Checker, models: unknown): void {
+  const firstIndexById = new Map<string, number>();
+  (Array.isArray(models) ? models : []).forEach((model: unknown, index) => {
+    if (!isMapping(model) || typeof model.id !== 'string' || !isValidId(model.id)) return;
+    const first = firstIndexById.get(model.id);
+    if (first === undefined) firstIndexById.set(model.id, index);
+    else
+      check.report(
+        ['models', index, 'id'],
+        `duplicate model id "${model.id}" (first used at models[${first}].id)`,
+      );
+  });
+}
+
+/** `judge: { model, rubric?, maxUnparsableRetries? }`, whose model is one of `models` (when they could be read). */
+function judgeSchema(models: readonly ModelConfig[] | undefined): Schema<JudgeConfig> {
+  const ids = (models ?? []).map((m) => m.id);
+  return v.pipe(
+    mapping({
+      model: nonBlankString,
+      rubric: v.optional(nonBlankString),
+      maxUnparsableRetries: v.optional(nonNegativeInteger, DEFAULT_MAX_UNPARSABLE_RETRIES),
+    }),
+    crossCheck(['model'], 'model', ({ model }) => {
+      if (models === undefined || ids.includes(model as string)) return undefined;
+      const suggestion = closestMatch(model as string, ids);
+      return `unknown model ${describeValue(model)} (expected a model id of this suite: ${listChoices(ids)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`})`;
+    }),
+    v.transform(({ model, rubric, maxUnparsableRetries }: Mapping) => ({
+      model,
+      maxUnparsableRetries,
+      ...(rubric === undefined ? {} : { rubric }),
+    })),
+  ) as Schema<JudgeConfig>;
 }
 
 /**
@@ -215,160 +288,6 @@ export function unpricedProblem(
   );
 }
 
-/** `judge: { model, rubric?, maxUnparsableRetries? }`, whose model is one of the suite's. */
-function readJudge(
-  check: Checker,
-  top: Mapping,
-  models: readonly ModelConfig[] | undefined,
-): JudgeConfig | undefined {
-  if (!hasKey(top, 'judge')) return undefined;
-  const path = ['judge'];
-  const before = check.problems.length;
-  const entry = readMapping(check, top.judge, path, JUDGE_KEYS);
-  if (entry === undefined) return undefined;
-  const model = requiredField(check, entry, 'model', path, nonBlankString);
-  const rubric = optionalField(check, entry, 'rubric', path, nonBlankString);
-  const retries =
-    optionalField(check, entry, 'maxUnparsableRetries', path, nonNegativeInteger) ??
-    DEFAULT_MAX_UNPARSABLE_RETRIES;
-  if (model !== undefined && models !== undefined && !models.some((m) => m.id === model)) {
-    const ids = models.map((m) => m.id);
-    const suggestion = closestMatch(model, ids);
-    check.report(
-      [...path, 'model'],
-      `unknown model ${describeValue(model)} (expected a model id of this suite: ${listChoices(ids)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`})`,
-    );
-  }
-  if (check.problems.length > before || model === undefined) return undefined;
-  return { model, maxUnparsableRetries: retries, ...(rubric === undefined ? {} : { rubric }) };
-}
-
-/** Runs `read` and returns its result only if it reported no problem. */
-function ifNoProblem<T>(check: Checker, read: () => T): T | undefined {
-  const before = check.problems.length;
-  const result = read();
-  return check.problems.length > before ? undefined : result;
-}
-
-function readProviderMapping(check: Checker, top: Mapping): Mapping | undefined {
-  const path = ['providers'];
-  if (!hasKey(top, 'providers')) {
-    check.report(path, 'missing (expected a mapping of provider ids to providers)');
-    return undefined;
-  }
-  const value = top.providers;
-  if (!isMapping(value) || Object.keys(value).length === 0) {
-    check.expected(path, 'a non-empty mapping of provider ids to providers', value);
-    return undefined;
-  }
-  return value;
-}
-
-function readProviders(check: Checker, raw: Mapping | undefined): Record<string, ProviderConfig> | undefined {
-  if (raw === undefined) return undefined;
-  const before = check.problems.length;
-  const providers: Record<string, ProviderConfig> = {};
-  for (const [id, value] of Object.entries(raw)) {
-    const path = ['providers', id];
-    if (!isValidId(id)) check.report(path, `expected ${ID_EXPECTED} as provider id`, 'key');
-    const provider = readWith(check, providerSchema, value, path);
-    if (provider !== undefined) providers[id] = provider;
-  }
-  return check.problems.length > before ? undefined : providers;
-}
-
-function readModels(
-  check: Checker,
-  top: Mapping,
-  rawProviders: Mapping | undefined,
-): { models: ModelConfig[] | undefined; usedProviders: Set<string> } {
-  const usedProviders = new Set<string>();
-  const path = ['models'];
-  if (!hasKey(top, 'models')) {
-    check.report(path, 'missing (expected a non-empty list of models)');
-    return { models: undefined, usedProviders };
-  }
-  const list = top.models;
-  if (!Array.isArray(list) || list.length === 0) {
-    check.expected(path, 'a non-empty list of models', list);
-    return { models: undefined, usedProviders };
-  }
-  const before = check.problems.length;
-  const models: ModelConfig[] = [];
-  const firstIndexById = new Map<string, number>();
-  list.forEach((value: unknown, index) => {
-    const modelPath = [...path, index];
-    const model = readModel(check, value, modelPath, rawProviders);
-    if (model !== undefined) models.push(model);
-    // Checked on what is written, so a duplicate shows even when the entry has other problems,
-    // and a model with problems still counts as using its provider (no false warning).
-    if (!isMapping(value)) return;
-    if (typeof value.provider === 'string') usedProviders.add(value.provider);
-    if (typeof value.id !== 'string' || !isValidId(value.id)) return;
-    const first = firstIndexById.get(value.id);
-    if (first === undefined) firstIndexById.set(value.id, index);
-    else
-      check.report(
-        [...modelPath, 'id'],
-        `duplicate model id "${value.id}" (first used at models[${first}].id)`,
-      );
-  });
-  return { models: check.problems.length > before ? undefined : models, usedProviders };
-}
-
-function readModel(
-  check: Checker,
-  value: unknown,
-  path: FieldPath,
-  rawProviders: Mapping | undefined,
-): ModelConfig | undefined {
-  const before = check.problems.length;
-  const entry = readMapping(check, value, path, MODEL_KEYS);
-  if (entry === undefined) return undefined;
-  const id = requiredField(check, entry, 'id', path, idSchema);
-  const provider = requiredField(check, entry, 'provider', path, nonBlankString);
-  const model = requiredField(check, entry, 'model', path, nonBlankString);
-  const temperature = optionalField(check, entry, 'temperature', path, temperatureReader);
-  const maxTokens = optionalField(check, entry, 'maxTokens', path, positiveInteger) ?? DEFAULT_MAX_TOKENS;
-  const system = optionalField(check, entry, 'system', path, systemPromptSchema);
-  const prices = optionalField(check, entry, 'pricePerMillionTokens', path, pricesReader);
-
-  if (provider !== undefined && rawProviders !== undefined) {
-    const providerIds = Object.keys(rawProviders);
-    const providerEntry = rawProviders[provider];
-    if (!providerIds.includes(provider)) {
-      const suggestion = closestMatch(provider, providerIds);
-      const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-      check.report(
-        [...path, 'provider'],
-        `unknown provider ${describeValue(provider)} (expected one of: ${listChoices(providerIds)}${hint})`,
-      );
-    } else if (
-      temperature !== undefined &&
-      temperature > MAX_ANTHROPIC_TEMPERATURE &&
-      isMapping(providerEntry) &&
-      providerEntry.type === 'anthropic'
-    ) {
-      check.report(
-        [...path, 'temperature'],
-        `expected a number from ${MIN_TEMPERATURE} to ${MAX_ANTHROPIC_TEMPERATURE} for an anthropic provider, found ${temperature}`,
-      );
-    }
-  }
-  if (check.problems.length > before || id === undefined || provider === undefined || model === undefined) {
-    return undefined;
-  }
-  return {
-    id,
-    provider,
-    model,
-    ...(temperature === undefined ? {} : { temperature }),
-    maxTokens,
-    ...(system === undefined ? {} : { system }),
-    ...(prices === undefined ? {} : { pricePerMillionTokens: prices }),
-  };
-}
-
 function readInlineSequences(
   check: Checker,
   top: Mapping,
@@ -383,7 +302,10 @@ function readInlineSequences(
   }
   const list = top.sequences;
   if (!Array.isArray(list) || (list.length === 0 && !withFile)) {
-    check.expected(path, withFile ? 'a list of sequences' : 'a non-empty list of sequences', list);
+    check.report(
+      path,
+      expectedFound(withFile ? 'a list of sequences' : 'a non-empty list of sequences', list),
+    );
     return { sequences, sequenceIds };
   }
   const before = check.problems.length;
