@@ -3,7 +3,7 @@
  * processes, which load the gate, do not load the suite reader too.
  */
 import { InputError } from '../errors.js';
-import { unpricedProblem } from '../suite/suite-document.js';
+import { unpricedProblem } from '../suite/spend-caps.js';
 import type { SuiteSettings } from '../suite/types.js';
 
 /** `suite` with the job's cap set to `maxCostUsd` (`--max-cost`); an `InputError` when a model has no prices. */

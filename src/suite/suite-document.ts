@@ -15,6 +15,7 @@ import {
 import { costCapSchema, providerSchema } from './provider.js';
 import { ID_EXPECTED, idSchema, isValidId, systemPromptSchema } from './readers.js';
 import { declaredSequenceId, readSequence } from './sequence.js';
+import { unpricedProblem } from './spend-caps.js';
 import {
   closestMatch,
   describeValue,
@@ -268,24 +269,6 @@ function checkCapsArePriced(
       unpricedProblem(models, (model) => model.provider === id),
     );
   }
-}
-
-/**
- * Why a spend cap over the `covered` models cannot be: `models[1] (haiku) has no
- * pricePerMillionTokens`; undefined when every one has prices.
- */
-export function unpricedProblem(
-  models: readonly ModelConfig[],
-  covered: (model: ModelConfig) => boolean,
-): string | undefined {
-  const missing = models.flatMap((model, index) =>
-    covered(model) && model.pricePerMillionTokens === undefined ? [`models[${index}] (${model.id})`] : [],
-  );
-  if (missing.length === 0) return undefined;
-  return (
-    `a spend cap needs the prices of every model it covers; ${missing.join(', ')} ` +
-    `${missing.length === 1 ? 'has' : 'have'} no pricePerMillionTokens`
-  );
 }
 
 function readInlineSequences(
