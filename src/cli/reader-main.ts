@@ -4,6 +4,7 @@
  */
 import { ExitCode, ExitError } from '../errors.js';
 import { reportFailure, stdoutLine } from './command-output.js';
+import { sealEnvelope } from './reader-process.js';
 import type { FromReader, ReaderTask } from './reader-process.js';
 
 async function run(task: ReaderTask): Promise<number> {
@@ -82,7 +83,7 @@ function send(message: FromReader): Promise<void> {
       reject(new Error('a reader process needs an IPC channel to its parent'));
       return;
     }
-    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+    process.send(sealEnvelope(message), undefined, {}, (error) => (error ? reject(error) : resolve()));
   });
 }
 

@@ -9,6 +9,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
 
 import { ExitCode, ExitError, InputError } from '../errors.js';
 import type { ErrorData } from '../store/records.js';
@@ -47,6 +48,25 @@ export type FromReader =
   | { readonly type: 'stored-jobs'; readonly jobs: readonly StoredJobView[] }
   /** A task that answers over the channel failed: why, and the exit code it means. */
   | { readonly type: 'failed'; readonly error: ErrorData; readonly exitCode: number };
+
+/**
+ * A `FromReader` as it crosses the IPC channel: a structured clone (`v8.serialize`, so that keys
+ * of damaged records keep their binary parts), in base64, in Node's JSON framing. Node's own
+ * `serialization: 'advanced'` framing now and then failed an internal assertion in the parent
+ * (ERR_INTERNAL_ASSERTION) as `verify`'s reader sent its pages, under load.
+ */
+export interface ReaderEnvelope {
+  readonly clone: string;
+}
+
+/** Wraps a message for the channel. */
+export function sealEnvelope(message: FromReader): ReaderEnvelope {
+  return { clone: serialize(message).toString('base64') };
+}
+
+function openEnvelope(envelope: ReaderEnvelope): FromReader {
+  return deserialize(Buffer.from(envelope.clone, 'base64')) as FromReader;
+}
 
 /** How a reader process ended. */
 export type ReaderEnd =
@@ -90,8 +110,7 @@ export function runReader(
     const child = fork(READER_MAIN, [JSON.stringify(task)], {
       // stderr passes through this process, which keeps its end to tell a crash from running out of memory.
       stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
-      // Structured clone: keys of damaged records may hold binary parts.
-      serialization: 'advanced',
+      // JSON framing, each message a structured clone inside (see `ReaderEnvelope`).
     });
     let stderrTail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -108,7 +127,7 @@ export function runReader(
     const stopForwarding = (): void => {
       for (const signal of forwardedSignals) process.off(signal, forward);
     };
-    if (onMessage) child.on('message', (message) => onMessage(message as FromReader));
+    if (onMessage) child.on('message', (message) => onMessage(openEnvelope(message as ReaderEnvelope)));
     child.on('error', (error) => {
       stopForwarding();
       reject(error);
