@@ -8,6 +8,7 @@ import { formatWorkload, writeResults } from './lib/report.js';
 import type { WorkloadFailure } from './lib/report.js';
 import type { Workload, WorkloadResult } from './lib/types.js';
 import { dialects } from './workloads/dialects.js';
+import { interrupt } from './workloads/interrupt.js';
 import { limited } from './workloads/limited.js';
 import { overhead } from './workloads/overhead.js';
 import { poison } from './workloads/poison.js';
@@ -16,7 +17,17 @@ import { scale } from './workloads/scale.js';
 import { seed } from './workloads/seed.js';
 import { shared } from './workloads/shared.js';
 
-const WORKLOADS: readonly Workload[] = [seed, limited, dialects, poison, overhead, recovery, scale, shared];
+const WORKLOADS: readonly Workload[] = [
+  seed,
+  limited,
+  dialects,
+  poison,
+  interrupt,
+  overhead,
+  recovery,
+  scale,
+  shared,
+];
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;

@@ -262,7 +262,7 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
   );
 
   it.each([0, 1])(
-    'Ctrl-C while the breaker is open (%i workers) exits within 1 s of the last request in flight settling: no cool-down keeps the process alive',
+    'Ctrl-C while the breaker is open (%i workers) exits once the requests in flight settle: no cool-down keeps the process alive',
     async (workers) => {
       // In this process, so that its record says when each request ended. Answers 500 after 300 ms
       // to 3.3 s: the breaker opens on the first two while others are still out.
@@ -310,12 +310,14 @@ describe('troupe run against a misbehaving troupe simulate (real CLI, real SDKs)
           const records = server.records;
           expect(records.every((r) => r.finishedAt > 0)).toBe(true);
           // Measured from the later of the signal and the last request's end (as the server saw
-          // it): what follows is troupe's own leaving. A cool-down timer would have kept it 60 s.
+          // it): what follows is troupe's own leaving. A cool-down timer would have kept it 60 s;
+          // the bound is a quarter of that, so that a busy machine's slow exit cannot fail it.
+          // How soon it leaves (within 1 s) is measured by `npm run bench -- interrupt`.
           const lastSettledAt = Math.max(...records.map((r) => r.finishedAt));
           // The breaker was open (its cool-down is a minute): the progress lines said so.
           expect(stdout).toContain('circuit open until');
           const settled = `last request ended ${lastSettledAt - interruptedAt} ms after the signal`;
-          expect(at - Math.max(interruptedAt, lastSettledAt), settled).toBeLessThan(1_000);
+          expect(at - Math.max(interruptedAt, lastSettledAt), settled).toBeLessThan(BREAKER.coolDownMs / 4);
         } finally {
           child.kill('SIGKILL');
         }

@@ -6,6 +6,8 @@ import { parseSuite } from '../../src/suite/load.js';
 import type { SharedLimitsConfig } from '../../src/coordination/config.js';
 import type { Limits, Suite } from '../../src/suite/types.js';
 import type { DialectName } from '../../src/resilience/header-dialects.js';
+import type { BreakerPolicy } from '../../src/resilience/circuit-breaker-core.js';
+import type { RetryPolicy } from '../../src/resilience/retry-policy.js';
 
 /** The environment variables the generated suites read their (fake) keys from. */
 export const BENCH_KEY_ENV = { openai: 'TROUPE_BENCH_OPENAI_KEY', anthropic: 'TROUPE_BENCH_ANTHROPIC_KEY' };
@@ -28,6 +30,9 @@ export interface ProviderSpec {
   readonly sharedLimits?: SharedLimitsConfig;
   /** How the provider writes its rate-limit headers. Default: from the type and base URL. */
   readonly headers?: DialectName;
+  /** Retry policy and circuit breaker settings, as a suite writes them. Default: troupe's. */
+  readonly retry?: Partial<RetryPolicy>;
+  readonly breaker?: Partial<BreakerPolicy>;
 }
 
 /** One model of a generated suite. */
@@ -68,6 +73,8 @@ export function suiteText(spec: SuiteSpec): string {
         ...(p.limits !== undefined && { limits: p.limits }),
         ...(p.sharedLimits !== undefined && { sharedLimits: p.sharedLimits }),
         ...(p.headers !== undefined && { headers: p.headers }),
+        ...(p.retry !== undefined && { retry: p.retry }),
+        ...(p.breaker !== undefined && { breaker: p.breaker }),
       },
     ]),
   );
