@@ -8,7 +8,11 @@ import { startSimulator } from '../src/simulator/server.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { expectContractHolds, expectNoCommittedTurnRepeated } from './helpers/contract.js';
 import { TEST_KEY, TEST_KEY_ENV, simulatorSuite } from './helpers/job.js';
-import { useTempStore } from './helpers/temp.js';
+import { tempDir, useTempStore } from './helpers/temp.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openJobSuite } from '../src/runtime/job-suite.js';
+import { loadSuite } from '../src/suite/load.js';
 import { DealerTransport } from '../src/transport/dealer.js';
 import { PrivateSocketDir } from '../src/transport/private-socket-dir.js';
 import { isToWorker } from '../src/transport/protocol.js';
@@ -261,6 +265,38 @@ describe('sequence actors in worker processes (real cluster workers, real ZeroMQ
     const turns = temp.store.turnsOf(job.id);
     expectNoCommittedTurnRepeated(suite, committedAtStop, turns, sim.records);
     expectContractHolds(suite, turns, sim.records, turns.length - committedAtStop.length);
+  });
+
+  it('a worker busy for longer than its heartbeats allow (a script check holding its event loop) is not replaced', async () => {
+    // Each answer of s1 and s2 is checked by a script that keeps the worker's event loop for
+    // 1.5 s, using CPU: 2.5 heartbeat windows without an answer to a ping. The worker is working,
+    // not hung (the SIGSTOP test above is the hung one): it must be waited for, not killed.
+    const dir = await tempDir();
+    try {
+      await writeFile(
+        join(dir.path, 'spin.mjs'),
+        'export default () => { const end = Date.now() + 1500; while (Date.now() < end); return true; };\n',
+      );
+      const sequences = [1, 2, 3, 4].map(
+        (s) =>
+          `  - { id: s${s}, prompts: ["s${s} prompt"]${s <= 2 ? ', expect: { script: "./spin.mjs" }' : ''} }`,
+      );
+      const suitePath = join(dir.path, 'busy.yaml');
+      await writeFile(
+        suitePath,
+        `name: busy\nruns: 2\nproviders:\n  sim: { type: openai, baseURL: "${sim.openaiBaseURL}", apiKeyEnv: ${TEST_KEY_ENV} }\nmodels:\n  - { id: m1, provider: sim, model: model-1, maxTokens: 50 }\nsequences:\n${sequences.join('\n')}\n`,
+      );
+      const source = await openJobSuite(suitePath, { env, dataDir: temp.dataDir });
+      const job = await createJob(temp.store, source, suitePath);
+      const running = await start(false, { heartbeatIntervalMs: HUNG_WORKER_HEARTBEAT_MS });
+      expect((await running.runJob(job)).state).toBe('done');
+      expect(running.pool?.restarts).toBe(0);
+      const turns = temp.store.turnsOf(job.id);
+      expect(turns.filter((turn) => turn.checks?.some((check) => check.passed))).toHaveLength(4);
+      expectContractHolds(await loadSuite(suitePath), turns, sim.records, 0);
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   it('with two workers, a provider limited to N concurrent requests never sees more than N', async () => {

@@ -18,6 +18,7 @@ import { PlacementTable } from './worker-placements.js';
 import type { Placed } from './worker-placements.js';
 import { forkWorker, setUpWorkerForks } from './worker-process.js';
 import { quickCrashesAfter, restartDelayMs } from './worker-restart.js';
+import { judgeSilence, processCpuTicks, WORKER_BUSY_SILENCE_MAX_MS } from './worker-liveness.js';
 
 /** Heartbeat settings of the workers' transport: a hung worker is replaced after about interval × misses. */
 export const WORKER_HEARTBEAT_INTERVAL_MS = 1_000;
@@ -49,6 +50,14 @@ export interface WorkerPoolOptions {
   readonly providerTypes: readonly ProviderConfig['type'][];
 }
 
+/** A worker that stopped answering heartbeats, being watched (see `worker-liveness.ts`). */
+interface Silence {
+  readonly since: number;
+  /** Its CPU time at the last look. */
+  cpu: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
 interface Slot {
   readonly id: string;
   /**
@@ -65,6 +74,10 @@ interface Slot {
   quickCrashes: number;
   restarts: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** Set while its worker is silent (heartbeats unanswered) and watched rather than killed. */
+  silence: Silence | undefined;
+  /** Its worker's CPU time, sampled each heartbeat interval over the last window, oldest first. */
+  cpuSamples: number[];
 }
 
 /**
@@ -96,6 +109,8 @@ export class WorkerPool {
   /** The private directory of the workers' socket (removed at `stop` when temporary). */
   private socketDir: PrivateSocketDir | undefined;
   private bootTimer: NodeJS.Timeout | undefined;
+  /** Samples the workers' CPU time (see `sampleCpu`). */
+  private cpuTimer: NodeJS.Timeout | undefined;
   private endBoot: () => void = () => undefined;
   /** Resolves when the first boot ends: every worker is ready, or `firstBootWaitMs` passed. */
   readonly firstBoot = new Promise<void>((resolve) => {
@@ -119,7 +134,9 @@ export class WorkerPool {
     transport.onMalformed((peer, reason) =>
       options.log.warn({ worker: peer, reason }, 'malformed frame from a worker; dropped'),
     );
-    transport.onPeerLost((peer) => this.workerHung(peer));
+    transport.onPeerLost((peer) => this.workerSilent(peer));
+    // A silent worker heard again (any message) is working: it is not watched any more.
+    transport.onPeerJoined((peer) => this.endSilence(this.slotsByPeer.get(peer)));
     cluster.on('exit', this.onExit);
   }
 
@@ -152,6 +169,8 @@ export class WorkerPool {
         quickCrashes: 0,
         restarts: 0,
         restartTimer: undefined,
+        silence: undefined,
+        cpuSamples: [],
       };
       pool.slots.push(slot);
       pool.slotsById.set(slot.id, slot);
@@ -159,6 +178,11 @@ export class WorkerPool {
     }
     pool.bootTimer = setTimeout(() => pool.booted(), options.firstBootWaitMs ?? FIRST_BOOT_WAIT_MS);
     pool.bootTimer.unref();
+    pool.cpuTimer = setInterval(
+      () => pool.sampleCpu(),
+      options.heartbeatIntervalMs ?? WORKER_HEARTBEAT_INTERVAL_MS,
+    );
+    pool.cpuTimer.unref();
     return pool;
   }
 
@@ -252,9 +276,11 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.bootTimer);
+    clearInterval(this.cpuTimer);
     cluster.off('exit', this.onExit);
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
+      this.endSilence(slot);
       slot.worker?.process.kill('SIGKILL');
     }
     this.gates.close();
@@ -276,6 +302,7 @@ export class WorkerPool {
     });
     slot.worker = worker;
     slot.pid = worker.process.pid;
+    slot.cpuSamples = [];
     slot.ready = false;
     slot.startedAt = Date.now();
     this.options.log.info({ worker: slot.id, workerPid: slot.pid, peer: slot.peer }, 'worker started');
@@ -391,19 +418,79 @@ export class WorkerPool {
     });
   }
 
-  private workerHung(peer: string): void {
+  /**
+   * The transport lost `peer`'s heartbeats. A worker whose process used CPU over the last
+   * heartbeat window is busy, not hung: it is watched, a window at a time, and replaced only once
+   * it uses none over a window or stays silent too long (see `worker-liveness.ts`).
+   */
+  private workerSilent(peer: string): void {
     const slot = this.slotsByPeer.get(peer);
-    if (!slot?.worker) return;
+    if (!slot?.worker || slot.silence) return;
+    slot.silence = { since: Date.now(), cpu: slot.cpuSamples[0], timer: undefined };
+    this.lookAtSilent(slot);
+  }
+
+  /** Replaces the silent worker of `slot` now, or looks again after a heartbeat window. */
+  private lookAtSilent(slot: Slot): void {
+    const silence = slot.silence;
+    const worker = slot.worker;
+    if (!silence || !worker) return;
+    const cpuNow = slot.pid === undefined ? undefined : processCpuTicks(slot.pid);
+    const silentMs = Date.now() - silence.since;
+    const verdict = judgeSilence({
+      cpuBefore: silence.cpu,
+      cpuNow,
+      silentMs,
+      busySilenceMaxMs: WORKER_BUSY_SILENCE_MAX_MS,
+    });
+    if (verdict === 'wait') {
+      if (silence.timer === undefined)
+        this.options.log.info(
+          { worker: slot.id, workerPid: slot.pid },
+          'worker busy, not answering heartbeats; watching it',
+        );
+      silence.cpu = cpuNow;
+      silence.timer = setTimeout(() => this.lookAtSilent(slot), this.heartbeatWindowMs());
+      silence.timer.unref();
+      return;
+    }
+    this.endSilence(slot);
     this.options.log.warn(
-      { worker: slot.id, workerPid: slot.pid },
+      { worker: slot.id, workerPid: slot.pid, silentMs },
       'worker stopped answering heartbeats; killing it',
     );
-    slot.worker.process.kill('SIGKILL');
+    worker.process.kill('SIGKILL');
+  }
+
+  /** Samples every live worker's CPU time, once per heartbeat interval, keeping a window's worth. */
+  private sampleCpu(): void {
+    for (const slot of this.slots) {
+      const cpu = slot.pid === undefined ? undefined : processCpuTicks(slot.pid);
+      if (cpu === undefined) {
+        slot.cpuSamples = [];
+        continue;
+      }
+      slot.cpuSamples.push(cpu);
+      if (slot.cpuSamples.length > WORKER_HEARTBEAT_MISSES) slot.cpuSamples.shift();
+    }
+  }
+
+  /** Stops watching the silent worker of `slot`, if it is watched. */
+  private endSilence(slot: Slot | undefined): void {
+    if (!slot?.silence) return;
+    clearTimeout(slot.silence.timer);
+    slot.silence = undefined;
+  }
+
+  /** The time in which a live worker answers a heartbeat, in ms: the transport's interval × misses. */
+  private heartbeatWindowMs(): number {
+    return (this.options.heartbeatIntervalMs ?? WORKER_HEARTBEAT_INTERVAL_MS) * WORKER_HEARTBEAT_MISSES;
   }
 
   private workerExited(worker: Worker, code: number | null, signal: string | null): void {
     const slot = this.slots.find((s) => s.worker === worker);
     if (!slot || this.stopping) return;
+    this.endSilence(slot);
     slot.worker = undefined;
     if (slot.peer !== undefined) this.slotsByPeer.delete(slot.peer);
     slot.peer = undefined;
