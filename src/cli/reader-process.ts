@@ -126,7 +126,13 @@ export function runReader(
     for (const signal of forwardedSignals) process.on(signal, forward);
     const stopForwarding = (): void => {
       for (const signal of forwardedSignals) process.off(signal, forward);
+      options.signal?.removeEventListener('abort', abort);
     };
+    const abort = (): void => {
+      child.kill('SIGTERM');
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    if (options.signal?.aborted) abort();
     if (onMessage) child.on('message', (message) => onMessage(openEnvelope(message as ReaderEnvelope)));
     child.on('error', (error) => {
       stopForwarding();
@@ -160,6 +166,8 @@ export interface ReaderOptions {
    * (a command); default true. A daemon, which handles those signals itself, passes false.
    */
   readonly forwardSignals?: boolean;
+  /** Ends the reader (SIGTERM) when aborted; its promise then rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /**

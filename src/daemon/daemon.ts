@@ -10,6 +10,7 @@ import type { MetricsEndpoint, MetricsEndpointOptions } from '../runtime/metrics
 import { holdJobLease } from '../store/job-lease.js';
 import type { HeldLease } from '../store/job-lease.js';
 import { readStoredJobsInReader } from '../cli/reader-process.js';
+import { WALK_PAGE_SIZE } from '../actors/slice-walk.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
 import type { LmdbCheckpointStore } from '../store/lmdb-store.js';
 import type { JobRecord } from '../store/records.js';
@@ -48,6 +49,8 @@ export interface DaemonOptions {
 export class Daemon {
   private readonly running = new Map<string, Promise<JobOutcome>>();
   private readonly leases = new Map<string, HeldLease>();
+  /** Ends the background check of the resumed jobs' records (see `checkResumedJobs`) at close. */
+  private readonly checking = new AbortController();
   private stopped: Promise<void>;
   private resolveStopped: () => void = () => undefined;
   private removeSignalHandlers: () => void = () => undefined;
@@ -79,11 +82,13 @@ export class Daemon {
       await store.close();
       throw error;
     }
-    // Before it trusts the store, a reader process reads every record of the jobs it resumes
-    // (a damaged branch page crashes the reader, not the daemon).
+    // Before it trusts the store, a reader process reads what resuming the jobs reads first (a
+    // damaged branch page crashes the reader, not the daemon): bounded by a page of sequences per
+    // model, so a restart does not wait for a whole job's records (30 s at a million
+    // conversations). Every record of those jobs is read just after, in the background.
     const checked = readStoredJobsInReader(
       options.dataDir,
-      { count: false, check: 'running' },
+      { count: false, check: { resumePageSize: WALK_PAGE_SIZE } },
       { forwardSignals: false },
     ).then(
       (jobs) => ({ jobs: jobs.map((job) => job.record) }),
@@ -145,6 +150,7 @@ export class Daemon {
       () => void daemon.close(),
     ).remove;
     for (const job of unfinished) daemon.run(job);
+    daemon.checkResumedJobs(unfinished.map((job) => job.id));
     options.log.info(
       {
         pid: process.pid,
@@ -295,8 +301,33 @@ export class Daemon {
     });
   }
 
+  /**
+   * Reads every record of the resumed jobs in a reader process, while they run: damage found there
+   * stops every write of this process (their next turn halts them), as damage found before the
+   * start does.
+   */
+  private checkResumedJobs(jobs: readonly string[]): void {
+    if (jobs.length === 0) return;
+    readStoredJobsInReader(
+      this.options.dataDir,
+      { count: false, check: jobs },
+      { forwardSignals: false, signal: this.checking.signal },
+    ).then(undefined, (error: unknown) => {
+      if (this.checking.signal.aborted) return;
+      const message = error instanceof Error ? error.message : String(error);
+      if (isStoreDamage(error)) {
+        this.store.refuseWrites(message);
+        this.options.log.error(
+          { error: message },
+          'store damaged: resumed jobs halted, nothing more written',
+        );
+      } else this.options.log.warn({ error: message }, 'could not check the resumed jobs’ records');
+    });
+  }
+
   /** Stops taking commands, stops the engine and the workers, flushes and releases the directory. */
   private async close(): Promise<void> {
+    this.checking.abort();
     this.removeSignalHandlers();
     await this.control?.close();
     await this.engine.close();

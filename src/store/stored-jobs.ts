@@ -17,8 +17,14 @@ export interface StoredJobsQuery {
   readonly count: boolean;
   /** Jobs whose turns are not counted (a daemon has live counts of the jobs it runs). */
   readonly uncounted?: readonly string[];
-  /** Read every record of these jobs (`checkJob`), and of every job still `running` when `'running'`. */
-  readonly check?: 'running' | readonly string[];
+  /**
+   * Read every record of these jobs (`checkJob`), and of every job still `running` when `'running'`.
+   * `{ resumePageSize }`: of every job still `running`, what its resume reads before its first
+   * request (each model's progress record, the page of sequences its walk resumes in, pages of
+   * `resumePageSize`, and the turns of the conversation it resumes at): bounded by a page, where a
+   * whole job's records are not (a daemon's start).
+   */
+  readonly check?: 'running' | readonly string[] | { readonly resumePageSize: number };
   /** Read what a new job's forecast reads (the history of the latest jobs before this ISO time). */
   readonly historyBefore?: string;
 }
@@ -38,11 +44,14 @@ const KNOWN_JOBS_LISTED = 5;
 /** Reads `query` of `store`; throws `troupe:store-damaged` (a `StoreError`) on damage met. */
 export function readStoredJobs(store: LmdbCheckpointStore, query: StoredJobsQuery): StoredJobView[] {
   const jobs = query.only === undefined ? store.listJobs() : [knownJob(store, query.only)];
-  const checked =
-    query.check === 'running'
-      ? jobs.filter((job) => job.state === 'running').map((job) => job.id)
-      : (query.check ?? []);
-  for (const id of checked) store.checkJob(id);
+  const check = query.check ?? [];
+  if (isResumeCheck(check)) {
+    for (const job of jobs) if (job.state === 'running') readResume(store, job, check.resumePageSize);
+  } else {
+    const checked =
+      check === 'running' ? jobs.filter((job) => job.state === 'running').map((job) => job.id) : check;
+    for (const id of checked) store.checkJob(id);
+  }
   if (query.historyBefore !== undefined) readHistory(store, query.historyBefore);
   const uncounted = new Set(query.uncounted ?? []);
   return jobs.map((record) => {
@@ -59,6 +68,31 @@ export function readStoredJobs(store: LmdbCheckpointStore, query: StoredJobsQuer
         : undefined;
     return { record, ...(counts !== undefined && { counts }), ...(spentUsd !== undefined && { spentUsd }) };
   });
+}
+
+function isResumeCheck(
+  check: NonNullable<StoredJobsQuery['check']>,
+): check is { readonly resumePageSize: number } {
+  return typeof check === 'object' && 'resumePageSize' in check;
+}
+
+/**
+ * Reads what `job`'s resume reads first: each model's progress, the sequence page its walk resumes
+ * in, and the turns of the conversation it resumes at (a read through the turns' index from its
+ * root, as every restore of a conversation makes).
+ */
+function readResume(store: LmdbCheckpointStore, job: JobRecord, pageSize: number): void {
+  for (const model of job.suite.models) {
+    const resumeAt = store.getModelProgress(job.id, model.id)?.resumeAt;
+    if (resumeAt === null) continue;
+    const after = resumeAt?.pageAfter;
+    const page = store
+      .sequencePages(job.id, { ...(after !== undefined && { after }), pageSize })
+      .next().value;
+    const sequence = resumeAt?.sequence ?? page?.[0]?.id;
+    const run = resumeAt?.firstRun ?? 1;
+    if (sequence !== undefined) store.turnsOfRuns(job.id, model.id, sequence, run, run);
+  }
 }
 
 function knownJob(store: LmdbCheckpointStore, id: string): JobRecord {
