@@ -52,34 +52,28 @@ export function valueOf<T>(expected: string, accept: (value: unknown) => value i
   return accepting(expected, (value) => (accept(value) ? undefined : expectedFound(expected, value)));
 }
 
-/** The keys a mapping may have, and what to call the thing in an unknown key's message. */
-export interface KeySet {
-  readonly known: readonly string[];
-  readonly what?: string | undefined;
-}
-
 /**
  * A mapping of `entries` (absent optional ones stay absent, or take their default). A missing
- * required field is `missing (expected …)`; a key that is not known (`keys`, by default the
- * entries' keys; a function when they depend on the value) is reported at the key, with the
- * closest known key as a suggestion; `what` names the thing in that message.
+ * required field is `missing (expected …)`; a key not `known` (by default the entries' keys) is
+ * reported at the key, with the closest known key as a suggestion; `what` names the thing.
  */
 export function mapping<const E extends v.ObjectEntries>(
   entries: E,
-  keys?: string | ((value: Mapping) => KeySet),
+  what?: string,
+  known?: readonly string[],
 ) {
   return v.pipe(
-    valueOf(typeof keys === 'string' ? `a mapping (${keys})` : 'a mapping', isMapping),
-    keyed(entries, keys),
+    valueOf(what === undefined ? 'a mapping' : `a mapping (${what})`, isMapping),
+    keyed(entries, what, known),
   );
 }
 
 /** Like `mapping`, for a value known to be a mapping: a `v.variant` option. */
 export function keyed<const E extends v.ObjectEntries>(
   entries: E,
-  keys?: string | ((value: Mapping) => KeySet),
+  what?: string,
+  known: readonly string[] = Object.keys(entries),
 ) {
-  const keySet = typeof keys === 'function' ? keys : () => ({ known: Object.keys(entries), what: keys });
   const object = v.looseObject(entries, (issue) => {
     const key = String(issue.path?.at(-1)?.key);
     return `missing (expected ${expectedOf(entries[key] ?? {})})`;
@@ -88,7 +82,6 @@ export function keyed<const E extends v.ObjectEntries>(
     object,
     v.rawCheck<v.InferOutput<typeof object>>(({ dataset, addIssue }) => {
       const input = dataset.value as Mapping;
-      const { known, what } = keySet(input);
       for (const key of Object.keys(input)) {
         if (known.includes(key)) continue;
         const suggestion = closestMatch(key, known);

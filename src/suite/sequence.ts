@@ -114,7 +114,8 @@ const sequenceFields = mapping(
     category: v.optional(nonBlankString),
     reference: referenceSchema,
   },
-  () => ({ known: SEQUENCE_KEYS }),
+  undefined,
+  SEQUENCE_KEYS,
 );
 const sequenceSchema = v.pipe(
   sequenceFields,

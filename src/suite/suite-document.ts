@@ -92,12 +92,7 @@ export interface SuiteDocument {
 
 /** Reads the whole document; `defaultName` is used when it has no `name`. */
 export function readSuiteDocument(check: Checker, value: unknown, defaultName: string): SuiteDocument {
-  readWith(
-    check,
-    mapping({}, () => ({ known: SUITE_KEYS })),
-    value,
-    [],
-  );
+  readWith(check, mapping({}, undefined, SUITE_KEYS), value, []);
   if (!isMapping(value)) {
     return {
       name: defaultName,
