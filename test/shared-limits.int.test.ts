@@ -31,6 +31,8 @@ import {
 import { maxConcurrentInRecord, maxInWindow } from './resilience/engine-harness.js';
 
 const RPM = 600;
+/** The provider's own limit in the two-daemon test, a minute's bucket (see there). */
+const LEARNED_LIMIT = 200;
 const SHARED_KEY = 'org-sim';
 
 /** What `troupe status --json` prints. */
@@ -302,6 +304,11 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
     'two daemons on two data directories share a key like the runs do, and status shows both participants with their shares',
     async () => {
       const perDaemon = 80;
+      // The provider's bucket: 200 requests refilling over a minute, which the jobs' 160 never
+      // empty but draw down far enough that its headers' reset lies seconds ahead. A learned
+      // bucket expires at its reset, and readings reach the store with a participant's next call:
+      // a bucket of 10, full again within a second, was often over before status could show it.
+      sim.configure({ rateLimit: { requestsPerMinute: LEARNED_LIMIT, windowMs: 60_000 } });
       const suite = await writeSuite('daemons.yaml', {
         url: redis.url,
         sequences: perDaemon / 2,
@@ -360,21 +367,29 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
         );
         expect(text.stdout).toMatch(new RegExp(`:${pidB} \\(this daemon\\)\\s+${jobs[1]}`));
         expect(text.stdout).toMatch(new RegExp(`:${pidA}\\s+${jobs[0]}`));
-        // What the simulator's headers said (OpenAI's dialect: its bucket of 10, full again within a
-        // second) is a learned bucket every participant sees, while the jobs run.
+        // What the simulator's headers said (OpenAI's dialect) is a learned bucket every participant
+        // sees, while the jobs run.
         expect(key.learned.dialect).toBe('openai');
         await expect
           .poll(async () => (await status(dataDirs[1]!)).sharedLimits[0]?.learned.requests, {
             timeout: 60_000,
             interval: 100,
           })
-          .toMatchObject({ limit: 10, remaining: expect.any(Number), resetInMs: expect.any(Number) });
+          .toMatchObject({
+            limit: LEARNED_LIMIT,
+            remaining: expect.any(Number),
+            resetInMs: expect.any(Number),
+          });
         await expect
           .poll(async () => (await runCli(['status', '--data-dir', dataDirs[0]!], env)).stdout, {
             timeout: 60_000,
             interval: 100,
           })
-          .toMatch(/learned from headers \(openai dialect\): requests -?\d+ of 10 left, full again at/);
+          .toMatch(
+            new RegExp(
+              `learned from headers \\(openai dialect\\): requests -?\\d+ of ${LEARNED_LIMIT} left, full again at`,
+            ),
+          );
 
         // Both jobs end, together within the shared bound, and the provider refused nothing.
         for (const [index, dataDir] of dataDirs.entries()) {
