@@ -80,7 +80,17 @@ async function interruptOnce(sim: Simulator, dir: string, workers: number): Prom
     }
     const interruptedAt = Date.now();
     child.kill('SIGINT');
-    const exitAt = await exited;
+    // Bounded: a run that outlives its cool-down is the defect this measures, reported as such.
+    let timer: NodeJS.Timeout | undefined;
+    const exitAt = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('troupe run did not exit after Ctrl-C within its cool-down')),
+          COOL_DOWN_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     const lastSettledAt = Math.max(...sim.records.map((r) => r.finishedAt));
     return exitAt - Math.max(interruptedAt, lastSettledAt);
   } finally {
