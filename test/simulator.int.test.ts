@@ -5,12 +5,15 @@ import { runSimulate } from '../src/cli/commands/simulate.js';
 import { InputError } from '../src/errors.js';
 import { startSimulator } from '../src/simulator/server.js';
 import type { FaultRule, Simulator, SimulatorOptions } from '../src/simulator/server.js';
+import { startSimulateCli } from './helpers/simulate-cli.js';
 
 const KEY = 'sk-simulator-test-key-0123456789';
 const HANG_TIMEOUT_MS = 300;
 const LATENCY_MS = 150;
 const CONCURRENT_REQUESTS = 5;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$|^\d+ms$/;
 
 let sim: Simulator | undefined;
@@ -485,5 +488,43 @@ describe('simulate command', () => {
     await expect(runSimulate({ port: 0, host: '127.0.0.1', latencyMs: -1 }, () => undefined)).rejects.toThrow(
       /latencyMs/,
     );
+  });
+
+  it("--tokens-window-ms counts tokens over their own window: Groq's requests a day and tokens a minute", async () => {
+    const child = await startSimulateCli([
+      '--dialect',
+      'groq',
+      '--requests-per-minute',
+      '1',
+      '--window-ms',
+      String(DAY_MS),
+      '--tokens-per-minute',
+      '600',
+      '--tokens-window-ms',
+      String(MINUTE_MS),
+    ]);
+    try {
+      expect(child.output()).toContain(`over ${DAY_MS} ms windows, tokens over ${MINUTE_MS} ms windows`);
+      const client = new OpenAI({ apiKey: KEY, baseURL: child.baseURL.openai, maxRetries: 0 });
+      const { data, response } = await client.chat.completions.create(openaiBody).withResponse();
+      const input = data.usage?.prompt_tokens ?? 0;
+      expect(input).toBeGreaterThan(0);
+      const header = (name: string) => response.headers.get(name);
+      // Requests: a day's bucket of 1 440 (1 a minute), announced per day as Groq does.
+      expect(header('x-ratelimit-limit-requests')).toBe('1440');
+      expect(header('x-ratelimit-remaining-requests')).toBe('1439');
+      // Tokens: a minute's bucket of 600 (a day's would hold 864 000), less this request's input and
+      // the output it reserved (max_tokens), settled only after the answer.
+      expect(header('x-ratelimit-limit-tokens')).toBe('600');
+      const remaining = Number(header('x-ratelimit-remaining-tokens'));
+      expect(remaining).toBeGreaterThan(0);
+      expect(remaining).toBeLessThanOrEqual(600 - input);
+    } finally {
+      await child.stop();
+    }
+    // A tokens window without a tokens limit says what is missing.
+    await expect(
+      runSimulate({ port: 0, host: '127.0.0.1', latencyMs: 0, tokensWindowMs: MINUTE_MS }, () => undefined),
+    ).rejects.toThrow(/--tokens-window-ms: .*--tokens-per-minute/);
   });
 });

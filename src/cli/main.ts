@@ -366,6 +366,11 @@ async function main(argv: string[]): Promise<number> {
             describe:
               'Each limit counts over this window (60 per 6 s: --requests-per-minute 600 --window-ms 6000)',
           })
+          .option('tokens-window-ms', {
+            type: 'number',
+            describe:
+              "The tokens limit counts over this window instead (Groq: --window-ms 86400000 for the requests' day, --tokens-window-ms 60000)",
+          })
           .option('fail-matching', {
             type: 'string',
             describe: 'Requests whose last prompt matches this regular expression fail (500, or --fault)',
@@ -392,6 +397,7 @@ async function main(argv: string[]): Promise<number> {
             apiKey: args['api-key'],
             dialect: args.dialect,
             windowMs: args['window-ms'],
+            tokensWindowMs: args['tokens-window-ms'],
             failMatching: args['fail-matching'],
             fault: args.fault,
             ...(args.models !== undefined && {

@@ -22,6 +22,11 @@ export interface SimulateOptions {
   readonly dialect?: DialectName;
   /** The window each limit counts over, in ms. Default: a second's worth of the limit. */
   readonly windowMs?: number;
+  /**
+   * The tokens limit's window, in ms, where it differs from `windowMs` (Groq: requests a day, tokens
+   * a minute). Default: `windowMs`.
+   */
+  readonly tokensWindowMs?: number;
   /** Requests whose last prompt matches this regular expression fail (poison requests). */
   readonly failMatching?: string;
   /** How failing requests fail: `hang`, `bad-json`, `empty`, `html`, `reset`, `status:N`. Default `status:500`. */
@@ -70,6 +75,9 @@ function hasCode(error: unknown, code: string): boolean {
  * Resolves with the running simulator; the caller closes it.
  */
 export async function runSimulate(options: SimulateOptions, log: (line: string) => void): Promise<Simulator> {
+  if (options.tokensWindowMs !== undefined && options.tokensPerMinute === undefined) {
+    throw new InputError('--tokens-window-ms: a tokens window needs a tokens limit; add --tokens-per-minute');
+  }
   const limited = options.requestsPerMinute !== undefined || options.tokensPerMinute !== undefined;
   let simulator: Simulator;
   try {
@@ -83,6 +91,7 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
             requestsPerMinute: options.requestsPerMinute,
             tokensPerMinute: options.tokensPerMinute,
             ...(options.windowMs !== undefined && { windowMs: options.windowMs }),
+            ...(options.tokensWindowMs !== undefined && { tokensWindowMs: options.tokensWindowMs }),
           }
         : undefined,
       ...(options.dialect !== undefined && { dialect: options.dialect }),
@@ -107,7 +116,10 @@ export async function runSimulate(options: SimulateOptions, log: (line: string) 
   log(`troupe simulator listening on ${simulator.url}`);
   log(`  openai:    baseURL: ${simulator.openaiBaseURL}`);
   log(`  anthropic: baseURL: ${simulator.anthropicBaseURL}`);
-  const window = options.windowMs === undefined ? '' : ` over ${options.windowMs} ms windows`;
+  const window = [
+    options.windowMs === undefined ? '' : ` over ${options.windowMs} ms windows`,
+    options.tokensWindowMs === undefined ? '' : `, tokens over ${options.tokensWindowMs} ms windows`,
+  ].join('');
   log(
     `  latency ${options.latencyMs} ms; ${limits.length > 0 ? `limits ${limits.join(', ')}${window}` : 'no rate limit'}; ` +
       (options.apiKey === undefined ? 'any API key accepted' : 'API key required'),
