@@ -73,11 +73,14 @@ const FAULTS: readonly FaultRule[] = [
 ];
 /**
  * Metrics that may rightly stay at 0 in this run: no worker restarted, a breaker that
- * stays closed, and permit waits (the limits may leave nobody waiting).
+ * stays closed, no request failing twice, no model refused (its gauge is 1 in
+ * refused-model-status.int), and permit waits (the limits may leave nobody waiting).
  */
 const MAY_STAY_ZERO = [
   'troupe_worker_restarts_total',
   'troupe_circuit_breaker_state',
+  'troupe_provider_repeated_failures',
+  'troupe_model_refused',
   'troupe_rate_limiter_waiting_requests',
   'troupe_rate_limiter_wait_seconds_sum',
 ];

@@ -56,6 +56,7 @@ const OWN_METRICS = [
   'troupe_circuit_breaker_state',
   'troupe_turns_recorded_total',
   'troupe_turns_planned',
+  'troupe_model_refused',
   'troupe_job_progress_ratio',
   'troupe_job_eta_seconds',
   'troupe_worker_restarts_total',
@@ -127,6 +128,7 @@ function observeAJob(metrics: Metrics): void {
   metrics.turnsRecorded('job-1', 'haiku', 'failed', 1);
   metrics.turnsRecorded('job-1', 'haiku', 'skipped', 2);
   metrics.setJobProgress('job-1', 0.25, 42);
+  metrics.setRefusedModels([{ job: 'job-1', model: 'haiku' }]);
   metrics.workerRestarted();
   metrics.checkpointWrite(0.004);
 }
@@ -223,6 +225,29 @@ describe('PrometheusMetrics', () => {
     m.setJobProgress('job-1', 0.3, Number.NaN);
     expect(await value(m, 'troupe_job_progress_ratio', { job_id: 'job-1' })).toBe(0.3);
     expect(await samples(m, 'troupe_job_eta_seconds')).toEqual([]);
+  });
+
+  it("shows each model of a job refused by its provider or not, only while the job's series live", async () => {
+    const m = new PrometheusMetrics({ defaultMetrics: false });
+    observeAJob(m);
+    const refused = 'troupe_model_refused';
+    expect(await value(m, refused, { job_id: 'job-1', model: 'haiku' })).toBe(1);
+    expect(await value(m, refused, { job_id: 'job-1', model: 'small' })).toBe(0);
+    // A new job's models start at 0; a refusal of a job with no series (forgotten) makes none.
+    m.setTurnsTotal('job-2', 'small', 10);
+    m.setRefusedModels([
+      { job: 'job-1', model: 'haiku' },
+      { job: 'job-gone', model: 'small' },
+    ]);
+    expect(await value(m, refused, { job_id: 'job-2', model: 'small' })).toBe(0);
+    expect((await samples(m, refused)).some((s) => s.labels.job_id === 'job-gone')).toBe(false);
+    // Each call replaces the last.
+    m.setRefusedModels([{ job: 'job-2', model: 'small' }]);
+    expect(await value(m, refused, { job_id: 'job-1', model: 'haiku' })).toBe(0);
+    expect(await value(m, refused, { job_id: 'job-2', model: 'small' })).toBe(1);
+    m.forgetJob('job-2');
+    m.setRefusedModels([{ job: 'job-2', model: 'small' }]);
+    expect((await samples(m, refused)).some((s) => s.labels.job_id === 'job-2')).toBe(false);
   });
 
   it('forgetJob removes every series of that job and only of that job', async () => {

@@ -2,7 +2,8 @@
  * `troupe status` through a real daemon shows what a provider refused, with why: a model the
  * provider does not know (404 naming it) beside a healthy model of the same provider, and a
  * provider that refuses the credentials (401). A third provider never answers, so the job is
- * still running while the test reads `status` (no race with the job's end).
+ * still running while the test reads `status` (no race with the job's end). The daemon's
+ * `/metrics` says the same: the refused model's gauge, the refused provider's breaker state.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,25 @@ import { tempDir } from './helpers/temp.js';
 const KEY_ENV = { SIMULATOR_API_KEY: 'sk-test-refused-status-0123456789' };
 const KNOWN = 'gpt-4o-mini';
 const SIZE = { sequences: 4, prompts: 2, runs: 2 };
+/** Bound of one request to the daemon's metrics endpoint. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** `troupe_circuit_breaker_state` of a provider that refused the credentials. */
+const BREAKER_REFUSED = 3;
+
+/** The value of the sample `name{labels}` in a Prometheus text exposition, whatever the labels' order. */
+function sampleValue(exposition: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of exposition.split('\n')) {
+    const match = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const found = new Map([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (
+      found.size === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => found.get(k) === v)
+    )
+      return Number(match[3]);
+  }
+  return undefined;
+}
 
 function suiteText(sims: { sim: SimulatorChild; locked: SimulatorChild; hung: SimulatorChild }): string {
   const provider = (child: SimulatorChild) => ({
@@ -73,7 +93,16 @@ describe('status shows a model or provider refused by the provider (real daemon,
     const dataDir = join(dir.path, 'data');
     const path = join(dir.path, 'suite.json');
     await writeFile(path, suiteText({ sim, locked, hung }));
-    daemon = await DaemonProcess.start(dataDir, KEY_ENV, ['--workers', '1']);
+    // Port 0: the daemon binds a free port and logs which.
+    daemon = await DaemonProcess.start(dataDir, KEY_ENV, ['--workers', '1', '--metrics-port', '0']);
+    const metricsPort = Number((await daemon.waitForLog('metrics served')).port);
+    expect(metricsPort).toBeGreaterThan(0);
+    const exposition = async (): Promise<string> => {
+      const answer = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      return answer.text();
+    };
     const submitted = await runCli(['submit', path, '--data-dir', dataDir], KEY_ENV);
     expect(submitted.code, submitted.stdout + submitted.stderr).toBe(0);
     const job = submitted.stdout.trim();
@@ -128,6 +157,20 @@ describe('status shows a model or provider refused by the provider (real daemon,
     expect(line('right')).toMatch(/sim: ok/);
     // The API key never reaches the status.
     expect(table.stdout).not.toContain(KEY_ENV.SIMULATOR_API_KEY);
+
+    // The metrics, sampled once a second: the refused model at 1, the job's others at 0; the
+    // provider that refused the credentials as refused, the model's own provider closed.
+    const refusedGauge = async () => {
+      const text = await exposition();
+      return ['right', 'wrong', 'keyless', 'held'].map((model) =>
+        sampleValue(text, 'troupe_model_refused', { job_id: job, model }),
+      );
+    };
+    await expect.poll(refusedGauge, { timeout: DAEMON_WAIT_MS, interval: 200 }).toEqual([0, 1, 0, 0]);
+    const text = await exposition();
+    expect(sampleValue(text, 'troupe_circuit_breaker_state', { provider: 'locked' })).toBe(BREAKER_REFUSED);
+    expect(sampleValue(text, 'troupe_circuit_breaker_state', { provider: 'sim' })).toBe(0);
+    expect(text).not.toContain(KEY_ENV.SIMULATOR_API_KEY);
 
     // Another job on the same daemon and provider, whose model of the same id `wrong` is one the
     // provider knows: the refusal was of the first job's model, not of the id.

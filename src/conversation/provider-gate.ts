@@ -9,6 +9,12 @@ export function gateGroupOf(job: string, modelId: string): string {
   return `${job}/${modelId}`;
 }
 
+/** The job and the model's suite id of a gate group (`gateGroupOf`): a job id holds no `/`. */
+export function jobModelOfGateGroup(group: string): { readonly job: string; readonly model: string } {
+  const slash = group.indexOf('/');
+  return { job: group.slice(0, slash), model: group.slice(slash + 1) };
+}
+
 /** A model the provider refused: its id in the suite (for messages) and its gate group. */
 export interface RefusedModel {
   readonly id: string;

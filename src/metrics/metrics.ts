@@ -78,6 +78,11 @@ export interface Metrics {
    * started: failing requests, which the breaker does not count as an outage.
    */
   setRepeatedFailures(provider: string, failures: number): void;
+  /**
+   * The models their providers refused now (a 404 naming the model), each a job and a model's suite
+   * id: replaces the last call's. Every other model of a job with series is shown not refused.
+   */
+  setRefusedModels(models: readonly { readonly job: string; readonly model: string }[]): void;
   /** Turns recorded for a job's model, by status. */
   turnsRecorded(job: string, model: string, status: 'ok' | 'failed' | 'skipped', count: number): void;
   /** Every turn a job's model has, recorded or not. */
@@ -110,6 +115,7 @@ export const noMetrics: Metrics = {
   setLimit: () => undefined,
   setBreakerState: () => undefined,
   setRepeatedFailures: () => undefined,
+  setRefusedModels: () => undefined,
   turnsRecorded: () => undefined,
   setTurnsTotal: () => undefined,
   setJobProgress: () => undefined,

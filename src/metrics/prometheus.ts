@@ -105,6 +105,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly limitConcurrency: Gauge<'provider'>;
   private readonly breakerState: Gauge<'provider'>;
   private readonly repeatedFailures: Gauge<'provider'>;
+  private readonly modelRefused: Gauge<'job_id' | 'model'>;
   private readonly turnsRecordedCounter: Counter<'job_id' | 'model' | 'status'>;
   private readonly turnsPlanned: Gauge<'job_id' | 'model'>;
   private readonly jobProgress: Gauge<'job_id'>;
@@ -213,6 +214,12 @@ export class PrometheusMetrics implements Metrics {
       name: 'troupe_provider_repeated_failures',
       help: 'Failures of requests that had failed before (failing requests such as poison prompts, not an outage: the circuit breaker does not count them), since the breaker started.',
       labelNames: ['provider'],
+      registers,
+    });
+    this.modelRefused = new Gauge({
+      name: 'troupe_model_refused',
+      help: "1 while a job's model is refused by its provider (a 404 naming the model: none of its turns is sent any more), else 0.",
+      labelNames: ['job_id', 'model'],
       registers,
     });
     this.turnsRecordedCounter = new Counter({
@@ -387,6 +394,15 @@ export class PrometheusMetrics implements Metrics {
     this.repeatedFailures.set({ provider }, failures);
   }
 
+  setRefusedModels(models: readonly { readonly job: string; readonly model: string }[]): void {
+    const refused = new Set(models.map(({ job, model }) => `${job}\u0000${model}`));
+    // Only the models of the jobs with series: a refusal outlives its job in the provider's breaker.
+    for (const [job, jobModels] of this.jobModels) {
+      for (const model of jobModels)
+        this.modelRefused.set({ job_id: job, model }, refused.has(`${job}\u0000${model}`) ? 1 : 0);
+    }
+  }
+
   turnsRecorded(job: string, model: string, status: 'ok' | 'failed' | 'skipped', count: number): void {
     this.ensureTurnSeries(job, model);
     if (measurable(count)) this.turnsRecordedCounter.inc({ job_id: job, model, status }, count);
@@ -475,6 +491,7 @@ export class PrometheusMetrics implements Metrics {
     this.jobEta.remove({ job_id: job });
     for (const model of this.jobModels.get(job) ?? []) {
       this.turnsPlanned.remove({ job_id: job, model });
+      this.modelRefused.remove({ job_id: job, model });
       for (const status of TURN_STATUSES) this.turnsRecordedCounter.remove({ job_id: job, model, status });
     }
     this.jobModels.delete(job);
@@ -507,5 +524,6 @@ export class PrometheusMetrics implements Metrics {
     if (models.has(model)) return;
     models.add(model);
     for (const status of TURN_STATUSES) this.turnsRecordedCounter.inc({ job_id: job, model, status }, 0);
+    this.modelRefused.set({ job_id: job, model }, 0);
   }
 }

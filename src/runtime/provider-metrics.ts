@@ -1,8 +1,9 @@
-import type { CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
+import type { BreakerSnapshot, CircuitBreakerMessage } from '../actors/circuit-breaker-actor.js';
 import { query } from '../actors/nact.js';
 import type { RateLimiterMessage } from '../actors/rate-limiter-actor.js';
 import type { BreakerStateValue, Metrics } from '../metrics/metrics.js';
 import type { BreakerStatus } from '../resilience/circuit-breaker-core.js';
+import { jobModelOfGateGroup } from '../conversation/provider-gate.js';
 import type { LimiterSnapshot } from '../resilience/rate-limiter-core.js';
 import type { GateRegistry } from './gate-registry.js';
 import { PROVIDER_STATUS_TIMEOUT_MS } from './provider-status.js';
@@ -18,8 +19,8 @@ const BREAKER_VALUE: Readonly<Record<BreakerStatus['state'], BreakerStateValue>>
 };
 
 /**
- * Samples every provider account's limiter and breaker into gauges, once a
- * second: off the hot path (a turn never waits for metrics), and current
+ * Samples every provider account's limiter and breaker into gauges (the models
+ * each provider refused among them), once a second: off the hot path (a turn never waits for metrics), and current
  * enough for a dashboard. Returns a function that stops sampling.
  */
 export function sampleProviderMetrics(gates: GateRegistry, metrics: Metrics): () => void {
@@ -28,6 +29,7 @@ export function sampleProviderMetrics(gates: GateRegistry, metrics: Metrics): ()
     if (sampling) return;
     sampling = true;
     try {
+      const refusedModels: { job: string; model: string }[] = [];
       await Promise.all(
         gates.all().map(async (account) => {
           const [limiter, breaker] = await Promise.all([
@@ -36,7 +38,7 @@ export function sampleProviderMetrics(gates: GateRegistry, metrics: Metrics): ()
               (replyTo) => ({ type: 'get-snapshot', replyTo }),
               PROVIDER_STATUS_TIMEOUT_MS,
             ),
-            query<CircuitBreakerMessage, BreakerStatus>(
+            query<CircuitBreakerMessage, BreakerSnapshot>(
               account.breaker,
               (replyTo) => ({ type: 'get-snapshot', replyTo }),
               PROVIDER_STATUS_TIMEOUT_MS,
@@ -53,8 +55,10 @@ export function sampleProviderMetrics(gates: GateRegistry, metrics: Metrics): ()
           }
           metrics.setBreakerState(account.provider, BREAKER_VALUE[breaker.state]);
           metrics.setRepeatedFailures(account.provider, breaker.repeatedFailures);
+          for (const group of breaker.refusedModels.keys()) refusedModels.push(jobModelOfGateGroup(group));
         }),
       );
+      metrics.setRefusedModels(refusedModels);
     } catch {
       // A provider's actors did not answer in time (stopping); the next sample tries again.
     } finally {
