@@ -11,6 +11,7 @@ import type { RecordedRequest, Simulator } from '../src/simulator/server.js';
 import type { TurnRecord } from '../src/store/records.js';
 import type { Suite } from '../src/suite/types.js';
 import { expectContractHolds } from './helpers/contract.js';
+import { runSentinelJob } from './helpers/sentinel-job.js';
 import { TEST_KEY, providersSuite, simulatorSuite } from './helpers/job.js';
 import { LOG_LEVEL, sameRequest, startHarness, type Harness } from './resilience/engine-harness.js';
 
@@ -22,9 +23,6 @@ const STATE_TIMEOUT_MS = 20_000;
  * just after. Well below the cool-downs, so that most of every open stretch is checked.
  */
 const WIRE_MS = 400;
-
-/** How long a paused provider is watched for requests that should not come, in ms. */
-const QUIET_MS = 300;
 
 /** The turns of a job that did not end `ok`. */
 const notOk = (turns: readonly TurnRecord[]) => turns.filter((t) => t.status !== 'ok');
@@ -296,9 +294,10 @@ describe('provider failures against the simulator, through the real SDKs', () =>
     const pause = harness.logs.find((l) => l.msg.includes('quota exhausted'))!;
     expect(pause).toMatchObject({ provider: 'sim', reason: 'quota' });
     expect(pause.until as number).toBeGreaterThan(pause.time);
-    // The first window went out before any answer came back; after it, nothing for a while (the
-    // pause is a minute). A retry loop would have sent hundreds of requests meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    // The first window went out before any answer came back; after it, nothing while another
+    // job runs to its end on the same engine (the pause is a minute). A retry loop would have
+    // sent a request every 10 ms meanwhile.
+    await runSentinelJob(harness.engine, harness.store);
     expect(sim.records.length).toBeLessThanOrEqual(INITIAL_ADAPTIVE_CONCURRENCY);
     expect(sim.records.every((r) => r.status === 429 || r.status === 0)).toBe(true);
     harness.engine.cancelJob(job.id);
