@@ -111,7 +111,7 @@ describe('the job lease', () => {
       owner: 'troupe daemon',
       pid: process.pid,
       host: hostname(),
-      token: `other-${Math.random()}`,
+      token: 'a token of another process',
       acquiredAt: now.toISOString(),
       heartbeatAt: now.toISOString(),
       staleAfterMs: 30_000,

@@ -52,12 +52,16 @@ function startChild(args: readonly string[]) {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // After 'close' every stream of the child has ended: its stderr is whole.
+  const closed = new Promise<string>((resolve) =>
+    child.on('close', (code, signal) => resolve(`exit code ${code}, signal ${signal}`)),
+  );
   return {
     child,
     exited,
     async nextLine(): Promise<string> {
       const next = await lines.next();
-      if (next.done) throw new Error(`child ended without a line; stderr: ${stderr}`);
+      if (next.done) throw new Error(`child ended without a line (${await closed}); stderr: ${stderr}`);
       return next.value;
     },
   };
@@ -249,12 +253,16 @@ describe('LMDB checkpoint store', () => {
     // a return of this one most of the time.
     const chains = 50;
     const perChain = 30;
+    const random = testRandom();
+    onTestFailed(() => console.error(`writers' jitter drawn with TROUPE_TEST_SEED=${random.seed}`));
     for (let round = 1; round <= 3; round++) {
       const dir = join(base, `round-${round}`);
       await (await openLmdbStore(dir)).close();
-      const writers = ['a', 'b'].map((model) =>
-        startChild(['churn', dir, model, String(chains), String(perChain)]),
-      );
+      // Each writer's jitter from a seed drawn from the test's.
+      const writers = ['a', 'b'].map((model) => {
+        const seed = 1 + Math.floor(random.next() * 0x7fffffff);
+        return startChild(['churn', dir, model, String(chains), String(perChain), String(seed)]);
+      });
       let writing = true;
       const done = Promise.all(writers.map((writer) => writer.nextLine())).finally(() => {
         writing = false;
@@ -278,7 +286,8 @@ describe('LMDB checkpoint store', () => {
       const perModel = (model: string) => store.turnsOf('child-job', model).length;
       expect([perModel('a'), perModel('b')]).toEqual([chains * perChain, chains * perChain]);
     }
-  });
+    // 6 000 committed transactions in 3 rounds: 20 s alone at a load of 13, more beside other files.
+  }, 240_000);
 
   it('keeps a turn whose put resolved when the writer is SIGKILLed right after', async () => {
     const writer = startChild(['put-and-hang', dataDir]);

@@ -58,11 +58,15 @@ export interface MeasuredOptions {
   readonly timeoutMs?: number;
 }
 
+/** Runs so far in this process: each writes its peaks to a file of its own. */
+let measuredRuns = 0;
+
 /** Runs `troupe <args>` with a small heap, collects its output and its peaks. */
 export async function measuredCli(args: readonly string[], options: MeasuredOptions): Promise<Measured> {
   const preload = join(options.workDir, 'peak-sampler.cjs');
   await writeFile(preload, PRELOAD);
-  const peakFile = join(options.workDir, `peak-${Math.random().toString(36).slice(2)}`);
+  measuredRuns += 1;
+  const peakFile = join(options.workDir, `peak-${measuredRuns}`);
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
