@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RouterTransport } from '../../src/transport/router.js';
-import { Closer, privateIpcEndpoint } from './helpers.js';
+import { Closer, countHeartbeatTicks, privateIpcEndpoint } from './helpers.js';
 
 type ToWorker = { readonly type: 'echo'; readonly n: number };
 type FromWorker = { readonly type: 'echoed'; readonly n: number };
@@ -39,6 +39,7 @@ function startWorker(endpoint: string, routingId: string): ChildProcess {
 describe('heartbeats with a worker process', () => {
   for (const kind of ['ipc', 'tcp'] as const) {
     it(`report a stopped worker lost and a resumed one alive again (${kind})`, async () => {
+      const ticks = countHeartbeatTicks(closer);
       const endpoint = kind === 'ipc' ? await privateIpcEndpoint(closer, 'primary') : 'tcp://127.0.0.1:0';
       const router = closer.add(
         await RouterTransport.bind<ToWorker, FromWorker>(endpoint, {
@@ -58,8 +59,11 @@ describe('heartbeats with a worker process', () => {
         .poll(() => joined.length === 1, { timeout: LOSS_WAIT_MS, message: 'the worker to say hello' })
         .toBe(true);
 
-      // Alive across many intervals while it answers pings.
-      await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_MISSES * HEARTBEAT_INTERVAL_MS));
+      // Alive across twice the heartbeats it may miss, while it answers pings.
+      const ticksAtJoin = ticks();
+      await expect
+        .poll(() => ticks() - ticksAtJoin, { timeout: LOSS_WAIT_MS, message: 'heartbeats to pass' })
+        .toBeGreaterThanOrEqual(2 * HEARTBEAT_MISSES);
       expect(lost).toEqual([]);
 
       // Round trips to another process, one at a time: each echo comes back, in order.
