@@ -70,8 +70,20 @@ export function createInMemoryPair<A extends Envelope, B extends Envelope>(
 
 /** Something an in-memory end can hand a frame to. */
 interface FrameSink {
-  deliver(frame: Buffer): void;
+  /** @internal What arrived, read at once. */
+  receive(frame: Buffer): void;
   readonly closed: boolean;
+}
+
+/**
+ * Hands `frame` to `sink` on a later turn of the event loop, after the frames handed to it before,
+ * as a socket would; a sink closed by then never sees it.
+ */
+function deliver(sink: FrameSink, frame: Uint8Array): void {
+  const copy = Buffer.from(frame);
+  setImmediate(() => {
+    if (!sink.closed) sink.receive(copy);
+  });
 }
 
 /** The primary end of an in-memory pair; it has exactly one peer. */
@@ -117,7 +129,7 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
         ),
       );
     }
-    worker.deliver(body);
+    deliver(worker, body);
     return Promise.resolve();
   }
 
@@ -128,14 +140,7 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
 
   /** Delivers `frame` to this end as if the worker had sent it (e.g. garbage, to test `onMalformed`). */
   injectRaw(frame: Uint8Array): void {
-    this.deliver(Buffer.from(frame));
-  }
-
-  /** @internal */
-  deliver(frame: Buffer): void {
-    setImmediate(() => {
-      if (!this.isClosed) this.receive(frame);
-    });
+    deliver(this, frame);
   }
 
   /** @internal */
@@ -158,7 +163,8 @@ export class InMemoryPrimaryEnd<Out extends Envelope, In extends Envelope>
     });
   }
 
-  private receive(frame: Buffer): void {
+  /** @internal */
+  receive(frame: Buffer): void {
     for (const inbound of readInbound(frame, this.isMessage)) this.receiveInbound(this.peerId, inbound);
   }
 }
@@ -178,7 +184,7 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
     private readonly isMessage: MessageGuard<In> | undefined,
   ) {
     super();
-    primary.deliver(encodeControl({ type: 'transport:hello' }));
+    deliver(primary, encodeControl({ type: 'transport:hello' }));
   }
 
   /** True once closed, or dead through `dropPeer` / `restartPeer`. */
@@ -200,7 +206,7 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
       return Promise.reject(error);
     }
     // A DEALER hands a message over even when the primary is gone; so does this end.
-    if (!this.primary.closed) this.primary.deliver(body);
+    if (!this.primary.closed) deliver(this.primary, body);
     return Promise.resolve();
   }
 
@@ -211,14 +217,7 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
 
   /** Delivers `frame` to this end as if the primary had sent it (e.g. garbage, to test `onMalformed`). */
   injectRaw(frame: Uint8Array): void {
-    this.deliver(Buffer.from(frame));
-  }
-
-  /** @internal */
-  deliver(frame: Buffer): void {
-    setImmediate(() => {
-      if (!this.closed) this.receive(frame);
-    });
+    deliver(this, frame);
   }
 
   /** @internal */
@@ -226,9 +225,10 @@ export class InMemoryWorkerEnd<Out extends Envelope, In extends Envelope>
     this.dead = true;
   }
 
-  private receive(frame: Buffer): void {
+  /** @internal */
+  receive(frame: Buffer): void {
     const pong = (seq: number): void => {
-      if (!this.primary.closed) this.primary.deliver(encodeControl({ type: 'transport:pong', seq }));
+      if (!this.primary.closed) deliver(this.primary, encodeControl({ type: 'transport:pong', seq }));
     };
     for (const inbound of readInbound(frame, this.isMessage)) this.receiveInbound(inbound, pong);
   }
