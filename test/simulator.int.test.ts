@@ -504,7 +504,10 @@ describe('simulate command', () => {
       String(MINUTE_MS),
     ]);
     try {
-      expect(child.output()).toContain(`over ${DAY_MS} ms windows, tokens over ${MINUTE_MS} ms windows`);
+      // The limits line comes after the base URLs the start waits for, maybe in a later chunk.
+      await expect
+        .poll(() => child.output(), { timeout: 10_000 })
+        .toContain(`over ${DAY_MS} ms windows, tokens over ${MINUTE_MS} ms windows`);
       const client = new OpenAI({ apiKey: KEY, baseURL: child.baseURL.openai, maxRetries: 0 });
       const { data, response } = await client.chat.completions.create(openaiBody).withResponse();
       const input = data.usage?.prompt_tokens ?? 0;
