@@ -289,6 +289,44 @@ describe('LMDB checkpoint store', () => {
     // 6 000 committed transactions in 3 rounds: 20 s alone at a load of 13, more beside other files.
   }, 240_000);
 
+  it('opens and closes one store in four processes at once, read-only and for writing, and no open fails', async () => {
+    // Without the open lock (open-lock.ts), a process opening while the last one closed found
+    // LMDB's lock-file mutexes destroyed ("Invalid argument", "No transaction to renew"), and so
+    // did every open after it: 4 rounds of 5 failed, hundreds of opens each (load 15). Like the
+    // test above, it can catch a return of the race, not prove its absence.
+    const { seed } = testRandom(20261203);
+    const processes = 4;
+    const cycles = 100;
+    await (await openLmdbStore(dataDir)).close();
+    const children = Array.from({ length: processes }, (_, k) =>
+      startChild(['cycle', dataDir, String(cycles), String(seed + k)]),
+    );
+    try {
+      const reports = await Promise.all(
+        children.map(async (child) => JSON.parse(await child.nextLine()) as unknown),
+      );
+      expect(reports, `seed ${seed}`).toEqual(
+        Array.from({ length: processes }, () => ({ opened: cycles, failures: [] })),
+      );
+    } finally {
+      for (const child of children) child.child.kill('SIGKILL');
+    }
+  });
+
+  it('frees the open lock of a process killed while it holds it', async () => {
+    await (await openLmdbStore(dataDir)).close();
+    const holder = startChild(['hold-open-lock', dataDir]);
+    try {
+      expect(await holder.nextLine()).toBe('held');
+      holder.child.kill('SIGKILL');
+      await holder.exited;
+    } finally {
+      holder.child.kill('SIGKILL');
+    }
+    const store = await openStore(dataDir, { readOnly: true });
+    expect(store.listJobs()).toEqual([]);
+  });
+
   it('keeps a turn whose put resolved when the writer is SIGKILLed right after', async () => {
     const writer = startChild(['put-and-hang', dataDir]);
     try {

@@ -14,6 +14,7 @@ import type { Database, DatabaseOptions, Key, RootDatabase, RootDatabaseOptions 
 import type { SpendState } from '../planning/spend-ledger.js';
 import type { JobLease, JobRecord, ModelProgress, SequenceRecord, TurnRecord } from './records.js';
 import { checkDataFile, LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file-check.js';
+import { withOpenLock } from './open-lock.js';
 import { decodeRecord, isEnveloped } from './record-codec.js';
 import { RecordDatabase } from './record-database.js';
 import type { DamagedRecord } from './record-database.js';
@@ -155,7 +156,7 @@ export async function acquireEnvironment(dataDir: string, readOnly: boolean): Pr
       existing.refs += 1;
       return existing.env;
     }
-    const env = await openEnvironment(dir, dataDir, readOnly);
+    const env = await withOpenLock(dir, dataDir, () => openEnvironment(dir, dataDir, readOnly));
     shared.set(dir, { env, refs: 1 });
     return env;
   });
@@ -169,7 +170,7 @@ export function releaseEnvironment(env: LmdbEnvironment): Promise<void> {
     entry.refs -= 1;
     if (entry.refs > 0) return;
     shared.delete(env.dir);
-    await env.root.close();
+    await withOpenLock(env.dir, env.dir, () => env.root.close());
   });
 }
 
