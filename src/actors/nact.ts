@@ -117,9 +117,25 @@ export function spawnActor<S, M>(
   handler: ActorHandler<S, M>,
   props: ActorProps<S, M>,
 ): ActorRef<M> {
+  // When `initialState` throws (a sequence restoring from a damaged store), nact goes on without a
+  // state: it hands `undefined` to the handler and to afterStop. The handler then throws the error
+  // that left it without one, and afterStop is skipped (an uncaught TypeError there ended the process).
+  let stateless: { readonly error: unknown } | undefined;
   const nactProps = {
-    initialStateFunc: (ctx: NactContext) => props.initialState(contextOf<M>(ctx)),
-    afterStop: props.afterStop ? (state: S) => props.afterStop?.(state) : undefined,
+    initialStateFunc: (ctx: NactContext) => {
+      stateless = undefined;
+      try {
+        return props.initialState(contextOf<M>(ctx));
+      } catch (error) {
+        stateless = { error };
+        throw error;
+      }
+    },
+    afterStop: props.afterStop
+      ? (state: S | undefined) => {
+          if (stateless === undefined && state !== undefined) props.afterStop?.(state);
+        }
+      : undefined,
     onCrash: props.onCrash
       ? (message: unknown, error: unknown, ctx: NactSupervisionContext, child?: nact.Ref<unknown>) =>
           toSymbol(
@@ -136,6 +152,7 @@ export function spawnActor<S, M>(
   const ref = nact.spawn(
     toNact(parent),
     (state: S, message: M | Batch<M>, ctx: NactContext) => {
+      if (stateless !== undefined) throw stateless.error;
       const context = contextOf<M>(ctx);
       if (!isBatch(message)) return handler(state, message, context);
       return foldBatch(message, state, (current, one) => handler(current, one, context), context.self);

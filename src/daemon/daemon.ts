@@ -316,7 +316,7 @@ export class Daemon {
       if (this.checking.signal.aborted) return;
       const message = error instanceof Error ? error.message : String(error);
       if (isStoreDamage(error)) {
-        this.store.refuseWrites(message);
+        this.engine.refuseWrites(message);
         this.options.log.error(
           { error: message },
           'store damaged: resumed jobs halted, nothing more written',

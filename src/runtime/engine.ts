@@ -228,6 +228,15 @@ export class Engine {
     });
   }
 
+  /**
+   * Refuses every write from now on, in this process and in every worker: a check found the store
+   * damaged (`reason` says how). The running jobs halt at their next turn.
+   */
+  refuseWrites(reason: string): void {
+    this.options.store.refuseWrites(reason);
+    this.pool?.refuseWrites(reason);
+  }
+
   /** Cancels a running job: no new request is sent; finished turns stay. */
   cancelJob(jobId: string): void {
     dispatch(this.supervisor, { type: 'cancel-job', job: jobId });

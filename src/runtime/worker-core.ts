@@ -147,6 +147,9 @@ export class WorkerCore {
       case 'gate-refused':
         this.gates.refused(message.id, message.error);
         return;
+      case 'refuse-writes':
+        this.deps.store.refuseWrites(message.reason);
+        return;
       default: {
         const unknown: never = message;
         this.deps.log.warn({ message: unknown }, 'unknown message from the primary; dropped');

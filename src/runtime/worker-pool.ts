@@ -98,6 +98,8 @@ export class WorkerPool {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly gates: WorkerGateServer;
   private stopping = false;
+  /** Why every write is refused (see `refuseWrites`); undefined while the store is trusted. */
+  private writesRefused: string | undefined;
   /** Workers forked so far: numbers each one's routing id. */
   private forks = 0;
   /**
@@ -318,6 +320,9 @@ export class WorkerPool {
     switch (message.type) {
       case 'worker-ready': {
         slot.ready = true;
+        // Before any sequence is placed on it: a worker started after the store was found damaged.
+        if (this.writesRefused !== undefined)
+          this.send(worker, { type: 'refuse-writes', reason: this.writesRefused });
         this.options.log.info(
           { worker: slot.id, workerPid: slot.pid, startupMs: Date.now() - slot.startedAt },
           'worker ready',
@@ -511,6 +516,15 @@ export class WorkerPool {
       slot.restartTimer = undefined;
       if (!this.stopping) this.fork(slot);
     }, delay);
+  }
+
+  /**
+   * Tells every worker, and every worker started from now on, to refuse every write: the store was
+   * found damaged. Their sequences halt at their next turn, as in the primary's own process.
+   */
+  refuseWrites(reason: string): void {
+    this.writesRefused ??= reason;
+    for (const slot of this.slots) this.send(slot.id, { type: 'refuse-writes', reason });
   }
 
   /** Sends to the live worker of slot `worker`; with none, the message is dropped. */

@@ -124,6 +124,11 @@ export class FailingStore implements CheckpointStore {
     return this.inner.getModelProgress(job, model);
   }
 
+  /** Delegates. */
+  refuseWrites(reason: string): void {
+    this.inner.refuseWrites(reason);
+  }
+
   /** Delegates, or fails once `failWritesAfter` has run out. */
   flush(): Promise<void> {
     if (this.writesLeft <= 0) return Promise.reject(this.injected('flush'));

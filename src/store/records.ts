@@ -150,6 +150,11 @@ export interface CheckpointStore {
   putModelProgress(progress: ModelProgress): Promise<void>;
   /** Where a (job, model) stood when last written; undefined if never. */
   getModelProgress(job: string, model: string): ModelProgress | undefined;
+  /**
+   * From now on refuses every write, as after reading a damaged record: a check made elsewhere
+   * (a reader process, the daemon's) found the store damaged; `reason` says how.
+   */
+  refuseWrites(reason: string): void;
   /** Waits until everything committed so far is on disk (fsync). */
   flush(): Promise<void>;
   close(): Promise<void>;

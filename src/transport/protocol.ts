@@ -72,7 +72,9 @@ export type ToWorker =
   /** The permit a `gate-admit` asked for. */
   | { readonly type: 'gate-permit'; readonly id: string; readonly probe: boolean }
   /** A `gate-admit` that cannot be served (e.g. unknown provider); the turn fails with this error. */
-  | { readonly type: 'gate-refused'; readonly id: string; readonly error: ErrorData };
+  | { readonly type: 'gate-refused'; readonly id: string; readonly error: ErrorData }
+  /** The primary found the store damaged: refuse every write from now on (`reason` says why). */
+  | { readonly type: 'refuse-writes'; readonly reason: string };
 
 /** What a worker sends to the primary. */
 export type FromWorker =
@@ -98,6 +100,7 @@ const TO_WORKER_TYPES: ReadonlySet<string> = new Set<ToWorker['type']>([
   'stop-sequence',
   'gate-permit',
   'gate-refused',
+  'refuse-writes',
 ]);
 
 const FROM_WORKER_TYPES: ReadonlySet<string> = new Set<FromWorker['type']>([
@@ -118,6 +121,7 @@ const hasString = (message: Envelope, field: string): boolean =>
  */
 export function isToWorker(message: Envelope): message is ToWorker {
   if (!TO_WORKER_TYPES.has(message.type)) return false;
+  if (message.type === 'refuse-writes') return hasString(message, 'reason');
   return message.type.startsWith('gate-') ? hasString(message, 'id') : hasString(message, 'key');
 }
 
